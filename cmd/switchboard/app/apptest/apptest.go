@@ -1,0 +1,242 @@
+// Package apptest starts whole Switchboard gateways in process for integration tests: a real
+// embedded nats-server with JetStream on a temporary file store, the HTTP server on a random
+// loopback port, the real pipeline and router. Nothing is mocked.
+package apptest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Token is the bearer token of the default config's api account "demo" and REST API.
+const Token = "test-token-123"
+
+// DefaultConfig is a minimal config: the api channel with account demo, the REST API, four
+// partitions. Tests append channel sections or write their own.
+const DefaultConfig = `
+log: {level: warn}
+pipeline: {partitions: 4}
+rest:
+  tokens:
+    - {name: test, token: {env: APPTEST_TOKEN}}
+channels:
+  api:
+    accounts:
+      demo: {token: {env: APPTEST_TOKEN}}
+`
+
+// Gateway is a running gateway and a client connection to its NATS.
+type Gateway struct {
+	T       testing.TB
+	App     *app.App
+	URL     string // http://127.0.0.1:port
+	NC      *nats.Conn
+	JS      jetstream.JetStream
+	DataDir string
+	Config  *app.Config
+}
+
+// Options tune Start.
+type Options struct {
+	DataDir string      // reuse a data directory (restart tests); default t.TempDir()
+	Logger  *zap.Logger // default: test logger at warn level
+}
+
+// Start starts a gateway from config YAML (env APPTEST_TOKEN is set to Token). It is stopped
+// when the test ends.
+func Start(t testing.TB, yaml string, opts ...Options) *Gateway {
+	t.Helper()
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	if o.Logger == nil {
+		o.Logger = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
+	}
+	if os.Getenv("APPTEST_TOKEN") == "" {
+		t.Setenv("APPTEST_TOKEN", Token)
+	}
+	cfg, err := app.ParseConfig("test.yaml", []byte(yaml))
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	a, err := app.Start(ctx, app.Options{Config: cfg, HTTPAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
+		DataDir: o.DataDir, Logger: o.Logger, InstanceID: "test"})
+	if err != nil {
+		t.Fatalf("start gateway: %v", err)
+	}
+	g := &Gateway{T: t, App: a, URL: "http://" + a.HTTPAddr(), DataDir: o.DataDir, Config: cfg}
+	t.Cleanup(func() { g.Stop() })
+	g.NC, err = nats.Connect(a.NATSURL())
+	if err != nil {
+		t.Fatalf("connect to gateway nats: %v", err)
+	}
+	g.JS, _ = jetstream.New(g.NC)
+	return g
+}
+
+// Stop shuts the gateway down (idempotent).
+func (g *Gateway) Stop() {
+	if g.NC != nil {
+		g.NC.Close()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := g.App.Stop(ctx); err != nil {
+		g.T.Errorf("stop gateway: %v", err)
+	}
+}
+
+// Do sends an HTTP request with a JSON body (nil: none) and returns status and body.
+func (g *Gateway) Do(method, path, token string, body any, header ...string) (int, []byte) {
+	g.T.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		data, _ := json.Marshal(b)
+		r = bytes.NewReader(data)
+	}
+	req, err := http.NewRequest(method, g.URL+path, r)
+	if err != nil {
+		g.T.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, data
+}
+
+// PostAPI posts a message to the api channel's account demo and returns the message id.
+func (g *Gateway) PostAPI(externalID, from, text string) string {
+	g.T.Helper()
+	status, body := g.Do("POST", "/v1/channels/api/demo/messages", Token,
+		map[string]any{"external_id": externalID, "from": from, "text": text})
+	if status != http.StatusAccepted {
+		g.T.Fatalf("post %s: %d %s", externalID, status, body)
+	}
+	var r struct{ ID string }
+	_ = json.Unmarshal(body, &r)
+	return r.ID
+}
+
+// Events reads every event on SB_CONVERSATIONS matching filter (e.g. "sb.conv.>") until n
+// have arrived or the timeout passes; it fails the test on timeout.
+func (g *Gateway) Events(filter string, n int, timeout time.Duration) []*schema.Event {
+	g.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cons, err := g.JS.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{filter}})
+	if err != nil {
+		g.T.Fatalf("events: %v", err)
+	}
+	var out []*schema.Event
+	for len(out) < n {
+		batch, err := cons.Fetch(n-len(out), jetstream.FetchMaxWait(250*time.Millisecond))
+		if err != nil {
+			g.T.Fatalf("events: %v", err)
+		}
+		for m := range batch.Messages() {
+			var ev schema.Event
+			if err := json.Unmarshal(m.Data(), &ev); err != nil {
+				g.T.Fatalf("undecodable event on %s: %v", m.Subject(), err)
+			}
+			out = append(out, &ev)
+		}
+		if ctx.Err() != nil {
+			g.T.Fatalf("timed out after %v waiting for %d events on %s; got %d", timeout, n, filter, len(out))
+		}
+	}
+	return out
+}
+
+// StreamCount returns how many messages a stream holds (optionally on one subject filter).
+func (g *Gateway) StreamCount(stream, filter string) uint64 {
+	g.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := g.JS.Stream(ctx, stream)
+	if err != nil {
+		g.T.Fatalf("stream %s: %v", stream, err)
+	}
+	if filter == "" {
+		info, err := st.Info(ctx)
+		if err != nil {
+			g.T.Fatal(err)
+		}
+		return info.State.Msgs
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter(filter))
+	if err != nil {
+		g.T.Fatal(err)
+	}
+	var total uint64
+	for _, n := range info.State.Subjects {
+		total += n
+	}
+	return total
+}
+
+// Eventually polls f every 50ms until it returns nil or timeout passes.
+func Eventually(t testing.TB, timeout time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := f()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Sprint renders events for failure messages.
+func Sprint(evs []*schema.Event) string {
+	var b strings.Builder
+	for _, e := range evs {
+		fmt.Fprintf(&b, "%s #%d %s\n", e.ConversationID, e.Seq, e.Type)
+	}
+	return b.String()
+}

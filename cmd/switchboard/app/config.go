@@ -1,0 +1,127 @@
+package app
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+
+	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/connectors/api"
+	"github.com/switchboardhq/switchboard/pipeline"
+)
+
+// Config is the whole configuration file (docs/configuration.md).
+type Config struct {
+	Log      LogConfig           `yaml:"log"`
+	DataDir  string              `yaml:"data_dir"`
+	HTTP     HTTPConfig          `yaml:"http"`
+	REST     RESTConfig          `yaml:"rest"`
+	NATS     pipeline.NATSConfig `yaml:"nats"`
+	Pipeline pipeline.Config     `yaml:"pipeline"`
+	Channels Channels            `yaml:"channels"`
+}
+
+// LogConfig chooses the log format and level.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info (default), warn, error
+	Format string `yaml:"format"` // json (default) or console
+}
+
+// HTTPConfig configures the HTTP server (webhooks, REST API, health, metrics).
+type HTTPConfig struct {
+	Listen string `yaml:"listen"`
+	// PublicURL is the base URL providers reach this gateway at (behind a proxy, the
+	// proxy's URL). Webhook signatures are checked against it.
+	PublicURL   string       `yaml:"public_url"`
+	MaxBody     cfg.ByteSize `yaml:"max_body"`
+	MaxInFlight int          `yaml:"max_in_flight"`
+	Timeout     cfg.Duration `yaml:"handler_timeout"`
+	// ShutdownGrace bounds each shutdown phase.
+	ShutdownGrace cfg.Duration `yaml:"shutdown_grace"`
+}
+
+// RESTConfig authenticates helpdesks on the REST API.
+type RESTConfig struct {
+	Tokens []RESTToken `yaml:"tokens"`
+}
+
+// RESTToken is one helpdesk's bearer token.
+type RESTToken struct {
+	Name  string     `yaml:"name"`
+	Token cfg.Secret `yaml:"token"`
+}
+
+// Channels holds each connector's section.
+type Channels struct {
+	API *api.Config `yaml:"api"`
+}
+
+// LoadConfig reads and checks a config file; the error lists every problem with
+// file:line:col. Defaults are applied to what the file leaves out.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig is LoadConfig on bytes already read.
+func ParseConfig(path string, data []byte) (*Config, error) {
+	var c Config
+	if _, err := cfg.Decode(path, data, &c); err != nil {
+		return nil, err
+	}
+	c.applyDefaults()
+	return &c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.HTTP.Listen == "" {
+		c.HTTP.Listen = "127.0.0.1:8080"
+	}
+	if c.NATS.URL == "" && c.NATS.Embedded.Listen == "" {
+		c.NATS.Embedded.Listen = "127.0.0.1:4222"
+	}
+	if c.NATS.Replicas == 0 {
+		c.NATS.Replicas = 1
+	}
+	c.Pipeline = c.Pipeline.WithDefaults()
+}
+
+// Validate checks cross-field rules.
+func (c *Config) Validate(ck *cfg.Checker) {
+	if c.HTTP.Listen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+			ck.Errorf("http.listen", "must be host:port: %v", err)
+		}
+	}
+	if c.HTTP.PublicURL != "" {
+		u, err := url.Parse(c.HTTP.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			ck.Errorf("http.public_url", "must be an absolute http(s) URL without a query")
+		}
+	}
+	switch c.Log.Format {
+	case "", "json", "console":
+	default:
+		ck.Errorf("log.format", "must be json or console, not %q", c.Log.Format)
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		ck.Errorf("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
+	}
+	seen := map[string]bool{}
+	for i, t := range c.REST.Tokens {
+		if t.Name == "" || seen[t.Name] {
+			ck.Errorf(fmt.Sprintf("rest.tokens[%d].name", i), "needs a unique name")
+		}
+		seen[t.Name] = true
+		ck.Required(fmt.Sprintf("rest.tokens[%d].token", i), !t.Token.IsSet())
+	}
+}

@@ -1,0 +1,193 @@
+package app_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+func TestMessageBecomesConversationEvents(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	id := g.PostAPI("ext-1", "Alice@Example.com", "hello")
+
+	evs := g.Events("sb.conv.>", 2, 10*time.Second)
+	if evs[0].Type != schema.EventOpened || evs[1].Type != schema.EventMessage {
+		t.Fatalf("events:\n%s", apptest.Sprint(evs))
+	}
+	msg := evs[1].Message
+	if msg.ID != id || msg.Text != "hello" || msg.From.Value != "alice@example.com" || msg.From.Kind != "email" {
+		t.Fatalf("message event carries %+v", msg)
+	}
+	if evs[0].Seq != 1 || evs[1].Seq != 2 || evs[1].ConversationID != evs[0].ConversationID {
+		t.Fatalf("bad sequence:\n%s", apptest.Sprint(evs))
+	}
+	if msg.Raw != nil {
+		t.Fatal("events must not carry the raw payload")
+	}
+
+	apptest.Eventually(t, 5*time.Second, func() error {
+		status, body := g.Do("GET", "/v1/messages/"+id, apptest.Token, nil)
+		var m schema.Message
+		_ = json.Unmarshal(body, &m)
+		if status != 200 || m.ConversationID != evs[0].ConversationID || len(m.Raw) == 0 {
+			return fmt.Errorf("GET message: %d %s", status, body)
+		}
+		return nil
+	})
+	status, body := g.Do("GET", "/v1/conversations/"+evs[0].ConversationID, apptest.Token, nil)
+	var c schema.Conversation
+	_ = json.Unmarshal(body, &c)
+	if status != 200 || c.Status != schema.ConversationOpen || c.Messages != 1 || c.LastSeq != 2 ||
+		c.ReplyRoute.Channel != schema.ChannelAPI || c.ReplyRoute.To.Value != "alice@example.com" {
+		t.Fatalf("GET conversation: %d %s", status, body)
+	}
+	status, body = g.Do("GET", "/v1/conversations/"+c.ID+"/events", apptest.Token, nil)
+	var list struct{ Events []schema.Event }
+	_ = json.Unmarshal(body, &list)
+	if status != 200 || len(list.Events) != 2 || list.Events[1].Message.ID != id {
+		t.Fatalf("GET events: %d %s", status, body)
+	}
+	status, body = g.Do("GET", "/v1/conversations?customer_id="+c.CustomerID+"&status=open", apptest.Token, nil)
+	if status != 200 || !strings.Contains(string(body), c.ID) {
+		t.Fatalf("list conversations: %d %s", status, body)
+	}
+}
+
+func TestDuplicatePostsStoreOneMessage(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	var wg sync.WaitGroup
+	ids := make([]string, 8)
+	for i := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ids[i] = g.PostAPI("same-id", "bob@example.com", "hi once")
+		}()
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if id != ids[0] {
+			t.Fatalf("duplicate posts got different ids: %v", ids)
+		}
+	}
+	g.PostAPI("other-id", "bob@example.com", "second message")
+	evs := g.Events("sb.conv.*.message", 2, 10*time.Second)
+	if evs[0].Message.ID != ids[0] || evs[1].Message.Text != "second message" {
+		t.Fatalf("message events:\n%s", apptest.Sprint(evs))
+	}
+	if n := g.StreamCount(pipeline.StreamInbound, ""); n != 2 {
+		t.Fatalf("SB_INBOUND holds %d messages, want 2", n)
+	}
+	time.Sleep(300 * time.Millisecond) // a stray duplicate event would have arrived by now
+	if n := g.StreamCount(pipeline.StreamConversations, "sb.conv.*.message"); n != 2 {
+		t.Fatalf("%d message events, want 2", n)
+	}
+}
+
+func TestSendersAreOrderedConversations(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	const senders, per = 10, 10
+	var wg sync.WaitGroup
+	for s := 0; s < senders; s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ { // each sender in order; senders in parallel
+				g.PostAPI(fmt.Sprintf("s%d-m%d", s, i), fmt.Sprintf("sender%d@example.com", s), fmt.Sprintf("%d", i))
+			}
+		}()
+	}
+	wg.Wait()
+	evs := g.Events("sb.conv.*.message", senders*per, 20*time.Second)
+	byConv := map[string][]*schema.Event{}
+	for _, e := range evs {
+		byConv[e.ConversationID] = append(byConv[e.ConversationID], e)
+	}
+	if len(byConv) != senders {
+		t.Fatalf("%d conversations, want %d", len(byConv), senders)
+	}
+	for conv, list := range byConv {
+		if len(list) != per {
+			t.Fatalf("conversation %s has %d messages, want %d", conv, len(list), per)
+		}
+		sender := list[0].Message.From.Value
+		for i, e := range list {
+			if e.Message.Text != fmt.Sprint(i) || e.Message.From.Value != sender {
+				t.Fatalf("conversation %s out of order at %d: %q from %s", conv, i, e.Message.Text, e.Message.From.Value)
+			}
+			if e.Seq != uint64(i+2) { // #1 is "opened"
+				t.Fatalf("conversation %s: message %d has seq %d", conv, i, e.Seq)
+			}
+		}
+	}
+}
+
+func TestBadInputIsRefusedAndNothingPublished(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	path := "/v1/channels/api/demo/messages"
+	valid := `{"external_id":"x","from":"a@b.c","text":"hi"}`
+	cases := []struct {
+		name, path, token, ctype, body string
+		status                         int
+		field                          string
+	}{
+		{"no token", path, "", "application/json", valid, 401, ""},
+		{"wrong token", path, "nope", "application/json", valid, 401, ""},
+		{"unknown account", "/v1/channels/api/nobody/messages", apptest.Token, "application/json", valid, 401, ""},
+		{"form body", path, apptest.Token, "application/x-www-form-urlencoded", "a=b", 415, ""},
+		{"too large", path, apptest.Token, "application/json", `{"external_id":"x","from":"a@b.c","text":"` + strings.Repeat("a", 2<<20) + `"}`, 413, ""},
+		{"malformed json", path, apptest.Token, "application/json", `{"external_id":`, 400, ""},
+		{"trailing data", path, apptest.Token, "application/json", valid + `{}`, 400, ""},
+		{"missing external_id", path, apptest.Token, "application/json", `{"from":"a@b.c","text":"hi"}`, 400, "external_id"},
+		{"missing from", path, apptest.Token, "application/json", `{"external_id":"x","text":"hi"}`, 400, "from"},
+		{"empty message", path, apptest.Token, "application/json", `{"external_id":"x","from":"a@b.c"}`, 400, "text"},
+		{"unknown field", path, apptest.Token, "application/json", `{"external_id":"x","from":"a@b.c","text":"hi","txet":1}`, 400, "txet"},
+		{"wrong type", path, apptest.Token, "application/json", `{"external_id":7,"from":"a@b.c","text":"hi"}`, 400, "external_id"},
+		{"bad base64", path, apptest.Token, "application/json", `{"external_id":"x","from":"a@b.c","attachments":[{"data":"%%%"}]}`, 400, "attachments[0].data"},
+		{"bad attachment url", path, apptest.Token, "application/json", `{"external_id":"x","from":"a@b.c","attachments":[{"url":"file:///etc/passwd"}]}`, 400, "attachments[0].url"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			status, body := g.Do("POST", c.path, c.token, c.body, "Content-Type", c.ctype)
+			if status != c.status {
+				t.Fatalf("status %d, want %d: %s", status, c.status, body)
+			}
+			var e struct {
+				Error struct{ Code, Message, Field string }
+			}
+			if err := json.Unmarshal(body, &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Fatalf("error body %q is not {error: {code, message}}", body)
+			}
+			if e.Error.Field != c.field {
+				t.Fatalf("field %q, want %q (%s)", e.Error.Field, c.field, body)
+			}
+		})
+	}
+	if n := g.StreamCount(pipeline.StreamInbound, ""); n != 0 {
+		t.Fatalf("bad input published %d messages", n)
+	}
+	apptest.Eventually(t, 5*time.Second, func() error {
+		if n := g.StreamCount(pipeline.StreamRejected, ""); n != 3 {
+			return fmt.Errorf("%d forensic records of refused credentials, want 3", n)
+		}
+		return nil
+	})
+}
+
+func TestRESTRequiresToken(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	if status, _ := g.Do("GET", "/v1/conversations", "", nil); status != http.StatusUnauthorized {
+		t.Fatalf("no token: %d", status)
+	}
+	if status, _ := g.Do("GET", "/v1/conversations/cnv_nothere", apptest.Token, nil); status != http.StatusNotFound {
+		t.Fatalf("unknown conversation: %d", status)
+	}
+}

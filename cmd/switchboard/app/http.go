@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline"
+)
+
+// serveHTTP mounts every route and starts listening.
+func (a *App) serveHTTP(w *wiring) error {
+	a.intake = connectors.NewIntake(connectors.IntakeOptions{
+		PublicURL: a.cfg.HTTP.PublicURL, MaxBody: a.cfg.HTTP.MaxBody.Or(0), MaxInFlight: a.cfg.HTTP.MaxInFlight,
+		Timeout: a.cfg.HTTP.Timeout.D(), Rejections: pipeline.NewRejections(a.js, a.log.Named("forensics")),
+		Metrics: w.connMetrics, Logger: a.log.Named("intake"),
+	})
+	mux := http.NewServeMux()
+	for _, c := range a.conns {
+		if ep, ok := c.(connectors.EndpointProvider); ok {
+			a.intake.Mount(mux, ep.Endpoints()...)
+		}
+	}
+	a.intake.Mount(mux, w.rest.Endpoints()...)
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		writeJSON(rw, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
+	if err != nil {
+		return err
+	}
+	a.ln = ln
+	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: zap.NewStdLog(a.log.Named("http"))}
+	go func() {
+		if err := a.srv.Serve(ln); err != nil && err != http.ErrServerClosed {
+			a.log.Error("http server stopped", zap.Error(err))
+		}
+	}()
+	return nil
+}
+
+// readyz answers 200 when JetStream answers and every stream exists, 503 otherwise (and
+// while shutting down).
+func (a *App) readyz(rw http.ResponseWriter, r *http.Request) {
+	if a.intake.Draining() {
+		writeJSON(rw, http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	var missing []string
+	for _, sc := range pipeline.Streams(a.cfg.Pipeline, a.cfg.NATS.Replicas) {
+		if _, err := a.js.Stream(ctx, sc.Name); err != nil {
+			missing = append(missing, sc.Name+": "+err.Error())
+		}
+	}
+	if len(missing) > 0 {
+		writeJSON(rw, http.StatusServiceUnavailable, map[string]any{"status": "not ready", "problems": missing})
+		return
+	}
+	writeJSON(rw, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,359 @@
+package app
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// REST is the helpdesk-facing API (docs/rest-api.md).
+type REST struct {
+	js         jetstream.JetStream
+	store      *router.Store
+	blobs      connectors.BlobStore
+	partitions int
+	tokens     []RESTToken
+	log        *zap.Logger
+}
+
+const restChannel = schema.Channel("rest")
+
+// Endpoints lists the REST routes, served through the intake (limits, draining, metrics).
+func (s *REST) Endpoints() []connectors.Endpoint {
+	ep := func(method, path string, h connectors.HandlerFunc) connectors.Endpoint {
+		return connectors.Endpoint{Method: method, Path: path, Channel: restChannel, Handle: s.auth(h)}
+	}
+	return []connectors.Endpoint{
+		ep("GET", "/v1/messages/{id}", s.getMessage),
+		ep("GET", "/v1/conversations", s.listConversations),
+		ep("GET", "/v1/conversations/{id}", s.getConversation),
+		ep("GET", "/v1/conversations/{id}/events", s.listEvents),
+		ep("POST", "/v1/conversations/{id}/messages", s.postReply),
+		ep("POST", "/v1/conversations/{id}/resolve", s.command(router.CommandResolve)),
+		ep("POST", "/v1/conversations/{id}/reopen", s.command(router.CommandReopen)),
+		ep("GET", "/v1/customers/{id}", s.getCustomer),
+		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
+	}
+}
+
+// auth checks the bearer token against rest.tokens (constant time). With no tokens
+// configured the API is open, which `serve` warns about.
+func (s *REST) auth(h connectors.HandlerFunc) connectors.HandlerFunc {
+	return func(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+		if len(s.tokens) == 0 {
+			return h(ctx, r)
+		}
+		got, ok := strings.CutPrefix(r.Header("Authorization"), "Bearer ")
+		if ok {
+			for _, t := range s.tokens {
+				if subtle.ConstantTimeCompare([]byte(got), []byte(t.Token.Value())) == 1 {
+					return h(ctx, r)
+				}
+			}
+		}
+		return nil, connectors.Unauthorized("missing or invalid bearer token")
+	}
+}
+
+func notFound(what, id string) error {
+	return &connectors.HTTPError{Status: http.StatusNotFound, Code: "not_found", Message: fmt.Sprintf("no %s %q", what, id)}
+}
+
+// lookup maps a store error to the REST answer.
+func lookup(err error, what, id string) error {
+	if errors.Is(err, connectors.ErrNotFound) {
+		return notFound(what, id)
+	}
+	return err
+}
+
+func (s *REST) getMessage(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	id := r.PathValue("id")
+	m, _, err := s.store.Message(ctx, id)
+	if err != nil {
+		return nil, lookup(err, "message", id)
+	}
+	return connectors.JSON(http.StatusOK, m), nil
+}
+
+func (s *REST) getConversation(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	id := r.PathValue("id")
+	c, _, err := s.store.Conversation(ctx, id)
+	if err != nil {
+		return nil, lookup(err, "conversation", id)
+	}
+	return connectors.JSON(http.StatusOK, c), nil
+}
+
+func (s *REST) getCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	id := r.PathValue("id")
+	c, _, err := s.store.Customer(ctx, id)
+	if err != nil {
+		return nil, lookup(err, "customer", id)
+	}
+	return connectors.JSON(http.StatusOK, c), nil
+}
+
+// listConversations answers ?customer_id=&status=&limit= (limit default 100, max 1000).
+// Without customer_id it scans the conversations bucket: fine for operations, not a hot path.
+func (s *REST) listConversations(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	q := r.HTTP.URL.Query()
+	limit, err := intParam(q.Get("limit"), 100, 1000, "limit")
+	if err != nil {
+		return nil, err
+	}
+	status := schema.ConversationStatus(q.Get("status"))
+	if status != "" && status != schema.ConversationOpen && status != schema.ConversationResolved {
+		return nil, connectors.BadField("status", "must be open or resolved")
+	}
+	ids, err := s.conversationIDs(ctx, q.Get("customer_id"))
+	if err != nil {
+		return nil, err
+	}
+	out := []*schema.Conversation{}
+	for _, id := range ids {
+		c, _, err := s.store.Conversation(ctx, id)
+		if err != nil {
+			continue
+		}
+		if status == "" || c.Status == status {
+			out = append(out, c)
+		}
+		if len(out) == limit {
+			break
+		}
+	}
+	return connectors.JSON(http.StatusOK, map[string]any{"conversations": out}), nil
+}
+
+func (s *REST) conversationIDs(ctx context.Context, customerID string) ([]string, error) {
+	if customerID != "" {
+		c, _, err := s.store.Customer(ctx, customerID)
+		if errors.Is(err, connectors.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]string, len(c.Conversations))
+		for i, id := range c.Conversations { // newest first
+			ids[len(ids)-1-i] = id
+		}
+		return ids, nil
+	}
+	keys, err := s.store.Conversations.ListKeys(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for k := range keys.Keys() {
+		ids = append(ids, k)
+	}
+	return ids, nil
+}
+
+func intParam(v string, def, maxV int, name string) (int, error) {
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > maxV {
+		return 0, connectors.BadField(name, "must be an integer between 0 and %d", maxV)
+	}
+	return n, nil
+}
+
+// listEvents answers the conversation's events in order: ?after=<seq>&limit=<n> (default
+// 500, max 5000).
+func (s *REST) listEvents(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	id := r.PathValue("id")
+	conv, _, err := s.store.Conversation(ctx, id)
+	if err != nil {
+		return nil, lookup(err, "conversation", id)
+	}
+	q := r.HTTP.URL.Query()
+	limit, err := intParam(q.Get("limit"), 500, 5000, "limit")
+	if err != nil {
+		return nil, err
+	}
+	after, err := intParam(q.Get("after"), 0, 1<<31-1, "after")
+	if err != nil {
+		return nil, err
+	}
+	events, err := s.readEvents(ctx, conv.ID, uint64(after), limit)
+	if err != nil {
+		return nil, err
+	}
+	return connectors.JSON(http.StatusOK, map[string]any{"events": events}), nil
+}
+
+func (s *REST) readEvents(ctx context.Context, convID string, after uint64, limit int) ([]*schema.Event, error) {
+	cons, err := s.js.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"sb.conv." + convID + ".>"},
+	})
+	if err != nil {
+		return nil, err
+	}
+	events := []*schema.Event{}
+	for len(events) < limit {
+		batch, err := cons.Fetch(min(limit, 256), jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			return nil, err
+		}
+		n, last := 0, false
+		for m := range batch.Messages() {
+			n++
+			var ev schema.Event
+			if json.Unmarshal(m.Data(), &ev) == nil && ev.Seq > after && len(events) < limit {
+				events = append(events, &ev)
+			}
+			if md, err := m.Metadata(); err == nil && md.NumPending == 0 {
+				last = true
+			}
+		}
+		if n == 0 || last {
+			break
+		}
+	}
+	return events, nil
+}
+
+// replyBody is the body of POST /v1/conversations/{id}/messages.
+type replyBody struct {
+	Text        string              `json:"text"`
+	HTML        string              `json:"html"`
+	Subject     string              `json:"subject"`
+	AgentID     string              `json:"agent_id"`
+	Note        bool                `json:"note"`
+	Attachments []schema.Attachment `json:"attachments"`
+	Template    *schema.Template    `json:"template"`
+	Metadata    map[string]string   `json:"metadata"`
+}
+
+// postReply queues an agent's reply (or internal note). An Idempotency-Key header makes a
+// retried request return the same message id and send nothing twice.
+func (s *REST) postReply(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	id := r.PathValue("id")
+	conv, _, err := s.store.Conversation(ctx, id)
+	if err != nil {
+		return nil, lookup(err, "conversation", id)
+	}
+	var b replyBody
+	if err := decodeJSON(r, &b); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(b.Text) == "" && strings.TrimSpace(b.HTML) == "" && len(b.Attachments) == 0 && b.Template == nil {
+		return nil, connectors.BadField("text", "a reply needs text, html, attachments or a template")
+	}
+	now := time.Now().UTC()
+	msgID := schema.NewMessageID(now)
+	if key := r.Header("Idempotency-Key"); key != "" {
+		msgID = schema.MessageID(schema.DedupeKey("reply", conv.ID, key))
+	}
+	typ := router.CommandReply
+	if b.Note {
+		typ = router.CommandNote
+	}
+	agent := b.AgentID
+	m := &schema.Message{ID: msgID, ExternalID: msgID, AgentID: agent, Text: b.Text, HTML: b.HTML, Subject: b.Subject,
+		Attachments: b.Attachments, Template: b.Template, Metadata: b.Metadata, ReceivedAt: now,
+		From: schema.Address{Kind: "agent", Value: agentOr(agent)}}
+	cmd := &router.Command{ID: msgID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
+		Actor: "agent:" + agentOr(agent), Message: m, At: now}
+	if err := s.submit(ctx, cmd); err != nil {
+		return nil, err
+	}
+	return connectors.JSON(http.StatusAccepted, map[string]string{"id": msgID, "conversation_id": conv.ID}), nil
+}
+
+func agentOr(id string) string {
+	if id == "" {
+		return "api"
+	}
+	return id
+}
+
+// command answers POST /v1/conversations/{id}/resolve and /reopen ({"reason": "..."}).
+func (s *REST) command(typ router.CommandType) connectors.HandlerFunc {
+	return func(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+		id := r.PathValue("id")
+		conv, _, err := s.store.Conversation(ctx, id)
+		if err != nil {
+			return nil, lookup(err, "conversation", id)
+		}
+		var b struct {
+			Reason  string `json:"reason"`
+			AgentID string `json:"agent_id"`
+		}
+		if len(r.Body) > 0 {
+			if err := decodeJSON(r, &b); err != nil {
+				return nil, err
+			}
+		}
+		now := time.Now().UTC()
+		cmdID := schema.NewMessageID(now)[4:]
+		if key := r.Header("Idempotency-Key"); key != "" {
+			cmdID = schema.MessageID(schema.DedupeKey(schema.Channel(typ), conv.ID, key))[4:]
+		}
+		cmd := &router.Command{ID: cmdID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
+			Actor: "agent:" + agentOr(b.AgentID), Reason: b.Reason, At: now}
+		if err := s.submit(ctx, cmd); err != nil {
+			return nil, err
+		}
+		return connectors.JSON(http.StatusAccepted, map[string]string{"command_id": cmdID, "conversation_id": conv.ID}), nil
+	}
+}
+
+// submit puts a command on the customer's route partition; it is durable when this returns.
+func (s *REST) submit(ctx context.Context, cmd *router.Command) error {
+	data, err := json.Marshal(cmd)
+	if err != nil {
+		return err
+	}
+	msg := &nats.Msg{Subject: pipeline.RouteSubject(pipeline.Partition(cmd.CustomerID, s.partitions)), Data: data,
+		Header: nats.Header{pipeline.HeaderKind: {pipeline.KindCommand}}}
+	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID("c:"+cmd.ID)); err != nil {
+		return errors.Join(connectors.ErrUnavailable, err)
+	}
+	return nil
+}
+
+func (s *REST) getAttachment(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	key := r.PathValue("key")
+	rc, ctype, err := s.blobs.Open(ctx, key)
+	if err != nil {
+		return nil, lookup(err, "attachment", key)
+	}
+	defer rc.Close()
+	var b strings.Builder
+	if _, err := copyLimited(&b, rc, 64<<20); err != nil {
+		return nil, err
+	}
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
+	return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {ctype},
+		"X-Content-Type-Options": {"nosniff"}, "Content-Disposition": {"attachment"}}, Body: []byte(b.String())}, nil
+}
+
+func decodeJSON(r *connectors.Request, v any) error {
+	if ct := r.Header("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return connectors.UnsupportedMediaType("application/json")
+	}
+	return connectors.DecodeJSON(r.Body, v)
+}

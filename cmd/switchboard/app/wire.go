@@ -1,0 +1,147 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/connectors/api"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/router"
+)
+
+// wiring is everything built from the config, before anything runs.
+type wiring struct {
+	connMetrics *connectors.Metrics
+	metrics     *pipeline.Metrics
+	host        connectors.Host
+	ingest      *pipeline.Ingest
+	router      *router.Router
+	dispatcher  *pipeline.Dispatcher
+	leases      connectors.Leaser
+	sources     []connectors.SourceSpec
+	rest        *REST
+}
+
+// wire builds the host services, the connectors and the stages. Connectors are listed here
+// explicitly; there is no registry.
+func (a *App) wire(ctx context.Context, instance string) (*wiring, error) {
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	w := &wiring{connMetrics: connectors.NewMetrics(a.reg), metrics: pipeline.NewMetrics(a.reg)}
+	blobs, err := pipeline.NewBlobs(ctx, a.js)
+	if err != nil {
+		return nil, err
+	}
+	stateKV, err := a.js.KeyValue(ctx, pipeline.BucketState)
+	if err != nil {
+		return nil, err
+	}
+	leaseKV, err := a.js.KeyValue(ctx, pipeline.BucketLeases)
+	if err != nil {
+		return nil, err
+	}
+	w.leases = pipeline.NewLeases(leaseKV, instance, a.cfg.Pipeline.LeaseTTL.D(), a.log.Named("lease"))
+	publisher := pipeline.NewPublisher(a.js, blobs, a.cfg.Pipeline.Partitions, w.metrics)
+	hostFor := func(name string) connectors.Host {
+		return connectors.Host{Publisher: publisher, Blobs: blobs, State: pipeline.NewState(stateKV, name),
+			Leases: w.leases, Feed: pipeline.NewFeed(a.js), Logger: a.log.Named(name), PublicURL: a.cfg.HTTP.PublicURL}
+	}
+	w.host = hostFor("rest")
+	a.conns = a.buildConnectors(hostFor)
+	if err := a.wireStages(ctx, w, blobs, publisher); err != nil {
+		return nil, err
+	}
+	for _, c := range a.conns {
+		if sp, ok := c.(connectors.SourceProvider); ok {
+			w.sources = append(w.sources, sp.Sources()...)
+		}
+	}
+	w.rest = &REST{js: a.js, store: w.router.Store(), partitions: a.cfg.Pipeline.Partitions, blobs: blobs,
+		tokens: a.cfg.REST.Tokens, log: a.log.Named("rest")}
+	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
+		refs := append(w.ingest.Consumers(), w.router.Consumers()...)
+		return append(refs, w.dispatcher.Consumers()...)
+	}))
+	return w, nil
+}
+
+// buildConnectors lists every connector the config enables.
+func (a *App) buildConnectors(hostFor func(string) connectors.Host) []connectors.Connector {
+	var out []connectors.Connector
+	if c := a.cfg.Channels.API; c != nil {
+		out = append(out, api.New(*c, hostFor("api")))
+	}
+	return out
+}
+
+func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, publisher *pipeline.Publisher) error {
+	customers, err := a.js.KeyValue(ctx, pipeline.BucketCustomers)
+	if err != nil {
+		return err
+	}
+	var fetchers []connectors.MediaFetcher
+	var senders []connectors.SenderSpec
+	for _, c := range a.conns {
+		if f, ok := c.(connectors.MediaFetcher); ok {
+			fetchers = append(fetchers, f)
+		}
+		if sp, ok := c.(connectors.SenderProvider); ok {
+			senders = append(senders, sp.Senders()...)
+		}
+	}
+	dlq := pipeline.NewDeadLetters(a.js, w.metrics)
+	stages := []pipeline.Stage{
+		pipeline.NewSanitize(),
+		pipeline.NewMedia(blobs, fetchers, a.cfg.Pipeline.Attachments),
+		pipeline.NewSenderIdentity(customers),
+	}
+	if w.ingest, err = pipeline.NewIngest(ctx, pipeline.IngestOptions{JS: a.js, Config: a.cfg.Pipeline, Stages: stages,
+		DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
+		return err
+	}
+	if w.router, err = router.New(ctx, router.Options{JS: a.js, Partitions: a.cfg.Pipeline.Partitions,
+		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
+		return err
+	}
+	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: a.js, Senders: senders,
+		Statuses: publisher, Metrics: w.metrics, Logger: a.log}); err != nil {
+		return err
+	}
+	for _, s := range []interface{ Setup(context.Context) error }{w.ingest, w.router, w.dispatcher} {
+		if err := s.Setup(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// startWorkers runs the stages and the pull sources.
+func (a *App) startWorkers(w *wiring) {
+	wctx, stop := context.WithCancel(context.Background())
+	a.stopWorkers = stop
+	for name, run := range map[string]func(context.Context) error{
+		"ingest": w.ingest.Run, "router": w.router.Run, "outbound": w.dispatcher.Run,
+	} {
+		a.workers.Add(1)
+		go func() {
+			defer a.workers.Done()
+			if err := run(wctx); err != nil {
+				a.log.Error("worker stopped", zap.String("worker", name), zap.Error(err))
+			}
+		}()
+	}
+	sctx, stopSources := context.WithCancel(context.Background())
+	a.stopSources = stopSources
+	for _, spec := range w.sources {
+		a.sources.Add(1)
+		go func() {
+			defer a.sources.Done()
+			connectors.Supervise(sctx, spec, connectors.SuperviseOptions{Leases: w.leases,
+				Backoff: connectors.Backoff{Min: time.Second, Max: 2 * time.Minute}, Metrics: w.connMetrics,
+				Logger: a.log.Named("source")})
+		}()
+	}
+}

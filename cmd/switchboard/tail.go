@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+func runTail(ctx context.Context, args []string) error {
+	fs := newFlags("tail")
+	configPath := fs.String("config", "", "config file to take the NATS address and credentials from")
+	url := fs.String("nats", "", "NATS URL (default: the config's, else nats://127.0.0.1:4222)")
+	asJSON := fs.Bool("json", false, "print one JSON event per line")
+	all := fs.Bool("all", false, "start from the first event kept")
+	since := fs.Duration("since", 0, "start this far back (e.g. 1h)")
+	conv := fs.String("conversation", "", "only this conversation")
+	types := fs.String("type", "", "only these event types (comma-separated: message,assigned,...)")
+	count := fs.Int("n", 0, "stop after n events (0: follow until interrupted)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	nc, err := tailConnect(*configPath, *url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	oc := jetstream.OrderedConsumerConfig{FilterSubjects: tailFilters(*conv, *types), DeliverPolicy: jetstream.DeliverNewPolicy}
+	switch {
+	case *all:
+		oc.DeliverPolicy = jetstream.DeliverAllPolicy
+	case *since > 0:
+		t := time.Now().Add(-*since)
+		oc.DeliverPolicy, oc.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
+	}
+	cons, err := js.OrderedConsumer(ctx, pipeline.StreamConversations, oc)
+	if err != nil {
+		return fmt.Errorf("follow %s: %w", pipeline.StreamConversations, err)
+	}
+	return follow(ctx, cons, os.Stdout, *asJSON, *count)
+}
+
+func tailConnect(configPath, url string) (*nats.Conn, error) {
+	opts := []nats.Option{nats.Name("switchboard tail"), nats.MaxReconnects(-1)}
+	if configPath != "" {
+		c, err := app.LoadConfig(configPath)
+		if err != nil {
+			return nil, fmt.Errorf("config:\n%w", err)
+		}
+		if url == "" {
+			url = c.NATS.URL
+		}
+		if url == "" && c.NATS.Embedded.Listen != "none" {
+			url = "nats://" + c.NATS.Embedded.Listen
+		}
+		if u := c.NATS.Embedded.User; c.NATS.URL == "" && u != "" {
+			opts = append(opts, nats.UserInfo(u, c.NATS.Embedded.Password.Value()))
+		} else if c.NATS.URL != "" {
+			return pipeline.ConnectExternal(c.NATS, "switchboard tail", nopLogger())
+		}
+	}
+	if url == "" {
+		url = "nats://127.0.0.1:4222"
+	}
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w (is `switchboard serve` running?)", url, err)
+	}
+	return nc, nil
+}
+
+func tailFilters(conv, types string) []string {
+	c := "*"
+	if conv != "" {
+		c = conv
+	}
+	if types == "" {
+		return []string{"sb.conv." + c + ".>"}
+	}
+	var out []string
+	for _, t := range strings.Split(types, ",") {
+		out = append(out, "sb.conv."+c+"."+strings.TrimSpace(t))
+	}
+	return out
+}
+
+func follow(ctx context.Context, cons jetstream.Consumer, w io.Writer, asJSON bool, count int) error {
+	it, err := cons.Messages()
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, it.Stop)
+	defer stop()
+	for n := 0; count == 0 || n < count; n++ {
+		m, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if asJSON {
+			fmt.Fprintln(w, strings.TrimSpace(string(m.Data())))
+			continue
+		}
+		var ev schema.Event
+		if err := json.Unmarshal(m.Data(), &ev); err != nil {
+			fmt.Fprintf(w, "%s: undecodable event: %v\n", m.Subject(), err)
+			continue
+		}
+		fmt.Fprintln(w, formatEvent(&ev))
+	}
+	it.Stop()
+	return nil
+}
+
+// formatEvent renders an event on one line for people.
+func formatEvent(ev *schema.Event) string {
+	head := fmt.Sprintf("%s %s #%d %-11s", ev.At.Format("15:04:05.000"), ev.ConversationID, ev.Seq, ev.Type)
+	switch {
+	case ev.Message != nil:
+		m := ev.Message
+		who := m.From.Value
+		if m.From.Name != "" {
+			who = m.From.Name + " <" + m.From.Value + ">"
+		}
+		text := strings.ReplaceAll(firstNonEmpty(m.StrippedText, m.Text, m.Subject), "\n", " ⏎ ")
+		if len(text) > 160 {
+			text = text[:160] + "…"
+		}
+		return fmt.Sprintf("%s %s %s/%s %s: %s", head, m.Direction, m.Channel, m.Account, who, text)
+	case ev.Routing != nil:
+		r := ev.Routing
+		return fmt.Sprintf("%s queue=%s agent=%s rule=%s (%s)", head, r.Queue, r.AgentID, r.Rule, r.Reason)
+	case ev.Delivery != nil:
+		d := ev.Delivery
+		s := fmt.Sprintf("%s %s %s", head, d.MessageID, d.Status)
+		if d.ErrorCode != "" {
+			s += " " + d.ErrorCode + ": " + d.ErrorMessage
+		}
+		return s
+	}
+	if ev.Reason != "" {
+		return head + " " + ev.Reason
+	}
+	return head
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return ""
+}

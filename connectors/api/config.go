@@ -1,0 +1,57 @@
+package api
+
+import (
+	"net/url"
+
+	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Config is the api channel's section of the config file.
+type Config struct {
+	Accounts map[string]*Account `yaml:"accounts"`
+}
+
+// Account is one API client (a system that posts messages on behalf of its users).
+type Account struct {
+	// Token authenticates posts: Authorization: Bearer <token>.
+	Token cfg.Secret `yaml:"token"`
+	// MaxBody caps a post (default 1MiB); larger posts get 413.
+	MaxBody cfg.ByteSize `yaml:"max_body"`
+	// Callback receives agents' replies.
+	Callback *Callback `yaml:"callback"`
+	// Verified says the account vouches for its senders' identities (profile.external_id):
+	// the identity graph may then merge on them.
+	Verified bool `yaml:"verified"`
+}
+
+// Callback is where replies are delivered, signed the Standard Webhooks way.
+type Callback struct {
+	URL string `yaml:"url"`
+	// Secret signs deliveries: "whsec_" + base64, as Standard Webhooks libraries expect.
+	Secret  cfg.Secret   `yaml:"secret"`
+	Timeout cfg.Duration `yaml:"timeout"`
+}
+
+// Validate checks account names, tokens and callbacks.
+func (c *Config) Validate(ck *cfg.Checker) {
+	for name := range c.Accounts {
+		if !schema.ValidToken(name) {
+			ck.Errorf("accounts."+name, "account names may hold only letters, digits, - and _")
+		}
+	}
+}
+
+// Validate checks one account.
+func (a *Account) Validate(ck *cfg.Checker) {
+	ck.Required("token", !a.Token.IsSet())
+}
+
+// Validate checks the callback.
+func (cb *Callback) Validate(ck *cfg.Checker) {
+	u, err := url.Parse(cb.URL)
+	if cb.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ck.Errorf("url", "must be an absolute http(s) URL")
+	}
+	ck.Required("secret", !cb.Secret.IsSet())
+}

@@ -1,0 +1,198 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Stage transforms an inbound message between SB_INBOUND and the router. Stages run in order;
+// the last one must set CustomerID (see [SenderIdentity]).
+type Stage interface {
+	Name() string
+	Process(ctx context.Context, m *schema.Message) error
+}
+
+// IngestOptions configures the ingest stage.
+type IngestOptions struct {
+	JS      jetstream.JetStream
+	Config  Config
+	Stages  []Stage
+	DLQ     *DeadLetters
+	Metrics *Metrics
+	Logger  *zap.Logger
+}
+
+// Ingest consumes SB_INBOUND in sender partitions, drops duplicates the dedupe window missed,
+// runs the stages, records the message and forwards it to its customer's SB_ROUTE partition.
+// Status updates are matched to the outbound message they report on and forwarded likewise.
+type Ingest struct {
+	js       jetstream.JetStream
+	messages jetstream.KeyValue
+	outbox   jetstream.KeyValue
+	stages   []Stage
+	parts    int
+	runner   *Partitioned
+	log      *zap.Logger
+	metrics  *Metrics
+}
+
+// NewIngest opens the buckets the stage needs.
+func NewIngest(ctx context.Context, o IngestOptions) (*Ingest, error) {
+	c := o.Config.WithDefaults()
+	msgs, err := o.JS.KeyValue(ctx, BucketMessages)
+	if err != nil {
+		return nil, err
+	}
+	outbox, err := o.JS.KeyValue(ctx, BucketOutbox)
+	if err != nil {
+		return nil, err
+	}
+	in := &Ingest{js: o.JS, messages: msgs, outbox: outbox, stages: o.Stages, parts: c.Partitions,
+		log: o.Logger.Named("ingest"), metrics: o.Metrics}
+	in.runner = &Partitioned{
+		JS: o.JS, Stream: StreamInbound, Stage: "ingest", Partitions: c.Partitions,
+		Filters: func(p int) []string {
+			return []string{fmt.Sprintf("sb.in.*.*.%d", p), fmt.Sprintf("sb.status.*.*.%d", p)}
+		},
+		Handle: in.handle, MaxAttempts: c.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
+		Backoff: connectors.Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second},
+	}
+	return in, nil
+}
+
+// Setup creates the stage's consumers.
+func (in *Ingest) Setup(ctx context.Context) error { return in.runner.Setup(ctx) }
+
+// Run processes until ctx ends.
+func (in *Ingest) Run(ctx context.Context) error { return in.runner.Run(ctx) }
+
+func (in *Ingest) handle(ctx context.Context, _ int, msg jetstream.Msg) error {
+	if msg.Headers().Get(HeaderKind) == KindStatus {
+		return in.handleStatus(ctx, msg.Data())
+	}
+	return in.handleMessage(ctx, msg.Data())
+}
+
+func (in *Ingest) handleMessage(ctx context.Context, data []byte) error {
+	var m schema.Message
+	if err := json.Unmarshal(data, &m); err != nil {
+		return Poison(fmt.Errorf("undecodable message: %w", err))
+	}
+	if m.ID == "" {
+		return Poison(errors.New("message has no id"))
+	}
+	routed, rev, err := in.alreadyRouted(ctx, m.ID)
+	if err != nil {
+		return err
+	}
+	if routed {
+		in.metrics.Stage.WithLabelValues("ingest", "duplicate").Inc()
+		return nil
+	}
+	for _, st := range in.stages {
+		if err := st.Process(ctx, &m); err != nil {
+			return fmt.Errorf("stage %s: %w", st.Name(), err)
+		}
+	}
+	if m.CustomerID == "" {
+		return Poison(errors.New("no stage identified the customer"))
+	}
+	rec, err := json.Marshal(&m)
+	if err != nil {
+		return Poison(err)
+	}
+	if err := in.storeRecord(ctx, m.ID, rec, rev); err != nil {
+		return err
+	}
+	return in.forward(ctx, m.CustomerID, "m:"+m.ID, KindMessage, rec)
+}
+
+// alreadyRouted reports whether the message id was routed before (a duplicate older than the
+// JetStream dedupe window). A record without a conversation is a retry of an interrupted
+// ingest and goes through again; the router ignores what it has seen.
+func (in *Ingest) alreadyRouted(ctx context.Context, id string) (bool, uint64, error) {
+	e, err := in.messages.Get(ctx, id)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, unavailable(err)
+	}
+	var prev struct {
+		ConversationID string `json:"conversation_id"`
+	}
+	_ = json.Unmarshal(e.Value(), &prev)
+	return prev.ConversationID != "", e.Revision(), nil
+}
+
+// storeRecord writes the message record with compare-and-set, so it never overwrites the
+// router's routed version of it; a conflict retries the message, which then sees it routed.
+func (in *Ingest) storeRecord(ctx context.Context, id string, rec []byte, rev uint64) error {
+	var err error
+	if rev == 0 {
+		_, err = in.messages.Create(ctx, id, rec)
+	} else {
+		_, err = in.messages.Update(ctx, id, rec, rev)
+	}
+	if err != nil {
+		return fmt.Errorf("store message record: %w", kvErr(err))
+	}
+	return nil
+}
+
+func (in *Ingest) forward(ctx context.Context, customerID, id, kind string, data []byte) error {
+	msg := &nats.Msg{Subject: RouteSubject(Partition(customerID, in.parts)), Data: data,
+		Header: nats.Header{HeaderKind: {kind}}}
+	if _, err := in.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// statusDelay is how long a status for a message not yet known waits before another look: a
+// provider's callback can overtake the sender's own record of the send.
+const statusDelay = 2 * time.Second
+
+func (in *Ingest) handleStatus(ctx context.Context, data []byte) error {
+	var st schema.StatusUpdate
+	if err := json.Unmarshal(data, &st); err != nil {
+		return Poison(fmt.Errorf("undecodable status: %w", err))
+	}
+	if st.MessageID == "" {
+		id, err := LookupExternal(ctx, in.outbox, st.Channel, st.Account, st.ExternalID)
+		if errors.Is(err, connectors.ErrNotFound) {
+			return Later(fmt.Errorf("no outbound message has provider id %q (yet)", st.ExternalID), statusDelay)
+		}
+		if err != nil {
+			return err
+		}
+		st.MessageID = id
+	}
+	e, err := in.messages.Get(ctx, st.MessageID)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Later(fmt.Errorf("status for unknown message %s", st.MessageID), statusDelay)
+	}
+	if err != nil {
+		return unavailable(err)
+	}
+	var m schema.Message
+	if err := json.Unmarshal(e.Value(), &m); err != nil || m.CustomerID == "" {
+		return Later(fmt.Errorf("message %s is not routed yet", st.MessageID), statusDelay)
+	}
+	out, _ := json.Marshal(&st)
+	id := fmt.Sprintf("s:%s:%s:%s", st.MessageID, st.Status, st.ErrorCode)
+	return in.forward(ctx, m.CustomerID, id, KindStatus, out)
+}
+
+// Consumers lists the stage's durable consumers (for lag metrics).
+func (in *Ingest) Consumers() []ConsumerRef { return in.runner.Consumers() }

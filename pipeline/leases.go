@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+)
+
+// Leases hands out exclusive leases stored in bucket sb_leases. A lease is a key holding the
+// holder's id; the holder renews it every TTL/3 with a compare-and-set update. The bucket's
+// TTL (pipeline.lease_ttl) expires every write, so a dead holder's lease frees itself TTL
+// after its last renewal.
+type Leases struct {
+	kv     jetstream.KeyValue
+	holder string
+	ttl    time.Duration
+	log    *zap.Logger
+}
+
+var _ connectors.Leaser = (*Leases)(nil)
+
+// NewLeases returns a leaser for this instance (holder); ttl must be the bucket's TTL.
+func NewLeases(kv jetstream.KeyValue, holder string, ttl time.Duration, log *zap.Logger) *Leases {
+	return &Leases{kv: kv, holder: holder, ttl: ttl, log: log}
+}
+
+// Acquire blocks until the lease on key is held or ctx ends.
+func (l *Leases) Acquire(ctx context.Context, key string) (connectors.Lease, error) {
+	k := Key(key)
+	for {
+		rev, err := l.kv.Create(ctx, k, []byte(l.holder))
+		if err == nil {
+			le := &lease{l: l, key: k, rev: rev, lost: make(chan struct{}), done: make(chan struct{})}
+			go le.renew()
+			return le, nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyExists) {
+			l.log.Warn("lease acquire failed", zap.String("lease", key), zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(l.ttl / 3):
+		}
+	}
+}
+
+type lease struct {
+	l        *Leases
+	key      string
+	rev      uint64
+	lost     chan struct{}
+	done     chan struct{}
+	once     sync.Once
+	lostOnce sync.Once
+}
+
+func (le *lease) Lost() <-chan struct{} { return le.lost }
+
+func (le *lease) Release() {
+	le.once.Do(func() {
+		close(le.done)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = le.l.kv.Delete(ctx, le.key, jetstream.LastRevision(le.rev))
+	})
+}
+
+func (le *lease) renew() {
+	t := time.NewTicker(le.l.ttl / 3)
+	defer t.Stop()
+	lastOK := time.Now()
+	for {
+		select {
+		case <-le.done:
+			return
+		case <-t.C:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), le.l.ttl/3)
+		rev, err := le.l.kv.Update(ctx, le.key, []byte(le.l.holder), le.rev)
+		cancel()
+		switch {
+		case err == nil:
+			le.rev, lastOK = rev, time.Now()
+		case errors.Is(kvErr(err), connectors.ErrConflict) || errors.Is(err, jetstream.ErrKeyNotFound) ||
+			time.Since(lastOK) > le.l.ttl*2/3:
+			le.l.log.Warn("lease lost", zap.String("lease", le.key), zap.Error(err))
+			le.lostOnce.Do(func() { close(le.lost) })
+			return
+		default:
+			le.l.log.Warn("lease renewal failed; retrying", zap.String("lease", le.key), zap.Error(err))
+		}
+	}
+}

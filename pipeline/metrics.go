@@ -1,0 +1,51 @@
+package pipeline
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the pipeline's Prometheus series.
+type Metrics struct {
+	Messages     *prometheus.CounterVec   // switchboard_messages_total{channel,outcome}
+	Publish      *prometheus.HistogramVec // switchboard_publish_duration_seconds{stream}
+	Stage        *prometheus.CounterVec   // switchboard_stage_messages_total{stage,outcome}
+	StageLatency *prometheus.HistogramVec // switchboard_stage_duration_seconds{stage}
+	Outbound     *prometheus.CounterVec   // switchboard_outbound_total{channel,outcome}
+	DeadLetters  *prometheus.CounterVec   // switchboard_dead_letters_total{stage}
+	Errors       *prometheus.CounterVec   // switchboard_errors_total{component}
+}
+
+var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
+
+// NewMetrics creates the series and registers them with reg (nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Messages: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_messages_total",
+			Help: "Messages handed to the pipeline by connectors, by outcome (accepted, duplicate, failed).",
+		}, []string{"channel", "outcome"}),
+		Publish: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "switchboard_publish_duration_seconds", Help: "Time from publish to JetStream acknowledgement.",
+			Buckets: latencyBuckets,
+		}, []string{"stream"}),
+		Stage: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_stage_messages_total",
+			Help: "Messages processed by pipeline and router stages, by outcome (ok, duplicate, retry, dead_letter).",
+		}, []string{"stage", "outcome"}),
+		StageLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "switchboard_stage_duration_seconds", Help: "Time a stage spends on one message.",
+			Buckets: latencyBuckets,
+		}, []string{"stage"}),
+		Outbound: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_outbound_total", Help: "Outbound sends by outcome (sent, retry, failed, skipped).",
+		}, []string{"channel", "outcome"}),
+		DeadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_dead_letters_total", Help: "Messages put on the dead-letter stream.",
+		}, []string{"stage"}),
+		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchboard_errors_total", Help: "Errors by component.",
+		}, []string{"component"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Messages, m.Publish, m.Stage, m.StageLatency, m.Outbound, m.DeadLetters, m.Errors)
+	}
+	return m
+}

@@ -1,0 +1,31 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// externalKey is the outbox index entry from a provider's message id to ours.
+func externalKey(ch schema.Channel, account, externalID string) string {
+	return "x." + Key(string(ch)) + "." + Key(account) + "." + Key(externalID)
+}
+
+// LookupExternal finds our message id for a provider's message id.
+func LookupExternal(ctx context.Context, outbox jetstream.KeyValue, ch schema.Channel, account, externalID string) (string, error) {
+	if externalID == "" {
+		return "", connectors.ErrNotFound
+	}
+	e, err := outbox.Get(ctx, externalKey(ch, account, externalID))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return "", connectors.ErrNotFound
+	}
+	if err != nil {
+		return "", unavailable(err)
+	}
+	return string(e.Value()), nil
+}

@@ -1,0 +1,153 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Publisher is the durable handoff for connectors: it publishes to SB_INBOUND and returns
+// only after JetStream has acknowledged.
+type Publisher struct {
+	js         jetstream.JetStream
+	blobs      connectors.BlobStore
+	partitions int
+	metrics    *Metrics
+}
+
+var _ connectors.Publisher = (*Publisher)(nil)
+
+// NewPublisher returns a publisher over js.
+func NewPublisher(js jetstream.JetStream, blobs connectors.BlobStore, partitions int, m *Metrics) *Publisher {
+	return &Publisher{js: js, blobs: blobs, partitions: max(partitions, 1), metrics: m}
+}
+
+// Publish stores m on SB_INBOUND. See [connectors.Publisher].
+func (p *Publisher) Publish(ctx context.Context, m *schema.Message) (connectors.Receipt, error) {
+	if err := prepare(m); err != nil {
+		p.metrics.Messages.WithLabelValues(string(m.Channel), "invalid").Inc()
+		return connectors.Receipt{}, err
+	}
+	data, err := p.encode(ctx, m)
+	if err != nil {
+		p.metrics.Messages.WithLabelValues(string(m.Channel), "failed").Inc()
+		return connectors.Receipt{ID: m.ID}, err
+	}
+	subject := InboundSubject(m.Channel, m.Account, Partition(m.From.Key(), p.partitions))
+	ack, err := p.publish(ctx, StreamInbound, subject, m.ID, KindMessage, data)
+	if err != nil {
+		p.metrics.Messages.WithLabelValues(string(m.Channel), "failed").Inc()
+		return connectors.Receipt{ID: m.ID}, err
+	}
+	outcome := "accepted"
+	if ack.Duplicate {
+		outcome = "duplicate"
+	}
+	p.metrics.Messages.WithLabelValues(string(m.Channel), outcome).Inc()
+	return connectors.Receipt{ID: m.ID, Duplicate: ack.Duplicate}, nil
+}
+
+// PublishStatus stores a delivery status update on SB_INBOUND.
+func (p *Publisher) PublishStatus(ctx context.Context, s *schema.StatusUpdate) error {
+	if s.Channel == "" || !schema.ValidToken(s.Account) || s.Status == "" || (s.MessageID == "" && s.ExternalID == "") {
+		return fmt.Errorf("%w: status update needs channel, account, status and a message or external id", connectors.ErrInvalidMessage)
+	}
+	s.Schema = schema.StatusSchema
+	if s.At.IsZero() {
+		s.At = time.Now().UTC()
+	}
+	data, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	ref := s.MessageID
+	if ref == "" {
+		ref = s.ExternalID
+	}
+	id := fmt.Sprintf("status:%s:%s:%s:%s", s.Channel, s.Account, ref, s.Status)
+	_, err = p.publish(ctx, StreamInbound, StatusSubject(s.Channel, s.Account, Partition(ref, p.partitions)), id, KindStatus, data)
+	return err
+}
+
+func (p *Publisher) publish(ctx context.Context, stream, subject, id, kind string, data []byte) (*jetstream.PubAck, error) {
+	start := time.Now()
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{HeaderKind: {kind}}}
+	ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(stream))
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	p.metrics.Publish.WithLabelValues(stream).Observe(time.Since(start).Seconds())
+	return ack, nil
+}
+
+// prepare fills defaults and checks what the contract requires.
+func prepare(m *schema.Message) error {
+	var missing []string
+	if m.Channel == "" {
+		missing = append(missing, "channel")
+	}
+	if !schema.ValidToken(m.Account) {
+		missing = append(missing, "account (letters, digits, - and _)")
+	}
+	if m.ExternalID == "" {
+		missing = append(missing, "external_id")
+	}
+	if m.From.Kind == "" || m.From.Value == "" {
+		missing = append(missing, "from")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: missing or invalid %v", connectors.ErrInvalidMessage, missing)
+	}
+	m.Schema = schema.MessageSchema
+	m.ID = schema.MessageID(schema.DedupeKey(m.Channel, m.Account, m.ExternalID))
+	if m.Direction == "" {
+		m.Direction = schema.Inbound
+	}
+	if m.Kind == "" {
+		m.Kind = schema.KindMessage
+	}
+	if m.ReceivedAt.IsZero() {
+		m.ReceivedAt = time.Now().UTC()
+	}
+	return nil
+}
+
+// encode marshals m, moving an oversized raw payload to the object store.
+func (p *Publisher) encode(ctx context.Context, m *schema.Message) ([]byte, error) {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", connectors.ErrInvalidMessage, err)
+	}
+	const headroom = 4 << 10
+	if len(data) <= MaxPayload-headroom {
+		return data, nil
+	}
+	if len(m.Raw) > 0 && p.blobs != nil {
+		ref, err := p.blobs.Put(ctx, "raw/"+m.ID, "application/json", bytesReader(m.Raw), int64(len(m.Raw)))
+		if err != nil {
+			return nil, unavailable(err)
+		}
+		m.Raw, m.RawRef = nil, &ref
+		if data, err = json.Marshal(m); err == nil && len(data) <= MaxPayload-headroom {
+			return data, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: message is %d bytes after moving the raw payload out; the limit is %d",
+		connectors.ErrTooLarge, len(data), MaxPayload-headroom)
+}
+
+// unavailable marks NATS failures as retryable unavailability.
+func unavailable(err error) error {
+	if err == nil || errors.Is(err, connectors.ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+}

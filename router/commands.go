@@ -1,0 +1,98 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// onCommand applies a helpdesk command.
+func (r *Router) onCommand(ctx context.Context, cmd *Command) error {
+	conv, rev, err := r.loadConv(ctx, cmd.ConversationID)
+	if errors.Is(err, connectors.ErrNotFound) {
+		return pipeline.Poison(fmt.Errorf("command %s: unknown conversation %s", cmd.ID, cmd.ConversationID))
+	}
+	if err != nil {
+		return err
+	}
+	c := &change{cause: "cmd:" + cmd.ID, conv: conv, rev: rev, actor: cmd.Actor}
+	switch cmd.Type {
+	case CommandReply, CommandNote:
+		if cmd.Message == nil {
+			return pipeline.Poison(fmt.Errorf("command %s: %s without a message", cmd.ID, cmd.Type))
+		}
+		r.reply(c, cmd)
+	case CommandResolve:
+		if conv.Status == schema.ConversationResolved && conv.LastCause != c.cause {
+			return nil
+		}
+		c.emit(r, schema.EventResolved, func(e *schema.Event) { e.Reason = cmd.Reason })
+		now := r.o.Now().UTC()
+		conv.Status, conv.ResolvedAt = schema.ConversationResolved, &now
+	case CommandReopen:
+		if conv.Status == schema.ConversationOpen && conv.LastCause != c.cause {
+			return nil
+		}
+		c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason = cmd.Reason })
+		conv.Status, conv.ResolvedAt = schema.ConversationOpen, nil
+	default:
+		return pipeline.Poison(fmt.Errorf("command %s: unknown type %q", cmd.ID, cmd.Type))
+	}
+	if conv.LastCause == c.cause {
+		c.events = nil // applied before a crash: only the follow-ups may be missing
+		return r.followUp(ctx, c)
+	}
+	return r.commit(ctx, c)
+}
+
+// reply turns an agent's message into an outbound message on the customer's channel.
+func (r *Router) reply(c *change, cmd *Command) {
+	conv := c.conv
+	m := cmd.Message
+	m.Schema, m.Direction = schema.MessageSchema, schema.Outbound
+	m.ConversationID, m.CustomerID = conv.ID, conv.CustomerID
+	if m.ReceivedAt.IsZero() {
+		m.ReceivedAt = cmd.At
+	}
+	if cmd.Type == CommandNote {
+		m.Kind = schema.KindNote
+	} else {
+		m.Kind = schema.KindMessage
+		m.Channel, m.Account = conv.ReplyRoute.Channel, conv.ReplyRoute.Account
+		m.To = []schema.Address{conv.ReplyRoute.To}
+		m.Status = schema.StatusPending
+		if conv.ReplyRoute.InReplyTo != "" && m.Thread == nil {
+			m.Thread = &schema.Thread{InReplyTo: []string{conv.ReplyRoute.InReplyTo}}
+		}
+	}
+	if conv.LastCause != c.cause {
+		conv.Messages++
+		conv.LastMessage = m.ID
+		c.emit(r, schema.EventMessage, func(e *schema.Event) { e.Message = eventMessage(m) })
+	}
+	c.then(r.saveRecord(m))
+	if cmd.Type == CommandReply {
+		c.then(func(ctx context.Context) error { return r.publishOutbound(ctx, m) })
+	}
+}
+
+// publishOutbound hands a reply to its channel's sender (deduplicated by message id).
+func (r *Router) publishOutbound(ctx context.Context, m *schema.Message) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return pipeline.Poison(err)
+	}
+	msg := &nats.Msg{Subject: pipeline.OutboundSubject(m.Channel, m.Account), Data: data}
+	if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID)); err != nil {
+		return errors.Join(connectors.ErrUnavailable, err)
+	}
+	return nil
+}

@@ -1,0 +1,49 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// onStatus applies a delivery status to an outbound message. Statuses only move forward
+// (see [schema.DeliveryStatus.Rank]): a late "sent" after "delivered" changes nothing.
+func (r *Router) onStatus(ctx context.Context, st *schema.StatusUpdate) error {
+	m, _, err := r.store.Message(ctx, st.MessageID)
+	if errors.Is(err, connectors.ErrNotFound) {
+		return pipeline.Poison(fmt.Errorf("status for unknown message %s", st.MessageID))
+	}
+	if err != nil {
+		return err
+	}
+	if m.ConversationID == "" {
+		return fmt.Errorf("status for message %s that is not routed yet", st.MessageID)
+	}
+	if st.Status.Rank() <= m.Status.Rank() {
+		r.o.Metrics.Stage.WithLabelValues("router", "stale_status").Inc()
+		return nil
+	}
+	conv, rev, err := r.loadConv(ctx, m.ConversationID)
+	if err != nil {
+		return err
+	}
+	cause := fmt.Sprintf("status:%s:%s", st.MessageID, st.Status)
+	c := &change{cause: cause, conv: conv, rev: rev, actor: "channel"}
+	m.Status = st.Status
+	if st.ExternalID != "" && m.ExternalID == "" {
+		m.ExternalID = st.ExternalID
+	}
+	c.then(r.saveRecord(m))
+	if conv.LastCause == cause {
+		return r.followUp(ctx, c)
+	}
+	c.emit(r, schema.EventDelivery, func(e *schema.Event) {
+		e.Delivery = &schema.Delivery{MessageID: m.ID, ExternalID: st.ExternalID, Channel: m.Channel,
+			Status: st.Status, ErrorCode: st.ErrorCode, ErrorMessage: st.ErrorMessage, Attempts: st.Attempts}
+	})
+	return r.commit(ctx, c)
+}

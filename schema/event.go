@@ -1,0 +1,71 @@
+package schema
+
+import "time"
+
+// EventSchema is the value of Event.Schema for this version of the contract.
+const EventSchema = "switchboard.event.v1"
+
+// EventType names what happened to a conversation.
+type EventType string
+
+// Conversation event types. Helpdesks must ignore types they do not know: new ones are added
+// without a version bump.
+const (
+	EventOpened      EventType = "opened"      // a new conversation started
+	EventMessage     EventType = "message"     // a message (inbound, outbound or note) joined it
+	EventQueued      EventType = "queued"      // it waits in a queue for an agent
+	EventAssigned    EventType = "assigned"    // an agent got it
+	EventUnassigned  EventType = "unassigned"  // its agent was taken off (offline, capacity)
+	EventTransferred EventType = "transferred" // moved to another agent or queue
+	EventReopened    EventType = "reopened"    // a resolved conversation became open again
+	EventResolved    EventType = "resolved"    // closed by an agent or a policy
+	EventDelivery    EventType = "delivery"    // delivery status of an outbound message changed
+)
+
+// Event is one entry of the unified conversation stream. Events of one conversation are
+// published in order; Seq numbers them from 1 without gaps. ID is deterministic, so a
+// consumer that sees an ID twice may drop the second copy.
+type Event struct {
+	Schema         string    `json:"schema"`
+	ID             string    `json:"id"`
+	Type           EventType `json:"type"`
+	ConversationID string    `json:"conversation_id"`
+	CustomerID     string    `json:"customer_id"`
+	Seq            uint64    `json:"seq"`
+	At             time.Time `json:"at"`
+	Actor          string    `json:"actor,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+
+	Message  *Message  `json:"message,omitempty"`
+	Routing  *Routing  `json:"routing,omitempty"`
+	Delivery *Delivery `json:"delivery,omitempty"`
+}
+
+// Routing explains a routing decision: which rule and target matched, under which rules
+// version, and why this agent.
+type Routing struct {
+	RulesVersion  string `json:"rules_version,omitempty"`
+	Rule          string `json:"rule,omitempty"`
+	Target        int    `json:"target,omitempty"`
+	Queue         string `json:"queue,omitempty"`
+	Priority      int    `json:"priority,omitempty"`
+	AgentID       string `json:"agent_id,omitempty"`
+	PreviousAgent string `json:"previous_agent,omitempty"`
+	PreviousQueue string `json:"previous_queue,omitempty"`
+	Strategy      string `json:"strategy,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+// Delivery reports the status of an outbound message.
+type Delivery struct {
+	MessageID    string         `json:"message_id"`
+	ExternalID   string         `json:"external_id,omitempty"`
+	Channel      Channel        `json:"channel,omitempty"`
+	Status       DeliveryStatus `json:"status"`
+	ErrorCode    string         `json:"error_code,omitempty"`
+	ErrorMessage string         `json:"error_message,omitempty"`
+	Attempts     int            `json:"attempts,omitempty"`
+}
+
+// Subject is the NATS subject an event is published on: sb.conv.<conversation>.<type>.
+func (e *Event) Subject() string { return "sb.conv." + e.ConversationID + "." + string(e.Type) }
