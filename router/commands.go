@@ -69,8 +69,12 @@ func (r *Router) reply(c *change, cmd *Command) {
 		m.Channel, m.Account = conv.ReplyRoute.Channel, conv.ReplyRoute.Account
 		m.To = []schema.Address{conv.ReplyRoute.To}
 		m.Status = schema.StatusPending
-		if conv.ReplyRoute.InReplyTo != "" && m.Thread == nil {
-			m.Thread = &schema.Thread{InReplyTo: []string{conv.ReplyRoute.InReplyTo}}
+		m.LastInboundAt = conv.LastInbound
+		if m.Subject == "" {
+			m.Subject = conv.Subject
+		}
+		if rr := conv.ReplyRoute; rr.InReplyTo != "" && m.Thread == nil {
+			m.Thread = &schema.Thread{InReplyTo: []string{rr.InReplyTo}, References: rr.References}
 		}
 	}
 	if conv.LastCause != c.cause {

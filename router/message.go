@@ -93,8 +93,9 @@ func (r *Router) applyInbound(conv *convState, m *schema.Message) {
 	at := m.ReceivedAt
 	conv.LastInbound = &at
 	conv.ReplyRoute = schema.ReplyRoute{Channel: m.Channel, Account: m.Account, To: m.From}
-	if m.Thread != nil {
-		conv.ReplyRoute.InReplyTo = m.Thread.MessageID
+	if t := m.Thread; t != nil && t.MessageID != "" {
+		conv.ReplyRoute.InReplyTo = t.MessageID
+		conv.ReplyRoute.References = referenceChain(t.References, t.MessageID)
 	}
 	if conv.Subject == "" {
 		conv.Subject = m.Subject
@@ -116,4 +117,18 @@ func (r *Router) messageFollowUps(c *change, m *schema.Message, cust *schema.Cus
 	})
 	c.then(r.saveRecord(m))
 	return c
+}
+
+// maxReferences bounds the References chain kept for replies (RFC 5322 allows trimming the
+// middle; mail clients need the first and the last ids).
+const maxReferences = 20
+
+// referenceChain is the References header of a reply to a message with these references and
+// Message-ID: its references plus its id, the middle trimmed when long.
+func referenceChain(refs []string, id string) []string {
+	chain := append(append([]string(nil), refs...), id)
+	if len(chain) > maxReferences {
+		chain = append(chain[:1], chain[len(chain)-maxReferences+1:]...)
+	}
+	return chain
 }

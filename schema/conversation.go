@@ -43,10 +43,11 @@ type Conversation struct {
 // ReplyRoute says where an agent's reply goes: the channel, account and address the customer
 // last wrote from, and the message to answer (for email threading headers).
 type ReplyRoute struct {
-	Channel   Channel `json:"channel"`
-	Account   string  `json:"account"`
-	To        Address `json:"to"`
-	InReplyTo string  `json:"in_reply_to,omitempty"`
+	Channel    Channel  `json:"channel"`
+	Account    string   `json:"account"`
+	To         Address  `json:"to"`
+	InReplyTo  string   `json:"in_reply_to,omitempty"`
+	References []string `json:"references,omitempty"`
 }
 
 // Customer is one person across all their channel identities.

@@ -86,6 +86,10 @@ type Message struct {
 
 	// Status is the delivery status of an outbound message.
 	Status DeliveryStatus `json:"status,omitempty"`
+	// LastInboundAt, on an outbound message, is when the customer last wrote on the channel
+	// the reply goes to: channels with a customer-service window (WhatsApp, Messenger: 24h)
+	// check it before sending free-form text.
+	LastInboundAt *time.Time `json:"last_inbound_at,omitempty"`
 
 	Flags    []string          `json:"flags,omitempty"`
 	Problems []string          `json:"problems,omitempty"`
