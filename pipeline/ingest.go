@@ -33,7 +33,7 @@ type IngestOptions struct {
 }
 
 // Ingest consumes SB_INBOUND in sender partitions, drops duplicates the dedupe window missed,
-// runs the stages, records the message and forwards it to its customer's SB_ROUTE partition.
+// runs the stages and forwards the message to its customer's SB_ROUTE partition.
 // Status updates are matched to the outbound message they report on and forwarded likewise.
 type Ingest struct {
 	js       jetstream.JetStream
@@ -83,15 +83,15 @@ func (in *Ingest) handle(ctx context.Context, _ int, msg jetstream.Msg) error {
 	return in.handleMessage(ctx, msg.Data())
 }
 
-func (in *Ingest) handleMessage(ctx context.Context, data []byte) error {
+func (in *Ingest) handleMessage(ctx context.Context, raw []byte) error {
 	var m schema.Message
-	if err := json.Unmarshal(data, &m); err != nil {
+	if err := json.Unmarshal(raw, &m); err != nil {
 		return Poison(fmt.Errorf("undecodable message: %w", err))
 	}
 	if m.ID == "" {
 		return Poison(errors.New("message has no id"))
 	}
-	routed, rev, err := in.alreadyRouted(ctx, m.ID)
+	routed, err := in.alreadyRouted(ctx, m.ID)
 	if err != nil {
 		return err
 	}
@@ -107,47 +107,29 @@ func (in *Ingest) handleMessage(ctx context.Context, data []byte) error {
 	if m.CustomerID == "" {
 		return Poison(errors.New("no stage identified the customer"))
 	}
-	rec, err := json.Marshal(&m)
+	data, err := json.Marshal(&m)
 	if err != nil {
 		return Poison(err)
 	}
-	if err := in.storeRecord(ctx, m.ID, rec, rev); err != nil {
-		return err
-	}
-	return in.forward(ctx, m.CustomerID, "m:"+m.ID, KindMessage, rec)
+	return in.forward(ctx, m.CustomerID, "m:"+m.ID, KindMessage, data)
 }
 
-// alreadyRouted reports whether the message id was routed before (a duplicate older than the
-// JetStream dedupe window). A record without a conversation is a retry of an interrupted
-// ingest and goes through again; the router ignores what it has seen.
-func (in *Ingest) alreadyRouted(ctx context.Context, id string) (bool, uint64, error) {
+// alreadyRouted reports whether the message id was routed before: a duplicate older than the
+// JetStream dedupe window (a provider retrying after hours, a mailbox whose UIDVALIDITY
+// changed). The router writes the record when it routes the message.
+func (in *Ingest) alreadyRouted(ctx context.Context, id string) (bool, error) {
 	e, err := in.messages.Get(ctx, id)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, 0, nil
+		return false, nil
 	}
 	if err != nil {
-		return false, 0, unavailable(err)
+		return false, unavailable(err)
 	}
 	var prev struct {
 		ConversationID string `json:"conversation_id"`
 	}
 	_ = json.Unmarshal(e.Value(), &prev)
-	return prev.ConversationID != "", e.Revision(), nil
-}
-
-// storeRecord writes the message record with compare-and-set, so it never overwrites the
-// router's routed version of it; a conflict retries the message, which then sees it routed.
-func (in *Ingest) storeRecord(ctx context.Context, id string, rec []byte, rev uint64) error {
-	var err error
-	if rev == 0 {
-		_, err = in.messages.Create(ctx, id, rec)
-	} else {
-		_, err = in.messages.Update(ctx, id, rec, rev)
-	}
-	if err != nil {
-		return fmt.Errorf("store message record: %w", kvErr(err))
-	}
-	return nil
+	return prev.ConversationID != "", nil
 }
 
 func (in *Ingest) forward(ctx context.Context, customerID, id, kind string, data []byte) error {

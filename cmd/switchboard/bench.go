@@ -2,7 +2,87 @@ package main
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime/pprof"
+	"time"
 )
 
-func runBench(context.Context, []string) error { return errors.New("not implemented yet") }
+// benchOptions are the flags of `switchboard bench`.
+type benchOptions struct {
+	Messages    int
+	Concurrency int
+	Customers   int
+	Size        int
+	Rate        float64 // messages/s, open loop; 0: as fast as answers come
+	Partitions  int
+	Scenario    string
+	Target      string // external gateway base URL; "" starts one in process
+	NATS        string // its NATS URL (for events and the raw ceiling)
+	Token       string
+	DataDir     string
+	SkipRaw     bool
+	JSON        bool
+	Timeout     time.Duration
+	CPUProfile  string
+}
+
+func runBench(ctx context.Context, args []string) error {
+	fs := newFlags("bench")
+	var o benchOptions
+	fs.IntVar(&o.Messages, "messages", 20000, "messages to send")
+	fs.IntVar(&o.Concurrency, "concurrency", 64, "concurrent senders (requests in flight)")
+	fs.IntVar(&o.Customers, "customers", 1000, "distinct customers; each customer's messages are sent in order")
+	fs.IntVar(&o.Size, "size", 200, "text bytes per message")
+	fs.Float64Var(&o.Rate, "rate", 0, "open-loop rate in messages/s (0: closed loop, as fast as the gateway answers)")
+	fs.IntVar(&o.Partitions, "partitions", 8, "pipeline.partitions of the in-process gateway")
+	fs.StringVar(&o.Scenario, "scenario", "api", "what to send: "+scenarioNames())
+	fs.StringVar(&o.Target, "target", "", "base URL of a running gateway (default: start one in process on a temp dir)")
+	fs.StringVar(&o.NATS, "nats", "", "NATS URL of the running gateway (with -target)")
+	fs.StringVar(&o.Token, "token", os.Getenv("SWITCHBOARD_API_TOKEN"), "api account token (with -target)")
+	fs.StringVar(&o.DataDir, "data-dir", "", "data directory of the in-process gateway (default: a temp dir, removed after)")
+	fs.BoolVar(&o.SkipRaw, "skip-raw", false, "do not measure the raw JetStream publish ceiling")
+	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
+	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up waiting for conversation events after this long")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (gateway included when in process)")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if o.Messages <= 0 || o.Concurrency <= 0 || o.Customers < o.Concurrency {
+		fmt.Fprintln(os.Stderr, "bench: need messages > 0, concurrency > 0 and customers >= concurrency")
+		return errUsage
+	}
+	sc, err := scenarioByName(o.Scenario)
+	if err != nil {
+		return err
+	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	env, err := setupBench(ctx, &o, sc)
+	if err != nil {
+		return err
+	}
+	defer env.close()
+	rep, err := benchmark(ctx, &o, sc, env)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		return json.NewEncoder(os.Stdout).Encode(rep)
+	}
+	rep.print(os.Stdout)
+	if rep.Lost > 0 || rep.OrderViolations > 0 || rep.StoredMismatch != 0 {
+		return errFailed
+	}
+	return nil
+}

@@ -42,6 +42,7 @@ type App struct {
 	embedded *pipeline.Embedded
 	nc       *nats.Conn
 	js       jetstream.JetStream
+	extra    []*nats.Conn // one connection per stage
 	intake   *connectors.Intake
 	conns    []connectors.Connector
 	srv      *http.Server
@@ -144,6 +145,24 @@ func (a *App) connectNATS(ctx context.Context) error {
 	return err
 }
 
+// stageJS opens a connection of its own for a stage. The server reads each connection in
+// order, so a stage's round trips (KV reads, publish acks) would otherwise queue behind every
+// other stage's traffic on one shared connection.
+func (a *App) stageJS(name string) (jetstream.JetStream, error) {
+	var nc *nats.Conn
+	var err error
+	if a.embedded != nil {
+		nc, err = a.embedded.Connect("switchboard-" + name)
+	} else {
+		nc, err = pipeline.ConnectExternal(a.cfg.NATS, "switchboard-"+name, a.log)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("nats connection for %s: %w", name, err)
+	}
+	a.extra = append(a.extra, nc)
+	return jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
+}
+
 // HTTPAddr is the address the HTTP server listens on.
 func (a *App) HTTPAddr() string {
 	if a.ln == nil {
@@ -185,11 +204,14 @@ func (a *App) shutdown(ctx context.Context) error {
 	}
 	phase("stop intake", a.stopIntake)
 	phase("stop workers", a.stopProcessing)
-	if a.nc != nil {
-		if err := a.nc.FlushTimeout(2 * time.Second); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
+	for _, nc := range append(a.extra, a.nc) {
+		if nc == nil {
+			continue
+		}
+		if err := nc.FlushTimeout(2 * time.Second); err != nil && !errors.Is(err, nats.ErrConnectionClosed) {
 			errs = append(errs, err)
 		}
-		a.nc.Close()
+		nc.Close()
 	}
 	if a.embedded != nil {
 		a.embedded.Shutdown()

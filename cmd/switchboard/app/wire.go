@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
@@ -44,7 +45,11 @@ func (a *App) wire(ctx context.Context, instance string) (*wiring, error) {
 		return nil, err
 	}
 	w.leases = pipeline.NewLeases(leaseKV, instance, a.cfg.Pipeline.LeaseTTL.D(), a.log.Named("lease"))
-	publisher := pipeline.NewPublisher(a.js, blobs, a.cfg.Pipeline.Partitions, w.metrics)
+	intakeJS, err := a.stageJS("intake")
+	if err != nil {
+		return nil, err
+	}
+	publisher := pipeline.NewPublisher(intakeJS, blobs, a.cfg.Pipeline.Partitions, w.metrics)
 	hostFor := func(name string) connectors.Host {
 		return connectors.Host{Publisher: publisher, Blobs: blobs, State: pipeline.NewState(stateKV, name),
 			Leases: w.leases, Feed: pipeline.NewFeed(a.js), Logger: a.log.Named(name), PublicURL: a.cfg.HTTP.PublicURL}
@@ -77,8 +82,14 @@ func (a *App) buildConnectors(hostFor func(string) connectors.Host) []connectors
 	return out
 }
 
-func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, publisher *pipeline.Publisher) error {
-	customers, err := a.js.KeyValue(ctx, pipeline.BucketCustomers)
+func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, publisher *pipeline.Publisher) (err error) {
+	js := map[string]jetstream.JetStream{}
+	for _, name := range []string{"ingest", "router", "outbound"} {
+		if js[name], err = a.stageJS(name); err != nil {
+			return err
+		}
+	}
+	customers, err := js["ingest"].KeyValue(ctx, pipeline.BucketCustomers)
 	if err != nil {
 		return err
 	}
@@ -98,15 +109,15 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 		pipeline.NewMedia(blobs, fetchers, a.cfg.Pipeline.Attachments),
 		pipeline.NewSenderIdentity(customers),
 	}
-	if w.ingest, err = pipeline.NewIngest(ctx, pipeline.IngestOptions{JS: a.js, Config: a.cfg.Pipeline, Stages: stages,
+	if w.ingest, err = pipeline.NewIngest(ctx, pipeline.IngestOptions{JS: js["ingest"], Config: a.cfg.Pipeline, Stages: stages,
 		DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
 	}
-	if w.router, err = router.New(ctx, router.Options{JS: a.js, Partitions: a.cfg.Pipeline.Partitions,
+	if w.router, err = router.New(ctx, router.Options{JS: js["router"], Partitions: a.cfg.Pipeline.Partitions,
 		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
 	}
-	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: a.js, Senders: senders,
+	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: js["outbound"], Senders: senders,
 		Statuses: publisher, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
 	}
