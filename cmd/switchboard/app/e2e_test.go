@@ -12,6 +12,7 @@ import (
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/schema/schematest"
 )
 
 func TestMessageBecomesConversationEvents(t *testing.T) {
@@ -21,6 +22,9 @@ func TestMessageBecomesConversationEvents(t *testing.T) {
 	evs := g.Events("sb.conv.>", 2, 10*time.Second)
 	if evs[0].Type != schema.EventOpened || evs[1].Type != schema.EventMessage {
 		t.Fatalf("events:\n%s", apptest.Sprint(evs))
+	}
+	for _, e := range evs {
+		schematest.Check(t, "event.v1.json", e)
 	}
 	msg := evs[1].Message
 	if msg.ID != id || msg.Text != "hello" || msg.From.Value != "alice@example.com" || msg.From.Kind != "email" {
@@ -40,7 +44,7 @@ func TestMessageBecomesConversationEvents(t *testing.T) {
 		if status != 200 || m.ConversationID != evs[0].ConversationID || len(m.Raw) == 0 {
 			return fmt.Errorf("GET message: %d %s", status, body)
 		}
-		return nil
+		return schematest.Validate("message.v1.json", body)
 	})
 	status, body := g.Do("GET", "/v1/conversations/"+evs[0].ConversationID, apptest.Token, nil)
 	var c schema.Conversation
@@ -49,6 +53,12 @@ func TestMessageBecomesConversationEvents(t *testing.T) {
 		c.ReplyRoute.Channel != schema.ChannelAPI || c.ReplyRoute.To.Value != "alice@example.com" {
 		t.Fatalf("GET conversation: %d %s", status, body)
 	}
+	schematest.Check(t, "conversation.v1.json", body)
+	status, body = g.Do("GET", "/v1/customers/"+c.CustomerID, apptest.Token, nil)
+	if status != 200 {
+		t.Fatalf("GET customer: %d %s", status, body)
+	}
+	schematest.Check(t, "customer.v1.json", body)
 	status, body = g.Do("GET", "/v1/conversations/"+c.ID+"/events", apptest.Token, nil)
 	var list struct{ Events []schema.Event }
 	_ = json.Unmarshal(body, &list)
@@ -180,6 +190,14 @@ func TestBadInputIsRefusedAndNothingPublished(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestSchemasAreServed(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	status, body := g.Do("GET", "/v1/schemas/event.v1.json", "", nil)
+	if status != 200 || !strings.Contains(string(body), `"switchboard.event.v1"`) {
+		t.Fatalf("GET schema: %d %.100s", status, body)
+	}
 }
 
 func TestRESTRequiresToken(t *testing.T) {

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"net"
 	"net/http"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 // serveHTTP mounts every route and starts listening.
@@ -32,6 +34,7 @@ func (a *App) serveHTTP(w *wiring) error {
 		writeJSON(rw, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
+	mux.Handle("GET /v1/schemas/", http.StripPrefix("/v1/schemas/", schemaFiles()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
 	if err != nil {
@@ -68,6 +71,15 @@ func (a *App) readyz(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(rw, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// schemaFiles serves the JSON Schemas of the contract (message.v1.json, event.v1.json, ...).
+func schemaFiles() http.Handler {
+	sub, err := fs.Sub(schema.JSONSchemas, "jsonschema")
+	if err != nil {
+		panic(err)
+	}
+	return http.FileServer(http.FS(sub))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

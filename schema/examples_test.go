@@ -1,0 +1,142 @@
+package schema_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/schema/schematest"
+)
+
+var at = time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+
+// fullMessage sets every field (TestExamplesAreComplete keeps it that way).
+func fullMessage() *schema.Message {
+	return &schema.Message{
+		Schema: schema.MessageSchema, ID: schema.MessageID("api:demo:ext-1"), Channel: schema.ChannelEmail,
+		Account: "support", Direction: schema.Outbound, Kind: schema.KindMessage,
+		From: schema.Address{Kind: "email", Value: "alice@example.com", Name: "Alice"},
+		To:   []schema.Address{{Kind: "email", Value: "support@example.com", Name: "Support"}},
+		CustomerID: "cus_1", ConversationID: "cnv_1", AgentID: "agent-7",
+		Subject: "Order 42", Text: "Hello\n> old", StrippedText: "Hello", HTML: "<p>Hello</p>", Language: "en",
+		Attachments: []schema.Attachment{{Name: "a.pdf", ContentType: "application/pdf", Size: 10, Bucket: "sb_attachments",
+			Key: "att/x/0", Digest: "SHA-256=abc", URL: "https://example.com/a.pdf", Inline: true, ContentID: "img1", Problem: "none"}},
+		Location: &schema.Location{Latitude: 52.5, Longitude: 13.4, Name: "Office", Address: "Street 1"},
+		Action:   &schema.Action{Type: "button", Title: "Yes", Payload: "YES"},
+		Reaction: &schema.Reaction{Emoji: "👍", TargetExternalID: "mid.1", Removed: true},
+		Template: &schema.Template{Name: "HX123", Language: "en", Variables: map[string]string{"1": "Alice"}},
+		ExternalID: "ext-1",
+		Thread: &schema.Thread{MessageID: "a@b", InReplyTo: []string{"c@d"}, References: []string{"e@f"}, ThreadIndex: "AQ==",
+			ReplyToExternalID: "SM1", ReplyToMessageID: "msg_1"},
+		Profile:       &schema.Profile{Name: "Alice", ExternalID: "u1", Email: "alice@example.com", Phone: "+15551234567", Verified: true},
+		Status:        schema.StatusDelivered,
+		LastInboundAt: &at,
+		Flags:         []string{"forwarded"}, Problems: []string{"unknown charset x-foo"},
+		Metadata: map[string]string{"k": "v"}, SentAt: &at, ReceivedAt: at,
+		Raw:    json.RawMessage(`{"Body":"Hello"}`),
+		RawRef: &schema.BlobRef{Bucket: "sb_attachments", Key: "raw/msg_1", Size: 100, Digest: "SHA-256=def"},
+	}
+}
+
+func fullEvent() *schema.Event {
+	return &schema.Event{Schema: schema.EventSchema, ID: schema.EventID("msg_1", 0), Type: schema.EventAssigned,
+		ConversationID: "cnv_1", CustomerID: "cus_1", Seq: 3, At: at, Actor: "router", Reason: "least loaded",
+		Message: fullMessage(),
+		Routing: &schema.Routing{RulesVersion: "v1", Rule: "vip", Target: 1, Queue: "billing", Priority: 5, AgentID: "a1",
+			PreviousAgent: "a0", PreviousQueue: "general", Strategy: "least-loaded", Reason: "lowest load 1/5"},
+		Delivery: &schema.Delivery{MessageID: "msg_2", ExternalID: "SM2", Channel: schema.ChannelSMS, Status: schema.StatusFailed,
+			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2}}
+}
+
+func fullStatus() *schema.StatusUpdate {
+	return &schema.StatusUpdate{Schema: schema.StatusSchema, Channel: schema.ChannelSMS, Account: "main", MessageID: "msg_2",
+		ExternalID: "SM2", Status: schema.StatusUndelivered, ErrorCode: "30005", ErrorMessage: "unknown destination",
+		Attempts: 1, At: at, Raw: json.RawMessage(`{"MessageStatus":"undelivered"}`)}
+}
+
+func fullConversation() *schema.Conversation {
+	return &schema.Conversation{Schema: schema.ConversationSchema, ID: "cnv_1", CustomerID: "cus_1",
+		Status: schema.ConversationResolved, Subject: "Order 42", Channels: []schema.Channel{schema.ChannelSMS},
+		ReplyRoute: schema.ReplyRoute{Channel: schema.ChannelSMS, Account: "main", To: schema.Address{Kind: "phone", Value: "+15551234567", Name: "Alice"},
+			InReplyTo: "a@b", References: []string{"c@d"}},
+		Queue: "billing", AgentID: "a1", Priority: 2, Messages: 4, LastSeq: 9, LastMessage: "msg_9",
+		OpenedAt: at, UpdatedAt: at, LastInbound: &at, ResolvedAt: &at, ThreadReason: "first message"}
+}
+
+func fullCustomer() *schema.Customer {
+	return &schema.Customer{Schema: schema.CustomerSchema, ID: "cus_1", Name: "Alice", ExternalID: "u1",
+		Identities: []schema.Identity{{Kind: "email", Value: "alice@example.com", Verified: true, AddedAt: at}},
+		Attributes: map[string]string{"tier": "gold"}, Conversations: []string{"cnv_1"}, CreatedAt: at, UpdatedAt: at}
+}
+
+var examples = []struct {
+	file string
+	v    any
+}{
+	{"message.v1.json", fullMessage()},
+	{"event.v1.json", fullEvent()},
+	{"status.v1.json", fullStatus()},
+	{"conversation.v1.json", fullConversation()},
+	{"customer.v1.json", fullCustomer()},
+}
+
+func TestExamplesAreComplete(t *testing.T) {
+	for _, ex := range examples {
+		var missing []string
+		zeroFields(reflect.ValueOf(ex.v), reflect.TypeOf(ex.v).Elem().Name(), &missing)
+		if len(missing) > 0 {
+			t.Errorf("%s example leaves fields unset (add them so the schema check covers them): %s",
+				ex.file, strings.Join(missing, ", "))
+		}
+	}
+}
+
+func zeroFields(v reflect.Value, path string, out *[]string) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			zeroFields(v.Elem(), path, out)
+		}
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Field(i)
+			name := path + "." + v.Type().Field(i).Name
+			if f.IsZero() {
+				*out = append(*out, name)
+				continue
+			}
+			zeroFields(f, name, out)
+		}
+	case reflect.Slice:
+		if v.Len() > 0 && v.Type().Elem().Kind() == reflect.Struct {
+			zeroFields(v.Index(0), path+"[0]", out)
+		}
+	}
+}
+
+func TestExamplesValidate(t *testing.T) {
+	for _, ex := range examples {
+		schematest.Check(t, ex.file, ex.v)
+	}
+}
+
+func TestSchemasRejectWrongDocuments(t *testing.T) {
+	bad := map[string]string{
+		"message.v1.json":      `{"schema":"switchboard.message.v1","id":"msg_1","channel":"sms","account":"a","direction":"sideways","kind":"message","from":{"kind":"phone","value":"+1"},"external_id":"x","received_at":"2026-01-01T00:00:00Z"}`,
+		"event.v1.json":        `{"schema":"switchboard.event.v1","id":"evt_1","type":"opened","conversation_id":"cnv_1","customer_id":"c","seq":0,"at":"2026-01-01T00:00:00Z"}`,
+		"status.v1.json":       `{"schema":"switchboard.status.v1","channel":"sms","account":"a","status":"sent","at":"2026-01-01T00:00:00Z"}`,
+		"conversation.v1.json": `{"schema":"switchboard.conversation.v1","id":"cnv_1","customer_id":"c","status":"open","channels":[],"reply_route":{"channel":"sms","account":"a","to":{"kind":"phone","value":"+1"}},"messages":1,"last_seq":2,"opened_at":"yesterday","updated_at":"2026-01-01T00:00:00Z"}`,
+		"customer.v1.json":     `{"schema":"switchboard.customer.v1","id":"c","identities":[],"created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z","extra":1}`,
+	}
+	for file, doc := range bad {
+		if err := schematest.Validate(file, []byte(doc)); err == nil {
+			t.Errorf("%s accepted an invalid document: %s", file, doc)
+		}
+	}
+}
