@@ -89,7 +89,9 @@ func compare(docs map[string]map[string]any, file string, node map[string]any, t
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	bad := func(format string, args ...any) { *problems = append(*problems, path+": "+fmt.Sprintf(format, args...)) }
+	bad := func(format string, args ...any) {
+		*problems = append(*problems, path+": "+fmt.Sprintf(format, args...))
+	}
 	types := schemaTypes(node)
 	switch {
 	case t == rawType:
