@@ -67,7 +67,7 @@ func (r *Partitioned) ackWait() time.Duration {
 	if r.AckWait > 0 {
 		return r.AckWait
 	}
-	return 30 * time.Second
+	return 10 * time.Second
 }
 
 // Run consumes every partition until ctx ends. The message being handled when ctx ends is
@@ -129,7 +129,9 @@ func (r *Partitioned) consume(ctx context.Context, p int, log *zap.Logger) error
 	if err != nil {
 		return err
 	}
-	stop := context.AfterFunc(ctx, it.Stop)
+	// On shutdown the iterator drains: messages already buffered come out of Next and are
+	// handed back (Nak) for immediate redelivery instead of waiting out AckWait.
+	stop := context.AfterFunc(ctx, it.Drain)
 	defer stop()
 	defer it.Stop()
 	for {
@@ -140,6 +142,10 @@ func (r *Partitioned) consume(ctx context.Context, p int, log *zap.Logger) error
 				return nil
 			}
 			return err
+		}
+		if ctx.Err() != nil {
+			_ = msg.Nak()
+			continue
 		}
 		r.process(ctx, p, msg, log)
 	}
@@ -157,10 +163,11 @@ func (r *Partitioned) unpin(p int) {
 // process handles one message to completion: ack, later, dead letter, or (on shutdown)
 // left unacked for redelivery.
 func (r *Partitioned) process(ctx context.Context, p int, msg jetstream.Msg, log *zap.Logger) {
-	// The handler's context outlives a shutdown request by up to AckWait so the message in
-	// hand is finished rather than half-done.
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.ackWait())
+	// The handler's context outlives a shutdown request (bounded) so the message in hand is
+	// finished rather than half-done.
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*r.ackWait())
 	defer cancel()
+	defer keepAlive(msg, r.ackWait())()
 	for attempt := 1; ; attempt++ {
 		start := time.Now()
 		err := r.Handle(hctx, p, msg)
@@ -192,6 +199,25 @@ func (r *Partitioned) process(ctx context.Context, p int, msg jetstream.Msg, log
 		case <-time.After(r.Backoff.Delay(attempt - 1)):
 		}
 	}
+}
+
+// keepAlive tells the server every third of AckWait that msg is still being worked on, so a
+// slow handler (a media download) is not redelivered behind its own back. It returns the stop.
+func keepAlive(msg jetstream.Msg, ackWait time.Duration) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func (r *Partitioned) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, log *zap.Logger) {

@@ -1,0 +1,301 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// These tests run the real binary in a subprocess, so that it can be killed.
+
+var buildOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "switchboard-bin-")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.path = filepath.Join(dir, "switchboard")
+		out, err := exec.Command("go", "build", "-o", buildOnce.path, ".").CombinedOutput()
+		if err != nil {
+			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildOnce.err != nil {
+		t.Fatal(buildOnce.err)
+	}
+	return buildOnce.path
+}
+
+const processConfig = `
+log: {level: info, format: json}
+pipeline: {partitions: 4}
+rest:
+  tokens: [{name: test, token: {env: PROC_TOKEN}}]
+channels:
+  api:
+    accounts:
+      demo: {token: {env: PROC_TOKEN}}
+`
+
+// gateway is a switchboard serve subprocess.
+type gateway struct {
+	cmd        *exec.Cmd
+	httpURL    string
+	natsURL    string
+	exited     chan struct{}
+	exitErr    error
+	logs       *bytes.Buffer
+	logsMu     *sync.Mutex
+	configPath string
+}
+
+func startProcess(t *testing.T, dataDir string) *gateway {
+	t.Helper()
+	cfgPath := filepath.Join(dataDir, "..", "switchboard.yaml")
+	if err := os.WriteFile(cfgPath, []byte(processConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary(t), "serve", "--config", cfgPath, "--data-dir", dataDir,
+		"--http-addr", "127.0.0.1:0", "--nats-addr", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "PROC_TOKEN=proc-token-1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	g := &gateway{cmd: cmd, exited: make(chan struct{}), logs: &bytes.Buffer{}, logsMu: &sync.Mutex{}, configPath: cfgPath}
+	up := make(chan struct{ http, nats string }, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			g.logsMu.Lock()
+			g.logs.WriteString(sc.Text() + "\n")
+			g.logsMu.Unlock()
+			var line struct{ Msg, HTTP, NATS string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "switchboard is up" {
+				up <- struct{ http, nats string }{line.HTTP, line.NATS}
+			}
+		}
+	}()
+	go func() { g.exitErr = cmd.Wait(); close(g.exited) }()
+	t.Cleanup(func() { g.kill() })
+	select {
+	case a := <-up:
+		g.httpURL, g.natsURL = "http://"+a.http, a.nats
+	case <-g.exited:
+		t.Fatalf("switchboard exited before it was up: %v\n%s", g.exitErr, g.log())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("switchboard not up after 60s\n%s", g.log())
+	}
+	return g
+}
+
+func (g *gateway) log() string { g.logsMu.Lock(); defer g.logsMu.Unlock(); return g.logs.String() }
+
+func (g *gateway) kill() {
+	select {
+	case <-g.exited:
+	default:
+		_ = g.cmd.Process.Kill()
+		<-g.exited
+	}
+}
+
+// load posts messages from workers until stop is closed or n messages are accepted; it
+// returns the ids of every message answered 202.
+func load(g *gateway, workers int, stop <-chan struct{}, accepted chan<- string) {
+	client := &http.Client{Timeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body := fmt.Sprintf(`{"external_id":"w%d-%d","from":"sender%d@example.com","text":"%d"}`, w, i, w, i)
+				req, _ := http.NewRequest("POST", g.httpURL+"/v1/channels/api/demo/messages", strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer proc-token-1")
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					return // the server is gone
+				}
+				var r struct{ ID string }
+				_ = json.NewDecoder(resp.Body).Decode(&r)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusAccepted {
+					accepted <- r.ID
+				} else if resp.StatusCode != http.StatusServiceUnavailable {
+					panic(fmt.Sprintf("unexpected status %d", resp.StatusCode))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// messageEvents counts, per message id, the message events on the conversation stream.
+func messageEvents(t *testing.T, natsURL string) map[string]int {
+	t.Helper()
+	nc, err := nats.Connect(natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cons, err := js.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"sb.conv.*.message"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]int{}
+	for {
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			var ev schema.Event
+			if err := json.Unmarshal(m.Data(), &ev); err == nil && ev.Message != nil {
+				counts[ev.Message.ID]++
+			}
+		}
+		if n == 0 {
+			return counts
+		}
+	}
+}
+
+// waitAllRouted waits until every id has exactly one message event; it fails on duplicates.
+func waitAllRouted(t *testing.T, natsURL string, ids map[string]bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		counts := messageEvents(t, natsURL)
+		missing := 0
+		for id := range ids {
+			if counts[id] == 0 {
+				missing++
+			}
+		}
+		for id, n := range counts {
+			if n > 1 {
+				t.Fatalf("message %s has %d message events, want exactly 1", id, n)
+			}
+		}
+		if missing == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d accepted messages never reached the conversation stream", missing, len(ids))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+func TestKill9KeepsEveryAcceptedMessageExactlyOnce(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	g := startProcess(t, dataDir)
+	stop := make(chan struct{})
+	accepted := make(chan string, 100000)
+	done := make(chan struct{})
+	go func() { load(g, 16, stop, accepted); close(done) }()
+	const n = 400
+	ids := map[string]bool{}
+	for len(ids) < n {
+		ids[<-accepted] = true
+	}
+	if err := g.cmd.Process.Signal(syscall.SIGKILL); err != nil { // mid-flight: requests are outstanding
+		t.Fatal(err)
+	}
+	<-g.exited
+	close(stop)
+	<-done
+	close(accepted)
+	for id := range accepted { // 202s that raced the kill count too
+		ids[id] = true
+	}
+	t.Logf("%d messages accepted before kill -9", len(ids))
+
+	t1 := time.Now()
+	g2 := startProcess(t, dataDir)
+	waitAllRouted(t, g2.natsURL, ids)
+	t.Logf("restarted and routed everything in %v", time.Since(t1))
+}
+
+func TestSIGTERMDrainsAndExitsCleanly(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	g := startProcess(t, dataDir)
+	stop := make(chan struct{})
+	accepted := make(chan string, 100000)
+	done := make(chan struct{})
+	go func() { load(g, 16, stop, accepted); close(done) }()
+	ids := map[string]bool{}
+	for len(ids) < 200 {
+		ids[<-accepted] = true
+	}
+	t0 := time.Now()
+	if err := g.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-g.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("still running 30s after SIGTERM\n%s", g.log())
+	}
+	if g.exitErr != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", g.exitErr, g.log())
+	}
+	if !strings.Contains(g.log(), "stopped cleanly") {
+		t.Fatalf("no clean stop in the log:\n%s", g.log())
+	}
+	close(stop)
+	<-done
+	close(accepted)
+	for id := range accepted {
+		ids[id] = true
+	}
+	t.Logf("stopped in %v", time.Since(t0))
+	t1 := time.Now()
+	g2 := startProcess(t, dataDir)
+	waitAllRouted(t, g2.natsURL, ids)
+	t.Logf("restarted and routed everything in %v", time.Since(t1))
+}
