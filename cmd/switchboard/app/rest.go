@@ -91,9 +91,33 @@ func (s *REST) getMessage(ctx context.Context, r *connectors.Request) (*connecto
 	return connectors.JSON(http.StatusOK, m), nil
 }
 
+// conversation returns a snapshot. The router publishes a conversation's events before it
+// stores the snapshot, so a helpdesk acting on an event can be a moment ahead of it: when the
+// stream already has events of the conversation, wait (briefly) for the snapshot instead of
+// answering 404.
+func (s *REST) conversation(ctx context.Context, id string) (*schema.Conversation, error) {
+	c, _, err := s.store.Conversation(ctx, id)
+	if !errors.Is(err, connectors.ErrNotFound) || !schema.ValidToken(id) {
+		return c, lookup(err, "conversation", id)
+	}
+	st, serr := s.js.Stream(ctx, pipeline.StreamConversations)
+	if serr != nil {
+		return nil, lookup(err, "conversation", id)
+	}
+	if _, serr := st.GetLastMsgForSubject(ctx, "sb.conv."+id+".>"); serr != nil {
+		return nil, lookup(err, "conversation", id)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for errors.Is(err, connectors.ErrNotFound) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		c, _, err = s.store.Conversation(ctx, id)
+	}
+	return c, lookup(err, "conversation", id)
+}
+
 func (s *REST) getConversation(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
-	c, _, err := s.store.Conversation(ctx, id)
+	c, err := s.conversation(ctx, id)
 	if err != nil {
 		return nil, lookup(err, "conversation", id)
 	}
@@ -182,9 +206,9 @@ func intParam(v string, def, maxV int, name string) (int, error) {
 // 500, max 5000).
 func (s *REST) listEvents(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
-	conv, _, err := s.store.Conversation(ctx, id)
+	conv, err := s.conversation(ctx, id)
 	if err != nil {
-		return nil, lookup(err, "conversation", id)
+		return nil, err
 	}
 	q := r.HTTP.URL.Query()
 	limit, err := intParam(q.Get("limit"), 500, 5000, "limit")
@@ -249,9 +273,9 @@ type replyBody struct {
 // retried request return the same message id and send nothing twice.
 func (s *REST) postReply(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
-	conv, _, err := s.store.Conversation(ctx, id)
+	conv, err := s.conversation(ctx, id)
 	if err != nil {
-		return nil, lookup(err, "conversation", id)
+		return nil, err
 	}
 	var b replyBody
 	if err := decodeJSON(r, &b); err != nil {
@@ -292,9 +316,9 @@ func agentOr(id string) string {
 func (s *REST) command(typ router.CommandType) connectors.HandlerFunc {
 	return func(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 		id := r.PathValue("id")
-		conv, _, err := s.store.Conversation(ctx, id)
+		conv, err := s.conversation(ctx, id)
 		if err != nil {
-			return nil, lookup(err, "conversation", id)
+			return nil, err
 		}
 		var b struct {
 			Reason  string `json:"reason"`
