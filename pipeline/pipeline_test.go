@@ -1,0 +1,157 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// startJS runs an embedded server on a temp dir with everything provisioned.
+func startJS(t *testing.T, c Config) jetstream.JetStream {
+	t.Helper()
+	e, err := StartEmbedded(EmbeddedConfig{Listen: "none"}, t.TempDir(), zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Shutdown)
+	nc, err := e.Connect("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, _ := jetstream.New(nc)
+	if err := Provision(context.Background(), js, c, 1); err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
+func TestProvisionIsIdempotentAndGuardsPartitions(t *testing.T) {
+	js := startJS(t, Config{Partitions: 4})
+	ctx := context.Background()
+	if err := Provision(ctx, js, Config{Partitions: 4}, 1); err != nil {
+		t.Fatalf("second provision: %v", err)
+	}
+	err := Provision(ctx, js, Config{Partitions: 8}, 1)
+	if !errors.Is(err, ErrPartitionsChanged) || !strings.Contains(err.Error(), "pipeline.partitions is 8") {
+		t.Fatalf("changed partitions: %v", err)
+	}
+}
+
+func TestLeaseIsExclusiveAndFreesOnRelease(t *testing.T) {
+	js := startJS(t, Config{LeaseTTL: 3e9})
+	kv, _ := js.KeyValue(context.Background(), BucketLeases)
+	a := NewLeases(kv, "a", 3*time.Second, zap.NewNop())
+	b := NewLeases(kv, "b", 3*time.Second, zap.NewNop())
+	la, err := a.Acquire(context.Background(), "mailbox/support@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	if _, err := b.Acquire(ctx, "mailbox/support@example.com"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second holder got the lease: %v", err)
+	}
+	la.Release()
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel2()
+	lb, err := b.Acquire(ctx2, "mailbox/support@example.com")
+	if err != nil {
+		t.Fatalf("after release: %v", err)
+	}
+	lb.Release()
+}
+
+func TestLeaseExpiresWhenTheHolderStopsRenewing(t *testing.T) {
+	js := startJS(t, Config{LeaseTTL: 3e9})
+	kv, _ := js.KeyValue(context.Background(), BucketLeases)
+	// A holder that died: it wrote the lease once and never renews it.
+	if _, err := kv.Create(context.Background(), Key("inbox"), []byte("dead")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := NewLeases(kv, "b", 3*time.Second, zap.NewNop()).Acquire(ctx, "inbox")
+	if err != nil {
+		t.Fatalf("takeover: %v", err)
+	}
+	defer l.Release()
+	if took := time.Since(start); took < 2*time.Second {
+		t.Fatalf("took over after %v, before the TTL", took)
+	}
+}
+
+func TestPublisherMovesOversizedRawToTheObjectStore(t *testing.T) {
+	js := startJS(t, Config{})
+	blobs, err := NewBlobs(context.Background(), js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPublisher(js, blobs, 4, NewMetrics(nil))
+	raw, _ := json.Marshal(map[string]string{"body": strings.Repeat("x", 2<<20)})
+	m := &schema.Message{Channel: schema.ChannelEmail, Account: "support", ExternalID: "big@example.com",
+		From: schema.Address{Kind: "email", Value: "a@example.com"}, Text: "hi", Raw: raw}
+	rc, err := p.Publish(context.Background(), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Raw != nil || m.RawRef == nil || m.RawRef.Size != int64(len(raw)) || rc.ID != m.ID {
+		t.Fatalf("raw not moved: ref %+v", m.RawRef)
+	}
+	r, _, err := blobs.Open(context.Background(), m.RawRef.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+}
+
+func TestPublisherRefusesIncompleteMessages(t *testing.T) {
+	js := startJS(t, Config{})
+	p := NewPublisher(js, nil, 4, NewMetrics(nil))
+	for _, m := range []*schema.Message{
+		{Channel: "sms", Account: "a", From: schema.Address{Kind: "phone", Value: "+1"}},                   // no external id
+		{Channel: "sms", Account: "a.b", ExternalID: "x", From: schema.Address{Kind: "phone", Value: "+1"}}, // bad account token
+		{Channel: "sms", Account: "a", ExternalID: "x"},                                                    // no sender
+	} {
+		if _, err := p.Publish(context.Background(), m); !errors.Is(err, connectors.ErrInvalidMessage) {
+			t.Fatalf("%+v: %v", m, err)
+		}
+	}
+}
+
+func TestBlobsEnforceTheSizeCap(t *testing.T) {
+	js := startJS(t, Config{})
+	blobs, _ := NewBlobs(context.Background(), js)
+	_, err := blobs.Put(context.Background(), "att/x/0", "text/plain", strings.NewReader(strings.Repeat("a", 1001)), 1000)
+	if !errors.Is(err, connectors.ErrTooLarge) {
+		t.Fatalf("over the cap: %v", err)
+	}
+	if _, _, err := blobs.Open(context.Background(), "att/x/0"); !errors.Is(err, connectors.ErrNotFound) {
+		t.Fatalf("an oversized blob was kept: %v", err)
+	}
+	if _, err := blobs.Put(context.Background(), "att/x/1", "text/plain", strings.NewReader(strings.Repeat("a", 1000)), 1000); err != nil {
+		t.Fatalf("at the cap: %v", err)
+	}
+}
+
+func TestKeyEncodingNeverCollides(t *testing.T) {
+	for _, s := range []string{"plain-key_1", "a.b", "a@b.c", "=x", "with space", "ü"} {
+		k := Key(s)
+		if strings.ContainsAny(k, " @*>") || (s != k && !strings.HasPrefix(k, "=")) {
+			t.Fatalf("Key(%q) = %q", s, k)
+		}
+	}
+	if Key("=x") == "=x" {
+		t.Fatal("a literal = must be encoded")
+	}
+}
