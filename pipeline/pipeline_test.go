@@ -119,9 +119,9 @@ func TestPublisherRefusesIncompleteMessages(t *testing.T) {
 	js := startJS(t, Config{})
 	p := NewPublisher(js, nil, 4, NewMetrics(nil))
 	for _, m := range []*schema.Message{
-		{Channel: "sms", Account: "a", From: schema.Address{Kind: "phone", Value: "+1"}},                   // no external id
+		{Channel: "sms", Account: "a", From: schema.Address{Kind: "phone", Value: "+1"}},                    // no external id
 		{Channel: "sms", Account: "a.b", ExternalID: "x", From: schema.Address{Kind: "phone", Value: "+1"}}, // bad account token
-		{Channel: "sms", Account: "a", ExternalID: "x"},                                                    // no sender
+		{Channel: "sms", Account: "a", ExternalID: "x"},                                                     // no sender
 	} {
 		if _, err := p.Publish(context.Background(), m); !errors.Is(err, connectors.ErrInvalidMessage) {
 			t.Fatalf("%+v: %v", m, err)
