@@ -4,6 +4,7 @@
 //	switchboard check --config FILE                       check a config, every error with file:line:col
 //	switchboard tail                                      follow the unified conversation stream
 //	switchboard bench                                     load-test the API channel end to end
+//	switchboard dlq list|redrive                          inspect and redrive dead letters
 //
 // Run a command with -h for its flags.
 package main
@@ -32,6 +33,7 @@ func commands() []command {
 		{"check", "check a config file and report every error", runCheck},
 		{"tail", "follow the unified conversation stream", runTail},
 		{"bench", "load-test the API channel end to end against the raw JetStream ceiling", runBench},
+		{"dlq", "list or redrive dead letters (messages a stage could not process)", runDLQ},
 		{"version", "print the version", func(context.Context, []string) error { fmt.Println(version); return nil }},
 	}
 }
