@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"go.uber.org/zap"
 
@@ -15,12 +16,20 @@ func runServe(ctx context.Context, args []string) error {
 	httpAddr := fs.String("http-addr", "", "HTTP listen address (overrides http.listen)")
 	natsAddr := fs.String("nats-addr", "", "embedded NATS listen address, or none (overrides nats.embedded.listen)")
 	dataDir := fs.String("data-dir", "", "data directory (overrides data_dir)")
+	logFormat := fs.String("log-format", "", "json or console (overrides log.format)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	cfg, err := app.LoadConfig(*configPath)
 	if err != nil {
 		return fmt.Errorf("config:\n%w", err)
+	}
+	if *logFormat != "" {
+		if *logFormat != "json" && *logFormat != "console" {
+			fmt.Fprintln(os.Stderr, "serve: --log-format must be json or console")
+			return errUsage
+		}
+		cfg.Log.Format = *logFormat
 	}
 	log, err := app.NewLogger(cfg.Log)
 	if err != nil {

@@ -240,3 +240,29 @@ func Sprint(evs []*schema.Event) string {
 	}
 	return b.String()
 }
+
+// StreamData returns the payloads of every message in a stream (small streams only).
+func (g *Gateway) StreamData(stream string) [][]byte {
+	g.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cons, err := g.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		g.T.Fatal(err)
+	}
+	var out [][]byte
+	for {
+		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(300*time.Millisecond))
+		if err != nil {
+			g.T.Fatal(err)
+		}
+		n := 0
+		for m := range batch.Messages() {
+			n++
+			out = append(out, m.Data())
+		}
+		if n == 0 {
+			return out
+		}
+	}
+}
