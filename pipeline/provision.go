@@ -31,13 +31,16 @@ func Streams(c Config, r int) []jetstream.StreamConfig {
 	rejected := mk(StreamRejected, "Refused webhook requests, redacted, for forensics.",
 		[]string{"sb.rejected.>"}, c.Retention.Rejected.D(), time.Minute)
 	rejected.MaxMsgs, rejected.MaxBytes = 100_000, 256<<20
+	conversations := mk(StreamConversations, "The unified conversation stream: ordered events per conversation.",
+		[]string{"sb.conv.>", "sb.customer.>"}, c.Retention.Conversations.D(), 5*time.Minute)
+	// Every stored event is republished on core NATS for the instances' live feeds (Feed).
+	conversations.RePublish = &jetstream.RePublish{Source: "sb.conv.>", Destination: LiveConvPrefix + ">"}
 	return []jetstream.StreamConfig{
 		mk(StreamInbound, "Normalized messages and delivery statuses from every connector.",
 			[]string{"sb.in.>", "sb.status.>"}, c.Retention.Inbound.D(), dup),
 		mk(StreamRoute, "Identified messages, statuses and agent commands, partitioned by customer.",
 			[]string{"sb.route.>"}, c.Retention.Route.D(), dup),
-		mk(StreamConversations, "The unified conversation stream: ordered events per conversation.",
-			[]string{"sb.conv.>", "sb.customer.>"}, c.Retention.Conversations.D(), 5*time.Minute),
+		conversations,
 		mk(StreamOutbound, "Replies waiting for their channel's sender.",
 			[]string{"sb.out.>"}, c.Retention.Outbound.D(), time.Hour),
 		mk(StreamDeadLetter, "Messages a stage could not process, with the reason; redrive with switchboard dlq.",

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors/api"
+	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 )
 
@@ -54,7 +55,8 @@ type RESTToken struct {
 
 // Channels holds each connector's section.
 type Channels struct {
-	API *api.Config `yaml:"api"`
+	API     *api.Config     `yaml:"api"`
+	Webchat *webchat.Config `yaml:"webchat"`
 }
 
 // LoadConfig reads and checks a config file; the error lists every problem with

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/connectors/api"
+	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
 )
@@ -50,9 +51,14 @@ func (a *App) wire(ctx context.Context, instance string) (*wiring, error) {
 		return nil, err
 	}
 	publisher := pipeline.NewPublisher(intakeJS, blobs, a.cfg.Pipeline.Partitions, w.metrics)
+	feedJS, err := a.stageJS("feed") // the instance's live subscription on its own connection
+	if err != nil {
+		return nil, err
+	}
+	feed, signals := pipeline.NewFeed(feedJS, a.log), pipeline.NewSignals(feedJS.Conn())
 	hostFor := func(name string) connectors.Host {
 		return connectors.Host{Publisher: publisher, Blobs: blobs, State: pipeline.NewState(stateKV, name),
-			Leases: w.leases, Feed: pipeline.NewFeed(a.js), Logger: a.log.Named(name), PublicURL: a.cfg.HTTP.PublicURL}
+			Leases: w.leases, Feed: feed, Signals: signals, Logger: a.log.Named(name), PublicURL: a.cfg.HTTP.PublicURL, Registerer: a.reg}
 	}
 	w.host = hostFor("rest")
 	a.conns = a.buildConnectors(hostFor)
@@ -78,6 +84,9 @@ func (a *App) buildConnectors(hostFor func(string) connectors.Host) []connectors
 	var out []connectors.Connector
 	if c := a.cfg.Channels.API; c != nil {
 		out = append(out, api.New(*c, hostFor("api")))
+	}
+	if c := a.cfg.Channels.Webchat; c != nil {
+		out = append(out, webchat.New(*c, hostFor("webchat")))
 	}
 	return out
 }

@@ -1,0 +1,156 @@
+package webchat_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+)
+
+// testConfig is a gateway with the webchat site "shop" (origin https://shop.example) and a
+// verified-identity secret equal to apptest.Token.
+const testConfig = `
+log: {level: warn}
+pipeline: {partitions: 2}
+rest:
+  tokens:
+    - {name: test, token: {env: APPTEST_TOKEN}}
+channels:
+  webchat:
+    rate: {per_second: 200, burst: 200}
+    sites:
+      shop:
+        allowed_origins: [https://shop.example]
+        identity_secret: {env: APPTEST_TOKEN}
+        demo: true
+`
+
+const origin = "https://shop.example"
+
+// client is a browser stand-in speaking the wire protocol over a real websocket.
+type client struct {
+	t       testing.TB
+	ws      *websocket.Conn
+	welcome map[string]any
+}
+
+func dial(t testing.TB, g *apptest.Gateway, site, org string) (*client, *http.Response, error) {
+	t.Helper()
+	u := strings.Replace(g.URL, "http://", "ws://", 1) + "/webchat/" + site + "/ws"
+	h := http.Header{}
+	if org != "" {
+		h.Set("Origin", org)
+	}
+	ws, resp, err := websocket.DefaultDialer.Dial(u, h)
+	if err != nil {
+		return nil, resp, err
+	}
+	c := &client{t: t, ws: ws}
+	t.Cleanup(func() { _ = ws.Close() })
+	return c, resp, nil
+}
+
+// connect dials the shop site and says hello with the given fields.
+func connect(t testing.TB, g *apptest.Gateway, hello map[string]any) *client {
+	t.Helper()
+	c, _, err := dial(t, g, "shop", origin)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	if hello == nil {
+		hello = map[string]any{}
+	}
+	hello["type"] = "hello"
+	c.send(hello)
+	c.welcome = c.expect("welcome", 10*time.Second)
+	return c
+}
+
+func (c *client) token() string   { return c.welcome["token"].(string) }
+func (c *client) visitor() string { return c.welcome["visitor_id"].(string) }
+
+func (c *client) send(frame any) {
+	c.t.Helper()
+	if err := c.ws.WriteJSON(frame); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// next reads one frame.
+func (c *client) next(timeout time.Duration) (map[string]any, error) {
+	_ = c.ws.SetReadDeadline(time.Now().Add(timeout))
+	_, data, err := c.ws.ReadMessage()
+	if err != nil {
+		return nil, err
+	}
+	var f map[string]any
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("frame %q: %w", data, err)
+	}
+	return f, nil
+}
+
+// expect reads frames until one of type typ (and, for events, of the given event types).
+func (c *client) expect(typ string, timeout time.Duration, events ...string) map[string]any {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var seen []string
+	for {
+		f, err := c.next(time.Until(deadline))
+		if err != nil {
+			c.t.Fatalf("waiting for %s %v: %v (saw %v)", typ, events, err, seen)
+		}
+		seen = append(seen, fmt.Sprint(f["type"], "/", f["event"]))
+		if f["type"] != typ {
+			continue
+		}
+		if len(events) == 0 {
+			return f
+		}
+		for _, e := range events {
+			if f["event"] == e {
+				return f
+			}
+		}
+	}
+}
+
+// expectMessage waits for an event frame carrying a message by author.
+func (c *client) expectMessage(author string, timeout time.Duration) map[string]any {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		f := c.expect("event", time.Until(deadline), "message")
+		if m, _ := f["message"].(map[string]any); m != nil && m["author"] == author {
+			return f
+		}
+	}
+}
+
+// closeCode reads until the socket closes and returns the close code (-1: no close frame).
+func (c *client) closeCode(timeout time.Duration) int {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := c.next(time.Until(deadline))
+		if err == nil {
+			continue
+		}
+		if ce, ok := err.(*websocket.CloseError); ok {
+			return ce.Code
+		}
+		return -1
+	}
+}
+
+func (c *client) message(id, text string) {
+	c.send(map[string]any{"type": "message", "id": id, "text": text})
+}
+
+func msgOf(f map[string]any) map[string]any { m, _ := f["message"].(map[string]any); return m }

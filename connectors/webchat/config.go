@@ -1,0 +1,165 @@
+package webchat
+
+import (
+	"mime"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Config is the webchat channel's section of the config file (docs/channels/webchat.md).
+type Config struct {
+	// Secret signs session tokens, attachment tokens and file links. Optional: without it a
+	// random secret is generated on first use and kept in JetStream, shared by all instances.
+	Secret cfg.Secret `yaml:"secret"`
+	// Sites are the websites that embed the widget; the name is the account.
+	Sites map[string]*Site `yaml:"sites"`
+
+	MaxFrame       cfg.ByteSize `yaml:"max_frame"`       // largest frame a browser may send (default 16KiB; close 1009)
+	MaxText        int          `yaml:"max_text"`        // characters in one message (default 4000)
+	PingInterval   cfg.Duration `yaml:"ping_interval"`   // default 25s
+	PongTimeout    cfg.Duration `yaml:"pong_timeout"`    // silence after a ping before the socket is closed (default 20s)
+	WriteTimeout   cfg.Duration `yaml:"write_timeout"`   // one write to a socket (default 10s)
+	SendQueue      int          `yaml:"send_queue"`      // frames waiting per socket before it counts as slow (default 64)
+	Writers        int          `yaml:"writers"`         // shared writer goroutines (default 8)
+	Rate           Rate         `yaml:"rate"`            // frames a socket may send
+	TokenTTL       cfg.Duration `yaml:"token_ttl"`       // session token lifetime (default 720h)
+	PublishTimeout cfg.Duration `yaml:"publish_timeout"` // durable handoff of one message (default 10s)
+}
+
+// Rate is a token bucket per socket.
+type Rate struct {
+	PerSecond float64 `yaml:"per_second"` // default 5
+	Burst     int     `yaml:"burst"`      // default 20
+}
+
+// Site is one website.
+type Site struct {
+	// AllowedOrigins lists the origins (scheme://host[:port]) whose pages may open sockets;
+	// "https://*.example.com" allows subdomains. The gateway's own origin is allowed when demo
+	// is on.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	// IdentitySecret verifies identities the site vouches for: user_hash is the hex
+	// HMAC-SHA256 of the user id with this secret (email_hash likewise for the email).
+	IdentitySecret cfg.Secret `yaml:"identity_secret"`
+	// Demo serves a page at /webchat/<site>/demo to try the widget.
+	Demo     bool    `yaml:"demo"`
+	Title    string  `yaml:"title"`    // the chat window's title (default "Chat with us")
+	Greeting string  `yaml:"greeting"` // shown before the first message
+	Uploads  Uploads `yaml:"uploads"`
+}
+
+// Uploads limits attachments.
+type Uploads struct {
+	Disabled bool         `yaml:"disabled"`
+	MaxBytes cfg.ByteSize `yaml:"max_bytes"` // default 10MiB
+	Types    []string     `yaml:"types"`     // MIME types accepted (default: common images, PDF, plain text)
+}
+
+// DefaultUploadTypes are accepted when a site lists none.
+var DefaultUploadTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
+
+// limits are the runtime values with defaults applied.
+type limits struct {
+	maxFrame, maxText, sendQueue, writers int
+	ping, pongTimeout, writeTimeout       time.Duration
+	tokenTTL, publishTimeout              time.Duration
+	rate                                  float64
+	burst                                 int
+}
+
+func (c *Config) limits() limits {
+	return limits{
+		maxFrame: int(c.MaxFrame.Or(16 << 10)), maxText: or(c.MaxText, 4000),
+		sendQueue: or(c.SendQueue, 64), writers: or(c.Writers, 8),
+		ping: c.PingInterval.Or(25 * time.Second), pongTimeout: c.PongTimeout.Or(20 * time.Second),
+		writeTimeout: c.WriteTimeout.Or(10 * time.Second), tokenTTL: c.TokenTTL.Or(30 * 24 * time.Hour),
+		publishTimeout: c.PublishTimeout.Or(10 * time.Second),
+		rate:           orF(c.Rate.PerSecond, 5), burst: or(c.Rate.Burst, 20),
+	}
+}
+
+func or(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func orF(v, def float64) float64 {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Validate checks site names and limits.
+func (c *Config) Validate(ck *cfg.Checker) {
+	if len(c.Sites) == 0 {
+		ck.Errorf("sites", "list at least one site")
+	}
+	for name := range c.Sites {
+		if !schema.ValidToken(name) || len(name) > 64 {
+			ck.Errorf("sites."+name, "site names may hold only letters, digits, - and _ (at most 64)")
+		}
+	}
+	if c.Secret.Value() != "" && len(c.Secret.Value()) < 32 {
+		ck.Errorf("secret", "must be at least 32 characters")
+	}
+	if c.MaxFrame != 0 && (c.MaxFrame < 1024 || c.MaxFrame > 1<<20) {
+		ck.Errorf("max_frame", "must be between 1KiB and 1MiB")
+	}
+	if c.MaxText < 0 || c.SendQueue < 0 || c.Writers < 0 || c.Rate.Burst < 0 || c.Rate.PerSecond < 0 {
+		ck.Errorf("", "limits must not be negative")
+	}
+	if c.PingInterval != 0 && c.PingInterval.D() < time.Second {
+		ck.Errorf("ping_interval", "must be at least 1s")
+	}
+}
+
+// Validate checks one site.
+func (s *Site) Validate(ck *cfg.Checker) {
+	for i, o := range s.AllowedOrigins {
+		if _, ok := parseOrigin(o); !ok {
+			ck.Errorf("allowed_origins", "entry %d %q is not an origin like https://www.example.com", i, o)
+		}
+	}
+	if len(s.AllowedOrigins) == 0 && !s.Demo {
+		ck.Errorf("allowed_origins", "list the origins of the pages that embed the widget")
+	}
+}
+
+// Validate checks upload types.
+func (u *Uploads) Validate(ck *cfg.Checker) {
+	for _, t := range u.Types {
+		if mt, _, err := mime.ParseMediaType(t); err != nil || mt != strings.ToLower(t) || !strings.Contains(t, "/") {
+			ck.Errorf("types", "%q is not a MIME type like image/png", t)
+		}
+	}
+}
+
+// origin is an allowed origin, possibly with a "*." subdomain wildcard.
+type origin struct {
+	scheme, host string // host may start with "*."
+}
+
+func parseOrigin(s string) (origin, bool) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return origin{}, false
+	}
+	return origin{scheme: u.Scheme, host: strings.ToLower(u.Host)}, true
+}
+
+func (o origin) allows(scheme, host string) bool {
+	if o.scheme != scheme {
+		return false
+	}
+	if suffix, ok := strings.CutPrefix(o.host, "*."); ok {
+		return strings.HasSuffix(host, "."+suffix)
+	}
+	return o.host == host
+}

@@ -1,0 +1,61 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// SignalPrefix starts the core NATS subjects of ephemeral signals: sb.signal.<topic>.
+const SignalPrefix = "sb.signal."
+
+// Signals publishes and listens to ephemeral signals on core NATS (never stored).
+type Signals struct {
+	nc *nats.Conn
+}
+
+var _ connectors.Signals = (*Signals)(nil)
+
+// NewSignals returns signals over nc.
+func NewSignals(nc *nats.Conn) *Signals { return &Signals{nc: nc} }
+
+// Signal publishes data on sb.signal.<topic>.
+func (s *Signals) Signal(topic string, data []byte) error {
+	if !validTopic(topic) {
+		return fmt.Errorf("%w: signal topic %q", connectors.ErrInvalidMessage, topic)
+	}
+	if err := s.nc.Publish(SignalPrefix+topic, data); err != nil {
+		return unavailable(err)
+	}
+	return nil
+}
+
+// Listen subscribes to sb.signal.<prefix>>.
+func (s *Signals) Listen(prefix string, fn func(topic string, data []byte)) (func(), error) {
+	if prefix != "" && (!strings.HasSuffix(prefix, ".") || !validTopic(strings.TrimSuffix(prefix, "."))) {
+		return nil, fmt.Errorf("%w: signal prefix %q must be tokens ending in '.'", connectors.ErrInvalidMessage, prefix)
+	}
+	sub, err := s.nc.Subscribe(SignalPrefix+prefix+">", func(m *nats.Msg) {
+		fn(strings.TrimPrefix(m.Subject, SignalPrefix), m.Data)
+	})
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return func() { _ = sub.Unsubscribe() }, nil
+}
+
+func validTopic(topic string) bool {
+	if topic == "" || len(topic) > 255 {
+		return false
+	}
+	for _, tok := range strings.Split(topic, ".") {
+		if !schema.ValidToken(tok) {
+			return false
+		}
+	}
+	return true
+}
