@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 )
@@ -154,3 +155,7 @@ func (c *client) message(id, text string) {
 }
 
 func msgOf(f map[string]any) map[string]any { m, _ := f["message"].(map[string]any); return m }
+
+func jsFilter(subject string) jetstream.OrderedConsumerConfig {
+	return jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}}
+}
