@@ -167,7 +167,7 @@ func (f *Feed) catchUp(w *watcher) error {
 	filter := "sb.conv." + w.conv + ".>"
 	last, streamSeq := w.position()
 	raw, err := st.GetLastMsgForSubject(ctx, filter)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
+	if notFound(err) {
 		return nil // nothing stored yet
 	}
 	if err != nil {
@@ -187,13 +187,18 @@ func (f *Feed) catchUp(w *watcher) error {
 	if err != nil {
 		return unavailable(err)
 	}
-	return readUntil(cons, w, newest.Seq)
+	return readUntil(cons, w, last, newest.Seq)
 }
 
-// readUntil reads the consumer until the event with Seq upTo (or the end of the stream).
-func readUntil(cons jetstream.Consumer, w *watcher, upTo uint64) error {
+// readUntil reads the consumer until the event with Seq upTo (or the end of the stream). Each
+// fetch asks for exactly the events still missing, so it returns as soon as they are there.
+func readUntil(cons jetstream.Consumer, w *watcher, from, upTo uint64) error {
 	for {
-		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(time.Second))
+		want := int(min(upTo-from, 256))
+		if want <= 0 {
+			return nil
+		}
+		batch, err := cons.Fetch(want, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
 			return unavailable(err)
 		}
@@ -209,6 +214,7 @@ func readUntil(cons jetstream.Consumer, w *watcher, upTo uint64) error {
 				return unavailable(err)
 			}
 			w.replayed(&ev, md.Sequence.Stream)
+			from = max(from, ev.Seq)
 			if ev.Seq >= upTo || md.NumPending == 0 {
 				done = true
 			}
@@ -220,4 +226,12 @@ func readUntil(cons jetstream.Consumer, w *watcher, upTo uint64) error {
 			return nil
 		}
 	}
+}
+
+// notFound reports a get of a message that does not exist (a direct get answers with the API
+// error rather than ErrMsgNotFound).
+func notFound(err error) bool {
+	var apiErr *jetstream.APIError
+	return errors.Is(err, jetstream.ErrMsgNotFound) ||
+		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeMessageNotFound)
 }
