@@ -37,7 +37,7 @@
   root.innerHTML =
     "<style>" +
     ":host{all:initial;font:15px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#1b1f24}" +
-    ".bubble{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2456d3;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646}" +
+    ".bubble{display:flex;align-items:center;justify-content:center;position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2456d3;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);z-index:2147483646}" +
     ".bubble:focus-visible,button:focus-visible,textarea:focus-visible{outline:3px solid #f5b400;outline-offset:2px}" +
     ".badge{position:absolute;top:-4px;right:-4px;background:#d22;color:#fff;border-radius:10px;font-size:12px;padding:1px 6px}" +
     ".panel{position:fixed;right:20px;bottom:88px;width:340px;max-width:calc(100vw - 40px);height:460px;max-height:calc(100vh - 120px);display:flex;flex-direction:column;background:#fff;border-radius:12px;box-shadow:0 8px 30px rgba(0,0,0,.3);z-index:2147483647;overflow:hidden}" +
@@ -56,7 +56,7 @@
     ".attach{background:#e8ecf4 !important;color:#1b1f24 !important}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
     "</style>" +
-    "<button class='bubble' type='button' aria-expanded='false' aria-controls='sb-panel' aria-label='Open chat'>&#128172;<span class='badge' hidden></span></button>" +
+    "<button class='bubble' type='button' aria-expanded='false' aria-controls='sb-panel' aria-label='Open chat'><svg width='26' height='26' viewBox='0 0 24 24' aria-hidden='true'><path fill='currentColor' d='M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z'/></svg><span class='badge' hidden></span></button>" +
     "<section class='panel' id='sb-panel' role='dialog' aria-labelledby='sb-title' hidden>" +
     "<header><h2 id='sb-title'></h2><button type='button' class='close' aria-label='Close chat'>&times;</button></header>" +
     "<div class='log' role='log' aria-live='polite' aria-relevant='additions'></div>" +
@@ -64,7 +64,7 @@
     "<form><label class='sr' for='sb-input'>Your message</label>" +
     "<textarea id='sb-input' rows='1' placeholder='Write a message…'></textarea>" +
     "<input type='file' class='file' hidden>" +
-    "<button type='button' class='attach' aria-label='Attach a file'>&#128206;</button>" +
+    "<button type='button' class='attach' aria-label='Attach a file'><svg width='18' height='18' viewBox='0 0 24 24' aria-hidden='true'><path fill='none' stroke='currentColor' stroke-width='2' d='M21 11l-8.5 8.5a5 5 0 0 1-7-7L14 4a3.5 3.5 0 0 1 5 5l-8.5 8.5a2 2 0 0 1-3-3L15 7'/></svg></button>" +
     "<button type='submit' class='send'>Send</button></form></section>";
   var $ = function (sel) { return root.querySelector(sel); };
   var bubble = $(".bubble"), badge = $(".badge"), panel = $(".panel"), log = $(".log"), statusLine = $(".status");
@@ -97,7 +97,7 @@
       link.target = "_blank";
       link.rel = "noopener";
       link.dataset.name = a.name || "";
-      link.textContent = "\n📎 " + (a.name || "attachment");
+      link.textContent = "\nAttachment: " + (a.name || "file");
       el.querySelector(".text").appendChild(link);
     });
     var meta = m.author === "agent" ? "Agent" : (m.failed ? "Not sent: " + m.failed : (m.pending ? "Sending…" : "Sent"));
@@ -303,7 +303,7 @@
       return r.json().then(function (b) { if (!r.ok) { throw new Error((b.error && b.error.message) || r.status); } return b; });
     }).then(function (b) {
       setStatus("");
-      queue("", [b.attachment], "📎 " + b.name);
+      queue("", [b.attachment], "Attachment: " + b.name);
     }).catch(function (err) { setStatus("Upload failed: " + err.message); });
   });
 

@@ -1,0 +1,130 @@
+package webchat_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// chromium finds the Debian browser; without it the test fails when
+// SWITCHBOARD_REQUIRE_INTEROP=1 (CI) and is skipped otherwise.
+func chromium(t *testing.T) string {
+	for _, name := range []string{os.Getenv("SWITCHBOARD_CHROMIUM"), "chromium", "chromium-browser"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("SWITCHBOARD_REQUIRE_INTEROP") == "1" {
+		t.Fatal("chromium is not installed but SWITCHBOARD_REQUIRE_INTEROP=1: run .ci/deps (Debian package chromium)")
+	}
+	t.Skip("chromium is not installed (Debian package chromium, see .ci/apt-packages); skipping the browser test")
+	return ""
+}
+
+// artifactsDir is where the screenshot goes: $SWITCHBOARD_ARTIFACTS, else a temporary dir.
+func artifactsDir(t *testing.T) string {
+	if d := os.Getenv("SWITCHBOARD_ARTIFACTS"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestWidgetInChromium is the whole loop in a real browser: the demo page's widget sends a
+// visitor message, it appears on the conversation stream, an agent's REST reply appears in
+// the page.
+func TestWidgetInChromium(t *testing.T) {
+	bin := chromium(t)
+	g := apptest.Start(t, testConfig)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 800),
+	}
+	actx, stopAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer stopAlloc()
+	bctx, stopBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	defer func() {
+		_ = chromedp.Cancel(bctx) // closes the browser and waits for the process to exit
+		stopBrowser()
+	}()
+	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+	defer cancel()
+
+	const shadow = `document.querySelector("#switchboard-chat").shadowRoot`
+	el := func(sel string) chromedp.JSPath { return chromedp.JSPath(shadow + `.querySelector("` + sel + `")`) }
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(g.URL+"/webchat/shop/demo"),
+		chromedp.WaitVisible(el(".bubble")),
+		chromedp.Click(el(".bubble")),
+		chromedp.WaitVisible(el("textarea")),
+		chromedp.SendKeys(el("textarea"), "Hello from Chromium"+kb.Enter),
+	); err != nil {
+		t.Fatalf("open the widget and write: %v", err)
+	}
+	expanded, err := chromedp.Run(ctx, chromedp.Evaluate[string](shadow+`.querySelector(".bubble").getAttribute("aria-expanded")`))
+	if err != nil || expanded != "true" {
+		t.Fatalf("bubble aria-expanded = %q (%v)", expanded, err)
+	}
+	conv := poll(t, ctx, `window.SwitchboardChat.conversation() || ""`, func(v string) bool { return v != "" })
+	m := g.Events("sb.conv."+conv+".message", 1, 10*time.Second)[0].Message
+	if m.Text != "Hello from Chromium" || m.Channel != schema.ChannelWebchat || m.From.Kind != "visitor" ||
+		m.Metadata["page"] != g.URL+"/webchat/shop/demo" {
+		t.Fatalf("message on the stream: %+v", m)
+	}
+	poll(t, ctx, `document.getElementById("conversation").textContent`, func(v string) bool { return v == conv })
+
+	status, body := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token, map[string]any{"text": "Hello from an agent!"})
+	if status != 202 {
+		t.Fatalf("reply: %d %s", status, body)
+	}
+	poll(t, ctx, shadow+`.querySelector(".log").innerText`, func(v string) bool {
+		return strings.Contains(v, "Hello from an agent!") && strings.Contains(v, "Hello from Chromium")
+	})
+	var reply struct{ ID string }
+	_ = json.Unmarshal(body, &reply)
+	waitStatus(t, g, reply.ID, schema.StatusRead) // the panel is open and visible: read at once
+
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)) // quality 100: PNG
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(artifactsDir(t), "webchat-demo.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// poll evaluates expr until ok accepts its (string) value.
+func poll(t *testing.T, ctx context.Context, expr string, ok func(string) bool) string {
+	t.Helper()
+	for {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+		if err == nil && ok(v) {
+			return v
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("waiting for %s: last value %q, error %v", expr, v, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
