@@ -37,7 +37,8 @@ func (s *conn) message(f *clientFrame, raw []byte) {
 		s.mu.Unlock()
 		return // draining: the widget resends it to another instance
 	}
-	needRoute := s.conv == "" || s.convClosed
+	needRoute := (s.conv == "" || s.convClosed) && !s.awaiting
+	s.awaiting = s.awaiting || needRoute
 	s.publishing = true
 	s.mu.Unlock()
 	if needRoute {

@@ -37,6 +37,7 @@ type conn struct {
 
 	conv       string // the visitor's current conversation
 	convClosed bool   // it was resolved: the next message may open another
+	awaiting   bool   // a stored message's conversation is being awaited
 	stopWatch  func()
 	seen       uint64 // the browser has seen events up to here (no delivered status for those)
 	lastMsg    string // id of the last message this socket stored
