@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -24,23 +23,8 @@ type feedEnv struct {
 
 func newFeedEnv(t *testing.T) *feedEnv {
 	t.Helper()
-	e, err := StartEmbedded(EmbeddedConfig{Listen: "none"}, t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Shutdown)
-	nc, err := e.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := Provision(ctx, js, Config{Partitions: 1}, 1); err != nil {
-		t.Fatal(err)
-	}
-	return &feedEnv{t: t, nc: nc, js: js}
+	js := startJS(t, Config{Partitions: 1})
+	return &feedEnv{t: t, nc: js.Conn(), js: js}
 }
 
 // publish stores an event the way the router does (deduplicated by event id).

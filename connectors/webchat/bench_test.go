@@ -121,6 +121,21 @@ func BenchmarkAckRate(b *testing.B) {
 // messages pushed to sockets per second and the latency from the REST call to the socket.
 // WEBCHAT_BENCH_VISITORS (default 500) visitors, WEBCHAT_BENCH_REPLIES (default 20) each.
 func BenchmarkFanout(b *testing.B) {
+	runFanout(b, func(g *apptest.Gateway, opened fleetResult, replies int) { postReplies(b, g, opened.Convs, replies) })
+}
+
+// BenchmarkFeedFanout: agent messages published straight onto SB_CONVERSATIONS (as the router
+// publishes them) reach the sockets through the instance's shared feed: this is the fan-out
+// itself, without the router in front. Same variables as BenchmarkFanout.
+func BenchmarkFeedFanout(b *testing.B) {
+	runFanout(b, func(g *apptest.Gateway, opened fleetResult, replies int) {
+		publishEvents(b, g, opened.Convs, opened.Visitors, replies)
+	})
+}
+
+// runFanout opens the visitors' conversations, has send deliver the agent messages and
+// reports how fast they reached the sockets.
+func runFanout(b *testing.B, send func(g *apptest.Gateway, opened fleetResult, replies int)) {
 	raiseFileLimit()
 	visitors, replies := envInt("WEBCHAT_BENCH_VISITORS", 500), envInt("WEBCHAT_BENCH_REPLIES", 20)
 	g := apptest.Start(b, benchConfig)
@@ -128,11 +143,11 @@ func BenchmarkFanout(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		f := startFleet(b, fleetSpec{URL: url, Origin: origin, Watch: visitors, Expect: replies, Timeout: 120})
-		convs := f.result(b).Convs
-		if len(convs) != visitors {
-			b.Fatalf("%d of %d conversations opened", len(convs), visitors)
+		opened := f.result(b)
+		if len(opened.Convs) != visitors {
+			b.Fatalf("%d of %d conversations opened", len(opened.Convs), visitors)
 		}
-		postReplies(b, g, convs, replies)
+		send(g, opened, replies)
 		r := f.result(b)
 		f.stop()
 		if r.Received != visitors*replies {
@@ -176,33 +191,6 @@ func envInt(name string, def int) int {
 		return n
 	}
 	return def
-}
-
-// BenchmarkFeedFanout: agent messages published straight onto SB_CONVERSATIONS (as the router
-// publishes them) reach the sockets through the instance's shared feed: this is the fan-out
-// itself, without the router in front. Same variables as BenchmarkFanout.
-func BenchmarkFeedFanout(b *testing.B) {
-	raiseFileLimit()
-	visitors, replies := envInt("WEBCHAT_BENCH_VISITORS", 500), envInt("WEBCHAT_BENCH_REPLIES", 20)
-	g := apptest.Start(b, benchConfig)
-	url := strings.Replace(g.URL, "http", "ws", 1) + "/webchat/shop/ws"
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		f := startFleet(b, fleetSpec{URL: url, Origin: origin, Watch: visitors, Expect: replies, Timeout: 120})
-		opened := f.result(b)
-		if len(opened.Convs) != visitors {
-			b.Fatalf("%d of %d conversations opened", len(opened.Convs), visitors)
-		}
-		publishEvents(b, g, opened.Convs, opened.Visitors, replies)
-		r := f.result(b)
-		f.stop()
-		if r.Received != visitors*replies {
-			b.Fatalf("%d agent messages reached sockets, want %d", r.Received, visitors*replies)
-		}
-		b.ReportMetric(float64(r.Received)/r.Seconds, "msgs/s")
-		b.ReportMetric(r.LatP50, "p50_ms")
-		b.ReportMetric(r.LatP99, "p99_ms")
-	}
 }
 
 // publishEvents publishes replies outbound message events per conversation, continuing its
