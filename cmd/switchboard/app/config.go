@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors/api"
+	"github.com/switchboardhq/switchboard/connectors/email"
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 )
@@ -57,6 +58,7 @@ type RESTToken struct {
 type Channels struct {
 	API     *api.Config     `yaml:"api"`
 	Webchat *webchat.Config `yaml:"webchat"`
+	Email   *email.Config   `yaml:"email"`
 }
 
 // LoadConfig reads and checks a config file; the error lists every problem with

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/connectors/api"
+	"github.com/switchboardhq/switchboard/connectors/email"
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
@@ -87,6 +88,9 @@ func (a *App) buildConnectors(hostFor func(string) connectors.Host) []connectors
 	}
 	if c := a.cfg.Channels.Webchat; c != nil {
 		out = append(out, webchat.New(*c, hostFor("webchat")))
+	}
+	if c := a.cfg.Channels.Email; c != nil {
+		out = append(out, email.New(*c, hostFor("email")))
 	}
 	return out
 }

@@ -1,0 +1,207 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Batching of a catch-up: messages are fetched, stored and published in groups, and the
+// cursor moves once per group (after every message of it was published).
+const (
+	defaultBatch   = 64
+	maxBatchBytes  = 16 << 20
+	normalizeProcs = 4
+)
+
+var (
+	wholeMessage = &imap.FetchItemBodySection{Peek: true} // BODY.PEEK[]: leaves \Seen alone
+	headerOnly   = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+)
+
+type pending struct {
+	uid  imap.UID
+	size int64
+}
+
+// catchUp ingests every message above the cursor.
+func (s *source) catchUp(ctx context.Context, sess *session) error {
+	todo, err := s.newMessages(sess)
+	if err != nil {
+		return err
+	}
+	for len(todo) > 0 {
+		n, bytes := 0, int64(0)
+		for n < len(todo) && n < s.batch && (n == 0 || bytes+todo[n].size <= maxBatchBytes) {
+			bytes += min(todo[n].size, s.acct.limits().message)
+			n++
+		}
+		if err := s.ingestBatch(ctx, sess, todo[:n]); err != nil {
+			return err
+		}
+		todo = todo[n:]
+	}
+	return nil
+}
+
+// newMessages lists the UIDs above the cursor with their sizes. "UID n:*" always matches the
+// highest message even when its UID is below n (RFC 3501), so UIDs are filtered here.
+func (s *source) newMessages(sess *session) ([]pending, error) {
+	last := imap.UID(sess.cur.LastUID)
+	var set imap.UIDSet
+	set.AddRange(last+1, 0)
+	msgs, err := sess.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+	if err != nil {
+		return nil, fmt.Errorf("list new messages: %w", err)
+	}
+	var out []pending
+	for _, m := range msgs {
+		if m.UID > last {
+			out = append(out, pending{uid: m.UID, size: m.RFC822Size})
+		}
+	}
+	slices.SortFunc(out, func(a, b pending) int { return int(a.uid) - int(b.uid) })
+	return out, nil
+}
+
+// ingestBatch fetches, normalizes and publishes a batch in UID order, then moves the cursor.
+func (s *source) ingestBatch(ctx context.Context, sess *session, batch []pending) error {
+	items, err := s.fetchBodies(sess, batch)
+	if err != nil {
+		return err
+	}
+	msgs := make([]*schema.Message, len(items))
+	errs := make([]error, len(items))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, normalizeProcs)
+	for i, it := range items {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			msgs[i], errs[i] = s.norm.message(ctx, it)
+		}()
+	}
+	wg.Wait()
+	for i, m := range msgs {
+		if errs[i] != nil {
+			return fmt.Errorf("uid %d: %w", items[i].uid, errs[i])
+		}
+		if err := s.publish(ctx, m); err != nil {
+			return fmt.Errorf("uid %d: %w", items[i].uid, err)
+		}
+	}
+	sess.cur.LastUID = uint32(batch[len(batch)-1].uid)
+	if err := s.cursors.save(ctx, sess.cur); err != nil {
+		return err
+	}
+	s.afterIngest(sess, batch)
+	return nil
+}
+
+// fetchBodies fetches whole messages, and only the header of those over the size cap.
+func (s *source) fetchBodies(sess *session, batch []pending) ([]*fetched, error) {
+	var whole, big imap.UIDSet
+	for _, p := range batch {
+		if p.size > s.acct.limits().message {
+			big.AddNum(p.uid)
+		} else {
+			whole.AddNum(p.uid)
+		}
+	}
+	byUID := map[imap.UID]*fetched{}
+	for _, f := range []struct {
+		set imap.UIDSet
+		sec *imap.FetchItemBodySection
+	}{{whole, wholeMessage}, {big, headerOnly}} {
+		if len(f.set) == 0 {
+			continue
+		}
+		bufs, err := sess.c.Fetch(f.set, &imap.FetchOptions{UID: true, RFC822Size: true,
+			BodySection: []*imap.FetchItemBodySection{f.sec}}).Collect()
+		if err != nil {
+			return nil, fmt.Errorf("fetch: %w", err)
+		}
+		for _, b := range bufs {
+			byUID[b.UID] = &fetched{uid: uint32(b.UID), uidValidity: sess.cur.UIDValidity, size: b.RFC822Size,
+				raw: b.FindBodySection(f.sec), headerOnly: f.sec == headerOnly}
+		}
+	}
+	out := make([]*fetched, 0, len(batch))
+	for _, p := range batch {
+		if f := byUID[p.uid]; f != nil {
+			out = append(out, f)
+		} else {
+			s.log.Warn("message vanished before it could be fetched (expunged by another client)", zap.Uint32("uid", uint32(p.uid)))
+		}
+	}
+	return out, nil
+}
+
+// publish hands a message over; one the contract refuses (a bug, or a size the stream cannot
+// take) is published again in a minimal form with the reason, so the mailbox never blocks
+// and the message is not lost (its raw copy is referenced).
+func (s *source) publish(ctx context.Context, m *schema.Message) error {
+	_, err := s.pub.Publish(ctx, m)
+	if err == nil || !(errors.Is(err, connectors.ErrInvalidMessage) || errors.Is(err, connectors.ErrTooLarge)) {
+		return err
+	}
+	s.log.Error("message refused; publishing a minimal copy", zap.String("external_id", m.ExternalID), zap.Error(err))
+	minimal := &schema.Message{Channel: m.Channel, Account: m.Account, ExternalID: m.ExternalID, From: m.From,
+		Subject: clip(m.Subject, 200), Kind: m.Kind, Thread: m.Thread, RawRef: m.RawRef, Metadata: m.Metadata, SentAt: m.SentAt,
+		Problems: append(clipList(m.Problems, 20), "the full message could not be published ("+err.Error()+"); see raw_ref")}
+	if minimal.From.Value == "" {
+		minimal.From = schema.Address{Kind: "email", Value: unknownSender}
+	}
+	_, err = s.pub.Publish(ctx, minimal)
+	return err
+}
+
+func clipList(l []string, n int) []string {
+	if len(l) > n {
+		l = l[:n]
+	}
+	return append([]string(nil), l...)
+}
+
+// afterIngest flags or moves the batch, now that it is durable. A failure is logged: the
+// messages are ingested either way and the cursor has moved past them.
+func (s *source) afterIngest(sess *session, batch []pending) {
+	var set imap.UIDSet
+	for _, p := range batch {
+		set.AddNum(p.uid)
+	}
+	var err error
+	switch s.acct.IMAP.AfterIngest {
+	case "seen":
+		err = sess.c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close()
+	case "move":
+		err = s.move(sess.c, set)
+	}
+	if err != nil {
+		s.log.Warn("after_ingest action failed; the messages stay where they are", zap.String("action", s.acct.IMAP.AfterIngest), zap.Error(err))
+	}
+}
+
+func (s *source) move(c *imapclient.Client, set imap.UIDSet) error {
+	if c.Caps().Has(imap.CapMove) {
+		_, err := c.Move(set, s.acct.IMAP.MoveTo).Wait()
+		return err
+	}
+	if _, err := c.Copy(set, s.acct.IMAP.MoveTo).Wait(); err != nil {
+		return err
+	}
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagDeleted}}, nil).Close(); err != nil {
+		return err
+	}
+	return c.UIDExpunge(set).Close()
+}

@@ -1,0 +1,216 @@
+package email
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+func newConnector(e *env, acct *Account) *Connector {
+	return New(Config{Accounts: map[string]*Account{"support": acct}}, e.host)
+}
+
+func loadCursor(t *testing.T, e *env, folder string) *cursor {
+	t.Helper()
+	c, err := newCursorStore(e.host.State, "support", folder).load(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestBacklogThenNewMailDuringIdle(t *testing.T) {
+	e := newEnv(t)
+	srv := startMemIMAP(t, nil)
+	raws := []string{
+		rfc822("Alice <Alice@Example.com>", "a1@example.com", "Printer on fire", "It is on fire."),
+		rfc822("bob@example.org", "b1@example.org", "Invoice", "Where is my invoice?"),
+	}
+	for _, r := range raws {
+		srv.deliver(t, "INBOX", r)
+	}
+	acct := testAccount(srv.server(t))
+	acct.IMAP.PollInterval = cfg.Duration(time.Minute) // only IDLE can bring the next one quickly
+	run(t, newConnector(e, acct))
+
+	msgs := e.waitInbound(2, 10*time.Second)
+	m := msgs[0]
+	if m.From != (schema.Address{Kind: "email", Value: "alice@example.com", Name: "Alice"}) || m.Subject != "Printer on fire" ||
+		m.Text != "It is on fire.\r\n" && m.Text != "It is on fire.\n" || m.StrippedText != "It is on fire." {
+		t.Fatalf("first message: %+v", m)
+	}
+	if m.Channel != schema.ChannelEmail || m.Account != "support" || m.Thread == nil || m.Thread.MessageID != "a1@example.com" ||
+		!strings.HasPrefix(m.ExternalID, "mid:a1@example.com:") || m.Kind != schema.KindMessage {
+		t.Fatalf("ids and thread: %+v %+v", m, m.Thread)
+	}
+	if m.RawRef == nil || string(e.blob(m.RawRef.Key)) != raws[0] {
+		t.Fatalf("raw message not stored byte for byte: %+v", m.RawRef)
+	}
+	if m.Metadata["email.uid"] != "1" || m.Metadata["email.folder"] != "INBOX" {
+		t.Fatalf("metadata %v", m.Metadata)
+	}
+
+	sent := time.Now()
+	srv.deliver(t, "INBOX", rfc822("carol@example.net", "c1@example.net", "Hello", "New mail while idling."))
+	msgs = e.waitInbound(3, 3*time.Second)
+	if msgs[2].Subject != "Hello" {
+		t.Fatalf("third message %q", msgs[2].Subject)
+	}
+	t.Logf("IDLE pickup took %v", time.Since(sent))
+	if c := loadCursor(t, e, "INBOX"); c.LastUID != 3 || c.UIDValidity == 0 {
+		t.Fatalf("cursor %+v", c)
+	}
+}
+
+func TestReconnectAfterServerOutage(t *testing.T) {
+	e := newEnv(t)
+	srv := startMemIMAP(t, nil)
+	srv.deliver(t, "INBOX", rfc822("a@example.com", "r1@example.com", "one", "1"))
+	run(t, newConnector(e, testAccount(srv.server(t))))
+	e.waitInbound(1, 10*time.Second)
+
+	srv.restart(t, 200*time.Millisecond) // every connection dropped
+	srv.deliver(t, "INBOX", rfc822("a@example.com", "r2@example.com", "two", "2"))
+	msgs := e.waitInbound(2, 10*time.Second)
+	time.Sleep(500 * time.Millisecond) // a duplicate would have arrived by now
+	if msgs = e.inbound(); len(msgs) != 2 || msgs[1].Subject != "two" {
+		t.Fatalf("after reconnect: %d messages", len(msgs))
+	}
+}
+
+func TestRestartResumesFromCursor(t *testing.T) {
+	e := newEnv(t)
+	srv := startMemIMAP(t, nil)
+	for i := range 3 {
+		srv.deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("s%d@example.com", i), fmt.Sprint(i), "x"))
+	}
+	stop := run(t, newConnector(e, testAccount(srv.server(t))))
+	e.waitInbound(3, 10*time.Second)
+	stop()
+	srv.deliver(t, "INBOX", rfc822("a@example.com", "s3@example.com", "3", "x"))
+	run(t, newConnector(e, testAccount(srv.server(t))))
+	e.waitInbound(4, 10*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	msgs := e.inbound()
+	if len(msgs) != 4 {
+		t.Fatalf("%d messages after restart, want 4 (nothing twice)", len(msgs))
+	}
+	for i, m := range msgs {
+		if m.Subject != fmt.Sprint(i) {
+			t.Fatalf("message %d has subject %q: order or duplicates wrong", i, m.Subject)
+		}
+	}
+}
+
+func TestUIDValidityChangeRescansWithoutDuplicates(t *testing.T) {
+	e := newEnv(t)
+	srv := startMemIMAP(t, nil)
+	a := rfc822("a@example.com", "v1@example.com", "A", "first")
+	b := "From: b@example.com\r\nSubject: B without Message-ID\r\n\r\nsecond\r\n"
+	srv.deliver(t, "INBOX", a)
+	srv.deliver(t, "INBOX", b)
+	run(t, newConnector(e, testAccount(srv.server(t))))
+	e.waitInbound(2, 10*time.Second)
+	before := loadCursor(t, e, "INBOX")
+
+	// The server rebuilds the folder: new UIDVALIDITY, the same messages plus a new one.
+	if err := srv.user.Delete("INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.user.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.deliver(t, "INBOX", b)
+	srv.deliver(t, "INBOX", a)
+	srv.deliver(t, "INBOX", rfc822("c@example.com", "v3@example.com", "C", "third"))
+	msgs := e.waitInbound(3, 10*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for loadCursor(t, e, "INBOX").LastUID != 3 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	after := loadCursor(t, e, "INBOX")
+	if after.UIDValidity == before.UIDValidity || after.LastUID != 3 {
+		t.Fatalf("cursor before %+v after %+v", before, after)
+	}
+	if msgs = e.inbound(); len(msgs) != 3 || msgs[2].Subject != "C" {
+		t.Fatalf("%d messages after the UIDVALIDITY change, want 3", len(msgs))
+	}
+}
+
+func TestLeaseFailover(t *testing.T) {
+	e := newEnv(t)
+	srv := startMemIMAP(t, nil)
+	acct := testAccount(srv.server(t))
+	hostA, ncA := e.instance("instance-a")
+	hostB, _ := e.instance("instance-b")
+	accts := Config{Accounts: map[string]*Account{"support": acct}}
+	run(t, New(accts, hostA))
+	time.Sleep(300 * time.Millisecond) // a holds the lease
+	run(t, New(accts, hostB))
+	for i := range 5 {
+		srv.deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("l%d@example.com", i), fmt.Sprint(i), "x"))
+	}
+	e.waitInbound(5, 10*time.Second)
+
+	ncA.Close() // instance a dies: no renewal, no release; its lease expires after the TTL
+	for i := 5; i < 8; i++ {
+		srv.deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("l%d@example.com", i), fmt.Sprint(i), "x"))
+	}
+	e.waitInbound(8, 20*time.Second)
+	time.Sleep(500 * time.Millisecond)
+	msgs := e.inbound()
+	if len(msgs) != 8 {
+		t.Fatalf("%d messages, want 8 exactly once", len(msgs))
+	}
+	for i, m := range msgs {
+		if m.Subject != fmt.Sprint(i) {
+			t.Fatalf("message %d: subject %q", i, m.Subject)
+		}
+	}
+}
+
+func TestPollingWithoutIdleAndMarkSeen(t *testing.T) {
+	e := newEnv(t)
+	srv := startMemIMAP(t, nil)
+	acct := testAccount(srv.server(t))
+	off := false
+	acct.IMAP.IDLE = &off
+	acct.IMAP.AfterIngest = "seen"
+	run(t, newConnector(e, acct))
+	srv.deliver(t, "INBOX", rfc822("a@example.com", "p1@example.com", "poll", "x"))
+	e.waitInbound(1, 5*time.Second)
+
+	c, err := imapclient.DialInsecure(srv.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(testUser, testPass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		bufs, err := c.Fetch(imap.UIDSetNum(1), &imap.FetchOptions{Flags: true}).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(bufs) == 1 && len(bufs[0].Flags) == 1 && bufs[0].Flags[0] == imap.FlagSeen {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("flags after ingest: %+v", bufs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
