@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gomail "github.com/emersion/go-message/mail"
 
@@ -37,7 +38,7 @@ func toAddresses(list []*mail.Address) []schema.Address {
 		if a == nil || a.Address == "" {
 			continue
 		}
-		out = append(out, schema.Address{Kind: "email", Value: strings.ToLower(a.Address), Name: a.Name})
+		out = append(out, schema.Address{Kind: "email", Value: valid(strings.ToLower(a.Address)), Name: valid(a.Name)})
 	}
 	return out
 }
@@ -47,7 +48,7 @@ var addrPattern = regexp.MustCompile(`[^\s<>"(),;:\[\]]+@[^\s<>"(),;:\[\]]+`)
 func salvageAddresses(raw string) []schema.Address {
 	var out []schema.Address
 	for _, a := range addrPattern.FindAllString(raw, 20) {
-		out = append(out, schema.Address{Kind: "email", Value: strings.ToLower(strings.Trim(a, "."))})
+		out = append(out, schema.Address{Kind: "email", Value: valid(strings.ToLower(strings.Trim(a, ".")))})
 	}
 	return out
 }
@@ -58,7 +59,7 @@ func subject(h gomail.Header, problems *[]string) string {
 	if err != nil {
 		*problems = append(*problems, fmt.Sprintf("Subject: %v (kept undecoded)", err))
 	}
-	return clip(s, 2000)
+	return valid(clip(s, 2000))
 }
 
 // messageID returns the Message-ID without angle brackets; a malformed one is kept trimmed.
@@ -67,7 +68,7 @@ func messageID(h gomail.Header) string {
 	if err != nil || id == "" {
 		id = strings.Trim(strings.TrimSpace(h.Get("Message-Id")), "<>")
 	}
-	if len(id) > maxIDLen || strings.ContainsAny(id, " \t\r\n") {
+	if len(id) > maxIDLen || strings.ContainsAny(id, " \t\r\n") || !utf8.ValidString(id) {
 		return ""
 	}
 	return id
@@ -87,7 +88,7 @@ func idList(h gomail.Header, key string) []string {
 	}
 	out := ids[:0]
 	for _, id := range ids {
-		if id != "" && len(id) <= maxIDLen {
+		if id != "" && len(id) <= maxIDLen && utf8.ValidString(id) {
 			out = append(out, id)
 		}
 	}
@@ -100,7 +101,7 @@ func idList(h gomail.Header, key string) []string {
 // thread collects the threading headers (Outlook's Thread-Index too).
 func thread(h gomail.Header) *schema.Thread {
 	t := &schema.Thread{MessageID: messageID(h), InReplyTo: idList(h, "In-Reply-To"), References: idList(h, "References"),
-		ThreadIndex: clip(strings.TrimSpace(h.Get("Thread-Index")), 200)}
+		ThreadIndex: valid(clip(strings.TrimSpace(h.Get("Thread-Index")), 200))}
 	if t.MessageID == "" && len(t.InReplyTo) == 0 && len(t.References) == 0 && t.ThreadIndex == "" {
 		return nil
 	}
@@ -120,6 +121,8 @@ func sentAt(h gomail.Header, problems *[]string) *time.Time {
 	d = d.UTC()
 	return &d
 }
+
+func valid(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
 
 func clip(s string, n int) string {
 	if len(s) <= n {

@@ -36,6 +36,15 @@ type normalizer struct {
 }
 
 func (n *normalizer) message(ctx context.Context, f *fetched) (*schema.Message, error) {
+	m, p := n.build(f)
+	if err := n.store(ctx, m, f, p); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// build is the pure part of normalizing: everything but storing bytes.
+func (n *normalizer) build(f *fetched) (*schema.Message, *parsed) {
 	p := parse(f.raw, n.lim)
 	m := &schema.Message{Channel: schema.ChannelEmail, Account: n.account, Direction: schema.Inbound,
 		Problems: p.problems, Text: p.text, HTML: p.html}
@@ -55,10 +64,10 @@ func (n *normalizer) message(ctx context.Context, f *fetched) (*schema.Message, 
 	n.ours(m)
 	m.ExternalID = externalID(m.Thread, p, f)
 	m.ID = schema.MessageID(schema.DedupeKey(m.Channel, m.Account, m.ExternalID))
-	if err := n.store(ctx, m, f, p); err != nil {
-		return nil, err
+	for i, pr := range m.Problems {
+		m.Problems[i] = valid(pr)
 	}
-	return m, nil
+	return m, p
 }
 
 func (n *normalizer) addresses(m *schema.Message, p *parsed) {

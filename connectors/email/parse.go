@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/emersion/go-message"
@@ -38,6 +39,8 @@ type part struct {
 const (
 	maxBodyText  = 256 << 10
 	maxHeaderLen = 256 << 10
+	maxProblems  = 50
+	maxParts     = 100 // parts listed as attachments; the rest are counted
 )
 
 // parse reads raw as well as it can.
@@ -48,15 +51,15 @@ func parse(raw []byte, lim limits) *parsed {
 		// The header itself is malformed (a line without a colon): drop the bad lines and
 		// read again, so that one broken header does not cost the whole message.
 		fixed, dropped := repairHeader(raw)
-		p.problems = append(p.problems, fmt.Sprintf("malformed header (%v); %d unreadable header lines ignored", err, dropped))
+		p.problem(fmt.Sprintf("malformed header (%v); %d unreadable header lines ignored", err, dropped))
 		e, err = message.ReadWithOptions(bytes.NewReader(fixed), &message.ReadOptions{MaxHeaderBytes: maxHeaderLen})
 		if e == nil {
-			p.problems = append(p.problems, fmt.Sprintf("unreadable message: %v", err))
+			p.problem(fmt.Sprintf("unreadable message: %v", err))
 			return p
 		}
 	}
 	if err != nil {
-		p.problems = append(p.problems, "top-level part: "+err.Error())
+		p.problem("top-level part: "+err.Error())
 	}
 	p.header = mail.Header{Header: e.Header}
 	walkErr := e.Walk(func(path []int, ent *message.Entity, err error) error {
@@ -67,7 +70,7 @@ func parse(raw []byte, lim limits) *parsed {
 		return nil
 	})
 	if walkErr != nil {
-		p.problems = append(p.problems, fmt.Sprintf("broken MIME structure, later parts may be missing: %v", walkErr))
+		p.problem(fmt.Sprintf("broken MIME structure, later parts may be missing: %v", walkErr))
 	}
 	return p
 }
@@ -76,21 +79,22 @@ func parse(raw []byte, lim limits) *parsed {
 func (p *parsed) leaf(path []int, ent *message.Entity, partErr error, lim limits) {
 	where := partPath(path)
 	if partErr != nil {
-		p.problems = append(p.problems, fmt.Sprintf("part %s: %v", where, partErr))
+		p.problem(fmt.Sprintf("part %s: %v", where, partErr))
 	}
 	h := mail.AttachmentHeader{Header: ent.Header}
 	ctype, params, cterr := ent.Header.ContentType()
 	switch {
 	case cterr != nil && ent.Header.Has("Content-Type"):
-		p.problems = append(p.problems, fmt.Sprintf("part %s: unreadable Content-Type %q", where, ent.Header.Get("Content-Type")))
-		ctype = "application/octet-stream"
+		raw := ent.Header.Get("Content-Type")
+		ctype = salvageMediaType(raw)
+		p.problem(fmt.Sprintf("part %s: unreadable Content-Type %q (read as %s)", where, raw, ctype))
 	case ctype == "":
 		ctype = "text/plain"
 	}
 	disp, _, _ := ent.Header.ContentDisposition()
 	name, nerr := h.Filename()
 	if nerr != nil {
-		p.problems = append(p.problems, fmt.Sprintf("part %s: filename: %v", where, nerr))
+		p.problem(fmt.Sprintf("part %s: filename: %v", where, nerr))
 	}
 	if name == "" {
 		name = params["name"]
@@ -100,8 +104,8 @@ func (p *parsed) leaf(path []int, ent *message.Entity, partErr error, lim limits
 		p.body(where, ctype, ent.Body)
 		return
 	}
-	pt := part{name: name, contentType: ctype, inline: disp == "inline" || (disp == "" && ent.Header.Has("Content-Id")),
-		contentID: strings.Trim(strings.TrimSpace(ent.Header.Get("Content-Id")), "<>")}
+	pt := part{name: valid(name), contentType: valid(ctype), inline: disp == "inline" || (disp == "" && ent.Header.Has("Content-Id")),
+		contentID: valid(strings.Trim(strings.TrimSpace(ent.Header.Get("Content-Id")), "<>"))}
 	data, n, err := readCapped(ent.Body, lim.attachment)
 	pt.size = n
 	switch {
@@ -114,12 +118,17 @@ func (p *parsed) leaf(path []int, ent *message.Entity, partErr error, lim limits
 		pt.data = data
 	}
 	if pt.problem != "" {
-		p.problems = append(p.problems, fmt.Sprintf("part %s (%s): %s", where, ctype, pt.problem))
+		p.problem(fmt.Sprintf("part %s (%s): %s", where, ctype, pt.problem))
 	}
-	if isReport(ctype) {
+	if isReport(ctype) && len(p.reports) < 5 {
 		p.reports = append(p.reports, pt)
 	}
-	p.parts = append(p.parts, pt)
+	if len(p.parts) == maxParts {
+		p.problem(fmt.Sprintf("more than %d attachments: the rest are only in the raw message", maxParts))
+	}
+	if len(p.parts) < maxParts {
+		p.parts = append(p.parts, pt)
+	}
 }
 
 // body appends a text or HTML body part (a message may have several, e.g. text around an
@@ -128,18 +137,43 @@ func (p *parsed) body(where, ctype string, r io.Reader) {
 	data, _, err := readCapped(r, maxBodyText)
 	switch {
 	case errors.Is(err, errOverCap):
-		p.problems = append(p.problems, fmt.Sprintf("part %s: %s body truncated at %d bytes (the full message is in raw_ref)", where, ctype, maxBodyText))
+		p.problem(fmt.Sprintf("part %s: %s body truncated at %d bytes (the full message is in raw_ref)", where, ctype, maxBodyText))
 	case err != nil:
-		p.problems = append(p.problems, fmt.Sprintf("part %s: %s body: %v (kept what was readable)", where, ctype, err))
+		p.problem(fmt.Sprintf("part %s: %s body: %v (kept what was readable)", where, ctype, err))
 	}
 	dst := &p.text
 	if ctype == "text/html" {
 		dst = &p.html
 	}
+	if len(*dst)+len(data) > maxBodyText {
+		p.problem(fmt.Sprintf("part %s: %s body dropped: the message's bodies exceed %d bytes (see raw_ref)", where, ctype, maxBodyText))
+		return
+	}
 	if *dst != "" {
 		*dst += "\n"
 	}
 	*dst += strings.ToValidUTF8(string(data), "\uFFFD")
+}
+
+// problem records a problem; past maxProblems they are only counted.
+func (p *parsed) problem(s string) {
+	switch {
+	case len(p.problems) < maxProblems:
+		p.problems = append(p.problems, s)
+	case len(p.problems) == maxProblems:
+		p.problems = append(p.problems, "more problems not listed")
+	}
+}
+
+var mediaTypePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9.+-]*/[a-z0-9][a-z0-9.+-]*`)
+
+// salvageMediaType reads the type/subtype at the start of a Content-Type that does not
+// parse (bad parameters), or falls back to application/octet-stream.
+func salvageMediaType(raw string) string {
+	if t := mediaTypePattern.FindString(strings.ToLower(strings.TrimSpace(raw))); t != "" {
+		return t
+	}
+	return "application/octet-stream"
 }
 
 func isReport(ctype string) bool {
@@ -183,15 +217,18 @@ func repairHeader(raw []byte) ([]byte, int) {
 	var out bytes.Buffer
 	dropped := 0
 	br := bufio.NewReader(bytes.NewReader(raw))
-	for {
+	for first := true; ; first = false {
 		line, err := br.ReadBytes('\n')
+		if first {
+			line = bytes.TrimLeft(line, " \t") // a header cannot start with a continuation
+		}
 		trimmed := bytes.TrimRight(line, "\r\n")
 		if len(trimmed) == 0 {
 			out.Write(line)
 			break
 		}
 		colon := bytes.IndexByte(trimmed, ':')
-		valid := trimmed[0] == ' ' || trimmed[0] == '\t' ||
+		valid := (!first && (trimmed[0] == ' ' || trimmed[0] == '\t')) ||
 			(colon > 0 && bytes.IndexAny(trimmed[:colon], " \t") < 0)
 		if valid {
 			out.Write(line)

@@ -34,9 +34,9 @@ func stripReply(text string) string {
 
 var (
 	sigLine     = regexp.MustCompile(`^\s*(--|__)|^-\w|^Sent from my (\s*\w+){1,3}\s*$`)
-	quoteHeader = regexp.MustCompile(`^(On|Le|Am|El|Il|Em|Den|Op|W dniu)\s.*(wrote|a écrit|schrieb|escribió|ha scritto|escreveu|skrev|schreef|napisał)\s?:$|^(From|Sent|To|Subject):`)
+	quoteHeader = regexp.MustCompile(`^(On|Le|Am|El|Il|Em|Den|Op|W dniu)\s.*(wrote|a écrit|schrieb|escribió|ha scritto|escreveu|skrev|schreef|napisał)(\s.*)?:$|^(From|Sent|To|Subject):`)
 	headerStart = regexp.MustCompile(`^(On|Le|Am|El|Il|Em|Den|Op|W dniu)\s`)
-	headerEnd   = regexp.MustCompile(`(wrote|a écrit|schrieb|escribió|ha scritto|escreveu|skrev|schreef|napisał)\s?:\s*$`)
+	headerEnd   = regexp.MustCompile(`(wrote|a écrit|schrieb|escribió|ha scritto|escreveu|skrev|schreef|napisał)(\s.*)?:\s*$`)
 	underscores = regexp.MustCompile(`^_{8,}\s*$`)
 )
 
@@ -98,22 +98,24 @@ func (r *replyReader) finish() {
 // joinQuoteHeaders puts an "On <date>, <name> wrote:" header that a client wrapped over
 // several lines back on one line.
 func joinQuoteHeaders(lines []string) []string {
+	out := make([]string, 0, len(lines))
 	for i := 0; i < len(lines); i++ {
-		if !headerStart.MatchString(lines[i]) || headerEnd.MatchString(lines[i]) {
-			continue
-		}
-		for j := i + 1; j < len(lines) && j <= i+3; j++ {
-			if lines[j] == "" || headerStart.MatchString(lines[j]) {
-				break
+		end := i
+		if headerStart.MatchString(lines[i]) && !headerEnd.MatchString(lines[i]) {
+			for j := i + 1; j < len(lines) && j <= i+3; j++ {
+				if lines[j] == "" || headerStart.MatchString(lines[j]) {
+					break
+				}
+				if headerEnd.MatchString(lines[j]) {
+					end = j
+					break
+				}
 			}
-			if headerEnd.MatchString(lines[j]) {
-				joined := strings.Join(lines[i:j+1], " ")
-				lines = append(append(lines[:i:i], joined), lines[j+1:]...)
-				break
-			}
 		}
+		out = append(out, strings.Join(lines[i:end+1], " "))
+		i = end
 	}
-	return lines
+	return out
 }
 
 // quoteOutlookHistory marks everything from Outlook's history separator on as quoted:
