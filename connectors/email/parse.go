@@ -59,7 +59,7 @@ func parse(raw []byte, lim limits) *parsed {
 		}
 	}
 	if err != nil {
-		p.problem("top-level part: "+err.Error())
+		p.problem("top-level part: " + err.Error())
 	}
 	p.header = mail.Header{Header: e.Header}
 	walkErr := e.Walk(func(path []int, ent *message.Entity, err error) error {
