@@ -101,6 +101,13 @@ func writeBody(ctx context.Context, w io.Writer, h gomail.Header, m *schema.Mess
 		io.WriteString(bw, body)
 		return bw.Close()
 	}
+	if len(atts) == 0 {
+		iw, err := gomail.CreateInlineWriter(w, h) // multipart/alternative at the top
+		if err != nil {
+			return connectors.Permanent("compose", "%v", err)
+		}
+		return writeAlternatives(iw, m)
+	}
 	mw, err := gomail.CreateWriter(w, h)
 	if err != nil {
 		return connectors.Permanent("compose", "%v", err)
@@ -109,8 +116,22 @@ func writeBody(ctx context.Context, w io.Writer, h gomail.Header, m *schema.Mess
 	if err != nil {
 		return connectors.Permanent("compose", "%v", err)
 	}
+	if err := writeAlternatives(iw, m); err != nil {
+		return err
+	}
+	for _, a := range atts {
+		if err := attach(ctx, mw, a, blobs); err != nil {
+			return err
+		}
+	}
+	return mw.Close()
+}
+
+// writeAlternatives writes the text and HTML versions (text/plain even when empty, so
+// that clients without HTML show something).
+func writeAlternatives(iw *gomail.InlineWriter, m *schema.Message) error {
 	for _, alt := range []struct{ ct, body string }{{"text/plain", m.Text}, {"text/html", m.HTML}} {
-		if alt.body == "" && !(alt.ct == "text/plain" && m.HTML == "") {
+		if alt.body == "" && alt.ct == "text/html" {
 			continue
 		}
 		var ph gomail.InlineHeader
@@ -120,15 +141,11 @@ func writeBody(ctx context.Context, w io.Writer, h gomail.Header, m *schema.Mess
 			return connectors.Permanent("compose", "%v", err)
 		}
 		io.WriteString(pw, alt.body)
-		pw.Close()
-	}
-	iw.Close()
-	for _, a := range atts {
-		if err := attach(ctx, mw, a, blobs); err != nil {
-			return err
+		if err := pw.Close(); err != nil {
+			return connectors.Permanent("compose", "%v", err)
 		}
 	}
-	return mw.Close()
+	return iw.Close()
 }
 
 func stored(atts []schema.Attachment) []schema.Attachment {

@@ -188,14 +188,7 @@ func TestPollingWithoutIdleAndMarkSeen(t *testing.T) {
 	srv.deliver(t, "INBOX", rfc822("a@example.com", "p1@example.com", "poll", "x"))
 	e.waitInbound(1, 5*time.Second)
 
-	c, err := imapclient.DialInsecure(srv.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Login(testUser, testPass).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := dialTestIMAP(t, srv.addr)
 	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		t.Fatal(err)
 	}
@@ -213,4 +206,17 @@ func TestPollingWithoutIdleAndMarkSeen(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+func dialTestIMAP(t *testing.T, addr string) *imapclient.Client {
+	t.Helper()
+	c, err := imapclient.DialInsecure(addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Login(testUser, testPass).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
