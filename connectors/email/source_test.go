@@ -210,12 +210,17 @@ func TestPollingWithoutIdleAndMarkSeen(t *testing.T) {
 
 func dialTestIMAP(t *testing.T, addr string) *imapclient.Client {
 	t.Helper()
+	return dialTestIMAPWith(t, addr, testUser, testPass)
+}
+
+func dialTestIMAPWith(t *testing.T, addr, user, pass string) *imapclient.Client {
+	t.Helper()
 	c, err := imapclient.DialInsecure(addr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.Login(testUser, testPass).Wait(); err != nil {
+	if err := c.Login(user, pass).Wait(); err != nil {
 		t.Fatal(err)
 	}
 	return c
