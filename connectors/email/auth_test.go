@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
 )
 
 // tokenEndpoint is an OAuth 2.0 token endpoint speaking RFC 6749: refresh_token and
@@ -64,10 +65,10 @@ func (te *tokenEndpoint) oauth(refresh string) *OAuth2 {
 
 func TestSMTPWithXOAUTH2RefreshToken(t *testing.T) {
 	e := newEnv(t)
-	sink := startSMTPSink(t)
+	sink := emailtest.StartSMTPSink(t)
 	te := startTokenEndpoint(t, "good-token")
 	acct := testAccount(Server{Host: "127.0.0.1", TLS: "none", Password: cfg.NewSecret("x")})
-	acct.SMTP = &SMTP{Server: sink.server()}
+	acct.SMTP = &SMTP{Server: smtpServer(sink)}
 	acct.SMTP.Auth, acct.SMTP.OAuth2 = "xoauth2", te.oauth("refresh-1")
 	s := senderFor(t, e, acct)
 	for range 2 {
@@ -76,8 +77,8 @@ func TestSMTPWithXOAUTH2RefreshToken(t *testing.T) {
 		}
 	}
 	want := "XOAUTH2 user=" + testUser + "\x01auth=Bearer good-token\x01\x01"
-	if len(sink.auths) != 2 || sink.auths[0] != want || te.grants.Load() != 1 || te.last.Load() != "refresh_token" {
-		t.Fatalf("auths %q, %d token requests (%v): the token must be fetched once and reused", sink.auths, te.grants.Load(), te.last.Load())
+	if len(sink.Auths()) != 2 || sink.Auths()[0] != want || te.grants.Load() != 1 || te.last.Load() != "refresh_token" {
+		t.Fatalf("auths %q, %d token requests (%v): the token must be fetched once and reused", sink.Auths(), te.grants.Load(), te.last.Load())
 	}
 }
 
@@ -120,11 +121,11 @@ func TestIMAPWithXOAUTH2ClientCredentials(t *testing.T) {
 	}
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { srv.Close() })
-	mem := &memIMAP{addr: ln.Addr().String(), user: u}
-	mem.deliver(t, "INBOX", rfc822("a@example.com", "o1@example.com", "oauth", "x"))
+	mem := &emailtest.MemIMAP{Addr: ln.Addr().String(), User: u}
+	mem.Deliver(t, "INBOX", rfc822("a@example.com", "o1@example.com", "oauth", "x"))
 
 	te := startTokenEndpoint(t, "good-token")
-	acct := testAccount(mem.server(t))
+	acct := testAccount(memServer(mem))
 	acct.IMAP.Auth, acct.IMAP.OAuth2 = "xoauth2", te.oauth("")
 	stop := run(t, newConnector(e, acct))
 	e.waitInbound(1, 10*time.Second)
@@ -142,3 +143,7 @@ func TestIMAPWithXOAUTH2ClientCredentials(t *testing.T) {
 		t.Fatalf("a refused token must fail the source with a clear error: %v", err)
 	}
 }
+
+type saslFunc func([]byte) ([]byte, bool, error)
+
+func (f saslFunc) Next(r []byte) ([]byte, bool, error) { return f(r) }

@@ -5,13 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-imap/v2"
-	"github.com/emersion/go-imap/v2/imapserver"
-	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -144,71 +143,26 @@ func (e *env) blob(key string) []byte {
 	return b.Bytes()
 }
 
-// memIMAP is go-imap's in-memory server on a loopback port.
-type memIMAP struct {
-	addr string
-	user *imapmemserver.User
-	srv  *imapserver.Server
-	opts *imapserver.Options
-}
-
+// The test mailbox.
 const (
-	testUser = "support@example.com"
-	testPass = "pw-123"
+	testUser = emailtest.User
+	testPass = emailtest.Password
 )
 
-func startMemIMAP(t testing.TB, caps imap.CapSet) *memIMAP {
-	t.Helper()
-	mem := imapmemserver.New()
-	u := imapmemserver.NewUser(testUser, testPass)
-	if err := u.Create("INBOX", nil); err != nil {
-		t.Fatal(err)
-	}
-	mem.AddUser(u)
-	if caps == nil {
-		caps = imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}}
-	}
-	opts := &imapserver.Options{
-		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return mem.NewSession(), nil, nil
-		},
-		Caps: caps, InsecureAuth: true,
-	}
-	srv := imapserver.New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	m := &memIMAP{addr: ln.Addr().String(), user: u, srv: srv, opts: opts}
-	t.Cleanup(func() { m.srv.Close() })
-	return m
-}
-
-// restart drops every connection and serves the same mailboxes again on the same address.
-func (m *memIMAP) restart(t testing.TB, down time.Duration) {
-	t.Helper()
-	m.srv.Close()
-	time.Sleep(down)
-	ln, err := net.Listen("tcp", m.addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.srv = imapserver.New(m.opts)
-	go func() { _ = m.srv.Serve(ln) }()
-}
-
-func (m *memIMAP) deliver(t testing.TB, folder string, raw string) {
-	t.Helper()
-	if _, err := m.user.Append(folder, bytes.NewReader([]byte(raw)), &imap.AppendOptions{}); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (m *memIMAP) server(t testing.TB) Server {
-	host, port, _ := net.SplitHostPort(m.addr)
-	p, _ := net.LookupPort("tcp", port)
+func memServer(m *emailtest.MemIMAP) Server {
+	host, port, _ := net.SplitHostPort(m.Addr)
+	p, _ := strconv.Atoi(port)
 	return Server{Host: host, Port: p, TLS: "none", Password: cfg.NewSecret(testPass)}
+}
+
+func smtpServer(s *emailtest.SMTPSink) Server {
+	host, port, _ := net.SplitHostPort(s.Addr)
+	p, _ := strconv.Atoi(port)
+	return Server{Host: host, Port: p, TLS: "starttls", InsecureSkipVerify: true, Password: cfg.NewSecret(emailtest.SMTPPassword)}
+}
+
+func dovecotServer(d *emailtest.Dovecot) Server {
+	return Server{Host: "127.0.0.1", Port: emailtest.PortOf(d.IMAP), TLS: "none", Password: cfg.NewSecret(emailtest.DovecotPassword)}
 }
 
 // testAccount is an account reading the in-memory server with a fast catch-up.

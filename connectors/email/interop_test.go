@@ -9,21 +9,23 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
 )
 
 // TestDovecotInterop runs the connector against a real Dovecot: backlog, IDLE, attachments,
 // malformed mail, \Seen after ingest, a reconnect, and the Sent-folder copy of a reply.
 func TestDovecotInterop(t *testing.T) {
-	d := startDovecot(t)
+	d := emailtest.StartDovecot(t)
 	e := newEnv(t)
-	lmtp := d.lmtpClient(t)
+	lmtp := d.LMTPClient(t)
 	attach, _ := os.ReadFile("testdata/attachments.eml")
 	broken, _ := os.ReadFile("testdata/malformed.eml")
-	deliverLMTP(t, lmtp, rfc822("Jane <jane@example.org>", "d1@example.org", "Backlog", "Waiting since yesterday."))
-	deliverLMTP(t, lmtp, string(attach))
-	deliverLMTP(t, lmtp, string(broken))
+	emailtest.DeliverLMTP(t, lmtp, rfc822("Jane <jane@example.org>", "d1@example.org", "Backlog", "Waiting since yesterday."))
+	emailtest.DeliverLMTP(t, lmtp, string(attach))
+	emailtest.DeliverLMTP(t, lmtp, string(broken))
 
-	acct := testAccount(d.server())
+	acct := testAccount(dovecotServer(d))
 	acct.IMAP.AfterIngest = "seen"
 	stop := run(t, newConnector(e, acct))
 	msgs := e.waitInbound(3, 15*time.Second)
@@ -41,7 +43,7 @@ func TestDovecotInterop(t *testing.T) {
 	}
 
 	sent := time.Now()
-	deliverLMTP(t, lmtp, rfc822("jane@example.org", "d4@example.org", "During IDLE", "New."))
+	emailtest.DeliverLMTP(t, lmtp, rfc822("jane@example.org", "d4@example.org", "During IDLE", "New."))
 	msgs = e.waitInbound(4, 5*time.Second)
 	t.Logf("LMTP delivery to publish during IDLE: %v", time.Since(sent))
 	if msgs[3].Subject != "During IDLE" {
@@ -50,7 +52,7 @@ func TestDovecotInterop(t *testing.T) {
 	stop()
 
 	// Restart: the cursor resumes, nothing is ingested twice.
-	deliverLMTP(t, lmtp, rfc822("jane@example.org", "d5@example.org", "After restart", "x"))
+	emailtest.DeliverLMTP(t, lmtp, rfc822("jane@example.org", "d5@example.org", "After restart", "x"))
 	run(t, newConnector(e, acct))
 	e.waitInbound(5, 10*time.Second)
 	time.Sleep(300 * time.Millisecond)
@@ -69,15 +71,15 @@ func TestDovecotInterop(t *testing.T) {
 }
 
 func TestDovecotSentFolderCopy(t *testing.T) {
-	d := startDovecot(t)
+	d := emailtest.StartDovecot(t)
 	e := newEnv(t)
-	sink := startSMTPSink(t)
+	sink := emailtest.StartSMTPSink(t)
 	c := dialIMAP(t, d)
 	if err := c.Create("Sent", nil).Wait(); err != nil {
 		t.Fatal(err)
 	}
-	acct := testAccount(d.server())
-	acct.SMTP = &SMTP{Server: sink.server(), SentFolder: "Sent"}
+	acct := testAccount(dovecotServer(d))
+	acct.SMTP = &SMTP{Server: smtpServer(sink), SentFolder: "Sent"}
 	res, err := senderFor(t, e, acct).Send(context.Background(), reply())
 	if err != nil {
 		t.Fatal(err)
@@ -92,7 +94,7 @@ func TestDovecotSentFolderCopy(t *testing.T) {
 	}
 }
 
-func dialIMAP(t *testing.T, d *dovecot) *imapclient.Client {
+func dialIMAP(t *testing.T, d *emailtest.Dovecot) *imapclient.Client {
 	t.Helper()
-	return dialTestIMAPWith(t, d.imap, testUser, dovecotPass)
+	return dialTestIMAPWith(t, d.IMAP, testUser, emailtest.DovecotPassword)
 }

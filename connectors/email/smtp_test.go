@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -38,22 +39,22 @@ func reply() *schema.Message {
 
 func TestReplyThreadsInMailClients(t *testing.T) {
 	e := newEnv(t)
-	sink := startSMTPSink(t)
+	sink := emailtest.StartSMTPSink(t)
 	acct := testAccount(Server{Host: "127.0.0.1", TLS: "none", Password: cfg.NewSecret("x")})
 	acct.ReplyTo = "help@example.com"
-	acct.SMTP = &SMTP{Server: sink.server()}
+	acct.SMTP = &SMTP{Server: smtpServer(sink)}
 	res, err := senderFor(t, e, acct).Send(context.Background(), reply())
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := sink.received()
-	if len(got) != 1 || got[0].from != testUser || len(got[0].to) != 1 || got[0].to[0] != "jane.doe@gmail.com" {
+	got := sink.Received()
+	if len(got) != 1 || got[0].From != testUser || len(got[0].To) != 1 || got[0].To[0] != "jane.doe@gmail.com" {
 		t.Fatalf("envelope %+v", got)
 	}
-	if sink.auths[0] != "PLAIN "+testUser+":smtp-pw" {
-		t.Fatalf("auth %v", sink.auths)
+	if sink.Auths()[0] != "PLAIN "+testUser+":smtp-pw" {
+		t.Fatalf("auth %v", sink.Auths())
 	}
-	mr, err := mail.CreateReader(bytes.NewReader(got[0].data))
+	mr, err := mail.CreateReader(bytes.NewReader(got[0].Data))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,17 +119,17 @@ func TestReplySubjectAndRecipients(t *testing.T) {
 
 func TestSMTPRefusalsAreClassified(t *testing.T) {
 	e := newEnv(t)
-	sink := startSMTPSink(t)
+	sink := emailtest.StartSMTPSink(t)
 	acct := testAccount(Server{Host: "127.0.0.1", TLS: "none", Password: cfg.NewSecret("x")})
-	acct.SMTP = &SMTP{Server: sink.server()}
+	acct.SMTP = &SMTP{Server: smtpServer(sink)}
 	s := senderFor(t, e, acct)
 
-	sink.rcptCode = 450
+	sink.RefuseRecipients(450)
 	_, err := s.Send(context.Background(), reply())
 	if _, temp := connectors.IsTemporary(err); !temp {
 		t.Fatalf("450 must be retried: %v", err)
 	}
-	sink.rcptCode = 550
+	sink.RefuseRecipients(550)
 	_, err = s.Send(context.Background(), reply())
 	var pe *connectors.PermanentError
 	if !errors.As(err, &pe) || pe.Code != "smtp_550" || !strings.Contains(pe.Message, "mailbox says no") {
@@ -144,25 +145,25 @@ func TestSMTPRefusalsAreClassified(t *testing.T) {
 	if _, temp := connectors.IsTemporary(err); !temp {
 		t.Fatalf("connection refused must be retried: %v", err)
 	}
-	if len(sink.received()) != 0 {
+	if len(sink.Received()) != 0 {
 		t.Fatal("a refused send was delivered")
 	}
 }
 
 func TestReplyIsCopiedToSentFolder(t *testing.T) {
 	e := newEnv(t)
-	sink := startSMTPSink(t)
-	srv := startMemIMAP(t, nil)
-	if err := srv.user.Create("Sent", nil); err != nil {
+	sink := emailtest.StartSMTPSink(t)
+	srv := emailtest.StartMemIMAP(t, nil)
+	if err := srv.User.Create("Sent", nil); err != nil {
 		t.Fatal(err)
 	}
-	acct := testAccount(srv.server(t))
-	acct.SMTP = &SMTP{Server: sink.server(), SentFolder: "Sent"}
+	acct := testAccount(memServer(srv))
+	acct.SMTP = &SMTP{Server: smtpServer(sink), SentFolder: "Sent"}
 	res, err := senderFor(t, e, acct).Send(context.Background(), reply())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := dialTestIMAP(t, srv.addr)
+	c := dialTestIMAP(t, srv.Addr)
 	sd, err := c.Select("Sent", nil).Wait()
 	if err != nil || sd.NumMessages != 1 {
 		t.Fatalf("Sent folder: %+v %v", sd, err)

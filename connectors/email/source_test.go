@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -29,15 +30,15 @@ func loadCursor(t *testing.T, e *env, folder string) *cursor {
 
 func TestBacklogThenNewMailDuringIdle(t *testing.T) {
 	e := newEnv(t)
-	srv := startMemIMAP(t, nil)
+	srv := emailtest.StartMemIMAP(t, nil)
 	raws := []string{
 		rfc822("Alice <Alice@Example.com>", "a1@example.com", "Printer on fire", "It is on fire."),
 		rfc822("bob@example.org", "b1@example.org", "Invoice", "Where is my invoice?"),
 	}
 	for _, r := range raws {
-		srv.deliver(t, "INBOX", r)
+		srv.Deliver(t, "INBOX", r)
 	}
-	acct := testAccount(srv.server(t))
+	acct := testAccount(memServer(srv))
 	acct.IMAP.PollInterval = cfg.Duration(time.Minute) // only IDLE can bring the next one quickly
 	run(t, newConnector(e, acct))
 
@@ -59,7 +60,7 @@ func TestBacklogThenNewMailDuringIdle(t *testing.T) {
 	}
 
 	sent := time.Now()
-	srv.deliver(t, "INBOX", rfc822("carol@example.net", "c1@example.net", "Hello", "New mail while idling."))
+	srv.Deliver(t, "INBOX", rfc822("carol@example.net", "c1@example.net", "Hello", "New mail while idling."))
 	msgs = e.waitInbound(3, 3*time.Second)
 	if msgs[2].Subject != "Hello" {
 		t.Fatalf("third message %q", msgs[2].Subject)
@@ -72,13 +73,13 @@ func TestBacklogThenNewMailDuringIdle(t *testing.T) {
 
 func TestReconnectAfterServerOutage(t *testing.T) {
 	e := newEnv(t)
-	srv := startMemIMAP(t, nil)
-	srv.deliver(t, "INBOX", rfc822("a@example.com", "r1@example.com", "one", "1"))
-	run(t, newConnector(e, testAccount(srv.server(t))))
+	srv := emailtest.StartMemIMAP(t, nil)
+	srv.Deliver(t, "INBOX", rfc822("a@example.com", "r1@example.com", "one", "1"))
+	run(t, newConnector(e, testAccount(memServer(srv))))
 	e.waitInbound(1, 10*time.Second)
 
-	srv.restart(t, 200*time.Millisecond) // every connection dropped
-	srv.deliver(t, "INBOX", rfc822("a@example.com", "r2@example.com", "two", "2"))
+	srv.Restart(t, 200*time.Millisecond) // every connection dropped
+	srv.Deliver(t, "INBOX", rfc822("a@example.com", "r2@example.com", "two", "2"))
 	msgs := e.waitInbound(2, 10*time.Second)
 	time.Sleep(500 * time.Millisecond) // a duplicate would have arrived by now
 	if msgs = e.inbound(); len(msgs) != 2 || msgs[1].Subject != "two" {
@@ -88,15 +89,15 @@ func TestReconnectAfterServerOutage(t *testing.T) {
 
 func TestRestartResumesFromCursor(t *testing.T) {
 	e := newEnv(t)
-	srv := startMemIMAP(t, nil)
+	srv := emailtest.StartMemIMAP(t, nil)
 	for i := range 3 {
-		srv.deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("s%d@example.com", i), fmt.Sprint(i), "x"))
+		srv.Deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("s%d@example.com", i), fmt.Sprint(i), "x"))
 	}
-	stop := run(t, newConnector(e, testAccount(srv.server(t))))
+	stop := run(t, newConnector(e, testAccount(memServer(srv))))
 	e.waitInbound(3, 10*time.Second)
 	stop()
-	srv.deliver(t, "INBOX", rfc822("a@example.com", "s3@example.com", "3", "x"))
-	run(t, newConnector(e, testAccount(srv.server(t))))
+	srv.Deliver(t, "INBOX", rfc822("a@example.com", "s3@example.com", "3", "x"))
+	run(t, newConnector(e, testAccount(memServer(srv))))
 	e.waitInbound(4, 10*time.Second)
 	time.Sleep(300 * time.Millisecond)
 	msgs := e.inbound()
@@ -112,25 +113,25 @@ func TestRestartResumesFromCursor(t *testing.T) {
 
 func TestUIDValidityChangeRescansWithoutDuplicates(t *testing.T) {
 	e := newEnv(t)
-	srv := startMemIMAP(t, nil)
+	srv := emailtest.StartMemIMAP(t, nil)
 	a := rfc822("a@example.com", "v1@example.com", "A", "first")
 	b := "From: b@example.com\r\nSubject: B without Message-ID\r\n\r\nsecond\r\n"
-	srv.deliver(t, "INBOX", a)
-	srv.deliver(t, "INBOX", b)
-	run(t, newConnector(e, testAccount(srv.server(t))))
+	srv.Deliver(t, "INBOX", a)
+	srv.Deliver(t, "INBOX", b)
+	run(t, newConnector(e, testAccount(memServer(srv))))
 	e.waitInbound(2, 10*time.Second)
 	before := loadCursor(t, e, "INBOX")
 
 	// The server rebuilds the folder: new UIDVALIDITY, the same messages plus a new one.
-	if err := srv.user.Delete("INBOX"); err != nil {
+	if err := srv.User.Delete("INBOX"); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.user.Create("INBOX", nil); err != nil {
+	if err := srv.User.Create("INBOX", nil); err != nil {
 		t.Fatal(err)
 	}
-	srv.deliver(t, "INBOX", b)
-	srv.deliver(t, "INBOX", a)
-	srv.deliver(t, "INBOX", rfc822("c@example.com", "v3@example.com", "C", "third"))
+	srv.Deliver(t, "INBOX", b)
+	srv.Deliver(t, "INBOX", a)
+	srv.Deliver(t, "INBOX", rfc822("c@example.com", "v3@example.com", "C", "third"))
 	msgs := e.waitInbound(3, 10*time.Second)
 	deadline := time.Now().Add(5 * time.Second)
 	for loadCursor(t, e, "INBOX").LastUID != 3 && time.Now().Before(deadline) {
@@ -147,8 +148,8 @@ func TestUIDValidityChangeRescansWithoutDuplicates(t *testing.T) {
 
 func TestLeaseFailover(t *testing.T) {
 	e := newEnv(t)
-	srv := startMemIMAP(t, nil)
-	acct := testAccount(srv.server(t))
+	srv := emailtest.StartMemIMAP(t, nil)
+	acct := testAccount(memServer(srv))
 	hostA, ncA := e.instance("instance-a")
 	hostB, _ := e.instance("instance-b")
 	accts := Config{Accounts: map[string]*Account{"support": acct}}
@@ -156,13 +157,13 @@ func TestLeaseFailover(t *testing.T) {
 	time.Sleep(300 * time.Millisecond) // a holds the lease
 	run(t, New(accts, hostB))
 	for i := range 5 {
-		srv.deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("l%d@example.com", i), fmt.Sprint(i), "x"))
+		srv.Deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("l%d@example.com", i), fmt.Sprint(i), "x"))
 	}
 	e.waitInbound(5, 10*time.Second)
 
 	ncA.Close() // instance a dies: no renewal, no release; its lease expires after the TTL
 	for i := 5; i < 8; i++ {
-		srv.deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("l%d@example.com", i), fmt.Sprint(i), "x"))
+		srv.Deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("l%d@example.com", i), fmt.Sprint(i), "x"))
 	}
 	e.waitInbound(8, 20*time.Second)
 	time.Sleep(500 * time.Millisecond)
@@ -179,16 +180,16 @@ func TestLeaseFailover(t *testing.T) {
 
 func TestPollingWithoutIdleAndMarkSeen(t *testing.T) {
 	e := newEnv(t)
-	srv := startMemIMAP(t, nil)
-	acct := testAccount(srv.server(t))
+	srv := emailtest.StartMemIMAP(t, nil)
+	acct := testAccount(memServer(srv))
 	off := false
 	acct.IMAP.IDLE = &off
 	acct.IMAP.AfterIngest = "seen"
 	run(t, newConnector(e, acct))
-	srv.deliver(t, "INBOX", rfc822("a@example.com", "p1@example.com", "poll", "x"))
+	srv.Deliver(t, "INBOX", rfc822("a@example.com", "p1@example.com", "poll", "x"))
 	e.waitInbound(1, 5*time.Second)
 
-	c := dialTestIMAP(t, srv.addr)
+	c := dialTestIMAP(t, srv.Addr)
 	if _, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
 		t.Fatal(err)
 	}

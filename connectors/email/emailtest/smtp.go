@@ -1,4 +1,4 @@
-package email
+package emailtest
 
 import (
 	"crypto/ecdsa"
@@ -18,32 +18,50 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
-
-	"github.com/switchboardhq/switchboard/configs/cfg"
 )
 
-// smtpSink is a go-smtp server on loopback with STARTTLS and AUTH (PLAIN and XOAUTH2) that
+// SMTPSink is a go-smtp server on loopback with STARTTLS and AUTH (PLAIN and XOAUTH2) that
 // keeps what it receives, and can be told to refuse recipients.
-type smtpSink struct {
-	addr     string
+type SMTPSink struct {
+	Addr     string
 	mu       sync.Mutex
-	mails    []sunk
+	mails    []Mail
 	auths    []string // "PLAIN user:pass" or "XOAUTH2 <initial response>"
 	rcptCode int      // 0: accept
 }
 
-type sunk struct {
-	from string
-	to   []string
-	data []byte
+// Mail is one accepted message: envelope and data.
+type Mail struct {
+	From string
+	To   []string
+	Data []byte
 }
 
-func startSMTPSink(t testing.TB) *smtpSink {
+// SMTPPassword is the password the sink accepts.
+const SMTPPassword = "smtp-pw"
+
+// Auths returns the authentications seen: "PLAIN user:pass" or "XOAUTH2 <response>".
+func (s *SMTPSink) Auths() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.auths...)
+}
+
+// RefuseRecipients makes RCPT fail with code (0: accept again).
+func (s *SMTPSink) RefuseRecipients(code int) {
+	s.mu.Lock()
+	s.rcptCode = code
+	s.mu.Unlock()
+}
+
+// StartSMTPSink serves SMTP with STARTTLS (a self-signed certificate) and AUTH PLAIN (password
+// [SMTPPassword]) or XOAUTH2 (token "good-token") on 127.0.0.1.
+func StartSMTPSink(t testing.TB) *SMTPSink {
 	t.Helper()
-	sink := &smtpSink{}
+	sink := &SMTPSink{}
 	s := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) { return &sinkSession{sink: sink}, nil }))
 	s.Domain = "mx.test"
-	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{selfSigned(t)}}
+	s.TLSConfig = &tls.Config{Certificates: []tls.Certificate{SelfSigned(t)}}
 	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -51,25 +69,20 @@ func startSMTPSink(t testing.TB) *smtpSink {
 	}
 	go func() { _ = s.Serve(ln) }()
 	t.Cleanup(func() { s.Close() })
-	sink.addr = ln.Addr().String()
+	sink.Addr = ln.Addr().String()
 	return sink
 }
 
-func (s *smtpSink) received() []sunk {
+// Received returns the mail accepted so far.
+func (s *SMTPSink) Received() []Mail {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]sunk(nil), s.mails...)
-}
-
-func (s *smtpSink) server() Server {
-	host, port, _ := net.SplitHostPort(s.addr)
-	p, _ := net.LookupPort("tcp", port)
-	return Server{Host: host, Port: p, TLS: "starttls", InsecureSkipVerify: true, Password: cfg.NewSecret("smtp-pw")}
+	return append([]Mail(nil), s.mails...)
 }
 
 type sinkSession struct {
-	sink *smtpSink
-	cur  sunk
+	sink *SMTPSink
+	cur  Mail
 }
 
 func (s *sinkSession) AuthMechanisms() []string { return []string{sasl.Plain, "XOAUTH2"} }
@@ -90,7 +103,7 @@ func (s *sinkSession) Auth(mech string) (sasl.Server, error) {
 		s.sink.mu.Lock()
 		s.sink.auths = append(s.sink.auths, "PLAIN "+user+":"+pass)
 		s.sink.mu.Unlock()
-		if pass != "smtp-pw" {
+		if pass != SMTPPassword {
 			return errors.New("bad password")
 		}
 		return nil
@@ -101,7 +114,7 @@ type saslFunc func([]byte) ([]byte, bool, error)
 
 func (f saslFunc) Next(r []byte) ([]byte, bool, error) { return f(r) }
 
-func (s *sinkSession) Mail(from string, _ *smtp.MailOptions) error { s.cur.from = from; return nil }
+func (s *sinkSession) Mail(from string, _ *smtp.MailOptions) error { s.cur.From = from; return nil }
 
 func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	s.sink.mu.Lock()
@@ -110,7 +123,7 @@ func (s *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if code != 0 {
 		return &smtp.SMTPError{Code: code, Message: "mailbox says no"}
 	}
-	s.cur.to = append(s.cur.to, to)
+	s.cur.To = append(s.cur.To, to)
 	return nil
 }
 
@@ -119,18 +132,18 @@ func (s *sinkSession) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	s.cur.data = b
+	s.cur.Data = b
 	s.sink.mu.Lock()
 	s.sink.mails = append(s.sink.mails, s.cur)
 	s.sink.mu.Unlock()
 	return nil
 }
 
-func (s *sinkSession) Reset()        { s.cur = sunk{} }
+func (s *sinkSession) Reset()        { s.cur = Mail{} }
 func (s *sinkSession) Logout() error { return nil }
 
-// selfSigned makes a throwaway certificate for 127.0.0.1.
-func selfSigned(t testing.TB) tls.Certificate {
+// SelfSigned makes a throwaway certificate for 127.0.0.1.
+func SelfSigned(t testing.TB) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -1,4 +1,4 @@
-package email
+package emailtest
 
 import (
 	"bufio"
@@ -15,24 +15,23 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
-
-	"github.com/switchboardhq/switchboard/configs/cfg"
 )
 
-// dovecot is a real Dovecot (Debian's dovecot-imapd and dovecot-lmtpd) started by the test:
+// Dovecot is a real Dovecot (Debian's dovecot-imapd and dovecot-lmtpd) started by the test:
 // unprivileged, on random loopback ports, with its configuration, mail and state under a
 // temporary directory. Mail is delivered over LMTP as an MTA would.
-type dovecot struct {
-	dir        string
-	imap, lmtp string
+type Dovecot struct {
+	Dir        string
+	IMAP, LMTP string // host:port
 	cmd        *exec.Cmd
 }
 
-const dovecotPass = "dovecot-pw-1"
+// DovecotPassword is [User]'s password in the Dovecot mailbox.
+const DovecotPassword = "dovecot-pw-1"
 
-// startDovecot fails when SWITCHBOARD_REQUIRE_INTEROP=1 and Dovecot is not installed, and
+// StartDovecot starts Dovecot; it fails when SWITCHBOARD_REQUIRE_INTEROP=1 and Dovecot is not installed, and
 // skips otherwise.
-func startDovecot(t testing.TB) *dovecot {
+func StartDovecot(t testing.TB) *Dovecot {
 	t.Helper()
 	bin, err := exec.LookPath("dovecot")
 	if err != nil {
@@ -46,17 +45,17 @@ func startDovecot(t testing.TB) *dovecot {
 		}
 		t.Skip("dovecot is not installed; install dovecot-imapd and dovecot-lmtpd (.ci/deps) to run the interop suite")
 	}
-	d := &dovecot{dir: t.TempDir(), imap: freePort(t), lmtp: freePort(t)}
+	d := &Dovecot{Dir: t.TempDir(), IMAP: freePort(t), LMTP: freePort(t)}
 	uid, gid, name, group := runAs(t)
-	if err := os.WriteFile(filepath.Join(d.dir, "users"), []byte(testUser+":{PLAIN}"+dovecotPass+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(d.Dir, "users"), []byte(User+":{PLAIN}"+DovecotPassword+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	conf := filepath.Join(d.dir, "dovecot.conf")
+	conf := filepath.Join(d.Dir, "dovecot.conf")
 	if err := os.WriteFile(conf, []byte(d.config(uid, gid, name, group)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if os.Geteuid() == 0 {
-		shareWith(t, d.dir, uid, gid)
+		shareWith(t, d.Dir, uid, gid)
 	}
 	d.cmd = exec.Command(bin, "-F", "-c", conf)
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -72,7 +71,7 @@ func startDovecot(t testing.TB) *dovecot {
 	return d
 }
 
-func (d *dovecot) config(uid, gid int, name, group string) string {
+func (d *Dovecot) config(uid, gid int, name, group string) string {
 	return fmt.Sprintf(`base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
@@ -127,7 +126,7 @@ service submission-login {
 service imap-urlauth-login {
   chroot =
 }
-`, d.dir, uid, gid, name, group, portOf(d.imap), portOf(d.lmtp))
+`, d.Dir, uid, gid, name, group, PortOf(d.IMAP), PortOf(d.LMTP))
 }
 
 // runAs picks the user Dovecot runs as: the current one, or nobody when the tests run as
@@ -166,11 +165,11 @@ func shareWith(t testing.TB, dir string, uid, gid int) {
 	}
 }
 
-func (d *dovecot) waitReady(t testing.TB) {
+func (d *Dovecot) waitReady(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", d.imap, time.Second)
+		c, err := net.DialTimeout("tcp", d.IMAP, time.Second)
 		if err == nil {
 			line, _ := bufio.NewReader(c).ReadString('\n')
 			c.Close()
@@ -179,15 +178,15 @@ func (d *dovecot) waitReady(t testing.TB) {
 			}
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(d.dir, "dovecot.log"))
-			t.Fatalf("dovecot did not accept IMAP connections on %s: %v\n%s", d.imap, err, log)
+			log, _ := os.ReadFile(filepath.Join(d.Dir, "dovecot.log"))
+			t.Fatalf("dovecot did not accept IMAP connections on %s: %v\n%s", d.IMAP, err, log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 }
 
 // stop ends the Dovecot master and every process of its group.
-func (d *dovecot) stop(t testing.TB) {
+func (d *Dovecot) stop(t testing.TB) {
 	if d.cmd.Process == nil {
 		return
 	}
@@ -205,14 +204,10 @@ func (d *dovecot) stop(t testing.TB) {
 	_ = syscall.Kill(-pgid, syscall.SIGKILL) // any straggler of the group
 }
 
-func (d *dovecot) server() Server {
-	return Server{Host: "127.0.0.1", Port: portOf(d.imap), TLS: "none", Password: cfg.NewSecret(dovecotPass)}
-}
-
-// lmtpClient opens an LMTP session, as an MTA delivering mail does.
-func (d *dovecot) lmtpClient(t testing.TB) *smtp.Client {
+// LMTPClient opens an LMTP session, as an MTA delivering mail does.
+func (d *Dovecot) LMTPClient(t testing.TB) *smtp.Client {
 	t.Helper()
-	conn, err := net.Dial("tcp", d.lmtp)
+	conn, err := net.Dial("tcp", d.LMTP)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,9 +219,10 @@ func (d *dovecot) lmtpClient(t testing.TB) *smtp.Client {
 	return c
 }
 
-func deliverLMTP(t testing.TB, c *smtp.Client, raw string) {
+// DeliverLMTP delivers raw to [User].
+func DeliverLMTP(t testing.TB, c *smtp.Client, raw string) {
 	t.Helper()
-	if err := c.SendMail("sender@example.org", []string{testUser}, strings.NewReader(raw)); err != nil {
+	if err := c.SendMail("sender@example.org", []string{User}, strings.NewReader(raw)); err != nil {
 		t.Fatalf("lmtp delivery: %v", err)
 	}
 }
@@ -241,7 +237,8 @@ func freePort(t testing.TB) string {
 	return ln.Addr().String()
 }
 
-func portOf(addr string) int {
+// PortOf returns the port of host:port.
+func PortOf(addr string) int {
 	_, p, _ := net.SplitHostPort(addr)
 	n, _ := strconv.Atoi(p)
 	return n
