@@ -16,11 +16,12 @@ import (
 )
 
 // Batching of a catch-up: messages are fetched, stored and published in groups, and the
-// cursor moves once per group (after every message of it was published).
+// cursor moves once per group (after every message of it was published). Storing and
+// publishing are latency-bound (JetStream round trips), so they run on several workers.
 const (
-	defaultBatch   = 64
-	maxBatchBytes  = 16 << 20
-	normalizeProcs = 4
+	defaultBatch  = 128
+	maxBatchBytes = 16 << 20
+	workers       = 16
 )
 
 var (
@@ -81,24 +82,14 @@ func (s *source) ingestBatch(ctx context.Context, sess *session, batch []pending
 	}
 	msgs := make([]*schema.Message, len(items))
 	errs := make([]error, len(items))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, normalizeProcs)
-	for i, it := range items {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			msgs[i], errs[i] = s.norm.message(ctx, it)
-		}()
-	}
-	wg.Wait()
-	for i, m := range msgs {
-		if errs[i] != nil {
-			return fmt.Errorf("uid %d: %w", items[i].uid, errs[i])
-		}
-		if err := s.publish(ctx, m); err != nil {
+	parallel(len(items), func(i int) { msgs[i], errs[i] = s.norm.message(ctx, items[i]) })
+	for i, err := range errs {
+		if err != nil {
 			return fmt.Errorf("uid %d: %w", items[i].uid, err)
 		}
+	}
+	if err := s.publishAll(ctx, items, msgs); err != nil {
+		return err
 	}
 	sess.cur.LastUID = uint32(batch[len(batch)-1].uid)
 	if err := s.cursors.save(ctx, sess.cur); err != nil {
@@ -106,6 +97,45 @@ func (s *source) ingestBatch(ctx context.Context, sess *session, batch []pending
 	}
 	s.afterIngest(sess, batch)
 	return nil
+}
+
+// publishAll publishes a batch: each sender's messages in UID order, different senders in
+// parallel (order matters per sender only: the pipeline partitions by sender).
+func (s *source) publishAll(ctx context.Context, items []*fetched, msgs []*schema.Message) error {
+	var senders []string
+	bySender := map[string][]int{}
+	for i, m := range msgs {
+		k := m.From.Key()
+		if _, ok := bySender[k]; !ok {
+			senders = append(senders, k)
+		}
+		bySender[k] = append(bySender[k], i)
+	}
+	errs := make([]error, len(senders))
+	parallel(len(senders), func(j int) {
+		for _, i := range bySender[senders[j]] {
+			if err := s.publish(ctx, msgs[i]); err != nil {
+				errs[j] = fmt.Errorf("uid %d: %w", items[i].uid, err)
+				return
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// parallel runs f(0..n-1) on at most workers goroutines and waits for all.
+func parallel(n int, f func(i int)) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			f(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // fetchBodies fetches whole messages, and only the header of those over the size cap.
