@@ -130,6 +130,16 @@ func (e *env) waitInbound(n int, timeout time.Duration) []*schema.Message {
 	}
 }
 
+// bySubject indexes messages by subject (different senders are published in parallel, so
+// only each sender's own messages keep their order on the stream).
+func bySubject(msgs []*schema.Message) map[string]*schema.Message {
+	out := map[string]*schema.Message{}
+	for _, m := range msgs {
+		out[m.Subject] = m
+	}
+	return out
+}
+
 // blob reads an object back from the store.
 func (e *env) blob(key string) []byte {
 	e.t.Helper()

@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 // TestDovecotInterop runs the connector against a real Dovecot: backlog, IDLE, attachments,
@@ -28,7 +29,11 @@ func TestDovecotInterop(t *testing.T) {
 	acct := testAccount(dovecotServer(d))
 	acct.IMAP.AfterIngest = "seen"
 	stop := run(t, newConnector(e, acct))
-	msgs := e.waitInbound(3, 15*time.Second)
+	got := bySubject(e.waitInbound(3, 15*time.Second))
+	msgs := []*schema.Message{got["Backlog"], got["Screenshot and invoice"], got["Broken but readable"]}
+	if msgs[0] == nil || msgs[1] == nil || msgs[2] == nil {
+		t.Fatalf("messages: %v", got)
+	}
 	if msgs[0].Subject != "Backlog" || msgs[0].From.Value != "jane@example.org" || msgs[0].StrippedText != "Waiting since yesterday." {
 		t.Fatalf("first: %+v", msgs[0])
 	}
