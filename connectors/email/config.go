@@ -24,7 +24,7 @@ type Account struct {
 	Address string `yaml:"address"`
 	// Name is the display name on replies ("Acme Support").
 	Name string `yaml:"name"`
-	// ReplyTo, when set, is the Reply-To of replies (default: Address).
+	// ReplyTo, when set, is the Reply-To of replies (replies then go there, not to Address).
 	ReplyTo string `yaml:"reply_to"`
 	IMAP    IMAP   `yaml:"imap"`
 	SMTP    *SMTP  `yaml:"smtp"`

@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-message/mail"
 
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
 	"github.com/switchboardhq/switchboard/schema"
@@ -119,4 +121,36 @@ func headerOf(t *testing.T, raw []byte) mail.Header {
 		t.Fatal(err)
 	}
 	return mr.Header
+}
+
+// TestExampleConfig keeps the commented example in configs/switchboard.yaml valid.
+func TestExampleConfig(t *testing.T) {
+	data, err := os.ReadFile("../../configs/switchboard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	on := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "  # email:") {
+			on = true
+		}
+		if on && strings.HasPrefix(line, "  # ") {
+			line = "  " + strings.TrimPrefix(line, "  # ")
+		}
+		out = append(out, line)
+	}
+	if !on {
+		t.Fatal("configs/switchboard.yaml has no email example")
+	}
+	for _, v := range []string{"SWITCHBOARD_API_TOKEN", "SWITCHBOARD_EMAIL_MSGID_SECRET", "SWITCHBOARD_IMAP_PASSWORD", "SWITCHBOARD_SMTP_PASSWORD"} {
+		t.Setenv(v, "x")
+	}
+	c, err := app.ParseConfig("switchboard.yaml", []byte(strings.Join(out, "\n")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := c.Channels.Email.Accounts["support"]; a == nil || a.SMTP == nil || a.SMTP.SentFolder != "Sent" {
+		t.Fatalf("email example: %+v", c.Channels.Email)
+	}
 }
