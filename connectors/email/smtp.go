@@ -125,6 +125,7 @@ func (s *sender) appendSent(ctx context.Context, raw []byte) error {
 	if err != nil {
 		return err
 	}
+	defer context.AfterFunc(ctx, func() { c.Close() })()
 	defer c.Close()
 	if err := s.icreds.login(c); err != nil {
 		return err
