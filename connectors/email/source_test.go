@@ -96,17 +96,7 @@ func TestRestartResumesFromCursor(t *testing.T) {
 	stop()
 	srv.Deliver(t, "INBOX", rfc822("a@example.com", "s3@example.com", "3", "x"))
 	run(t, newConnector(e, testAccount(memServer(srv))))
-	e.waitInbound(4, 10*time.Second)
-	time.Sleep(300 * time.Millisecond)
-	msgs := e.inbound()
-	if len(msgs) != 4 {
-		t.Fatalf("%d messages after restart, want 4 (nothing twice)", len(msgs))
-	}
-	for i, m := range msgs {
-		if m.Subject != fmt.Sprint(i) {
-			t.Fatalf("message %d has subject %q: order or duplicates wrong", i, m.Subject)
-		}
-	}
+	e.exactlyOnceInOrder(4, 10*time.Second)
 }
 
 func TestUIDValidityChangeRescansWithoutDuplicates(t *testing.T) {
@@ -163,17 +153,7 @@ func TestLeaseFailover(t *testing.T) {
 	for i := 5; i < 8; i++ {
 		srv.Deliver(t, "INBOX", rfc822("a@example.com", fmt.Sprintf("l%d@example.com", i), fmt.Sprint(i), "x"))
 	}
-	e.waitInbound(8, 20*time.Second)
-	time.Sleep(500 * time.Millisecond)
-	msgs := e.inbound()
-	if len(msgs) != 8 {
-		t.Fatalf("%d messages, want 8 exactly once", len(msgs))
-	}
-	for i, m := range msgs {
-		if m.Subject != fmt.Sprint(i) {
-			t.Fatalf("message %d: subject %q", i, m.Subject)
-		}
-	}
+	e.exactlyOnceInOrder(8, 20*time.Second)
 }
 
 func TestPollingWithoutIdleAndMarkSeen(t *testing.T) {
@@ -204,6 +184,23 @@ func TestPollingWithoutIdleAndMarkSeen(t *testing.T) {
 			t.Fatalf("flags after ingest: %+v", bufs)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// exactlyOnceInOrder waits for n messages of one sender, subjects "0".."n-1", and checks
+// that no duplicate follows.
+func (e *env) exactlyOnceInOrder(n int, timeout time.Duration) {
+	e.t.Helper()
+	e.waitInbound(n, timeout)
+	time.Sleep(400 * time.Millisecond) // a duplicate would have arrived by now
+	msgs := e.inbound()
+	if len(msgs) != n {
+		e.t.Fatalf("%d messages, want %d exactly once", len(msgs), n)
+	}
+	for i, m := range msgs {
+		if m.Subject != fmt.Sprint(i) {
+			e.t.Fatalf("message %d has subject %q: order or duplicates wrong", i, m.Subject)
+		}
 	}
 }
 
