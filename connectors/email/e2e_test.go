@@ -131,9 +131,13 @@ func TestExampleConfig(t *testing.T) {
 	}
 	var out []string
 	on := false
-	for _, line := range strings.Split(string(data), "\n") {
+	lines := strings.Split(string(data), "\n")
+	for i, line := range lines {
 		if strings.HasPrefix(line, "  # email:") {
 			on = true
+		} else if on && strings.TrimSpace(line) == "" {
+			out = append(out, lines[i:]...) // the rest stays as it is
+			break
 		}
 		if on && strings.HasPrefix(line, "  # ") {
 			line = "  " + strings.TrimPrefix(line, "  # ")
