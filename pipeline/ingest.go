@@ -27,6 +27,7 @@ type IngestOptions struct {
 	JS      jetstream.JetStream
 	Config  Config
 	Stages  []Stage
+	Leases  connectors.Leaser // makes each partition exclusive across instances
 	DLQ     *DeadLetters
 	Metrics *Metrics
 	Logger  *zap.Logger
@@ -64,7 +65,7 @@ func NewIngest(ctx context.Context, o IngestOptions) (*Ingest, error) {
 		Filters: func(p int) []string {
 			return []string{fmt.Sprintf("sb.in.*.*.%d", p), fmt.Sprintf("sb.status.*.*.%d", p)}
 		},
-		Handle: in.handle, MaxAttempts: c.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
+		Handle: in.handle, Leases: o.Leases, MaxAttempts: c.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
 		Backoff: connectors.Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second},
 	}
 	return in, nil

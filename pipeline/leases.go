@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -36,7 +37,8 @@ func (l *Leases) Acquire(ctx context.Context, key string) (connectors.Lease, err
 	for {
 		rev, err := l.kv.Create(ctx, k, []byte(l.holder))
 		if err == nil {
-			le := &lease{l: l, key: k, rev: rev, lost: make(chan struct{}), done: make(chan struct{})}
+			le := &lease{l: l, key: k, lost: make(chan struct{}), done: make(chan struct{})}
+			le.rev.Store(rev)
 			go le.renew()
 			return le, nil
 		}
@@ -54,7 +56,7 @@ func (l *Leases) Acquire(ctx context.Context, key string) (connectors.Lease, err
 type lease struct {
 	l        *Leases
 	key      string
-	rev      uint64
+	rev      atomic.Uint64 // written by renew, read by Release
 	lost     chan struct{}
 	done     chan struct{}
 	once     sync.Once
@@ -68,7 +70,7 @@ func (le *lease) Release() {
 		close(le.done)
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		_ = le.l.kv.Delete(ctx, le.key, jetstream.LastRevision(le.rev))
+		_ = le.l.kv.Delete(ctx, le.key, jetstream.LastRevision(le.rev.Load()))
 	})
 }
 
@@ -83,11 +85,12 @@ func (le *lease) renew() {
 		case <-t.C:
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), le.l.ttl/3)
-		rev, err := le.l.kv.Update(ctx, le.key, []byte(le.l.holder), le.rev)
+		rev, err := le.l.kv.Update(ctx, le.key, []byte(le.l.holder), le.rev.Load())
 		cancel()
 		switch {
 		case err == nil:
-			le.rev, lastOK = rev, time.Now()
+			le.rev.Store(rev)
+			lastOK = time.Now()
 		case errors.Is(kvErr(err), connectors.ErrConflict) || errors.Is(err, jetstream.ErrKeyNotFound) ||
 			time.Since(lastOK) > le.l.ttl*2/3:
 			le.l.log.Warn("lease lost", zap.String("lease", le.key), zap.Error(err))

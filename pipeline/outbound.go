@@ -44,6 +44,7 @@ func (r sendRecord) update(m *schema.Message) *schema.StatusUpdate {
 // DispatcherOptions configures the outbound dispatcher.
 type DispatcherOptions struct {
 	JS          jetstream.JetStream
+	Leases      connectors.Leaser // one instance at a time sends a channel's replies, in order
 	Senders     []connectors.SenderSpec
 	Statuses    connectors.Publisher
 	MaxAttempts int           // default 10
@@ -95,9 +96,8 @@ func (d *Dispatcher) Setup(ctx context.Context) error {
 	for ch := range d.senders {
 		cc := jetstream.ConsumerConfig{
 			Durable: consumerName(ch), FilterSubject: "sb.out." + string(ch) + ".>",
-			AckPolicy: jetstream.AckExplicitPolicy, AckWait: d.o.Timeout + 10*time.Second, MaxDeliver: -1,
-			MaxAckPending: 1024, PriorityPolicy: jetstream.PriorityPolicyPinned,
-			PriorityGroups: []string{PriorityGroup}, PinnedTTL: 10 * time.Second,
+			AckPolicy: jetstream.AckExplicitPolicy, AckWait: d.ackWait(), MaxDeliver: -1,
+			MaxAckPending: 1024,
 		}
 		if err := retry(ctx, func(ctx context.Context) error {
 			_, err := d.o.JS.CreateOrUpdateConsumer(ctx, StreamOutbound, cc)
@@ -109,6 +109,8 @@ func (d *Dispatcher) Setup(ctx context.Context) error {
 	return nil
 }
 
+func (d *Dispatcher) ackWait() time.Duration { return d.o.Timeout + 10*time.Second }
+
 // Run sends until ctx ends; sends in progress finish first.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
@@ -117,7 +119,9 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				if err := d.runChannel(ctx, ch); err != nil && ctx.Err() == nil {
+				err := exclusively(ctx, d.o.Leases, "sender."+string(ch), d.o.JS, StreamOutbound, consumerName(ch), d.ackWait(),
+					func(ctx context.Context, _ <-chan struct{}) error { return d.runChannel(ctx, ch) })
+				if err != nil && ctx.Err() == nil {
 					d.log.Warn("outbound consumer stopped; restarting", zap.String("channel", string(ch)), zap.Error(err))
 					select {
 					case <-ctx.Done():
@@ -136,7 +140,7 @@ func (d *Dispatcher) runChannel(ctx context.Context, ch schema.Channel) error {
 	if err != nil {
 		return err
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(64), jetstream.PullPriorityGroup(PriorityGroup))
+	it, err := cons.Messages(jetstream.PullMaxMessages(64))
 	if err != nil {
 		return err
 	}

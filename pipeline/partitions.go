@@ -13,24 +13,30 @@ import (
 	"github.com/switchboardhq/switchboard/connectors"
 )
 
-// PriorityGroup is the pinned priority group of every partition consumer: across instances,
-// one client at a time receives a partition's messages.
-const PriorityGroup = "sb"
-
 // Handler processes one message of a partition. Returning nil acks it. A [PoisonError]
 // dead-letters it at once; a [LaterError] redelivers it after a delay while the partition
 // moves on; any other error retries it in place (the partition waits, so order holds) until
 // MaxAttempts, then dead-letters it.
 type Handler func(ctx context.Context, partition int, msg jetstream.Msg) error
 
-// Partitioned runs one durable consumer per partition of a stream.
+// Partitioned runs one durable consumer per partition of a stream, and processes each
+// partition on exactly one instance at a time.
+//
+// Exclusivity comes from a lease per partition (Leases), not from the consumer: a consumer
+// only decides who receives messages, and an instance that lost its turn could otherwise
+// still be working through messages it had already received while another instance takes
+// newer ones — the customer's messages would interleave. The lease holder stops, and cancels
+// the message in hand, as soon as it cannot renew (well before the lease can expire for
+// anyone else); a new holder first waits until nothing is left unacknowledged with the
+// previous one, so redeliveries come back, in order, before anything newer.
 type Partitioned struct {
 	JS          jetstream.JetStream
 	Stream      string
-	Stage       string // consumer name prefix, metrics label, dead-letter subject
+	Stage       string // consumer name prefix, lease prefix, metrics label, dead-letter subject
 	Partitions  int
 	Filters     func(p int) []string
 	Handle      Handler
+	Leases      connectors.Leaser
 	MaxAttempts int
 	Backoff     connectors.Backoff
 	AckWait     time.Duration
@@ -43,15 +49,19 @@ type Partitioned struct {
 // ConsumerName is the durable name of partition p.
 func (r *Partitioned) ConsumerName(p int) string { return fmt.Sprintf("%s-p%d", r.Stage, p) }
 
+// LeaseKey is the lease that makes partition p exclusive.
+func (r *Partitioned) LeaseKey(p int) string { return fmt.Sprintf("partition.%s.%d", r.Stage, p) }
+
 // Setup creates or updates the partition consumers.
 func (r *Partitioned) Setup(ctx context.Context) error {
 	for p := 0; p < r.Partitions; p++ {
+		// MaxAckPending 1: the server hands out a partition's next message only once the
+		// previous one is acknowledged. With more in flight, a message lost in delivery (a
+		// node dying mid-send) comes back only after AckWait, behind newer ones.
 		cc := jetstream.ConsumerConfig{
 			Durable: r.ConsumerName(p), FilterSubjects: r.Filters(p),
 			AckPolicy: jetstream.AckExplicitPolicy, AckWait: r.ackWait(),
-			MaxAckPending: 4096, MaxDeliver: -1,
-			PriorityPolicy: jetstream.PriorityPolicyPinned, PriorityGroups: []string{PriorityGroup},
-			PinnedTTL: 10 * time.Second,
+			MaxAckPending: 1, MaxDeliver: -1,
 		}
 		if err := retry(ctx, func(ctx context.Context) error {
 			_, err := r.JS.CreateOrUpdateConsumer(ctx, r.Stream, cc)
@@ -70,8 +80,8 @@ func (r *Partitioned) ackWait() time.Duration {
 	return 10 * time.Second
 }
 
-// Run consumes every partition until ctx ends. The message being handled when ctx ends is
-// finished (bounded by AckWait); buffered ones are handed back for redelivery.
+// Run processes every partition this instance can lease, until ctx ends. The message being
+// handled when ctx ends is finished; buffered ones are handed back for redelivery.
 func (r *Partitioned) Run(ctx context.Context) error {
 	if r.MaxAttempts <= 0 {
 		r.MaxAttempts = 20
@@ -79,163 +89,45 @@ func (r *Partitioned) Run(ctx context.Context) error {
 	if r.Batch <= 0 {
 		r.Batch = 256
 	}
+	if r.Leases == nil {
+		return errors.New("pipeline: Partitioned needs Leases")
+	}
 	var wg sync.WaitGroup
-	errs := make(chan error, r.Partitions)
 	for p := 0; p < r.Partitions; p++ {
 		wg.Add(1)
 		go func(p int) {
 			defer wg.Done()
-			if err := r.runPartition(ctx, p); err != nil && ctx.Err() == nil {
-				errs <- err
-			}
+			r.runPartition(ctx, p)
 		}(p)
 	}
 	wg.Wait()
-	close(errs)
-	return errors.Join(collect(errs)...)
+	return nil
 }
 
-func collect(ch <-chan error) []error {
-	var out []error
-	for err := range ch {
-		out = append(out, err)
-	}
-	return out
-}
-
-func (r *Partitioned) runPartition(ctx context.Context, p int) error {
+// runPartition takes the partition's lease, processes it while the lease holds, and starts
+// over when the lease is lost or the consumer fails.
+func (r *Partitioned) runPartition(ctx context.Context, p int) {
 	log := r.Logger.With(zap.String("stage", r.Stage), zap.Int("partition", p))
 	for ctx.Err() == nil {
-		err := r.consume(ctx, p, log)
+		err := r.owned(ctx, p, log)
 		if ctx.Err() != nil {
-			return nil
+			return
 		}
-		log.Warn("partition consumer stopped; restarting", zap.Error(err))
+		log.Warn("partition stopped; taking it up again", zap.Error(err))
 		r.Metrics.Errors.WithLabelValues(r.Stage).Inc()
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
 		}
 	}
-	return nil
 }
 
-func (r *Partitioned) consume(ctx context.Context, p int, log *zap.Logger) error {
-	cons, err := r.JS.Consumer(ctx, r.Stream, r.ConsumerName(p))
-	if err != nil {
-		return err
-	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(r.Batch), jetstream.PullPriorityGroup(PriorityGroup))
-	if err != nil {
-		return err
-	}
-	// On shutdown the iterator drains: messages already buffered come out of Next and are
-	// handed back (Nak) for immediate redelivery instead of waiting out AckWait.
-	stop := context.AfterFunc(ctx, it.Drain)
-	defer stop()
-	defer it.Stop()
-	for {
-		msg, err := it.Next()
-		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() != nil {
-				r.unpin(p)
-				return nil
-			}
-			return err
-		}
-		if ctx.Err() != nil {
-			_ = msg.Nak()
-			continue
-		}
-		r.process(ctx, p, msg, log)
-	}
-}
-
-// unpin lets another instance take the partition at once instead of after PinnedTTL.
-func (r *Partitioned) unpin(p int) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if st, err := r.JS.Stream(ctx, r.Stream); err == nil {
-		_ = st.UnpinConsumer(ctx, r.ConsumerName(p), PriorityGroup)
-	}
-}
-
-// process handles one message to completion: ack, later, dead letter, or (on shutdown)
-// left unacked for redelivery.
-func (r *Partitioned) process(ctx context.Context, p int, msg jetstream.Msg, log *zap.Logger) {
-	// The handler's context outlives a shutdown request (bounded) so the message in hand is
-	// finished rather than half-done.
-	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*r.ackWait())
-	defer cancel()
-	defer keepAlive(msg, r.ackWait())()
-	for attempt := 1; ; attempt++ {
-		start := time.Now()
-		err := r.Handle(hctx, p, msg)
-		r.Metrics.StageLatency.WithLabelValues(r.Stage).Observe(time.Since(start).Seconds())
-		var later *LaterError
-		switch {
-		case err == nil:
-			_ = msg.Ack()
-			r.Metrics.Stage.WithLabelValues(r.Stage, "ok").Inc()
-			return
-		case errors.As(err, &later):
-			if md, mdErr := msg.Metadata(); mdErr == nil && int(md.NumDelivered) >= r.MaxAttempts {
-				r.deadLetter(ctx, msg, err, log)
-				return
-			}
-			_ = msg.NakWithDelay(later.After)
-			r.Metrics.Stage.WithLabelValues(r.Stage, "later").Inc()
-			return
-		case isPoison(err) || attempt >= r.MaxAttempts:
-			r.deadLetter(ctx, msg, err, log)
-			return
-		}
-		r.Metrics.Stage.WithLabelValues(r.Stage, "retry").Inc()
-		log.Warn("stage failed; retrying in place", zap.Error(err), zap.Int("attempt", attempt))
-		_ = msg.InProgress()
-		select {
-		case <-ctx.Done():
-			return // not acked: redelivered after AckWait, to this or another instance
-		case <-time.After(r.Backoff.Delay(attempt - 1)):
-		}
-	}
-}
-
-// keepAlive tells the server every third of AckWait that msg is still being worked on, so a
-// slow handler (a media download) is not redelivered behind its own back. It returns the stop.
-func keepAlive(msg jetstream.Msg, ackWait time.Duration) func() {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(ackWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
-	return func() { close(done) }
-}
-
-func (r *Partitioned) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, log *zap.Logger) {
-	for attempt := 0; ; attempt++ {
-		err := r.DLQ.Put(ctx, r.Stage, msg, cause.Error())
-		if err == nil {
-			_ = msg.Ack()
-			r.Metrics.Stage.WithLabelValues(r.Stage, "dead_letter").Inc()
-			log.Warn("dead-lettered", zap.String("subject", msg.Subject()), zap.Error(cause))
-			return
-		}
-		log.Error("cannot dead-letter; retrying", zap.Error(err))
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(r.Backoff.Delay(attempt)):
-		}
-	}
+func (r *Partitioned) owned(ctx context.Context, p int, log *zap.Logger) error {
+	return exclusively(ctx, r.Leases, r.LeaseKey(p), r.JS, r.Stream, r.ConsumerName(p), r.ackWait(),
+		func(ctx context.Context, lost <-chan struct{}) error {
+			log.Debug("partition acquired")
+			return r.consume(ctx, lost, p, log)
+		})
 }
 
 // Consumers lists the durable consumers this runner uses.

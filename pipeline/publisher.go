@@ -77,15 +77,42 @@ func (p *Publisher) PublishStatus(ctx context.Context, s *schema.StatusUpdate) e
 	return err
 }
 
+// publishAttempt bounds one publish attempt. While a stream elects a new leader an
+// attempt can hang; a fresh attempt (same message id, so never stored twice) usually goes
+// through well inside the caller's deadline.
+const publishAttempt = 3 * time.Second
+
 func (p *Publisher) publish(ctx context.Context, stream, subject, id, kind string, data []byte) (*jetstream.PubAck, error) {
 	start := time.Now()
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{HeaderKind: {kind}}}
-	ack, err := p.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(stream))
-	if err != nil {
-		return nil, unavailable(err)
+	for {
+		actx, cancel := context.WithTimeout(ctx, publishAttempt)
+		ack, err := p.js.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(stream))
+		cancel()
+		if err == nil {
+			p.metrics.Publish.WithLabelValues(stream).Observe(time.Since(start).Seconds())
+			return ack, nil
+		}
+		if ctx.Err() != nil || !retryablePublish(err) {
+			return nil, unavailable(err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, unavailable(err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
-	p.metrics.Publish.WithLabelValues(stream).Observe(time.Since(start).Seconds())
-	return ack, nil
+}
+
+// retryablePublish reports whether another attempt may succeed: timeouts and missing
+// responders (a leader election), not a refusal by the stream.
+func retryablePublish(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 503
+	}
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse)
 }
 
 // prepare fills defaults and checks what the contract requires.

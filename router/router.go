@@ -20,10 +20,12 @@ type Options struct {
 	Partitions int
 	// MaxAttempts before a message that keeps failing is dead-lettered.
 	MaxAttempts int
-	DLQ         *pipeline.DeadLetters
-	Metrics     *pipeline.Metrics
-	Logger      *zap.Logger
-	Now         func() time.Time
+	// Leases make each customer partition exclusive across instances.
+	Leases  connectors.Leaser
+	DLQ     *pipeline.DeadLetters
+	Metrics *pipeline.Metrics
+	Logger  *zap.Logger
+	Now     func() time.Time
 }
 
 // Router consumes SB_ROUTE and publishes SB_CONVERSATIONS.
@@ -47,8 +49,8 @@ func New(ctx context.Context, o Options) (*Router, error) {
 	r := &Router{o: o, js: o.JS, store: st, log: o.Logger.Named("router")}
 	r.runner = &pipeline.Partitioned{
 		JS: o.JS, Stream: pipeline.StreamRoute, Stage: "router", Partitions: o.Partitions,
-		Filters:     func(p int) []string { return []string{pipeline.RouteSubject(p)} },
-		Handle:      r.handle,
+		Filters: func(p int) []string { return []string{pipeline.RouteSubject(p)} },
+		Handle:  r.handle, Leases: o.Leases,
 		MaxAttempts: o.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
 		Backoff: connectors.Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second},
 	}

@@ -122,15 +122,15 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 		pipeline.NewMedia(blobs, fetchers, a.cfg.Pipeline.Attachments),
 		pipeline.NewSenderIdentity(customers),
 	}
-	if w.ingest, err = pipeline.NewIngest(ctx, pipeline.IngestOptions{JS: js["ingest"], Config: a.cfg.Pipeline, Stages: stages,
+	if w.ingest, err = pipeline.NewIngest(ctx, pipeline.IngestOptions{JS: js["ingest"], Config: a.cfg.Pipeline, Stages: stages, Leases: w.leases,
 		DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
 	}
-	if w.router, err = router.New(ctx, router.Options{JS: js["router"], Partitions: a.cfg.Pipeline.Partitions,
+	if w.router, err = router.New(ctx, router.Options{JS: js["router"], Partitions: a.cfg.Pipeline.Partitions, Leases: w.leases,
 		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
 	}
-	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: js["outbound"], Senders: senders,
+	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: js["outbound"], Leases: w.leases, Senders: senders,
 		Statuses: publisher, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
 	}

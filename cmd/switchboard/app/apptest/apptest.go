@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,8 +56,9 @@ type Gateway struct {
 
 // Options tune Start.
 type Options struct {
-	DataDir string      // reuse a data directory (restart tests); default t.TempDir()
-	Logger  *zap.Logger // default: test logger at warn level
+	DataDir    string      // reuse a data directory (restart tests); default t.TempDir()
+	Logger     *zap.Logger // default: test logger at warn level
+	InstanceID string      // default "test"
 }
 
 // Start starts a gateway from config YAML (env APPTEST_TOKEN is set to Token). It is stopped
@@ -69,6 +71,9 @@ func Start(t testing.TB, yaml string, opts ...Options) *Gateway {
 	}
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
+	}
+	if o.InstanceID == "" {
+		o.InstanceID = "test"
 	}
 	if o.Logger == nil {
 		o.Logger = zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
@@ -83,7 +88,7 @@ func Start(t testing.TB, yaml string, opts ...Options) *Gateway {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a, err := app.Start(ctx, app.Options{Config: cfg, HTTPAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
-		DataDir: o.DataDir, Logger: o.Logger, InstanceID: "test"})
+		DataDir: o.DataDir, Logger: o.Logger, InstanceID: o.InstanceID})
 	if err != nil {
 		t.Fatalf("start gateway: %v", err)
 	}
@@ -159,32 +164,52 @@ func (g *Gateway) PostAPI(externalID, from, text string) string {
 }
 
 // Events reads every event on SB_CONVERSATIONS matching filter (e.g. "sb.conv.>") until n
-// have arrived or the timeout passes; it fails the test on timeout.
+// have arrived or the timeout passes; it fails the test on timeout. Like a robust helpdesk, it
+// resumes after the last stream sequence it saw when its consumer breaks (a node failover).
 func (g *Gateway) Events(filter string, n int, timeout time.Duration) []*schema.Event {
 	g.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	cons, err := g.JS.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{filter}})
-	if err != nil {
-		g.T.Fatalf("events: %v", err)
-	}
 	var out []*schema.Event
-	for len(out) < n {
-		batch, err := cons.Fetch(n-len(out), jetstream.FetchMaxWait(250*time.Millisecond))
+	var next uint64 // stream sequence to resume from
+	var lastErr error
+	for len(out) < n && ctx.Err() == nil {
+		cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}
+		if next > 0 {
+			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, next
+		}
+		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+		cons, err := g.JS.OrderedConsumer(cctx, pipeline.StreamConversations, cfg)
+		ccancel()
 		if err != nil {
-			g.T.Fatalf("events: %v", err)
+			lastErr = err
+			time.Sleep(200 * time.Millisecond)
+			continue
 		}
-		for m := range batch.Messages() {
-			var ev schema.Event
-			if err := json.Unmarshal(m.Data(), &ev); err != nil {
-				g.T.Fatalf("undecodable event on %s: %v", m.Subject(), err)
+		for len(out) < n && ctx.Err() == nil {
+			batch, err := cons.Fetch(n-len(out), jetstream.FetchMaxWait(250*time.Millisecond))
+			if err != nil {
+				lastErr = err
+				break
 			}
-			out = append(out, &ev)
+			for m := range batch.Messages() {
+				var ev schema.Event
+				if err := json.Unmarshal(m.Data(), &ev); err != nil {
+					g.T.Fatalf("undecodable event on %s: %v", m.Subject(), err)
+				}
+				if md, err := m.Metadata(); err == nil {
+					next = md.Sequence.Stream + 1
+				}
+				out = append(out, &ev)
+			}
+			if batch.Error() != nil && !errors.Is(batch.Error(), nats.ErrTimeout) {
+				lastErr = batch.Error()
+				break
+			}
 		}
-		if ctx.Err() != nil {
-			g.T.Fatalf("timed out after %v waiting for %d events on %s; got %d", timeout, n, filter, len(out))
-		}
+	}
+	if len(out) < n {
+		g.T.Fatalf("timed out after %v waiting for %d events on %s; got %d (last error: %v)", timeout, n, filter, len(out), lastErr)
 	}
 	return out
 }

@@ -1,0 +1,105 @@
+// Package natstest starts real nats-servers in process for tests: a JetStream cluster of n
+// nodes on loopback with random ports and temporary stores, whose nodes can be killed.
+package natstest
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Cluster is a running JetStream cluster.
+type Cluster struct {
+	t       testing.TB
+	Servers []*server.Server
+	opts    []*server.Options
+}
+
+// StartCluster starts n JetStream nodes clustered on loopback; they stop when the test ends.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	base := t.TempDir()
+	ports := freePorts(t, n)
+	var routes []*url.URL
+	for _, p := range ports {
+		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+	}
+	c := &Cluster{t: t}
+	for i := 0; i < n; i++ {
+		o := &server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1), Host: "127.0.0.1", Port: -1, NoSigs: true, NoLog: true,
+			JetStream: true, StoreDir: filepath.Join(base, fmt.Sprintf("n%d", i+1)),
+			Cluster: server.ClusterOpts{Name: "test", Host: "127.0.0.1", Port: ports[i]},
+			Routes:  routes,
+		}
+		s, err := server.NewServer(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		go s.Start()
+		c.Servers, c.opts = append(c.Servers, s), append(c.opts, o)
+	}
+	t.Cleanup(c.Shutdown)
+	for _, s := range c.Servers {
+		if !s.ReadyForConnections(20 * time.Second) {
+			t.Fatalf("%s not ready", s.Name())
+		}
+	}
+	return c
+}
+
+// URLs is the comma-separated client URL list of the running nodes.
+func (c *Cluster) URLs() string {
+	var urls []string
+	for _, s := range c.Servers {
+		if s.Running() {
+			urls = append(urls, s.ClientURL())
+		}
+	}
+	return strings.Join(urls, ",")
+}
+
+// Kill stops the named node abruptly (as far as its peers can tell).
+func (c *Cluster) Kill(name string) {
+	for _, s := range c.Servers {
+		if s.Name() == name {
+			s.Shutdown()
+			s.WaitForShutdown()
+			return
+		}
+	}
+	c.t.Fatalf("no node %q", name)
+}
+
+// Shutdown stops every node.
+func (c *Cluster) Shutdown() {
+	for _, s := range c.Servers {
+		if s.Running() {
+			s.Shutdown()
+			s.WaitForShutdown()
+		}
+	}
+}
+
+func freePorts(t testing.TB, n int) []int {
+	var ports []int
+	var lns []net.Listener
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}

@@ -1,0 +1,137 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+)
+
+// consume pulls partition p and handles its messages one at a time until ctx ends (shutdown
+// or lost lease) or the subscription fails.
+func (r *Partitioned) consume(ctx context.Context, lost <-chan struct{}, p int, log *zap.Logger) error {
+	cons, err := r.JS.Consumer(ctx, r.Stream, r.ConsumerName(p))
+	if err != nil {
+		return err
+	}
+	it, err := cons.Messages(jetstream.PullMaxMessages(r.Batch))
+	if err != nil {
+		return err
+	}
+	// When ctx ends the iterator drains: messages already buffered come out of Next and are
+	// handed back (Nak) for immediate redelivery instead of waiting out AckWait.
+	stop := context.AfterFunc(ctx, it.Drain)
+	defer stop()
+	defer it.Stop()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			_ = msg.Nak()
+			continue
+		}
+		r.process(ctx, lost, p, msg, log)
+	}
+}
+
+// process handles one message to completion: ack, later, dead letter, or left unacked for
+// redelivery. A shutdown lets the message in hand finish (bounded); a lost lease abandons it
+// at once, since another instance may take the partition.
+func (r *Partitioned) process(ctx context.Context, lost <-chan struct{}, p int, msg jetstream.Msg, log *zap.Logger) {
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*r.ackWait())
+	defer cancel()
+	go func() {
+		select {
+		case <-lost:
+			cancel()
+		case <-hctx.Done():
+		}
+	}()
+	defer keepAlive(msg, r.ackWait())()
+	for attempt := 1; ; attempt++ {
+		// Each attempt has its own deadline: a call stuck on a JetStream leader that just died
+		// is retried (every write is idempotent) instead of waiting out the whole budget.
+		actx, acancel := context.WithTimeout(hctx, attemptTimeout)
+		start := time.Now()
+		err := r.Handle(actx, p, msg)
+		acancel()
+		r.Metrics.StageLatency.WithLabelValues(r.Stage).Observe(time.Since(start).Seconds())
+		if hctx.Err() != nil && isClosed(lost) {
+			return // abandoned: the next holder gets it again
+		}
+		var later *LaterError
+		switch {
+		case err == nil:
+			_ = msg.Ack()
+			r.Metrics.Stage.WithLabelValues(r.Stage, "ok").Inc()
+			return
+		case errors.As(err, &later):
+			if md, mdErr := msg.Metadata(); mdErr == nil && int(md.NumDelivered) >= r.MaxAttempts {
+				r.deadLetter(ctx, msg, err, log)
+				return
+			}
+			_ = msg.NakWithDelay(later.After)
+			r.Metrics.Stage.WithLabelValues(r.Stage, "later").Inc()
+			return
+		case isPoison(err) || attempt >= r.MaxAttempts:
+			r.deadLetter(ctx, msg, err, log)
+			return
+		}
+		r.Metrics.Stage.WithLabelValues(r.Stage, "retry").Inc()
+		log.Warn("stage failed; retrying in place", zap.Error(err), zap.Int("attempt", attempt))
+		select {
+		case <-ctx.Done():
+			return // not acked: redelivered after AckWait, to this or another instance
+		case <-hctx.Done():
+			return
+		case <-time.After(r.Backoff.Delay(attempt - 1)):
+		}
+	}
+}
+
+// attemptTimeout bounds one attempt at a message.
+const attemptTimeout = 5 * time.Second
+
+// keepAlive tells the server every third of AckWait that msg is still being worked on, so a
+// slow handler (a media download) is not redelivered behind its own back. It returns the stop.
+func keepAlive(msg jetstream.Msg, ackWait time.Duration) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = msg.InProgress()
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+func (r *Partitioned) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, log *zap.Logger) {
+	for attempt := 0; ; attempt++ {
+		err := r.DLQ.Put(ctx, r.Stage, msg, cause.Error())
+		if err == nil {
+			_ = msg.Ack()
+			r.Metrics.Stage.WithLabelValues(r.Stage, "dead_letter").Inc()
+			log.Warn("dead-lettered", zap.String("subject", msg.Subject()), zap.Error(cause))
+			return
+		}
+		log.Error("cannot dead-letter; retrying", zap.Error(err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(r.Backoff.Delay(attempt)):
+		}
+	}
+}
