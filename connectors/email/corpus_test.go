@@ -40,7 +40,7 @@ func TestRealWorldCorpus(t *testing.T) {
 		m, p := n.build(&fetched{uid: 1, raw: raw, size: int64(len(raw))})
 		name := strings.TrimPrefix(f, dir+"/")
 		checkPublishable(t, m.From.Value, m.ExternalID, m.Text, m.StrippedText, m.Subject, m.HTML)
-		if data, err := json.Marshal(m); err != nil || len(data) > 1<<20-4<<10 {
+		if data, err := json.Marshal(m); err != nil || len(data) > maxJSON {
 			t.Errorf("%s: does not fit the stream (%d bytes, %v)", name, len(data), err)
 		}
 		hasContent := strings.TrimSpace(m.Text) != "" || strings.TrimSpace(m.HTML) != "" || len(p.parts) > 0

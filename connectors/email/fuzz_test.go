@@ -42,7 +42,7 @@ func FuzzNormalize(f *testing.F) {
 		}
 		checkPublishable(t, m.From.Value, m.ExternalID, texts...)
 		data, err := json.Marshal(m)
-		if err != nil || len(data) > 1<<20-4<<10 {
+		if err != nil || len(data) > maxJSON {
 			t.Fatalf("message does not fit the stream: %d bytes, %v", len(data), err)
 		}
 		if again, _ := n.build(&fetched{uid: 2, raw: raw, size: int64(len(raw))}); again.ExternalID != m.ExternalID {

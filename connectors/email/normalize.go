@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
@@ -67,7 +69,36 @@ func (n *normalizer) build(f *fetched) (*schema.Message, *parsed) {
 	for i, pr := range m.Problems {
 		m.Problems[i] = valid(pr)
 	}
+	fit(m)
 	return m, p
+}
+
+// maxJSON is what a message may take on the stream (1 MiB) less room for the pipeline's
+// additions (customer and conversation ids, sanitized HTML, derived text).
+const maxJSON = 768 << 10
+
+// fit shortens the bodies until the message's JSON fits the stream: JSON escaping can grow
+// HTML (<, >, & become \u003c...) and text several times. The full message stays in raw_ref.
+func fit(m *schema.Message) {
+	for range 20 {
+		data, err := json.Marshal(m)
+		if err != nil || len(data) <= maxJSON {
+			return
+		}
+		longest := &m.HTML
+		for _, f := range []*string{&m.Text, &m.StrippedText} {
+			if len(*f) > len(*longest) {
+				longest = f
+			}
+		}
+		if len(*longest) == 0 {
+			return
+		}
+		*longest = strings.ToValidUTF8((*longest)[:len(*longest)/2], "")
+		if len(m.Problems) == 0 || !strings.HasPrefix(m.Problems[len(m.Problems)-1], "bodies shortened") {
+			m.Problems = append(m.Problems, "bodies shortened to fit the stream's message size (the full message is in raw_ref)")
+		}
+	}
 }
 
 func (n *normalizer) addresses(m *schema.Message, p *parsed) {

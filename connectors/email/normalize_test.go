@@ -2,6 +2,7 @@ package email
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -201,5 +202,18 @@ func TestSameMessageIDDifferentMessagesStayApart(t *testing.T) {
 	b := normalizeRaw(t, e, []byte(rfc822("b@example.com", "same@x", "two", "2")))
 	if a.ExternalID == b.ExternalID {
 		t.Fatal("different messages reusing a Message-ID collapsed into one")
+	}
+}
+
+func TestHugeBodiesFitTheStream(t *testing.T) {
+	html := strings.Repeat("<b>&amp;</b>", 20000)
+	text := strings.Repeat("\"quoted\"\n", 25000)
+	raw := "From: a@example.com\r\nMessage-ID: <big@x>\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\n" + text + "\r\n--b\r\nContent-Type: text/html\r\n\r\n" + html + "\r\n--b--\r\n"
+	n := &normalizer{account: "support", folder: "INBOX", lim: (&Account{}).limits()}
+	m, _ := n.build(&fetched{raw: []byte(raw), size: int64(len(raw))})
+	data, _ := json.Marshal(m)
+	if len(data) > maxJSON || m.HTML == "" || m.Text == "" || !strings.Contains(strings.Join(m.Problems, " "), "bodies shortened") {
+		t.Fatalf("%d bytes of JSON, html %d, text %d, problems %v", len(data), len(m.HTML), len(m.Text), m.Problems)
 	}
 }
