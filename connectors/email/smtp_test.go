@@ -173,3 +173,50 @@ func TestReplyIsCopiedToSentFolder(t *testing.T) {
 		t.Fatalf("sent copy %+v %v", bufs, err)
 	}
 }
+
+func TestReplyWithAttachment(t *testing.T) {
+	e := newEnv(t)
+	sink := emailtest.StartSMTPSink(t)
+	ref, err := e.host.Blobs.Put(context.Background(), "att/reply/0", "application/pdf", strings.NewReader("%PDF-1.4 label"), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct := testAccount(Server{Host: "127.0.0.1", TLS: "none", Password: cfg.NewSecret("x")})
+	acct.SMTP = &SMTP{Server: smtpServer(sink)}
+	m := reply()
+	m.HTML = ""
+	m.Attachments = []schema.Attachment{{Name: "return label.pdf", Key: ref.Key}}
+	if _, err := senderFor(t, e, acct).Send(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	mr, err := mail.CreateReader(bytes.NewReader(sink.Received()[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct, _, _ := mr.Header.ContentType(); ct != "multipart/mixed" {
+		t.Fatalf("content type %q", ct)
+	}
+	var got []string
+	for {
+		p, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(p.Body)
+		switch h := p.Header.(type) {
+		case *mail.InlineHeader:
+			got = append(got, "inline:"+string(body))
+		case *mail.AttachmentHeader:
+			name, _ := h.Filename()
+			ct, _, _ := h.ContentType()
+			got = append(got, "attachment:"+name+":"+ct+":"+string(body))
+		}
+	}
+	want := []string{"inline:We are sending a replacement today.", "attachment:return label.pdf:application/pdf:%PDF-1.4 label"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("parts %q", got)
+	}
+}

@@ -9,8 +9,11 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -220,4 +223,63 @@ func dialTestIMAPWith(t *testing.T, addr, user, pass string) *imapclient.Client 
 		t.Fatal(err)
 	}
 	return c
+}
+
+func TestMoveAfterIngest(t *testing.T) {
+	e := newEnv(t)
+	srv := emailtest.StartMemIMAP(t, nil)
+	if err := srv.User.Create("Processed", nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.Deliver(t, "INBOX", rfc822("a@example.com", "m1@example.com", "move me", "x"))
+	acct := testAccount(memServer(srv))
+	acct.IMAP.AfterIngest, acct.IMAP.MoveTo = "move", "Processed"
+	run(t, newConnector(e, acct))
+	e.waitInbound(1, 5*time.Second)
+	c := dialTestIMAP(t, srv.Addr)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		in, err1 := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
+		done, err2 := c.Status("Processed", &imap.StatusOptions{NumMessages: true}).Wait()
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if *in.NumMessages == 0 && *done.NumMessages == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("INBOX %d, Processed %d after ingest", *in.NumMessages, *done.NumMessages)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestSecretsStayOutOfLogsAndErrors(t *testing.T) {
+	e := newEnv(t)
+	core, logs := observer.New(zap.DebugLevel)
+	e.host.Logger = zap.New(core)
+	srv := emailtest.StartMemIMAP(t, nil)
+	acct := testAccount(memServer(srv))
+	acct.IMAP.Password = cfg.NewSecret("wrong-password-42")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	go connectors.Supervise(ctx, newConnector(e, acct).Sources()[0], connectors.SuperviseOptions{
+		Backoff: connectors.Backoff{Min: 50 * time.Millisecond, Max: 100 * time.Millisecond}, Logger: e.host.Logger})
+	<-ctx.Done()
+	time.Sleep(100 * time.Millisecond)
+	if logs.Len() == 0 {
+		t.Fatal("a refused login was not logged")
+	}
+	for _, entry := range logs.All() {
+		line := entry.Message + fmt.Sprint(entry.ContextMap())
+		if strings.Contains(line, "wrong-password-42") {
+			t.Fatalf("the password leaked into a log line: %s", line)
+		}
+		if !strings.Contains(line, "authentication failed") {
+			t.Fatalf("unclear log line: %s", line)
+		}
+	}
+	if s := fmt.Sprintf("%v %+v %#v", acct.IMAP.Password, acct.IMAP, acct.IMAP.Password); strings.Contains(s, "wrong-password-42") {
+		t.Fatalf("the password renders: %s", s)
+	}
 }
