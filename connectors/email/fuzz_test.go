@@ -62,3 +62,23 @@ func checkPublishable(t testing.TB, from, externalID string, texts ...string) {
 		}
 	}
 }
+
+// BenchmarkNormalize measures parsing and normalizing (no storage) of the fixtures.
+func BenchmarkNormalize(b *testing.B) {
+	files, _ := filepath.Glob("testdata/*.eml")
+	var raws [][]byte
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, data)
+	}
+	n := &normalizer{account: "support", folder: "INBOX", lim: (&Account{}).limits(), signer: newSigner("k", testUser)}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		raw := raws[i%len(raws)]
+		n.build(&fetched{uid: 1, raw: raw, size: int64(len(raw))})
+	}
+}

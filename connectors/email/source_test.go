@@ -283,3 +283,28 @@ func TestSecretsStayOutOfLogsAndErrors(t *testing.T) {
 		t.Fatalf("the password renders: %s", s)
 	}
 }
+
+func TestIMAPOverTLS(t *testing.T) {
+	for _, mode := range []string{"implicit", "starttls"} {
+		t.Run(mode, func(t *testing.T) {
+			e := newEnv(t)
+			srv := emailtest.StartMemIMAPTLS(t, mode)
+			srv.Deliver(t, "INBOX", rfc822("a@example.com", "tls-"+mode+"@example.com", "over "+mode, "x"))
+			acct := testAccount(memServer(srv))
+			acct.IMAP.TLS = mode
+
+			// The self-signed certificate is refused unless verification is turned off.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := newConnector(e, acct).Sources()[0].Source.Run(ctx)
+			if err == nil || !strings.Contains(err.Error(), "certificate") {
+				t.Fatalf("an unverifiable certificate was accepted: %v", err)
+			}
+			acct.IMAP.InsecureSkipVerify = true
+			run(t, newConnector(e, acct))
+			if m := e.waitInbound(1, 10*time.Second)[0]; m.Subject != "over "+mode {
+				t.Fatalf("subject %q", m.Subject)
+			}
+		})
+	}
+}

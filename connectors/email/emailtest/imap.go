@@ -2,6 +2,7 @@ package emailtest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net"
 	"testing"
 	"time"
@@ -28,6 +29,17 @@ const (
 // StartMemIMAP serves an INBOX for [User] on 127.0.0.1 (LOGIN allowed without TLS).
 func StartMemIMAP(t testing.TB, caps imap.CapSet) *MemIMAP {
 	t.Helper()
+	return startMemIMAP(t, caps, "")
+}
+
+// StartMemIMAPTLS serves like [StartMemIMAP] with a self-signed certificate: tls is
+// "implicit" (TLS from the first byte, as on port 993) or "starttls" (LOGIN only after it).
+func StartMemIMAPTLS(t testing.TB, tlsMode string) *MemIMAP {
+	t.Helper()
+	return startMemIMAP(t, nil, tlsMode)
+}
+
+func startMemIMAP(t testing.TB, caps imap.CapSet, tlsMode string) *MemIMAP {
 	mem := imapmemserver.New()
 	u := imapmemserver.NewUser(User, Password)
 	if err := u.Create("INBOX", nil); err != nil {
@@ -41,13 +53,24 @@ func StartMemIMAP(t testing.TB, caps imap.CapSet) *MemIMAP {
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return mem.NewSession(), nil, nil
 		},
-		Caps: caps, InsecureAuth: true,
+		Caps: caps, InsecureAuth: tlsMode == "",
 	}
-	srv := imapserver.New(opts)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	var ln net.Listener
+	var err error
+	tc := &tls.Config{Certificates: []tls.Certificate{SelfSigned(t)}}
+	switch tlsMode {
+	case "implicit":
+		ln, err = tls.Listen("tcp", "127.0.0.1:0", tc)
+	case "starttls":
+		opts.TLSConfig = tc
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	default:
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := imapserver.New(opts)
 	go func() { _ = srv.Serve(ln) }()
 	m := &MemIMAP{Addr: ln.Addr().String(), User: u, srv: srv, opts: opts}
 	t.Cleanup(func() { m.srv.Close() })
