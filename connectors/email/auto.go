@@ -137,3 +137,25 @@ func setOnce(m map[string]string, k, v string) {
 		m[k] = strings.TrimSpace(v)
 	}
 }
+
+// bounceStatus is the delivery status a bounce reports about one of our replies: undelivered
+// with the DSN's status code, or nil when it is not about our reply or only a delay warning.
+func bounceStatus(m *schema.Message) *schema.StatusUpdate {
+	if m.Kind != schema.KindBounce || m.Thread == nil || m.Thread.ReplyToMessageID == "" {
+		return nil
+	}
+	action := strings.ToLower(m.Metadata["email.bounce.action"])
+	if action != "" && action != "failed" {
+		return nil // delayed, delivered, relayed, expanded: not a failure
+	}
+	code := "bounce"
+	if st := m.Metadata["email.bounce.status"]; st != "" {
+		code = "bounce_" + st
+	}
+	msg := m.Metadata["email.bounce.diagnostic"]
+	if msg == "" {
+		msg = m.Subject
+	}
+	return &schema.StatusUpdate{Channel: m.Channel, Account: m.Account, MessageID: m.Thread.ReplyToMessageID,
+		Status: schema.StatusUndelivered, ErrorCode: code, ErrorMessage: msg}
+}

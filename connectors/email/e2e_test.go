@@ -104,14 +104,40 @@ func TestEmailThroughTheGateway(t *testing.T) {
 		t.Fatalf("delivery event %+v", delivery)
 	}
 
+	// A bounce of the reply turns its delivery status to undelivered.
+	imapSrv.Deliver(t, "INBOX", bounceOf(ourID))
+	undelivered := g.Events("sb.conv."+conv+".delivery", 2, 15*time.Second)[1].Delivery
+	if undelivered.Status != schema.StatusUndelivered || undelivered.ErrorCode != "bounce_5.1.1" || undelivered.MessageID != replied.ID || !strings.Contains(undelivered.ErrorMessage, "User unknown") {
+		t.Fatalf("bounce delivery event %+v", undelivered)
+	}
+
 	imapSrv.Deliver(t, "INBOX", customerMail("second@example.org", ourID, "Re: Order #4411 arrived damaged",
 		"Thanks!\n\nOn Mon, Acme Support wrote:\n> A replacement is on its way."))
-	msgs := g.Events("sb.conv.*.message", 3, 15*time.Second)
-	answer := msgs[2]
+	var answer *schema.Event
+	apptest.Eventually(t, 15*time.Second, func() error {
+		for _, ev := range g.Events("sb.conv."+conv+".message", 3, 15*time.Second) {
+			if ev.Message.Thread != nil && ev.Message.Thread.MessageID == "second@example.org" {
+				answer = ev
+				return nil
+			}
+		}
+		return fmt.Errorf("the customer's answer is not in the conversation yet")
+	})
 	if answer.ConversationID != conv || answer.Message.StrippedText != "Thanks!" ||
 		answer.Message.Thread.ReplyToMessageID != replied.ID || answer.Message.Metadata["email.conversation_id"] != conv {
 		t.Fatalf("customer's answer: conversation %s, %+v", answer.ConversationID, answer.Message.Thread)
 	}
+}
+
+// bounceOf is a DSN (RFC 3464) returning the message with Message-ID id.
+func bounceOf(id string) string {
+	return "From: MAILER-DAEMON@mx.example.org\r\nTo: " + emailtest.User + "\r\nSubject: Undelivered Mail Returned to Sender\r\n" +
+		"Message-ID: <dsn-1@mx.example.org>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n" +
+		"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n" +
+		"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n" +
+		"Final-Recipient: rfc822; jane@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\r\n" +
+		"--b\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@example.com\r\nMessage-ID: <" + id + ">\r\n\r\n--b--\r\n"
 }
 
 func headerOf(t *testing.T, raw []byte) mail.Header {

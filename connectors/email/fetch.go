@@ -114,7 +114,7 @@ func (s *source) publishAll(ctx context.Context, items []*fetched, msgs []*schem
 	errs := make([]error, len(senders))
 	parallel(len(senders), func(j int) {
 		for _, i := range bySender[senders[j]] {
-			if err := s.publish(ctx, msgs[i]); err != nil {
+			if err := s.publishWithStatus(ctx, msgs[i]); err != nil {
 				errs[j] = fmt.Errorf("uid %d: %w", items[i].uid, err)
 				return
 			}
@@ -175,6 +175,18 @@ func (s *source) fetchBodies(sess *session, batch []pending) ([]*fetched, error)
 		}
 	}
 	return out, nil
+}
+
+// publishWithStatus publishes m and, when it is a bounce of one of our replies, the reply's
+// delivery failure (the SMTP server had accepted it; the bounce is the real outcome).
+func (s *source) publishWithStatus(ctx context.Context, m *schema.Message) error {
+	if err := s.publish(ctx, m); err != nil {
+		return err
+	}
+	if st := bounceStatus(m); st != nil {
+		return s.pub.PublishStatus(ctx, st)
+	}
+	return nil
 }
 
 // publish hands a message over; one the contract refuses (a bug, or a size the stream cannot

@@ -217,3 +217,22 @@ func TestHugeBodiesFitTheStream(t *testing.T) {
 		t.Fatalf("%d bytes of JSON, html %d, text %d, problems %v", len(data), len(m.HTML), len(m.Text), m.Problems)
 	}
 }
+
+func TestBounceOfOurReplyReportsUndelivered(t *testing.T) {
+	e := newEnv(t)
+	ours := newSigner("s3cret-for-tests", testUser).messageID("msg_r1", "cnv_c1")
+	raw, _ := os.ReadFile("testdata/bounce_dsn.eml")
+	dsn := strings.Replace(string(raw), "msg_0003.cnv_0003.ghi@example.com", ours, 1)
+	m := normalizeRaw(t, e, []byte(dsn))
+	st := bounceStatus(m)
+	if st == nil || st.MessageID != "msg_r1" || st.Status != schema.StatusUndelivered || st.ErrorCode != "bounce_5.1.1" ||
+		!strings.Contains(st.ErrorMessage, "User unknown") {
+		t.Fatalf("status %+v from %+v", st, m.Thread)
+	}
+	if st := bounceStatus(normalizeRaw(t, e, []byte(strings.Replace(dsn, "Action: failed", "Action: delayed", 1)))); st != nil {
+		t.Fatalf("a delay warning is not a failure: %+v", st)
+	}
+	if st := bounceStatus(normalizeRaw(t, e, raw)); st != nil {
+		t.Fatalf("a bounce of a message that is not ours reported %+v", st)
+	}
+}
