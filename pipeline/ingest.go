@@ -33,8 +33,9 @@ type IngestOptions struct {
 	Logger  *zap.Logger
 }
 
-// Ingest consumes SB_INBOUND in sender partitions, drops duplicates the dedupe window missed,
-// runs the stages and forwards the message to its customer's SB_ROUTE partition.
+// Ingest consumes SB_INBOUND in sender partitions, runs the stages and forwards each message to
+// its customer's SB_ROUTE partition. Duplicates older than the JetStream dedupe window are
+// dropped by the router, which reads the message record anyway.
 // Status updates are matched to the outbound message they report on and forwarded likewise.
 type Ingest struct {
 	js       jetstream.JetStream
@@ -92,14 +93,6 @@ func (in *Ingest) handleMessage(ctx context.Context, raw []byte) error {
 	if m.ID == "" {
 		return Poison(errors.New("message has no id"))
 	}
-	routed, err := in.alreadyRouted(ctx, m.ID)
-	if err != nil {
-		return err
-	}
-	if routed {
-		in.metrics.Stage.WithLabelValues("ingest", "duplicate").Inc()
-		return nil
-	}
 	for _, st := range in.stages {
 		if err := st.Process(ctx, &m); err != nil {
 			return fmt.Errorf("stage %s: %w", st.Name(), err)
@@ -113,24 +106,6 @@ func (in *Ingest) handleMessage(ctx context.Context, raw []byte) error {
 		return Poison(err)
 	}
 	return in.forward(ctx, m.CustomerID, "m:"+m.ID, KindMessage, data)
-}
-
-// alreadyRouted reports whether the message id was routed before: a duplicate older than the
-// JetStream dedupe window (a provider retrying after hours, a mailbox whose UIDVALIDITY
-// changed). The router writes the record when it routes the message.
-func (in *Ingest) alreadyRouted(ctx context.Context, id string) (bool, error) {
-	e, err := in.messages.Get(ctx, id)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, unavailable(err)
-	}
-	var prev struct {
-		ConversationID string `json:"conversation_id"`
-	}
-	_ = json.Unmarshal(e.Value(), &prev)
-	return prev.ConversationID != "", nil
 }
 
 func (in *Ingest) forward(ctx context.Context, customerID, id, kind string, data []byte) error {

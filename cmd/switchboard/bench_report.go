@@ -48,6 +48,7 @@ type benchReport struct {
 	OrderViolations int            `json:"order_violations"`
 	Unrecognized    int            `json:"unrecognized_events"`
 	Stored          int            `json:"stored"`
+	CPUPerMessage   float64        `json:"cpu_ms_per_message,omitempty"`
 	StoredMismatch  int            `json:"stored_minus_accepted"`
 	Raw             *rawResult     `json:"raw_jetstream,omitempty"`
 	Ratio           float64        `json:"ratio_to_raw,omitempty"`
@@ -93,6 +94,13 @@ func (r *benchReport) print(w io.Writer) {
 		r.Accepted, r.AcceptedPerSec, r.AcceptLatency.P50, r.AcceptLatency.P95, r.AcceptLatency.P99, r.AcceptLatency.Max)
 	fmt.Fprintf(w, "end to end     %d events (%.0f/s)   latency  p50 %.2fms  p95 %.2fms  p99 %.2fms  max %.2fms\n",
 		r.Events, r.EventsPerSec, r.EndToEnd.P50, r.EndToEnd.P95, r.EndToEnd.P99, r.EndToEnd.Max)
+	if r.CPUPerMessage > 0 {
+		who := "gateway and load generator"
+		if !r.InProcess {
+			who = "load generator only"
+		}
+		fmt.Fprintf(w, "cpu            %.3f ms per message (%s, until the last event)\n", r.CPUPerMessage, who)
+	}
 	fmt.Fprintf(w, "checks         lost %d   order violations %d   stored-accepted %d   unrecognized events %d\n",
 		r.Lost, r.OrderViolations, r.StoredMismatch, r.Unrecognized)
 	if len(r.Failures) > 0 {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -114,6 +115,7 @@ func benchmark(ctx context.Context, o *benchOptions, sc scenario, env *benchEnv)
 	}
 	rep := &benchReport{Scenario: o.Scenario, Messages: o.Messages, Concurrency: o.Concurrency,
 		Customers: o.Customers, Rate: o.Rate, InProcess: env.inproc, Failures: map[string]int{}}
+	cpu0 := processCPU()
 	accepted, acceptLat, elapsed := drive(ctx, o, sc, env, tr, rep)
 	rep.Accepted = accepted
 	rep.AcceptedPerSec = float64(accepted) / elapsed.Seconds()
@@ -121,6 +123,9 @@ func benchmark(ctx context.Context, o *benchOptions, sc scenario, env *benchEnv)
 	tr.expect(int64(accepted))
 	wait(ctx, tr, o.Timeout)
 	rep.collectEvents(tr)
+	if rep.Events > 0 {
+		rep.CPUPerMessage = float64(processCPU()-cpu0) / float64(time.Millisecond) / float64(rep.Events)
+	}
 	after, err := streamMsgs(ctx, env, pipeline.StreamInbound)
 	if err == nil {
 		rep.Stored = int(after - before)
@@ -251,4 +256,14 @@ func sampleSize(ctx context.Context, env *benchEnv) int {
 		return 512
 	}
 	return len(m.Data)
+}
+
+// processCPU is the CPU time (user + system) this process has used so far. In process, that
+// is the gateway and the load generator together.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

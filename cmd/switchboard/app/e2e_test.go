@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
@@ -207,5 +210,34 @@ func TestRESTRequiresToken(t *testing.T) {
 	}
 	if status, _ := g.Do("GET", "/v1/conversations/cnv_nothere", apptest.Token, nil); status != http.StatusNotFound {
 		t.Fatalf("unknown conversation: %d", status)
+	}
+}
+
+// A provider retrying after the JetStream dedupe window has passed: the message arrives again
+// with no Nats-Msg-Id protection. It must change nothing.
+func TestDuplicateAfterTheDedupeWindowChangesNothing(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	id := g.PostAPI("late-1", "hana@example.com", "once")
+	first := g.Events("sb.conv.*.message", 1, 10*time.Second)[0]
+	ctx := context.Background()
+	st, err := g.JS.Stream(ctx, pipeline.StreamInbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := st.GetLastMsgForSubject(ctx, "sb.in.api.demo.*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := &nats.Msg{Subject: stored.Subject, Data: stored.Data, Header: nats.Header{pipeline.HeaderKind: {pipeline.KindMessage}}}
+	if _, err := g.JS.PublishMsg(ctx, late); err != nil {
+		t.Fatal(err)
+	}
+	g.PostAPI("late-2", "hana@example.com", "after") // processed behind the late duplicate
+	evs := g.Events("sb.conv.*.message", 2, 10*time.Second)
+	if evs[0].Message.ID != id || evs[1].Message.Text != "after" || evs[1].Seq != first.Seq+1 {
+		t.Fatalf("events after a late duplicate:\n%s", apptest.Sprint(evs))
+	}
+	if n := g.StreamCount(pipeline.StreamConversations, "sb.conv.*.message"); n != 2 {
+		t.Fatalf("%d message events, want 2", n)
 	}
 }
