@@ -222,3 +222,37 @@ func TestLimits(t *testing.T) {
 		t.Fatalf("oversized frame: close %d, want 1009", code)
 	}
 }
+
+// TestTypingBothWays: the visitor's typing reaches helpdesks on the signal subject; an agent's
+// typing (REST API) reaches the visitor's socket.
+func TestTypingBothWays(t *testing.T) {
+	g := apptest.Start(t, testConfig)
+	c := connect(t, g, nil)
+	c.message("t1", "hello")
+	c.expect("ack", 5*time.Second)
+	conv := c.expect("conversation", 10*time.Second)["conversation_id"].(string)
+	sub, err := g.NC.SubscribeSync("sb.signal.conv." + conv + ".typing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = g.NC.Flush()
+	c.send(map[string]any{"type": "typing", "state": "start"})
+	m, err := sub.NextMsg(5 * time.Second)
+	if err != nil {
+		t.Fatalf("visitor typing signal: %v", err)
+	}
+	var sig struct{ Actor, State, Channel string }
+	_ = json.Unmarshal(m.Data, &sig)
+	if sig.Actor != "customer" || sig.State != "start" || sig.Channel != "webchat" {
+		t.Fatalf("signal %s", m.Data)
+	}
+	if status, body := g.Do("POST", "/v1/conversations/"+conv+"/typing", apptest.Token, map[string]any{"agent_id": "ann", "state": "start"}); status != 202 {
+		t.Fatalf("typing: %d %s", status, body)
+	}
+	if f := c.expect("typing", 5*time.Second); f["actor"] != "agent" || f["state"] != "start" {
+		t.Fatalf("typing frame %v", f)
+	}
+	if status, _ := g.Do("POST", "/v1/conversations/"+conv+"/typing", apptest.Token, map[string]any{"state": "maybe"}); status != 400 {
+		t.Fatalf("bad state: %d", status)
+	}
+}

@@ -28,6 +28,7 @@ type REST struct {
 	blobs      connectors.BlobStore
 	partitions int
 	tokens     []RESTToken
+	signals    connectors.Signals
 	log        *zap.Logger
 }
 
@@ -46,6 +47,7 @@ func (s *REST) Endpoints() []connectors.Endpoint {
 		ep("POST", "/v1/conversations/{id}/messages", s.postReply),
 		ep("POST", "/v1/conversations/{id}/resolve", s.command(router.CommandResolve)),
 		ep("POST", "/v1/conversations/{id}/reopen", s.command(router.CommandReopen)),
+		ep("POST", "/v1/conversations/{id}/typing", s.postTyping),
 		ep("GET", "/v1/customers/{id}", s.getCustomer),
 		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
 	}

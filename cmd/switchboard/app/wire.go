@@ -72,7 +72,7 @@ func (a *App) wire(ctx context.Context, instance string) (*wiring, error) {
 		}
 	}
 	w.rest = &REST{js: a.js, store: w.router.Store(), partitions: a.cfg.Pipeline.Partitions, blobs: blobs,
-		tokens: a.cfg.REST.Tokens, log: a.log.Named("rest")}
+		tokens: a.cfg.REST.Tokens, signals: w.host.Signals, log: a.log.Named("rest")}
 	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
 		refs := append(w.ingest.Consumers(), w.router.Consumers()...)
 		return append(refs, w.dispatcher.Consumers()...)
