@@ -4,6 +4,7 @@ package webchat_test
 // run only with -bench; see that page for the commands and the figures.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -111,10 +112,39 @@ func BenchmarkAckRate(b *testing.B) {
 		if r.Acks != 64*per {
 			b.Fatalf("%d acks of %d: %v", r.Acks, 64*per, r.Errors)
 		}
+		ceiling := rawPublishRate(b, g, 64, per)
 		b.ReportMetric(float64(r.Acks)/r.Seconds, "acks/s")
 		b.ReportMetric(r.P50, "p50_ms")
 		b.ReportMetric(r.P99, "p99_ms")
+		b.ReportMetric(ceiling, "raw_acks/s")
+		b.ReportMetric(float64(r.Acks)/r.Seconds/ceiling, "ratio")
 	}
+}
+
+// rawPublishRate is the same load without websockets, in the same run: 64 NATS clients'
+// synchronous JetStream publishes of a message like the widget's onto SB_INBOUND.
+func rawPublishRate(b *testing.B, g *apptest.Gateway, clients, per int) float64 {
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				ext := fmt.Sprintf("raw-%d-%d-%d", start.UnixNano(), c, i)
+				id := schema.MessageID(schema.DedupeKey(schema.ChannelWebchat, "shop", ext))
+				body, _ := json.Marshal(schema.Message{Schema: schema.MessageSchema, ID: id, Channel: schema.ChannelWebchat,
+					Account: "shop", Direction: schema.Inbound, Kind: schema.KindMessage, ExternalID: ext,
+					From: schema.Address{Kind: "visitor", Value: "shop:raw"}, Text: "load test message", ReceivedAt: time.Now().UTC()})
+				if _, err := g.JS.Publish(context.Background(), "sb.in.webchat.shop.0", body, jetstream.WithMsgID(id)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return float64(clients*per) / time.Since(start).Seconds()
 }
 
 // BenchmarkFanout: agents reply through the REST API to many visitors at once; reports agent

@@ -34,7 +34,7 @@ func (s *conn) follow(conv string, after, seen uint64) {
 		return
 	}
 	s.mu.Lock()
-	if s.closed || s.conv != conv {
+	if s.closed || s.conv != conv || s.stopWatch != nil { // closed, moved on, or a concurrent follow won
 		s.mu.Unlock()
 		stop()
 		return

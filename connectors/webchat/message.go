@@ -120,14 +120,8 @@ func (c *Connector) awaitRouted(site, visitor, messageID string) {
 	if c.host.Feed == nil {
 		return
 	}
-	var timer *time.Timer
-	stop := c.host.Feed.Routed(messageID, func(conv string) {
-		if timer != nil {
-			timer.Stop()
-		}
-		go c.adopt(site, visitor, conv)
-	})
-	timer = time.AfterFunc(routedWait, stop)
+	stop := c.host.Feed.Routed(messageID, func(conv string) { go c.adopt(site, visitor, conv) })
+	time.AfterFunc(routedWait, stop) // a no-op once answered
 }
 
 // adopt records conv as the visitor's conversation and tells its tabs.

@@ -172,6 +172,9 @@ func (c *Connector) serveFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer rc.Close()
+	if ctype == "" {
+		ctype = "application/octet-stream"
+	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Content-Security-Policy", "sandbox; default-src 'none'")
