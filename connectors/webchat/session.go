@@ -33,6 +33,7 @@ type conn struct {
 	publishing bool // a message is being stored: its ack precedes any close frame
 	closed     bool
 	killed     string // why the socket was cut (slow, write error)
+	reason     string // why the server is closing it (policy), for the disconnect metric
 	violations int
 
 	conv       string // the visitor's current conversation
@@ -73,10 +74,14 @@ func (s *conn) visitorKey() string {
 	return visitorAddress(s.site.name, s.visitor)
 }
 
+// killedFor is why the server ended the socket ("" when the browser did).
 func (s *conn) killedFor() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.killed
+	if s.killed != "" {
+		return s.killed
+	}
+	return s.reason
 }
 
 // handle dispatches one frame; false ends the reader.
@@ -123,8 +128,12 @@ func (s *conn) rateLimited(data []byte) bool {
 	s.mu.Unlock()
 	s.c.metrics.frames.WithLabelValues("rate_limited").Inc()
 	if n > maxViolations {
-		s.closeWith(websocket.ClosePolicyViolation, "rate limit exceeded")
-		return false
+		// After the error frames already queued; the reader ignores what follows.
+		s.mu.Lock()
+		s.reason = "policy"
+		s.mu.Unlock()
+		s.shutdown(websocket.ClosePolicyViolation, "rate limit exceeded")
+		return true
 	}
 	s.sendError(frameID(data), "rate_limited", "too many frames; slow down", s.limiter.wait(nowFunc()).Milliseconds()+1)
 	return true

@@ -91,13 +91,13 @@ func (s *conn) readFailed(err error) {
 	switch {
 	case errors.Is(err, websocket.ErrReadLimit):
 		reason = "read_limit" // gorilla has sent close 1009
+	case s.killedFor() != "":
+		reason = s.killedFor()
 	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, closeServiceRestart):
 	default:
 		var ne interface{ Timeout() bool }
 		if errors.As(err, &ne) && ne.Timeout() {
 			reason = "timeout"
-		} else if s.killedFor() != "" {
-			reason = s.killedFor()
 		} else if !websocket.IsCloseError(err, websocket.CloseNoStatusReceived, websocket.CloseAbnormalClosure) {
 			reason = "error"
 		}
