@@ -39,6 +39,7 @@ type client struct {
 	t       testing.TB
 	ws      *websocket.Conn
 	welcome map[string]any
+	backlog []map[string]any // frames read but not yet expected: frames of different kinds may come in any order
 }
 
 func dial(t testing.TB, g *apptest.Gateway, site, org string) (*client, *http.Response, error) {
@@ -97,28 +98,41 @@ func (c *client) next(timeout time.Duration) (map[string]any, error) {
 	return f, nil
 }
 
-// expect reads frames until one of type typ (and, for events, of the given event types).
+// expect returns the first frame of type typ (and, for events, of one of the given event
+// types), from the frames already read or new ones; other frames are kept for later expects.
 func (c *client) expect(typ string, timeout time.Duration, events ...string) map[string]any {
 	c.t.Helper()
-	deadline := time.Now().Add(timeout)
-	var seen []string
-	for {
-		f, err := c.next(time.Until(deadline))
-		if err != nil {
-			c.t.Fatalf("waiting for %s %v: %v (saw %v)", typ, events, err, seen)
-		}
-		seen = append(seen, fmt.Sprint(f["type"], "/", f["event"]))
+	match := func(f map[string]any) bool {
 		if f["type"] != typ {
-			continue
-		}
-		if len(events) == 0 {
-			return f
+			return false
 		}
 		for _, e := range events {
 			if f["event"] == e {
-				return f
+				return true
 			}
 		}
+		return len(events) == 0
+	}
+	for i, f := range c.backlog {
+		if match(f) {
+			c.backlog = append(c.backlog[:i:i], c.backlog[i+1:]...)
+			return f
+		}
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		f, err := c.next(time.Until(deadline))
+		if err != nil {
+			var seen []string
+			for _, b := range c.backlog {
+				seen = append(seen, fmt.Sprint(b["type"], "/", b["event"]))
+			}
+			c.t.Fatalf("waiting for %s %v: %v (unclaimed: %v)", typ, events, err, seen)
+		}
+		if match(f) {
+			return f
+		}
+		c.backlog = append(c.backlog, f)
 	}
 }
 
@@ -126,11 +140,14 @@ func (c *client) expect(typ string, timeout time.Duration, events ...string) map
 func (c *client) expectMessage(author string, timeout time.Duration) map[string]any {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
+	var others []map[string]any
+	defer func() { c.backlog = append(others, c.backlog...) }()
 	for {
 		f := c.expect("event", time.Until(deadline), "message")
 		if m, _ := f["message"].(map[string]any); m != nil && m["author"] == author {
 			return f
 		}
+		others = append(others, f)
 	}
 }
 
