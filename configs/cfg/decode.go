@@ -22,7 +22,8 @@ import (
 // Doc remembers where every decoded path sits in its file, so that later checks can point at it.
 type Doc struct {
 	File string
-	pos  map[string]*token.Position
+	pos  map[string]*token.Position // where each path's key is
+	val  map[string]*token.Position // where each path's value is
 	errs Errors
 }
 
@@ -30,7 +31,7 @@ type Doc struct {
 // then runs Validate on every value that implements [Validatable]. The returned error, if any,
 // is an [Errors] holding every problem found.
 func Decode(file string, data []byte, v any) (*Doc, error) {
-	d := &Doc{File: file, pos: map[string]*token.Position{}}
+	d := &Doc{File: file, pos: map[string]*token.Position{}, val: map[string]*token.Position{}}
 	f, err := parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 	if err != nil {
 		d.errs = append(d.errs, syntaxError(file, err))
@@ -60,8 +61,25 @@ func (d *Doc) Errorf(path, format string, args ...any) {
 	d.errs = append(d.errs, e)
 }
 
-// Pos returns the position of path, or of its nearest ancestor that appears in the file.
+// KeyErrorf records a problem with the key of path itself (a map key that is not allowed).
+func (d *Doc) KeyErrorf(path, format string, args ...any) {
+	e := &Error{File: d.File, Path: path, Msg: fmt.Sprintf(format, args...)}
+	if p := d.keyPos(path); p != nil {
+		e.Line, e.Col = p.Line, p.Column
+	}
+	d.errs = append(d.errs, e)
+}
+
+// Pos returns the position of path's value when the file has it, else the position of its
+// nearest ancestor's key (a missing field is reported where it belongs).
 func (d *Doc) Pos(path string) *token.Position {
+	if p, ok := d.val[path]; ok {
+		return p
+	}
+	return d.keyPos(path)
+}
+
+func (d *Doc) keyPos(path string) *token.Position {
 	for {
 		if p, ok := d.pos[path]; ok {
 			return p
@@ -133,9 +151,12 @@ func (dc *decoder) decode(n ast.Node, v reflect.Value, path string) {
 	if n == nil {
 		return
 	}
-	if t := n.GetToken(); t != nil {
-		if _, seen := dc.doc.pos[path]; !seen && t.Position != nil {
+	if t := n.GetToken(); t != nil && t.Position != nil {
+		if _, seen := dc.doc.pos[path]; !seen {
 			dc.doc.pos[path] = t.Position
+		}
+		if _, seen := dc.doc.val[path]; !seen {
+			dc.doc.val[path] = t.Position
 		}
 	}
 	if n.Type() == ast.NullType {

@@ -83,7 +83,7 @@ accounts:
 	want := []string{
 		`test.yaml:2:1: prot: unknown field "prot"; did you mean "port"?`,
 		`test.yaml:3:8: debug: expected true or false, got "yes please"`,
-		`test.yaml:6:13: accounts.demo.token.env: environment variable CFG_TEST_UNSET_VARIABLE is not set`,
+		`test.yaml:6:18: accounts.demo.token.env: environment variable CFG_TEST_UNSET_VARIABLE is not set`,
 		`test.yaml:7:12: accounts.demo.limit: invalid size "lots" (write e.g. 4096, 512KiB, 10MiB)`,
 		`test.yaml:8:3: accounts.other.token: is required`,
 		`test.yaml:9:14: accounts.other.timeout: invalid duration "5" (write e.g. 500ms, 30s, 5m, 2h)`,

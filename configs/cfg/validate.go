@@ -24,6 +24,11 @@ func (c *Checker) Errorf(field, format string, args ...any) {
 	c.Doc.Errorf(c.Field(field), format, args...)
 }
 
+// KeyErrorf reports a problem with a key itself (e.g. a map key naming an account).
+func (c *Checker) KeyErrorf(field, format string, args ...any) {
+	c.Doc.KeyErrorf(c.Field(field), format, args...)
+}
+
 // Field returns the full path of a field relative to the checker's path.
 func (c *Checker) Field(field string) string {
 	if field == "" {

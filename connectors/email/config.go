@@ -108,7 +108,7 @@ const (
 func (c *Config) Validate(ck *cfg.Checker) {
 	for name := range c.Accounts {
 		if !schema.ValidToken(name) {
-			ck.Errorf("accounts."+name, "account names may hold only letters, digits, - and _")
+			ck.KeyErrorf("accounts."+name, "account names may hold only letters, digits, - and _")
 		}
 	}
 }

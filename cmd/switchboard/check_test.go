@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// captureStderr runs f with os.Stderr redirected and returns what it wrote.
+func captureStderr(t *testing.T, f func()) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stderr
+	os.Stderr = w
+	done := make(chan string)
+	go func() { b, _ := io.ReadAll(r); done <- string(b) }()
+	f()
+	os.Stderr = old
+	w.Close()
+	return <-done
+}
+
+func TestCheckReportsEveryErrorWithLocation(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	err := os.WriteFile(path, []byte(`log: {level: loud}
+http:
+  listen: nowhere
+channels:
+  api:
+    accounts:
+      "bad name": {token: {env: CHECK_TEST_UNSET}}
+      ok: {tokn: {env: X}}
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	out := captureStderr(t, func() { code = run(context.Background(), []string{"check", "--config", path}) })
+	if code != 1 {
+		t.Fatalf("exit %d, want 1; output:\n%s", code, out)
+	}
+	for _, want := range []string{
+		path + `:1:14: log.level: must be debug, info, warn or error, not "loud"`,
+		path + ":3:11: http.listen: must be host:port",
+		path + `:7:7: channels.api.accounts.bad name: account names may hold only letters, digits, - and _`,
+		path + `:7:33: channels.api.accounts.bad name.token.env: environment variable CHECK_TEST_UNSET is not set`,
+		path + `:8:12: channels.api.accounts.ok.tokn: unknown field "tokn"; did you mean "token"?`,
+		path + `:8:7: channels.api.accounts.ok.token: is required`,
+		"error(s)",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("missing %q in:\n%s", want, out)
+		}
+	}
+}
+
+func TestCheckAcceptsTheExampleConfig(t *testing.T) {
+	t.Setenv("SWITCHBOARD_API_TOKEN", "x")
+	if code := run(context.Background(), []string{"check", "--config", "../../configs/switchboard.yaml"}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+}
