@@ -57,8 +57,11 @@ func (n *normalizer) build(f *fetched) (*schema.Message, *parsed) {
 	m.Subject = subject(p.header, &m.Problems)
 	m.SentAt = sentAt(p.header, &m.Problems)
 	m.Thread = thread(p.header)
-	if m.Text != "" {
+	switch {
+	case m.Text != "":
 		m.StrippedText = stripReply(m.Text)
+	case m.HTML != "":
+		m.StrippedText = htmlReply(m.HTML)
 	}
 	m.Metadata = map[string]string{"email.folder": n.folder, "email.uid": strconv.FormatUint(uint64(f.uid), 10),
 		"email.uidvalidity": strconv.FormatUint(uint64(f.uidValidity), 10), "email.size": strconv.FormatInt(f.size, 10)}

@@ -42,3 +42,23 @@ func TestStripReplySpanish(t *testing.T) {
 		t.Fatalf("%q", got)
 	}
 }
+
+func TestHTMLReply(t *testing.T) {
+	cases := []struct{ name, in, want string }{
+		{"gmail", `<div dir="ltr">Thanks, that works.<div><br></div><div>Jane</div></div><br><div class="gmail_quote"><div class="gmail_attr">On Mon, Support wrote:<br></div><blockquote class="gmail_quote">Try again.</blockquote></div>`,
+			"Thanks, that works.\n\nJane"},
+		{"outlook", `<html><head><style>p{}</style></head><body><p>Received, thank you.</p><p>Anna</p><hr><div id="divRplyFwdMsg"><b>From:</b> Support<br><b>Sent:</b> Monday</div><div>Old text</div></body></html>`,
+			"Received, thank you.\nAnna"},
+		{"apple blockquote and signature", `<div>Yes please.</div><div><br></div><div>-- <br>Bob</div><blockquote type="cite">On Mon, Support wrote:<br>Shall we?</blockquote>`,
+			"Yes please."},
+		{"thunderbird", `<p>Fine.</p><div class="moz-cite-prefix">On 23.11.26 Support wrote:<br></div><blockquote type="cite">old</blockquote>`, "Fine."},
+		{"broken html", `<p>Hello <b>there`, "Hello there"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := htmlReply(c.in); got != c.want {
+				t.Fatalf("htmlReply:\n%q\nwant\n%q", got, c.want)
+			}
+		})
+	}
+}
