@@ -64,12 +64,19 @@ type Sender interface {
 type SendResult struct {
 	ExternalID string
 	Status     schema.DeliveryStatus
+	// OtherExternalIDs are the provider's ids of further messages the send produced (a reply
+	// whose text and attachments went out as separate provider messages). Each is indexed like
+	// ExternalID, so the provider's receipts for any part map to the one outbound message.
+	OtherExternalIDs []string
 }
 
 // SenderSpec binds a sender to the channel and account whose replies it sends.
 type SenderSpec struct {
 	Channel schema.Channel
-	Account string // "*" for every account of the channel
+	// Account is the account whose replies the sender sends, or "*" for every account of the
+	// channel that no other sender names. Two connectors may send on one channel (Twilio's and
+	// Meta's WhatsApp) as long as their account names differ: the pair must be unique.
+	Account string
 	Sender  Sender
 	// Idempotent says the provider deduplicates a resend of the same message id, so a send
 	// whose outcome is unknown (crash mid-request) may be repeated. Otherwise it is failed
@@ -83,4 +90,12 @@ type SenderSpec struct {
 type MediaFetcher interface {
 	MediaChannels() []schema.Channel
 	FetchMedia(ctx context.Context, account string, a *schema.Attachment) (io.ReadCloser, string, error)
+}
+
+// MediaScope is implemented by a [MediaFetcher] that fetches for only some accounts of its
+// channels: two connectors may serve one channel (Twilio's and Meta's WhatsApp), each with its
+// own credentials, and a fetcher must never see the other's media. A fetcher without it serves
+// every account of its channels ("*"). Account names are unique per channel across connectors.
+type MediaScope interface {
+	MediaAccounts(ch schema.Channel) []string
 }

@@ -78,15 +78,34 @@ func NewDispatcher(ctx context.Context, o DispatcherOptions) (*Dispatcher, error
 	if err != nil {
 		return nil, err
 	}
-	d := &Dispatcher{o: o, outbox: outbox, senders: map[schema.Channel]map[string]connectors.SenderSpec{},
-		backoff: connectors.Backoff{Min: time.Second, Max: 5 * time.Minute}, log: o.Logger.Named("outbound")}
-	for _, s := range o.Senders {
-		if d.senders[s.Channel] == nil {
-			d.senders[s.Channel] = map[string]connectors.SenderSpec{}
-		}
-		d.senders[s.Channel][s.Account] = s
+	senders, err := IndexSenders(o.Senders)
+	if err != nil {
+		return nil, err
 	}
-	return d, nil
+	return &Dispatcher{o: o, outbox: outbox, senders: senders,
+		backoff: connectors.Backoff{Min: time.Second, Max: 5 * time.Minute}, log: o.Logger.Named("outbound")}, nil
+}
+
+// ErrDuplicateSender means two senders claim one channel and account: replies would go
+// through whichever came last. Account names must be unique per channel across connectors.
+var ErrDuplicateSender = errors.New("duplicate sender")
+
+// IndexSenders indexes senders by channel and account and refuses two for one pair.
+func IndexSenders(specs []connectors.SenderSpec) (map[schema.Channel]map[string]connectors.SenderSpec, error) {
+	out := map[schema.Channel]map[string]connectors.SenderSpec{}
+	var errs []error
+	for _, s := range specs {
+		if out[s.Channel] == nil {
+			out[s.Channel] = map[string]connectors.SenderSpec{}
+		}
+		if _, dup := out[s.Channel][s.Account]; dup {
+			errs = append(errs, fmt.Errorf("%w: channel %s account %q is configured twice (account names must be unique per channel across connectors)",
+				ErrDuplicateSender, s.Channel, s.Account))
+			continue
+		}
+		out[s.Channel][s.Account] = s
+	}
+	return out, errors.Join(errs...)
 }
 
 func consumerName(ch schema.Channel) string { return "send-" + Key(string(ch)) }
@@ -274,8 +293,11 @@ func (d *Dispatcher) succeed(ctx context.Context, msg jetstream.Msg, m *schema.M
 		status = schema.StatusSent
 	}
 	rec.State, rec.ExternalID, rec.Status, rec.Error, rec.UpdatedAt = sendDone, res.ExternalID, status, "", time.Now().UTC()
-	if res.ExternalID != "" {
-		if _, err := d.outbox.Put(ctx, externalKey(m.Channel, m.Account, res.ExternalID), []byte(m.ID)); err != nil {
+	for _, ext := range append([]string{res.ExternalID}, res.OtherExternalIDs...) {
+		if ext == "" {
+			continue
+		}
+		if _, err := d.outbox.Put(ctx, externalKey(m.Channel, m.Account, ext), []byte(m.ID)); err != nil {
 			return unavailable(err)
 		}
 	}

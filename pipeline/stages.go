@@ -81,21 +81,39 @@ func CleanText(s string) string {
 // reference and records the problem: the message is never held back or lost for its media.
 type Media struct {
 	blobs    connectors.BlobStore
-	fetchers map[schema.Channel]connectors.MediaFetcher
+	fetchers map[schema.Channel]map[string]connectors.MediaFetcher // channel → account ("*": any)
 	limits   AttachmentLimits
 	backoff  connectors.Backoff
 }
 
-// NewMedia returns the media stage.
+// NewMedia returns the media stage. A fetcher serves the accounts its [connectors.MediaScope]
+// names, or every account of its channels ("*") when it has none.
 func NewMedia(blobs connectors.BlobStore, fetchers []connectors.MediaFetcher, l AttachmentLimits) *Media {
-	m := &Media{blobs: blobs, fetchers: map[schema.Channel]connectors.MediaFetcher{}, limits: l,
+	m := &Media{blobs: blobs, fetchers: map[schema.Channel]map[string]connectors.MediaFetcher{}, limits: l,
 		backoff: connectors.Backoff{Min: 200 * time.Millisecond, Max: 2 * time.Second}}
 	for _, f := range fetchers {
 		for _, ch := range f.MediaChannels() {
-			m.fetchers[ch] = f
+			if m.fetchers[ch] == nil {
+				m.fetchers[ch] = map[string]connectors.MediaFetcher{}
+			}
+			accounts := []string{"*"}
+			if sc, ok := f.(connectors.MediaScope); ok {
+				accounts = sc.MediaAccounts(ch)
+			}
+			for _, a := range accounts {
+				m.fetchers[ch][a] = f
+			}
 		}
 	}
 	return m
+}
+
+// fetcher returns the fetcher for a message's channel and account.
+func (s *Media) fetcher(ch schema.Channel, account string) connectors.MediaFetcher {
+	if f, ok := s.fetchers[ch][account]; ok {
+		return f
+	}
+	return s.fetchers[ch]["*"]
 }
 
 // Name implements [Stage].
@@ -103,7 +121,7 @@ func (s *Media) Name() string { return "media" }
 
 // Process implements [Stage].
 func (s *Media) Process(ctx context.Context, m *schema.Message) error {
-	f := s.fetchers[m.Channel]
+	f := s.fetcher(m.Channel, m.Account)
 	for i := range m.Attachments {
 		a := &m.Attachments[i]
 		if a.Key != "" || a.URL == "" || f == nil {

@@ -178,6 +178,9 @@ type Thread struct {
 	ThreadIndex       string   `json:"thread_index,omitempty"`
 	ReplyToExternalID string   `json:"reply_to_external_id,omitempty"`
 	ReplyToMessageID  string   `json:"reply_to_message_id,omitempty"`
+	// EditOfExternalID, on an edit (Kind edit), is the provider's id of the message whose text
+	// it replaces (a Messenger mid; for Telegram "<chat>:<message_id>").
+	EditOfExternalID string `json:"edit_of_external_id,omitempty"`
 }
 
 // Profile is what the channel tells about the sender. Verified is set only when the channel
