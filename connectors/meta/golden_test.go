@@ -1,0 +1,27 @@
+package meta
+
+import (
+	"flag"
+	"path/filepath"
+	"testing"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/connectors/connectortest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.json from the current output")
+
+// TestNormalizeGolden checks each documented payload against its normalized output in
+// testdata/<name>.golden.json (go test -run Golden -update rewrites them; review the diff).
+func TestNormalizeGolden(t *testing.T) {
+	c := New(testConfig(""), connectors.Host{})
+	for _, f := range fixtures(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			b, err := c.normalize(testApp, readFile(t, f))
+			if err != nil {
+				t.Fatalf("normalize: %v", err)
+			}
+			connectortest.Golden(t, f, b, *update)
+		})
+	}
+}
