@@ -9,6 +9,8 @@ import (
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors/api"
 	"github.com/switchboardhq/switchboard/connectors/email"
+	"github.com/switchboardhq/switchboard/connectors/meta"
+	"github.com/switchboardhq/switchboard/connectors/telegram"
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 )
@@ -56,9 +58,11 @@ type RESTToken struct {
 
 // Channels holds each connector's section.
 type Channels struct {
-	API     *api.Config     `yaml:"api"`
-	Webchat *webchat.Config `yaml:"webchat"`
-	Email   *email.Config   `yaml:"email"`
+	API      *api.Config      `yaml:"api"`
+	Webchat  *webchat.Config  `yaml:"webchat"`
+	Email    *email.Config    `yaml:"email"`
+	Meta     *meta.Config     `yaml:"meta"`
+	Telegram *telegram.Config `yaml:"telegram"`
 }
 
 // LoadConfig reads and checks a config file; the error lists every problem with

@@ -11,6 +11,8 @@ import (
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/connectors/api"
 	"github.com/switchboardhq/switchboard/connectors/email"
+	"github.com/switchboardhq/switchboard/connectors/meta"
+	"github.com/switchboardhq/switchboard/connectors/telegram"
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
@@ -91,6 +93,12 @@ func (a *App) buildConnectors(hostFor func(string) connectors.Host) []connectors
 	}
 	if c := a.cfg.Channels.Email; c != nil {
 		out = append(out, email.New(*c, hostFor("email")))
+	}
+	if c := a.cfg.Channels.Meta; c != nil {
+		out = append(out, meta.New(*c, hostFor("meta")))
+	}
+	if c := a.cfg.Channels.Telegram; c != nil {
+		out = append(out, telegram.New(*c, hostFor("telegram")))
 	}
 	return out
 }
