@@ -30,7 +30,7 @@ func fullMessage() *schema.Message {
 		Template:   &schema.Template{Name: "HX123", Language: "en", Variables: map[string]string{"1": "Alice"}},
 		ExternalID: "ext-1",
 		Thread: &schema.Thread{MessageID: "a@b", InReplyTo: []string{"c@d"}, References: []string{"e@f"}, ThreadIndex: "AQ==",
-			ReplyToExternalID: "SM1", ReplyToMessageID: "msg_1"},
+			ReplyToExternalID: "SM1", ReplyToMessageID: "msg_1", EditOfExternalID: "SM0"},
 		Profile:       &schema.Profile{Name: "Alice", ExternalID: "u1", Email: "alice@example.com", Phone: "+15551234567", Verified: true},
 		Status:        schema.StatusDelivered,
 		LastInboundAt: &at,
