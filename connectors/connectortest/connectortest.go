@@ -72,3 +72,16 @@ func ExpectError(t testing.TB, status int, body []byte, wantStatus int, wantCode
 		t.Fatalf("%d %s, want %d %s", status, body, wantStatus, wantCode)
 	}
 }
+
+// DocExample returns the first ```yaml block of a documentation page, so that a channel's
+// test can decode it: the docs show settings that exist.
+func DocExample(t testing.TB, page string) []byte {
+	t.Helper()
+	doc := string(ReadFile(t, page))
+	_, rest, ok := strings.Cut(doc, "```yaml\n")
+	block, _, closed := strings.Cut(rest, "```")
+	if !ok || !closed {
+		t.Fatalf("%s has no yaml block", page)
+	}
+	return []byte(block)
+}

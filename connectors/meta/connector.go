@@ -19,6 +19,7 @@ type Connector struct {
 	timeout time.Duration
 	log     *zap.Logger
 	now     func() time.Time
+	workers int // customers of one POST handed off at once
 	// byID finds an account by the id webhooks carry (page, Instagram account, phone
 	// number id); byName by its Switchboard account name. Both per channel.
 	byID   map[schema.Channel]map[string]*account
@@ -48,7 +49,7 @@ func New(c Config, host connectors.Host) *Connector {
 	if host.Logger == nil {
 		host.Logger = zap.NewNop()
 	}
-	conn := &Connector{cfg: c, host: host, timeout: c.Timeout.Or(20 * time.Second), log: host.Logger, now: time.Now,
+	conn := &Connector{cfg: c, host: host, timeout: c.Timeout.Or(20 * time.Second), log: host.Logger, now: time.Now, workers: handOffWorkers,
 		client: &http.Client{}, byID: map[schema.Channel]map[string]*account{}, byName: map[schema.Channel]map[string]*account{}}
 	for name, p := range c.Messenger {
 		conn.add(&account{name: name, channel: schema.ChannelMessenger, id: p.PageID, app: conn.appOf(p.App),

@@ -44,7 +44,7 @@ const metaSection = `
 `
 
 // startGateway runs a whole gateway whose Graph API is the fake.
-func startGateway(t *testing.T, graph *fakeGraph) *apptest.Gateway {
+func startGateway(t testing.TB, graph *fakeGraph) *apptest.Gateway {
 	t.Helper()
 	for k, v := range map[string]string{"TEST_META_APP_SECRET": appSecret, "TEST_META_VERIFY_TOKEN": verifyToken,
 		"TEST_META_PAGE_TOKEN": pageToken, "TEST_META_IG_TOKEN": "IGQVig-token", "TEST_META_WA_TOKEN": whatsappToken} {

@@ -29,7 +29,7 @@ type fakeGraph struct {
 	media map[string][]byte // media id or CDN name → bytes
 }
 
-func newFakeGraph(t *testing.T) *fakeGraph {
+func newFakeGraph(t testing.TB) *fakeGraph {
 	f := &fakeGraph{media: map[string][]byte{}, seq: map[string]int{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)

@@ -50,11 +50,7 @@ func replyToOf(m *schema.Message, rt *fbReplyTo) {
 		m.Thread = &schema.Thread{ReplyToExternalID: rt.MID}
 	}
 	if rt.Story != nil {
-		if m.Metadata == nil {
-			m.Metadata = map[string]string{}
-		}
-		m.Metadata["reply_to_story_id"] = string(rt.Story.ID)
-		m.Metadata["reply_to_story_url"] = rt.Story.URL
+		m.Metadata = putMeta(m.Metadata, "reply_to_story_id", string(rt.Story.ID), "reply_to_story_url", rt.Story.URL)
 	}
 }
 
@@ -83,7 +79,7 @@ func attachmentOf(m *schema.Message, k int, at *fbAttachment) {
 		}
 		m.Attachments = append(m.Attachments, a)
 		if p.StickerID != "" {
-			m.Metadata = setMeta(m.Metadata, "sticker_id", string(p.StickerID))
+			m.Metadata = putMeta(m.Metadata, "sticker_id", string(p.StickerID))
 		}
 	default:
 		m.Problems = append(m.Problems, fmt.Sprintf("attachment %d: type %q is not supported", k, at.Type))
@@ -117,10 +113,16 @@ func firstNonEmpty(vals ...string) string {
 	return ""
 }
 
-func setMeta(md map[string]string, k, v string) map[string]string {
-	if md == nil {
-		md = map[string]string{}
+// putMeta sets key, value pairs whose value is not empty.
+func putMeta(md map[string]string, kv ...string) map[string]string {
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			continue
+		}
+		if md == nil {
+			md = map[string]string{}
+		}
+		md[kv[i]] = kv[i+1]
 	}
-	md[k] = v
 	return md
 }

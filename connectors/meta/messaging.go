@@ -136,13 +136,5 @@ func editOf(m *schema.Message, e *fbEdit, path string) error {
 }
 
 func referralMetadata(md map[string]string, r *fbReferral) map[string]string {
-	if md == nil {
-		md = map[string]string{}
-	}
-	for k, v := range map[string]string{"referral_ref": r.Ref, "referral_source": r.Source, "referral_type": r.Type, "referral_ad_id": r.AdID} {
-		if v != "" {
-			md[k] = v
-		}
-	}
-	return md
+	return putMeta(md, "referral_ref", r.Ref, "referral_source", r.Source, "referral_type", r.Type, "referral_ad_id", r.AdID)
 }

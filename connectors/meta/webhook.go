@@ -31,12 +31,11 @@ func (c *Connector) receive(ctx context.Context, r *connectors.Request) (*connec
 	if err != nil {
 		return nil, err
 	}
-	rc := receipt{Ignored: len(b.Ignored)}
-	for _, it := range b.Items {
-		if err := c.handOff(ctx, it, &rc); err != nil {
-			return nil, err
-		}
+	rc, err := c.handOffAll(ctx, b.Items)
+	if err != nil {
+		return nil, err
 	}
+	rc.Ignored = len(b.Ignored)
 	for _, why := range b.Ignored {
 		c.log.Debug("webhook event ignored: " + why)
 	}

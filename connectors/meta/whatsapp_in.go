@@ -101,8 +101,8 @@ func waMessageOf(a *account, wm *waMessage, names map[string]string, raw json.Ra
 		}
 	}
 	if r := wm.Referral; r != nil {
-		m.Metadata = setMeta(m.Metadata, "referral_source_url", r.SourceURL)
-		m.Metadata["referral_source_type"], m.Metadata["referral_source_id"] = r.SourceType, r.SourceID
+		m.Metadata = putMeta(m.Metadata, "referral_source_url", r.SourceURL, "referral_source_type", r.SourceType,
+			"referral_source_id", r.SourceID, "referral_headline", r.Headline)
 	}
 	for _, e := range wm.Errors {
 		m.Problems = append(m.Problems, fmt.Sprintf("WhatsApp error %d: %s", e.Code, errorText(&e)))

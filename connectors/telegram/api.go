@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -92,7 +91,5 @@ func failure(method string, status int, r *apiResponse) error {
 func redact(err error, b *bot) string {
 	return strings.ReplaceAll(err.Error(), b.token, "<token>")
 }
-
-var errNoToken = errors.New("unknown bot account")
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

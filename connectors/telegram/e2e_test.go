@@ -32,7 +32,7 @@ const telegramSection = `
       acme-bot: {token: {env: TEST_TG_TOKEN}, secret_token: {env: TEST_TG_SECRET}}
 `
 
-func startGateway(t *testing.T, api *fakeBotAPI) *apptest.Gateway {
+func startGateway(t testing.TB, api *fakeBotAPI) *apptest.Gateway {
 	t.Helper()
 	t.Setenv("TEST_TG_TOKEN", botToken)
 	t.Setenv("TEST_TG_SECRET", secret)

@@ -30,7 +30,7 @@ type fakeBotAPI struct {
 	files map[string][]byte // file_path → bytes
 }
 
-func newFakeBotAPI(t *testing.T, token string) *fakeBotAPI {
+func newFakeBotAPI(t testing.TB, token string) *fakeBotAPI {
 	f := &fakeBotAPI{token: token, next: 5000, files: map[string][]byte{}}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Close)

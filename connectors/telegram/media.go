@@ -17,7 +17,7 @@ import (
 func (c *Connector) FetchMedia(ctx context.Context, account string, a *schema.Attachment) (io.ReadCloser, string, error) {
 	b, ok := c.bots[account]
 	if !ok {
-		return nil, "", connectors.Permanent("unknown_account", "%v: %q", errNoToken, account)
+		return nil, "", connectors.Permanent("unknown_account", "no Telegram bot account %q", account)
 	}
 	fileID, ok := strings.CutPrefix(a.URL, FileScheme)
 	if !ok || fileID == "" {
