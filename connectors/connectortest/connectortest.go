@@ -85,3 +85,27 @@ func DocExample(t testing.TB, page string) []byte {
 	}
 	return []byte(block)
 }
+
+// UncommentExample returns a config file with the commented example section of one channel
+// (the block starting "  # <section>:" up to the next blank line) uncommented, so a test can
+// keep the example in configs/switchboard.yaml valid.
+func UncommentExample(t testing.TB, path, section string) []byte {
+	t.Helper()
+	lines := strings.Split(string(ReadFile(t, path)), "\n")
+	on, found := false, false
+	for i, line := range lines {
+		switch {
+		case strings.HasPrefix(line, "  # "+section+":"):
+			on, found = true, true
+		case on && strings.TrimSpace(line) == "":
+			on = false
+		}
+		if on {
+			lines[i] = "  " + strings.TrimPrefix(line, "  # ")
+		}
+	}
+	if !found {
+		t.Fatalf("%s has no %s example", path, section)
+	}
+	return []byte(strings.Join(lines, "\n"))
+}

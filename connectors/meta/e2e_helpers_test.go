@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/connectors/connectortest"
 	"github.com/switchboardhq/switchboard/schema"
@@ -109,4 +110,18 @@ func delivery(t *testing.T, g *apptest.Gateway, conv string, n int) *schema.Deli
 func messagePayload(mid, text string) []byte {
 	return []byte(fmt.Sprintf(`{"object":"page","entry":[{"id":%q,"time":%d,"messaging":[{"sender":{"id":%q},"recipient":{"id":%q},"timestamp":%d,"message":{"mid":%q,"text":%q}}]}]}`,
 		pageID, time.Now().UnixMilli(), psid, pageID, time.Now().UnixMilli(), mid, text))
+}
+
+// TestExampleConfig keeps the commented meta example in configs/switchboard.yaml valid.
+func TestExampleConfig(t *testing.T) {
+	for _, v := range []string{"SWITCHBOARD_API_TOKEN", "META_APP_SECRET", "META_VERIFY_TOKEN", "META_PAGE_TOKEN", "META_WA_TOKEN"} {
+		t.Setenv(v, "x")
+	}
+	c, err := app.ParseConfig("switchboard.yaml", connectortest.UncommentExample(t, "../../configs/switchboard.yaml", "meta"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := c.Channels.Meta; m == nil || len(m.Messenger)+len(m.Instagram)+len(m.WhatsApp) != 3 {
+		t.Fatalf("meta example: %+v", c.Channels.Meta)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/connectors/connectortest"
 	"github.com/switchboardhq/switchboard/pipeline"
@@ -180,5 +181,19 @@ func TestRoundTrip(t *testing.T) {
 	reply("one more thing")
 	if d := delivery(3); d.Status != schema.StatusSent || d.Attempts != 2 {
 		t.Fatalf("throttled: %+v", d)
+	}
+}
+
+// TestExampleConfig keeps the commented telegram example in configs/switchboard.yaml valid.
+func TestExampleConfig(t *testing.T) {
+	t.Setenv("SWITCHBOARD_API_TOKEN", "x")
+	t.Setenv("TELEGRAM_BOT_TOKEN", botToken)
+	t.Setenv("TELEGRAM_WEBHOOK_SECRET", secret)
+	c, err := app.ParseConfig("switchboard.yaml", connectortest.UncommentExample(t, "../../configs/switchboard.yaml", "telegram"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg := c.Channels.Telegram; tg == nil || tg.Bots["support"] == nil {
+		t.Fatalf("telegram example: %+v", c.Channels.Telegram)
 	}
 }
