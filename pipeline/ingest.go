@@ -43,7 +43,8 @@ type Ingest struct {
 	outbox   jetstream.KeyValue
 	stages   []Stage
 	parts    int
-	runner   *Partitioned
+	runner   *Partitioned // messages: one at a time per partition, in order
+	statuses *Partitioned // statuses: order-free, so one waiting for its message holds nothing up
 	log      *zap.Logger
 	metrics  *Metrics
 }
@@ -61,22 +62,37 @@ func NewIngest(ctx context.Context, o IngestOptions) (*Ingest, error) {
 	}
 	in := &Ingest{js: o.JS, messages: msgs, outbox: outbox, stages: o.Stages, parts: c.Partitions,
 		log: o.Logger.Named("ingest"), metrics: o.Metrics}
-	in.runner = &Partitioned{
-		JS: o.JS, Stream: StreamInbound, Stage: "ingest", Partitions: c.Partitions,
-		Filters: func(p int) []string {
-			return []string{fmt.Sprintf("sb.in.*.*.%d", p), fmt.Sprintf("sb.status.*.*.%d", p)}
-		},
-		Handle: in.handle, Leases: o.Leases, MaxAttempts: c.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
-		Backoff: connectors.Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second},
+	runner := func(stage, subject string, maxAckPending int) *Partitioned {
+		return &Partitioned{
+			JS: o.JS, Stream: StreamInbound, Stage: stage, Partitions: c.Partitions,
+			Filters:       func(p int) []string { return []string{fmt.Sprintf(subject, p)} },
+			MaxAckPending: maxAckPending,
+			Handle:        in.handle, Leases: o.Leases, MaxAttempts: c.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
+			Backoff: connectors.Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second},
+		}
 	}
+	in.runner = runner("ingest", "sb.in.*.*.%d", 1)
+	// A status may arrive before the outbox knows its provider id, or be about a message
+	// Switchboard never sent; it waits (LaterError) without delaying customers' messages.
+	in.statuses = runner("status", "sb.status.*.*.%d", 256)
 	return in, nil
 }
 
 // Setup creates the stage's consumers.
-func (in *Ingest) Setup(ctx context.Context) error { return in.runner.Setup(ctx) }
+func (in *Ingest) Setup(ctx context.Context) error {
+	if err := in.runner.Setup(ctx); err != nil {
+		return err
+	}
+	return in.statuses.Setup(ctx)
+}
 
 // Run processes until ctx ends.
-func (in *Ingest) Run(ctx context.Context) error { return in.runner.Run(ctx) }
+func (in *Ingest) Run(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- in.statuses.Run(ctx) }()
+	err := in.runner.Run(ctx)
+	return errors.Join(err, <-done)
+}
 
 func (in *Ingest) handle(ctx context.Context, _ int, msg jetstream.Msg) error {
 	if msg.Headers().Get(HeaderKind) == KindStatus {
@@ -153,4 +169,6 @@ func (in *Ingest) handleStatus(ctx context.Context, data []byte) error {
 }
 
 // Consumers lists the stage's durable consumers (for lag metrics).
-func (in *Ingest) Consumers() []ConsumerRef { return in.runner.Consumers() }
+func (in *Ingest) Consumers() []ConsumerRef {
+	return append(in.runner.Consumers(), in.statuses.Consumers()...)
+}

@@ -6,10 +6,6 @@ import (
 	"io"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/nats-io/nats.go/jetstream"
-	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
@@ -34,23 +30,7 @@ func (f *scopedFetcher) MediaAccounts(schema.Channel) []string { return f.accoun
 
 func testBlobs(t *testing.T) *Blobs {
 	t.Helper()
-	srv, err := StartEmbedded(EmbeddedConfig{}, t.TempDir(), zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Shutdown)
-	nc, err := srv.Connect("test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := Provision(ctx, js, Config{Partitions: 1}, 1); err != nil {
-		t.Fatal(err)
-	}
-	b, err := NewBlobs(ctx, js)
+	b, err := NewBlobs(context.Background(), startJS(t, Config{Partitions: 1}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 )
 
 // Handler processes one message of a partition. Returning nil acks it. A [PoisonError]
-// dead-letters it at once; a [LaterError] redelivers it after a delay while the partition
-// moves on; any other error retries it in place (the partition waits, so order holds) until
+// dead-letters it at once; a [LaterError] redelivers it after a delay (while the partition
+// moves on when MaxAckPending allows more than one in flight); any other error retries it in place (the partition waits, so order holds) until
 // MaxAttempts, then dead-letters it.
 type Handler func(ctx context.Context, partition int, msg jetstream.Msg) error
 
@@ -40,10 +40,14 @@ type Partitioned struct {
 	MaxAttempts int
 	Backoff     connectors.Backoff
 	AckWait     time.Duration
-	Batch       int
-	DLQ         *DeadLetters
-	Metrics     *Metrics
-	Logger      *zap.Logger
+	// MaxAckPending is 1 (the default) for strict order: the next message comes only once
+	// the previous one is acknowledged. Order-free streams (statuses) set more, so that a
+	// message answered with a [LaterError] waits out its delay without holding the others.
+	MaxAckPending int
+	Batch         int
+	DLQ           *DeadLetters
+	Metrics       *Metrics
+	Logger        *zap.Logger
 }
 
 // ConsumerName is the durable name of partition p.
@@ -61,7 +65,7 @@ func (r *Partitioned) Setup(ctx context.Context) error {
 		cc := jetstream.ConsumerConfig{
 			Durable: r.ConsumerName(p), FilterSubjects: r.Filters(p),
 			AckPolicy: jetstream.AckExplicitPolicy, AckWait: r.ackWait(),
-			MaxAckPending: 1, MaxDeliver: -1,
+			MaxAckPending: max(r.MaxAckPending, 1), MaxDeliver: -1,
 		}
 		if err := retry(ctx, func(ctx context.Context) error {
 			_, err := r.JS.CreateOrUpdateConsumer(ctx, r.Stream, cc)
