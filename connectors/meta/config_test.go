@@ -28,7 +28,7 @@ func TestConfigErrorsAreLocated(t *testing.T) {
 		t.Fatal("no errors")
 	}
 	for _, want := range []string{
-		"sb.yaml:2:3: meta.api_version: must look like v23.0",
+		"sb.yaml:2:16: meta.api_version: must look like v23.0",
 		"meta.apps.two.verify_token: is required",
 		`meta.messenger.bad name: account names may hold only`,
 		"meta.messenger.p1.app: is required when more than one app is configured",

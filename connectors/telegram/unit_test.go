@@ -27,7 +27,7 @@ func TestConfigChecksTokenShapesWithoutPrintingThem(t *testing.T) {
 		t.Fatal("no errors")
 	}
 	for _, want := range []string{
-		"sb.yaml:2:3: telegram.api_url: must be an absolute http(s) URL",
+		"sb.yaml:2:12: telegram.api_url: must be an absolute http(s) URL",
 		"telegram.bots.bad.token: is not a bot token",
 		"telegram.bots.bad.secret_token: must be 1-256 characters",
 		"telegram.bots.no good: account names may hold only",
