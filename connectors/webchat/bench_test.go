@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,18 +108,49 @@ func BenchmarkAckRate(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		f := startFleet(b, fleetSpec{URL: url, Origin: origin, Idle: n, Active: 64, PerConn: per, Timeout: 300})
+		if idle := f.result(b); idle.Connected != n {
+			b.Fatalf("%d of %d idle sockets connected: %v", idle.Connected, n, idle.Errors)
+		}
+		cpu0 := cpuTime()
 		r := f.result(b)
-		f.stop()
 		if r.Acks != 64*per {
 			b.Fatalf("%d acks of %d: %v", r.Acks, 64*per, r.Errors)
 		}
+		// CPU until every message is routed (a message event each): the same pipeline work
+		// as the raw run below, so the difference is the websocket side.
+		waitMessageEvents(b, g, uint64(64*per))
+		cpu := cpuTime() - cpu0 // the 64 active handshakes and the idle sockets' pings included
+		f.stop()
+		cpu1 := cpuTime()
 		ceiling := rawPublishRate(b, g, 64, per)
+		waitMessageEvents(b, g, uint64(2*64*per))
+		rawCPU := cpuTime() - cpu1
+		b.ReportMetric(float64(cpu.Microseconds())/float64(r.Acks), "e2e_cpu_us/msg")
+		b.ReportMetric(float64(rawCPU.Microseconds())/float64(64*per), "raw_e2e_cpu_us/msg")
 		b.ReportMetric(float64(r.Acks)/r.Seconds, "acks/s")
 		b.ReportMetric(r.P50, "p50_ms")
 		b.ReportMetric(r.P99, "p99_ms")
 		b.ReportMetric(ceiling, "raw_acks/s")
 		b.ReportMetric(float64(r.Acks)/r.Seconds/ceiling, "ratio")
 	}
+}
+
+// waitMessageEvents waits until SB_CONVERSATIONS holds n message events.
+func waitMessageEvents(b *testing.B, g *apptest.Gateway, n uint64) {
+	deadline := time.Now().Add(5 * time.Minute)
+	for g.StreamCount("SB_CONVERSATIONS", "sb.conv.*.message") < n {
+		if time.Now().After(deadline) {
+			b.Fatalf("the pipeline did not route %d messages in 5 minutes", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// cpuTime is the user+system CPU time of this process (the gateway).
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // rawPublishRate is the same load without websockets, in the same run: 64 NATS clients'

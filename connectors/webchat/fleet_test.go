@@ -134,6 +134,9 @@ func runFleet(specJSON string) int {
 	wg.Wait()
 	res.Connected = len(conns)
 	if spec.Active > 0 {
+		ready, _ := json.Marshal(fleetResult{Connected: res.Connected, Errors: res.Errors})
+		fmt.Println(string(ready)) // the parent starts its clock now
+		time.Sleep(2 * time.Second)
 		runActive(spec, &res)
 	}
 	if spec.Watch > 0 {
