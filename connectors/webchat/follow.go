@@ -18,7 +18,7 @@ func (s *conn) follow(conv string, after, seen uint64) {
 		return
 	}
 	old, stopOld := s.conv, s.stopWatch
-	s.conv, s.convClosed, s.seen, s.stopWatch, s.recent, s.awaiting = conv, false, seen, nil, nil, false
+	s.conv, s.convClosed, s.seen, s.stopWatch, s.recent, s.awaiting = conv, false, seen, nil, nil, time.Time{}
 	s.mu.Unlock()
 	if stopOld != nil {
 		stopOld()
@@ -66,7 +66,7 @@ func (s *conn) onEvent(conv string, ev *schema.Event) {
 	recheck := ""
 	switch ev.Type {
 	case schema.EventResolved:
-		s.convClosed, s.awaiting, recheck = true, false, s.lastMsg
+		s.convClosed, s.awaiting, recheck = true, time.Time{}, s.lastMsg
 	case schema.EventReopened, schema.EventOpened:
 		s.convClosed = false
 	}

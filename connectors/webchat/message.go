@@ -37,8 +37,11 @@ func (s *conn) message(f *clientFrame, raw []byte) {
 		s.mu.Unlock()
 		return // draining: the widget resends it to another instance
 	}
-	needRoute := (s.conv == "" || s.convClosed) && !s.awaiting
-	s.awaiting = s.awaiting || needRoute
+	// One wait at a time; a wait that timed out (routing backlog) is renewed.
+	needRoute := (s.conv == "" || s.convClosed) && (s.awaiting.IsZero() || time.Since(s.awaiting) > routedWait)
+	if needRoute {
+		s.awaiting = time.Now()
+	}
 	s.publishing = true
 	s.mu.Unlock()
 	if needRoute {

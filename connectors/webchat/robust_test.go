@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +240,22 @@ func TestUploads(t *testing.T) {
 	m := g.Events("sb.conv."+conv+".message", 1, 5*time.Second)[0].Message
 	if len(m.Attachments) != 1 || m.Attachments[0].Key == "" || m.Attachments[0].ContentType != "image/png" {
 		t.Fatalf("stored attachment: %+v", m.Attachments)
+	}
+}
+
+// TestIdleSocketsCostOneGoroutine guards the memory design: an idle socket (after hello) owns
+// exactly one goroutine, its reader; writes and pings come from shared goroutines.
+func TestIdleSocketsCostOneGoroutine(t *testing.T) {
+	g := apptest.Start(t, testConfig)
+	connect(t, g, nil) // starts the shared writers, pinger and listeners
+	time.Sleep(200 * time.Millisecond)
+	before := runtime.NumGoroutine()
+	const n = 200
+	for i := 0; i < n; i++ {
+		connect(t, g, nil) // the test's client sockets start no goroutines (nobody reads them)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if extra := runtime.NumGoroutine() - before; extra < n || extra > n+10 {
+		t.Fatalf("%d idle sockets added %d goroutines, want %d", n, extra, n)
 	}
 }

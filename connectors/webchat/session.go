@@ -2,6 +2,7 @@ package webchat
 
 import (
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
@@ -36,9 +37,9 @@ type conn struct {
 	reason     string // why the server is closing it (policy), for the disconnect metric
 	violations int
 
-	conv       string // the visitor's current conversation
-	convClosed bool   // it was resolved: the next message may open another
-	awaiting   bool   // a stored message's conversation is being awaited
+	conv       string    // the visitor's current conversation
+	convClosed bool      // it was resolved: the next message may open another
+	awaiting   time.Time // since when a stored message's conversation is awaited (zero: not)
 	stopWatch  func()
 	seen       uint64 // the browser has seen events up to here (no delivered status for those)
 	lastMsg    string // id of the last message this socket stored
