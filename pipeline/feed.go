@@ -142,7 +142,7 @@ func (f *Feed) Watch(conversationID string, after uint64, fn func(*schema.Event)
 	if !schema.ValidToken(conversationID) {
 		return nil, fmt.Errorf("%w: conversation id %q", connectors.ErrNotFound, conversationID)
 	}
-	w := &watcher{conv: conversationID, fn: fn, last: after, syncing: true}
+	w := &watcher{conv: conversationID, fn: fn, log: f.log, last: after, syncing: true}
 	f.mu.Lock()
 	if err := f.start(); err != nil {
 		f.mu.Unlock()

@@ -205,7 +205,7 @@ var errDone = fmt.Errorf("done")
 
 func TestSignals(t *testing.T) {
 	e := newFeedEnv(t)
-	s := NewSignals(e.nc)
+	s := NewSignals(e.nc, nil)
 	got := make(chan string, 4)
 	stop, err := s.Listen("webchat.", func(topic string, data []byte) { got <- topic + "=" + string(data) })
 	if err != nil {
@@ -230,4 +230,18 @@ func TestSignals(t *testing.T) {
 		t.Fatalf("unexpected %q", v)
 	case <-time.After(200 * time.Millisecond):
 	}
+}
+
+// TestWatcherPanicIsContained: a watcher's bug does not take the feed (or the gateway) down.
+func TestWatcherPanicIsContained(t *testing.T) {
+	e := newFeedEnv(t)
+	f := NewFeed(e.js, nil)
+	stopBad, _ := f.Watch("cnv_p", 0, func(*schema.Event) { panic("connector bug") })
+	defer stopBad()
+	var good recorder
+	stop, _ := f.Watch("cnv_p", 0, good.add)
+	defer stop()
+	e.publish("cnv_p", 1, schema.EventOpened, "")
+	e.publish("cnv_p", 2, schema.EventMessage, "")
+	good.waitFor(t, 1, 2)
 }

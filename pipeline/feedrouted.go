@@ -56,7 +56,14 @@ func (f *Feed) fireRouted(messageID, conversationID string) {
 	delete(f.routed, messageID)
 	f.mu.Unlock()
 	for w := range ws {
-		w.once.Do(func() { w.fn(conversationID) })
+		w.once.Do(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					f.log.Error("routed callback panicked", zap.String("message", messageID), zap.Any("panic", p))
+				}
+			}()
+			w.fn(conversationID)
+		})
 	}
 }
 

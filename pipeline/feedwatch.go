@@ -29,6 +29,7 @@ const maxGapRetries = 3
 type watcher struct {
 	conv    string
 	fn      func(*schema.Event)
+	log     *zap.Logger
 	stopped atomic.Bool
 
 	mu        sync.Mutex
@@ -52,8 +53,18 @@ func (w *watcher) deliver(ev *schema.Event, streamSeq uint64) {
 		w.streamSeq = streamSeq
 	}
 	if !w.stopped.Load() {
-		w.fn(ev)
+		w.call(ev)
 	}
+}
+
+// call runs fn; a panic in it is the watcher's bug, logged and contained.
+func (w *watcher) call(ev *schema.Event) {
+	defer func() {
+		if p := recover(); p != nil && w.log != nil {
+			w.log.Error("feed watcher panicked", zap.String("conversation", w.conv), zap.Any("panic", p), zap.Stack("stack"))
+		}
+	}()
+	w.fn(ev)
 }
 
 // live takes an event from the live subscription.

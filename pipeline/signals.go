@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats.go"
+	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
@@ -15,13 +16,19 @@ const SignalPrefix = "sb.signal."
 
 // Signals publishes and listens to ephemeral signals on core NATS (never stored).
 type Signals struct {
-	nc *nats.Conn
+	nc  *nats.Conn
+	log *zap.Logger
 }
 
 var _ connectors.Signals = (*Signals)(nil)
 
 // NewSignals returns signals over nc.
-func NewSignals(nc *nats.Conn) *Signals { return &Signals{nc: nc} }
+func NewSignals(nc *nats.Conn, log *zap.Logger) *Signals {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	return &Signals{nc: nc, log: log.Named("signals")}
+}
 
 // Signal publishes data on sb.signal.<topic>.
 func (s *Signals) Signal(topic string, data []byte) error {
@@ -40,6 +47,11 @@ func (s *Signals) Listen(prefix string, fn func(topic string, data []byte)) (fun
 		return nil, fmt.Errorf("%w: signal prefix %q must be tokens ending in '.'", connectors.ErrInvalidMessage, prefix)
 	}
 	sub, err := s.nc.Subscribe(SignalPrefix+prefix+">", func(m *nats.Msg) {
+		defer func() { // a listener's bug must not take the connection's dispatcher down
+			if p := recover(); p != nil {
+				s.log.Error("signal listener panicked", zap.String("subject", m.Subject), zap.Any("panic", p), zap.Stack("stack"))
+			}
+		}()
 		fn(strings.TrimPrefix(m.Subject, SignalPrefix), m.Data)
 	})
 	if err != nil {

@@ -53,6 +53,7 @@ func (c *Connector) serveSocket(w http.ResponseWriter, r *http.Request) {
 // read is the socket's reader: it handles frames until the socket fails or closes.
 func (s *conn) read() {
 	defer s.cleanup()
+	defer s.recoverPanic("reader")
 	ws := s.ws
 	ws.SetReadLimit(int64(s.c.lim.maxFrame))
 	_ = ws.SetReadDeadline(time.Now().Add(helloTimeout))
@@ -78,6 +79,16 @@ func (s *conn) read() {
 		if !s.handle(data) {
 			return
 		}
+	}
+}
+
+// recoverPanic turns a bug in this socket's handling into a closed socket and a log line,
+// never a crashed gateway.
+func (s *conn) recoverPanic(where string) {
+	if p := recover(); p != nil {
+		s.c.log.Error("webchat socket panic", zap.String("in", where), zap.Any("panic", p), zap.Stack("stack"))
+		s.c.metrics.disconnects.WithLabelValues("panic").Inc()
+		_ = s.ws.Close()
 	}
 }
 

@@ -53,8 +53,14 @@ func (p *writerPool) run() {
 		p.ready[0] = nil
 		p.ready = p.ready[1:]
 		p.mu.Unlock()
-		s.flush()
+		p.flush(s)
 	}
+}
+
+// flush writes one socket's frames; a panic cuts that socket, not the writer.
+func (p *writerPool) flush(s *conn) {
+	defer s.recoverPanic("writer")
+	s.flush()
 }
 
 func (p *writerPool) stop() {

@@ -58,7 +58,7 @@ func (a *App) wire(ctx context.Context, instance string) (*wiring, error) {
 	if err != nil {
 		return nil, err
 	}
-	feed, signals := pipeline.NewFeed(feedJS, a.log), pipeline.NewSignals(feedJS.Conn())
+	feed, signals := pipeline.NewFeed(feedJS, a.log), pipeline.NewSignals(feedJS.Conn(), a.log)
 	hostFor := func(name string) connectors.Host {
 		return connectors.Host{Publisher: publisher, Blobs: blobs, State: pipeline.NewState(stateKV, name),
 			Leases: w.leases, Feed: feed, Signals: signals, Logger: a.log.Named(name), PublicURL: a.cfg.HTTP.PublicURL, Registerer: a.reg}
