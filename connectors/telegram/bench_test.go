@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/switchboardhq/switchboard/connectors/connectortest"
 )
 
 // BenchmarkWebhookUpdate measures one Telegram update through a whole gateway (embedded
@@ -16,10 +18,12 @@ func BenchmarkWebhookUpdate(b *testing.B) {
 			i+1, i+1, i, 1000+i%50, 1000+i%50))
 	}
 	b.ResetTimer()
+	cpu0 := connectortest.CPUTime()
 	for i := 0; i < b.N; i++ {
 		status, resp := g.Do("POST", webhook, "", bodies[i], "X-Telegram-Bot-Api-Secret-Token", secret)
 		if status != http.StatusOK {
 			b.Fatalf("%d %s", status, resp)
 		}
 	}
+	b.ReportMetric(float64((connectortest.CPUTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu_ms/update")
 }
