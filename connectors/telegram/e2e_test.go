@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -195,5 +196,52 @@ func TestExampleConfig(t *testing.T) {
 	}
 	if tg := c.Channels.Telegram; tg == nil || tg.Bots["support"] == nil {
 		t.Fatalf("telegram example: %+v", c.Channels.Telegram)
+	}
+}
+
+// TestReplyWithFiles: text with sendMessage, a stored photo uploaded to sendPhoto as
+// multipart, a PDF by URL with sendDocument; every part's id maps back to the reply.
+func TestReplyWithFiles(t *testing.T) {
+	api := newFakeBotAPI(t, botToken)
+	api.files["photos/AgACAgQAAxkBAAIBY2c-large.jpg"] = []byte("\xff\xd8\xff label photo")
+	g := startGateway(t, api)
+	deliver(t, g, fixture(t, "photo.json"))
+	ev := g.Events("sb.conv.*.message", 1, 15*time.Second)[0]
+	stored := ev.Message.Attachments[0]
+	apptest.Eventually(t, 5*time.Second, func() error {
+		if status, _ := g.Do("GET", "/v1/conversations/"+ev.ConversationID, apptest.Token, nil); status != 200 || stored.Key == "" {
+			return fmt.Errorf("conversation or photo not stored yet (%+v)", stored)
+		}
+		return nil
+	})
+	status, resp := g.Do("POST", "/v1/conversations/"+ev.ConversationID+"/messages", apptest.Token, map[string]any{
+		"text": "Here you go", "attachments": []schema.Attachment{
+			{Key: stored.Key, Name: "label.jpg", ContentType: "image/jpeg"},
+			{URL: "https://files.example.com/guide.pdf", Name: "guide.pdf", ContentType: "application/pdf"}}})
+	if status != http.StatusAccepted {
+		t.Fatalf("reply: %d %s", status, resp)
+	}
+	d := g.Events("sb.conv."+ev.ConversationID+".delivery", 1, 15*time.Second)[0].Delivery
+	if d.Status != schema.StatusSent {
+		t.Fatalf("delivery %+v", d)
+	}
+	photo, doc := api.requests("sendPhoto"), api.requests("sendDocument")
+	if len(api.requests("sendMessage")) != 1 || len(photo) != 1 || len(doc) != 1 {
+		t.Fatalf("calls: %d sendMessage, %d sendPhoto, %d sendDocument", len(api.requests("sendMessage")), len(photo), len(doc))
+	}
+	req := &http.Request{Method: "POST", Header: http.Header{"Content-Type": {photo[0].ContentType}},
+		Body: io.NopCloser(bytes.NewReader(photo[0].Body))}
+	if err := req.ParseMultipartForm(1 << 20); err != nil {
+		t.Fatal(err)
+	}
+	f, fh, _ := req.FormFile("photo")
+	data, _ := io.ReadAll(f)
+	if req.FormValue("chat_id") != "1111111" || fh.Filename != "label.jpg" || string(data) != "\xff\xd8\xff label photo" {
+		t.Fatalf("sendPhoto form %v file %s %q", req.MultipartForm.Value, fh.Filename, data)
+	}
+	var body map[string]string
+	if err := json.Unmarshal(doc[0].Body, &body); err != nil ||
+		!reflect.DeepEqual(body, map[string]string{"chat_id": "1111111", "document": "https://files.example.com/guide.pdf"}) {
+		t.Fatalf("sendDocument %s", doc[0].Body)
 	}
 }
