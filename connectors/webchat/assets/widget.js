@@ -317,6 +317,10 @@
       identity = null;
       state.conv = null;
       state.lastSeq = 0;
+      state.shown = {};
+      state.byClient = {};
+      state.unread = 0;
+      showBadge();
       log.textContent = "";
       if (state.ws) { state.ws.close(); }
     }
