@@ -129,6 +129,10 @@ func checkPartitions(ctx context.Context, js jetstream.JetStream, n int) error {
 	return nil
 }
 
+// RetryAPI retries a JetStream API call (creating a stream, bucket or consumer) while the
+// cluster elects leaders, for packages that provision their own resources.
+func RetryAPI(ctx context.Context, f func(context.Context) error) error { return retry(ctx, f) }
+
 // retry retries a JetStream API call while the cluster elects leaders.
 func retry(ctx context.Context, f func(context.Context) error) error {
 	var err error

@@ -14,16 +14,27 @@ import (
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// onCommand applies a helpdesk command.
-func (r *Router) onCommand(ctx context.Context, cmd *Command) error {
-	conv, rev, err := r.loadConv(ctx, cmd.ConversationID)
+// onCommand applies a helpdesk or dispatcher command.
+func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) error {
+	conv, rev, err := r.loadConv(ctx, pc, cmd.ConversationID)
 	if errors.Is(err, connectors.ErrNotFound) {
 		return pipeline.Poison(fmt.Errorf("command %s: unknown conversation %s", cmd.ID, cmd.ConversationID))
 	}
 	if err != nil {
 		return err
 	}
-	c := &change{cause: "cmd:" + cmd.ID, conv: conv, rev: rev, actor: cmd.Actor}
+	c := r.newChange(pc, cmd.Cause(), conv, rev, cmd.Actor)
+	if err := r.applyCommand(ctx, c, cmd); err != nil {
+		return err
+	}
+	if len(c.events) == 0 && !c.applied() {
+		return r.followUp(ctx, c) // nothing to record (already so); follow-ups may still matter
+	}
+	return r.commit(ctx, c)
+}
+
+func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) error {
+	conv, fresh := c.conv, !c.applied()
 	switch cmd.Type {
 	case CommandReply, CommandNote:
 		if cmd.Message == nil {
@@ -31,26 +42,23 @@ func (r *Router) onCommand(ctx context.Context, cmd *Command) error {
 		}
 		r.reply(c, cmd)
 	case CommandResolve:
-		if conv.Status == schema.ConversationResolved && conv.LastCause != c.cause {
-			return nil
+		if fresh && conv.Status == schema.ConversationOpen {
+			c.emit(r, schema.EventResolved, func(e *schema.Event) { e.Reason = cmd.Reason })
 		}
-		c.emit(r, schema.EventResolved, func(e *schema.Event) { e.Reason = cmd.Reason })
-		now := r.o.Now().UTC()
-		conv.Status, conv.ResolvedAt = schema.ConversationResolved, &now
 	case CommandReopen:
-		if conv.Status == schema.ConversationOpen && conv.LastCause != c.cause {
-			return nil
+		if fresh && conv.Status == schema.ConversationResolved {
+			keep := conv.AgentID
+			c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason = cmd.Reason })
+			return r.reroute(ctx, c, &Input{Prefer: keep}, "reopened by "+cmd.Actor)
 		}
-		c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason = cmd.Reason })
-		conv.Status, conv.ResolvedAt = schema.ConversationOpen, nil
+	case CommandAssign, CommandTransfer, CommandRequeue, CommandEscalate, CommandOverflow:
+		if fresh {
+			return r.routingCommand(ctx, c, cmd)
+		}
 	default:
 		return pipeline.Poison(fmt.Errorf("command %s: unknown type %q", cmd.ID, cmd.Type))
 	}
-	if conv.LastCause == c.cause {
-		c.events = nil // applied before a crash: only the follow-ups may be missing
-		return r.followUp(ctx, c)
-	}
-	return r.commit(ctx, c)
+	return nil
 }
 
 // reply turns an agent's message into an outbound message on the customer's channel.
@@ -77,9 +85,7 @@ func (r *Router) reply(c *change, cmd *Command) {
 			m.Thread = &schema.Thread{InReplyTo: []string{rr.InReplyTo}, References: rr.References}
 		}
 	}
-	if conv.LastCause != c.cause {
-		conv.Messages++
-		conv.LastMessage = m.ID
+	if !c.applied() {
 		c.emit(r, schema.EventMessage, func(e *schema.Event) { e.Message = eventMessage(m) })
 	}
 	c.then(r.saveRecord(m))

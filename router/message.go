@@ -2,133 +2,169 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// threadDecision says which conversation a message joins and why.
-type threadDecision struct {
-	conv   *convState
-	rev    uint64
-	isNew  bool
-	reason string
+// onMessage threads an inbound message into its customer's conversation and routes the
+// conversation when it needs an agent.
+func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message, redelivered bool) error {
+	if redelivered {
+		// A redelivery may come after later messages were applied (a lost ack): the message
+		// record says whether it was routed.
+		rec, _, err := r.store.Message(ctx, m.ID)
+		if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+			return err
+		}
+		if err == nil && rec.ConversationID != "" {
+			r.o.Metrics.Stage.WithLabelValues("router", "duplicate").Inc()
+			return nil
+		}
+	}
+	ts, _, err := r.loadThread(ctx, pc, m.CustomerID)
+	if err != nil {
+		return err
+	}
+	d, err := r.thread(ctx, pc, ts, m)
+	if err != nil {
+		return err
+	}
+	var cust *custRecord
+	if d.isNew || d.route {
+		if cust, err = r.customer(ctx, m.CustomerID); err != nil {
+			return err
+		}
+		if cust.MergedInto != "" && d.conv.LastCause != m.ID {
+			return r.forward(ctx, m, cust.MergedInto)
+		}
+	}
+	c := r.newChange(pc, m.ID, d.conv, d.rev, "customer")
+	m.ConversationID = d.conv.ID
+	if !c.applied() {
+		if err := r.applyMessage(ctx, c, m, d, cust); err != nil {
+			return err
+		}
+	}
+	r.messageFollowUps(c, m, d)
+	return r.commit(ctx, c)
 }
 
-// onMessage threads an inbound message into its customer's conversation.
-func (r *Router) onMessage(ctx context.Context, m *schema.Message) error {
-	rec, _, err := r.store.Message(ctx, m.ID)
-	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
-		return err
-	}
-	if err == nil && rec.ConversationID != "" {
-		r.o.Metrics.Stage.WithLabelValues("router", "duplicate").Inc()
-		return nil // routed before: a redelivery changes nothing
-	}
-	cust, custRev, err := r.store.Customer(ctx, m.CustomerID)
-	if err != nil {
-		return fmt.Errorf("customer %s: %w", m.CustomerID, err)
-	}
-	d, err := r.thread(ctx, cust, m)
-	if err != nil {
-		return err
-	}
-	c := &change{cause: m.ID, conv: d.conv, rev: d.rev, actor: "customer"}
-	if d.conv.LastCause == m.ID {
-		return r.followUp(ctx, r.messageFollowUps(c, m, cust, custRev))
-	}
-	m.ConversationID = d.conv.ID
+func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message, d *threadDecision, cust *custRecord) error {
 	if d.isNew {
 		c.emit(r, schema.EventOpened, func(e *schema.Event) { e.Reason = d.reason })
 	}
-	r.applyInbound(d.conv, m)
+	if d.reopen {
+		c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason = d.reason })
+	}
 	c.emit(r, schema.EventMessage, func(e *schema.Event) {
 		e.Message = eventMessage(m)
 		if !d.isNew {
 			e.Reason = d.reason
 		}
 	})
-	return r.commit(ctx, r.messageFollowUps(c, m, cust, custRev))
-}
-
-// thread picks the conversation: the customer's open one, else a new one. A new
-// conversation's id derives from the message, so a redelivery finds the one it created.
-func (r *Router) thread(ctx context.Context, cust *schema.Customer, m *schema.Message) (*threadDecision, error) {
-	if n := len(cust.Conversations); n > 0 {
-		last := cust.Conversations[n-1]
-		conv, rev, err := r.loadConv(ctx, last)
-		if err != nil {
-			return nil, fmt.Errorf("conversation %s: %w", last, err)
-		}
-		if conv.Status == schema.ConversationOpen {
-			return &threadDecision{conv: conv, rev: rev, reason: "the customer's open conversation"}, nil
+	if !d.route {
+		return nil
+	}
+	in := &Input{Message: m, Customer: &cust.Customer, Channel: m.Channel, Now: r.o.Now().UTC(), Prefer: d.keep}
+	if p := d.prev; p != nil && p.AgentID != "" {
+		in.PreviousAgent, in.PreviousAt = p.AgentID, p.UpdatedAt
+		if p.ResolvedAt != nil {
+			in.PreviousAt = *p.ResolvedAt
 		}
 	}
-	id := schema.ConversationIDFor(m.ID)
-	if conv, rev, err := r.loadConv(ctx, id); err == nil {
-		return &threadDecision{conv: conv, rev: rev}, nil // created by this message before a crash
-	} else if !errors.Is(err, connectors.ErrNotFound) {
-		return nil, err
-	}
-	now := r.o.Now().UTC()
-	reason := "first message from this customer"
-	if len(cust.Conversations) > 0 {
-		reason = "the customer's previous conversation is resolved"
-	}
-	conv := &convState{Conversation: schema.Conversation{
-		Schema: schema.ConversationSchema, ID: id, CustomerID: cust.ID, Status: schema.ConversationOpen,
-		Subject: m.Subject, OpenedAt: now, ThreadReason: reason,
-	}}
-	return &threadDecision{conv: conv, isNew: true, reason: reason}, nil
+	return r.route(ctx, c, in)
 }
 
-// applyInbound updates the snapshot for an inbound message.
-func (r *Router) applyInbound(conv *convState, m *schema.Message) {
-	conv.Messages++
-	conv.LastMessage = m.ID
-	conv.Channels = addChannel(conv.Channels, m.Channel)
-	at := m.ReceivedAt
-	conv.LastInbound = &at
-	conv.ReplyRoute = schema.ReplyRoute{Channel: m.Channel, Account: m.Account, To: m.From}
-	if t := m.Thread; t != nil && t.MessageID != "" {
-		conv.ReplyRoute.InReplyTo = t.MessageID
-		conv.ReplyRoute.References = referenceChain(t.References, t.MessageID)
+// messageFollowUps records the conversation with the customer, the message record and the
+// email Message-ID index.
+func (r *Router) messageFollowUps(c *change, m *schema.Message, d *threadDecision) {
+	convID, customer := c.conv.ID, c.conv.CustomerID
+	if d.isNew || c.applied() {
+		pc, scope := c.pc, d.scope
+		c.then(func(ctx context.Context) error { return r.setCurrent(ctx, pc, customer, scope, convID) })
+		c.then(func(ctx context.Context) error { return r.addConversation(ctx, customer, convID) })
 	}
-	if conv.Subject == "" {
-		conv.Subject = m.Subject
-	}
-}
-
-// messageFollowUps adds the customer's conversation list and the message record.
-func (r *Router) messageFollowUps(c *change, m *schema.Message, cust *schema.Customer, custRev uint64) *change {
-	m.ConversationID = c.conv.ID
-	convID := c.conv.ID
-	c.then(func(ctx context.Context) error {
-		if slices.Contains(cust.Conversations, convID) {
-			return nil
-		}
-		cust.Conversations = append(cust.Conversations, convID)
-		cust.UpdatedAt = r.o.Now().UTC()
-		_, err := put(ctx, r.store.Customers, cust.ID, cust, custRev)
-		return err
-	})
 	c.then(r.saveRecord(m))
-	return c
+	if t := m.Thread; t != nil && t.MessageID != "" {
+		data, _ := json.Marshal(emailIndex{Conversation: convID, Customer: customer})
+		key := emailKey(t.MessageID)
+		c.then(func(ctx context.Context) error {
+			if _, err := r.store.Threads.Put(ctx, key, data); err != nil {
+				return errors.Join(connectors.ErrUnavailable, err)
+			}
+			return nil
+		})
+	}
 }
 
-// maxReferences bounds the References chain kept for replies (RFC 5322 allows trimming the
-// middle; mail clients need the first and the last ids).
-const maxReferences = 20
-
-// referenceChain is the References header of a reply to a message with these references and
-// Message-ID: its references plus its id, the middle trimmed when long.
-func referenceChain(refs []string, id string) []string {
-	chain := append(append([]string(nil), refs...), id)
-	if len(chain) > maxReferences {
-		chain = append(chain[:1], chain[len(chain)-maxReferences+1:]...)
+// forward hands a message of a customer merged into another to the survivor's partition.
+func (r *Router) forward(ctx context.Context, m *schema.Message, survivor string) error {
+	m.CustomerID = survivor
+	data, err := json.Marshal(m)
+	if err != nil {
+		return pipeline.Poison(err)
 	}
-	return chain
+	msg := &nats.Msg{Subject: pipeline.RouteSubject(pipeline.Partition(survivor, r.o.Partitions)), Data: data,
+		Header: nats.Header{pipeline.HeaderKind: {pipeline.KindMessage}}}
+	if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID("m:"+m.ID+":"+survivor)); err != nil {
+		return errors.Join(connectors.ErrUnavailable, err)
+	}
+	r.o.Metrics.Stage.WithLabelValues("router", "forwarded").Inc()
+	return nil
+}
+
+// customer reads a customer record.
+func (r *Router) customer(ctx context.Context, id string) (*custRecord, error) {
+	var c custRecord
+	if _, err := get(ctx, r.store.Customers, id, &c); err != nil {
+		if errors.Is(err, connectors.ErrNotFound) {
+			c = custRecord{Customer: schema.Customer{ID: id}}
+			return &c, nil
+		}
+		return nil, fmt.Errorf("customer %s: %w", id, err)
+	}
+	return &c, nil
+}
+
+// addConversation lists a conversation on its customer's record.
+func (r *Router) addConversation(ctx context.Context, customer, convID string) error {
+	return updateCustomer(ctx, r.store.Customers, customer, func(c *custRecord) bool {
+		if slices.Contains(c.Conversations, convID) {
+			return false
+		}
+		c.Conversations = append(c.Conversations, convID)
+		c.UpdatedAt = r.o.Now().UTC()
+		return true
+	})
+}
+
+// eventMessage is the copy of a message carried in an event: the raw provider payload stays in
+// the message record (GET /v1/messages/{id}), keeping the stream light.
+func eventMessage(m *schema.Message) *schema.Message {
+	cp := *m
+	cp.Raw = nil
+	return &cp
+}
+
+// saveRecord stores the routed message record (conversation id and status filled in).
+func (r *Router) saveRecord(m *schema.Message) func(context.Context) error {
+	return func(ctx context.Context) error {
+		data, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		if _, err := r.store.Messages.Put(ctx, m.ID, data); err != nil {
+			return errors.Join(connectors.ErrUnavailable, err)
+		}
+		return nil
+	}
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
@@ -20,72 +22,159 @@ type Options struct {
 	Partitions int
 	// MaxAttempts before a message that keeps failing is dead-lettered.
 	MaxAttempts int
-	// Leases make each customer partition exclusive across instances.
-	Leases  connectors.Leaser
-	DLQ     *pipeline.DeadLetters
-	Metrics *pipeline.Metrics
-	Logger  *zap.Logger
-	Now     func() time.Time
+	DLQ         *pipeline.DeadLetters
+	Metrics     *pipeline.Metrics
+	Logger      *zap.Logger
+	Now         func() time.Time
+	// Config is the router section, defaults applied.
+	Config Config
+	// Rules are the routing rules; nil turns routing off (threading only).
+	Rules *RulesHolder
+	// Leases make each customer partition exclusive across instances, and keep the
+	// dispatcher (waiting queue, escalations, presence timers) on one instance at a time.
+	Leases connectors.Leaser
+	// Registerer takes the router's metrics (nil: unregistered).
+	Registerer prometheus.Registerer
 }
 
 // Router consumes SB_ROUTE and publishes SB_CONVERSATIONS.
 type Router struct {
-	o      Options
-	js     jetstream.JetStream
-	store  *Store
-	runner *pipeline.Partitioned
-	log    *zap.Logger
+	o          Options
+	js         jetstream.JetStream
+	store      *Store
+	runner     *pipeline.Partitioned
+	log        *zap.Logger
+	board      *Board
+	waits      *Waitlist
+	agents     *agentStore
+	metrics    *Metrics
+	caches     []*partCache
+	dispatcher *dispatcher
 }
 
-// New opens the router's buckets. It starts nothing.
+// New opens the router's buckets (see [Provision]). It starts nothing.
 func New(ctx context.Context, o Options) (*Router, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	o.Config = o.Config.WithDefaults()
 	st, err := OpenStore(ctx, o.JS)
 	if err != nil {
 		return nil, err
 	}
-	r := &Router{o: o, js: o.JS, store: st, log: o.Logger.Named("router")}
+	r := &Router{o: o, js: o.JS, store: st, log: o.Logger.Named("router"), waits: NewWaitlist(),
+		metrics: NewMetrics(o.Registerer)}
+	roster := NewRoster(o.Config.Agents, o.Config.LoadWeights)
+	if o.Rules != nil {
+		roster = o.Rules.Current().Roster()
+	}
+	r.board = NewBoard(roster, o.Config.Presence.HeartbeatTimeout.D(), r.waits, o.Now)
+	r.agents = &agentStore{kv: st.Agents, board: r.board, roster: roster, now: o.Now,
+		conflicts: r.metrics.AssignConflicts.Inc}
+	r.caches = make([]*partCache, max(o.Partitions, 1))
+	for i := range r.caches {
+		r.caches[i] = newPartCache()
+	}
 	r.runner = &pipeline.Partitioned{
 		JS: o.JS, Stream: pipeline.StreamRoute, Stage: "router", Partitions: o.Partitions,
 		Filters: func(p int) []string { return []string{pipeline.RouteSubject(p)} },
 		Handle:  r.handle, Leases: o.Leases,
 		MaxAttempts: o.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
-		Backoff: connectors.Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second},
+		Backoff: connectors.Backoff{Min: 50 * time.Millisecond, Max: 10 * time.Second},
 	}
+	r.dispatcher = &dispatcher{r: r, log: r.log.Named("dispatcher")}
+	r.metrics.watch(r.board, r.waits, o.Rules, o.Now)
 	return r, nil
 }
 
-// Store gives read access to the router's records (the REST API uses it).
+// Store gives access to the router's records (the REST API uses it).
 func (r *Router) Store() *Store { return r.store }
+
+// Board is this instance's view of the agents.
+func (r *Router) Board() *Board { return r.board }
+
+// Rules returns the rules in force (nil when routing is off).
+func (r *Router) Rules() *Rules {
+	if r.o.Rules == nil {
+		return nil
+	}
+	return r.o.Rules.Current()
+}
 
 // Setup creates the router's consumers.
 func (r *Router) Setup(ctx context.Context) error { return r.runner.Setup(ctx) }
 
-// Run routes until ctx ends.
-func (r *Router) Run(ctx context.Context) error { return r.runner.Run(ctx) }
+// Run routes until ctx ends: it follows agents and the waiting list, then consumes the
+// partitions, runs the dispatcher (under a lease), listens for presence over NATS and
+// reloads the rules file when it changes.
+func (r *Router) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	boardReady, waitsReady := make(chan struct{}), make(chan struct{})
+	goRun(&wg, func() { r.board.Watch(ctx, r.store.Agents, r.log, boardReady) })
+	goRun(&wg, func() { r.waits.Watch(ctx, r.store.Waiting, r.log, waitsReady) })
+	for _, ch := range []chan struct{}{boardReady, waitsReady} {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	if r.o.Rules != nil {
+		goRun(&wg, func() { r.o.Rules.Watch(ctx, r.o.Config.ReloadInterval.D()) })
+		goRun(&wg, func() { r.dispatcher.runLeased(ctx, r.o.Leases) })
+	}
+	stopPresence, err := r.listenPresence()
+	if err != nil {
+		return err
+	}
+	defer stopPresence()
+	return r.runner.Run(ctx)
+}
 
-func (r *Router) handle(ctx context.Context, _ int, msg jetstream.Msg) error {
+func goRun(wg *sync.WaitGroup, f func()) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		f()
+	}()
+}
+
+func (r *Router) handle(ctx context.Context, p int, msg jetstream.Msg) error {
+	pc := r.caches[p%len(r.caches)]
+	redelivered := false
+	if md, err := msg.Metadata(); err == nil && md.NumDelivered > 1 {
+		redelivered = true
+	}
+	err := r.dispatch(ctx, pc, msg, redelivered)
+	if err != nil {
+		pc.clear() // the next attempt reads everything fresh
+	}
+	return err
+}
+
+func (r *Router) dispatch(ctx context.Context, pc *partCache, msg jetstream.Msg, redelivered bool) error {
 	switch kind := msg.Headers().Get(pipeline.HeaderKind); kind {
 	case pipeline.KindMessage:
 		var m schema.Message
 		if err := json.Unmarshal(msg.Data(), &m); err != nil || m.ID == "" || m.CustomerID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable or unidentified message: %v", err))
 		}
-		return r.onMessage(ctx, &m)
+		return r.onMessage(ctx, pc, &m, redelivered)
 	case pipeline.KindStatus:
 		var st schema.StatusUpdate
 		if err := json.Unmarshal(msg.Data(), &st); err != nil || st.MessageID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable status: %v", err))
 		}
-		return r.onStatus(ctx, &st)
+		return r.onStatus(ctx, pc, &st)
 	case pipeline.KindCommand:
 		var c Command
 		if err := json.Unmarshal(msg.Data(), &c); err != nil || c.ID == "" || c.ConversationID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable command: %v", err))
 		}
-		return r.onCommand(ctx, &c)
+		return r.onCommand(ctx, pc, &c)
 	default:
 		return pipeline.Poison(fmt.Errorf("unknown envelope kind %q", kind))
 	}
@@ -93,3 +182,6 @@ func (r *Router) handle(ctx context.Context, _ int, msg jetstream.Msg) error {
 
 // Consumers lists the router's durable consumers (for lag metrics).
 func (r *Router) Consumers() []pipeline.ConsumerRef { return r.runner.Consumers() }
+
+// routingOn reports whether conversations are queued and assigned.
+func (r *Router) routingOn() bool { return r.o.Rules != nil }

@@ -12,7 +12,7 @@ import (
 
 // onStatus applies a delivery status to an outbound message. Statuses only move forward
 // (see [schema.DeliveryStatus.Rank]): a late "sent" after "delivered" changes nothing.
-func (r *Router) onStatus(ctx context.Context, st *schema.StatusUpdate) error {
+func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusUpdate) error {
 	m, _, err := r.store.Message(ctx, st.MessageID)
 	if errors.Is(err, connectors.ErrNotFound) {
 		return pipeline.Poison(fmt.Errorf("status for unknown message %s", st.MessageID))
@@ -27,18 +27,18 @@ func (r *Router) onStatus(ctx context.Context, st *schema.StatusUpdate) error {
 		r.o.Metrics.Stage.WithLabelValues("router", "stale_status").Inc()
 		return nil
 	}
-	conv, rev, err := r.loadConv(ctx, m.ConversationID)
+	conv, rev, err := r.loadConv(ctx, pc, m.ConversationID)
 	if err != nil {
 		return err
 	}
 	cause := fmt.Sprintf("status:%s:%s", st.MessageID, st.Status)
-	c := &change{cause: cause, conv: conv, rev: rev, actor: "channel"}
+	c := r.newChange(pc, cause, conv, rev, "channel")
 	m.Status = st.Status
 	if st.ExternalID != "" && m.ExternalID == "" {
 		m.ExternalID = st.ExternalID
 	}
 	c.then(r.saveRecord(m))
-	if conv.LastCause == cause {
+	if c.applied() {
 		return r.followUp(ctx, c)
 	}
 	c.emit(r, schema.EventDelivery, func(e *schema.Event) {

@@ -13,11 +13,41 @@ import (
 	"github.com/switchboardhq/switchboard/schema"
 )
 
+// The router's own buckets (the pipeline provisions the shared ones).
+const (
+	BucketAgents  = "sb_agents"  // presence.<agent>, load.<agent>
+	BucketWaiting = "sb_waiting" // conversation id → WaitEntry
+	BucketThreads = "sb_threads" // c.<customer> → threading state; m.<Message-ID> → conversation
+)
+
 // Store reads and writes the router's records in KV with compare-and-set revisions.
 type Store struct {
 	Messages      jetstream.KeyValue
 	Conversations jetstream.KeyValue
 	Customers     jetstream.KeyValue
+	Identities    jetstream.KeyValue
+	Outbox        jetstream.KeyValue
+	Agents        jetstream.KeyValue
+	Waiting       jetstream.KeyValue
+	Threads       jetstream.KeyValue
+}
+
+// Provision creates or updates the router's buckets (replicas r). The pipeline's must exist.
+func Provision(ctx context.Context, js jetstream.JetStream, r int) error {
+	for _, kc := range []jetstream.KeyValueConfig{
+		{Bucket: BucketAgents, Description: "Agent presence and load (compare-and-set).", History: 1},
+		{Bucket: BucketWaiting, Description: "Conversations waiting for an agent.", History: 1},
+		{Bucket: BucketThreads, Description: "Threading state per customer; email Message-ID index.", History: 1},
+	} {
+		kc.Storage, kc.Replicas = jetstream.FileStorage, max(r, 1)
+		if err := pipeline.RetryAPI(ctx, func(ctx context.Context) error {
+			_, err := js.CreateOrUpdateKeyValue(ctx, kc)
+			return err
+		}); err != nil {
+			return fmt.Errorf("provision bucket %s: %w", kc.Bucket, err)
+		}
+	}
+	return nil
 }
 
 // OpenStore opens the buckets.
@@ -26,7 +56,12 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	for _, b := range []struct {
 		name string
 		kv   *jetstream.KeyValue
-	}{{pipeline.BucketMessages, &s.Messages}, {pipeline.BucketConversations, &s.Conversations}, {pipeline.BucketCustomers, &s.Customers}} {
+	}{
+		{pipeline.BucketMessages, &s.Messages}, {pipeline.BucketConversations, &s.Conversations},
+		{pipeline.BucketCustomers, &s.Customers}, {pipeline.BucketIdentities, &s.Identities},
+		{pipeline.BucketOutbox, &s.Outbox}, {BucketAgents, &s.Agents}, {BucketWaiting, &s.Waiting},
+		{BucketThreads, &s.Threads},
+	} {
 		kv, err := js.KeyValue(ctx, b.name)
 		if err != nil {
 			return nil, fmt.Errorf("open bucket %s: %w", b.name, err)
@@ -39,7 +74,7 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 // get decodes key into v and returns its revision; ErrNotFound when absent.
 func get(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uint64, error) {
 	e, err := kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 		return 0, connectors.ErrNotFound
 	}
 	if err != nil {
@@ -49,23 +84,6 @@ func get(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uint64,
 		return 0, fmt.Errorf("corrupt record %s/%s: %w", kv.Bucket(), key, err)
 	}
 	return e.Revision(), nil
-}
-
-// put writes v under key: created when rev is 0, else only over revision rev.
-func put(ctx context.Context, kv jetstream.KeyValue, key string, v any, rev uint64) (uint64, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return 0, err
-	}
-	if rev == 0 {
-		rev, err = kv.Create(ctx, key, data)
-	} else {
-		rev, err = kv.Update(ctx, key, data, rev)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("write %s/%s: %w", kv.Bucket(), key, err)
-	}
-	return rev, nil
 }
 
 // Message returns a message record.
@@ -87,4 +105,17 @@ func (s *Store) Customer(ctx context.Context, id string) (*schema.Customer, uint
 	var c schema.Customer
 	rev, err := get(ctx, s.Customers, id, &c)
 	return &c, rev, err
+}
+
+// Agent returns an agent's presence and load as stored.
+func (s *Store) Agent(ctx context.Context, id string) (PresenceRecord, LoadRecord, error) {
+	p := PresenceRecord{Agent: id, Status: Offline}
+	l := LoadRecord{Agent: id, Conversations: map[string]Hold{}}
+	if _, err := get(ctx, s.Agents, presenceKey(id), &p); err != nil && !errors.Is(err, connectors.ErrNotFound) {
+		return p, l, err
+	}
+	if _, err := get(ctx, s.Agents, loadKey(id), &l); err != nil && !errors.Is(err, connectors.ErrNotFound) {
+		return p, l, err
+	}
+	return p, l, nil
 }

@@ -38,6 +38,9 @@ type Conversation struct {
 	LastInbound  *time.Time         `json:"last_inbound_at,omitempty"`
 	ResolvedAt   *time.Time         `json:"resolved_at,omitempty"`
 	ThreadReason string             `json:"thread_reason,omitempty"`
+	// QueuedAt is when the conversation started waiting for an agent (kept across
+	// escalations and re-queues: waiting conversations are served by priority, then age).
+	QueuedAt *time.Time `json:"queued_at,omitempty"`
 }
 
 // ReplyRoute says where an agent's reply goes: the channel, account and address the customer
@@ -61,6 +64,21 @@ type Customer struct {
 	Conversations []string          `json:"conversations,omitempty"`
 	CreatedAt     time.Time         `json:"created_at"`
 	UpdatedAt     time.Time         `json:"updated_at"`
+	// MergedInto names the customer this one was merged into; its identities resolve there.
+	MergedInto string `json:"merged_into,omitempty"`
+	// MergedFrom lists the customers merged into this one (each can be split off again).
+	MergedFrom []string `json:"merged_from,omitempty"`
+	// Conflicts are automatic merges that were refused (e.g. different external ids).
+	Conflicts []IdentityConflict `json:"conflicts,omitempty"`
+}
+
+// IdentityConflict is an identity that matched another customer and was not merged.
+type IdentityConflict struct {
+	Kind       string    `json:"kind"`
+	Value      string    `json:"value"`
+	CustomerID string    `json:"customer_id"`
+	Reason     string    `json:"reason"`
+	At         time.Time `json:"at"`
 }
 
 // Identity is one channel address that belongs to a customer.
@@ -69,4 +87,7 @@ type Identity struct {
 	Value    string    `json:"value"`
 	Verified bool      `json:"verified,omitempty"`
 	AddedAt  time.Time `json:"added_at"`
+	// Source says how the identity was learned: "channel" (a message came from it),
+	// "profile" (a channel's verified hint), "rest" (linked by a person).
+	Source string `json:"source,omitempty"`
 }

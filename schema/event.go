@@ -22,6 +22,17 @@ const (
 	EventDelivery    EventType = "delivery"    // delivery status of an outbound message changed
 )
 
+// Customer event types, published on sb.customer.<customer>.<type> with an empty
+// ConversationID. Identity changes are reversible: a merge is undone by a split, a link by an
+// unlink.
+const (
+	EventIdentityLinked   EventType = "identity_linked"   // an identity now belongs to the customer
+	EventIdentityUnlinked EventType = "identity_unlinked" // an identity was taken off the customer
+	EventCustomerMerged   EventType = "customer_merged"   // another customer was merged into this one
+	EventCustomerSplit    EventType = "customer_split"    // a merged customer was split off again
+	EventIdentityConflict EventType = "identity_conflict" // an automatic merge was refused; a person should decide
+)
+
 // Event is one entry of the unified conversation stream. Events of one conversation are
 // published in order; Seq numbers them from 1 without gaps. ID is deterministic, so a
 // consumer that sees an ID twice may drop the second copy.
@@ -36,9 +47,10 @@ type Event struct {
 	Actor          string    `json:"actor,omitempty"`
 	Reason         string    `json:"reason,omitempty"`
 
-	Message  *Message  `json:"message,omitempty"`
-	Routing  *Routing  `json:"routing,omitempty"`
-	Delivery *Delivery `json:"delivery,omitempty"`
+	Message  *Message        `json:"message,omitempty"`
+	Routing  *Routing        `json:"routing,omitempty"`
+	Delivery *Delivery       `json:"delivery,omitempty"`
+	Identity *IdentityChange `json:"identity,omitempty"`
 }
 
 // Routing explains a routing decision: which rule and target matched, under which rules
@@ -54,6 +66,16 @@ type Routing struct {
 	PreviousQueue string `json:"previous_queue,omitempty"`
 	Strategy      string `json:"strategy,omitempty"`
 	Reason        string `json:"reason,omitempty"`
+	// TimeoutAt is when a waiting conversation moves on to the rule's next target.
+	TimeoutAt *time.Time `json:"timeout_at,omitempty"`
+}
+
+// IdentityChange describes a customer event: the identities concerned, and the other customer
+// of a merge, split or conflict.
+type IdentityChange struct {
+	Identities    []Identity `json:"identities,omitempty"`
+	OtherCustomer string     `json:"other_customer,omitempty"`
+	Source        string     `json:"source,omitempty"`
 }
 
 // Delivery reports the status of an outbound message.
@@ -67,5 +89,11 @@ type Delivery struct {
 	Attempts     int            `json:"attempts,omitempty"`
 }
 
-// Subject is the NATS subject an event is published on: sb.conv.<conversation>.<type>.
-func (e *Event) Subject() string { return "sb.conv." + e.ConversationID + "." + string(e.Type) }
+// Subject is the NATS subject an event is published on: sb.conv.<conversation>.<type>, or
+// sb.customer.<customer>.<type> for customer events (no conversation).
+func (e *Event) Subject() string {
+	if e.ConversationID == "" {
+		return "sb.customer." + e.CustomerID + "." + string(e.Type)
+	}
+	return "sb.conv." + e.ConversationID + "." + string(e.Type)
+}

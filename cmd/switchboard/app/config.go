@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors/api"
@@ -13,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/connectors/telegram"
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/router"
 )
 
 // Config is the whole configuration file (docs/configuration.md).
@@ -23,6 +25,7 @@ type Config struct {
 	REST     RESTConfig          `yaml:"rest"`
 	NATS     pipeline.NATSConfig `yaml:"nats"`
 	Pipeline pipeline.Config     `yaml:"pipeline"`
+	Router   router.Config       `yaml:"router"`
 	Channels Channels            `yaml:"channels"`
 }
 
@@ -82,6 +85,9 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 		return nil, err
 	}
 	c.applyDefaults()
+	if f := c.Router.RulesFile; f != "" && !filepath.IsAbs(f) {
+		c.Router.RulesFile = filepath.Join(filepath.Dir(path), f)
+	}
 	return &c, nil
 }
 

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
@@ -30,6 +29,8 @@ type REST struct {
 	tokens     []RESTToken
 	signals    connectors.Signals
 	log        *zap.Logger
+	router     *router.Router
+	graph      *router.Graph
 }
 
 const restChannel = schema.Channel("rest")
@@ -39,7 +40,7 @@ func (s *REST) Endpoints() []connectors.Endpoint {
 	ep := func(method, path string, h connectors.HandlerFunc) connectors.Endpoint {
 		return connectors.Endpoint{Method: method, Path: path, Channel: restChannel, Handle: s.auth(h)}
 	}
-	return []connectors.Endpoint{
+	return append([]connectors.Endpoint{
 		ep("GET", "/v1/messages/{id}", s.getMessage),
 		ep("GET", "/v1/conversations", s.listConversations),
 		ep("GET", "/v1/conversations/{id}", s.getConversation),
@@ -50,7 +51,7 @@ func (s *REST) Endpoints() []connectors.Endpoint {
 		ep("POST", "/v1/conversations/{id}/typing", s.postTyping),
 		ep("GET", "/v1/customers/{id}", s.getCustomer),
 		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
-	}
+	}, s.routerEndpoints(ep)...)
 }
 
 // auth checks the bearer token against rest.tokens (constant time). With no tokens
@@ -331,13 +332,9 @@ func (s *REST) command(typ router.CommandType) connectors.HandlerFunc {
 				return nil, err
 			}
 		}
-		now := time.Now().UTC()
-		cmdID := schema.NewMessageID(now)[4:]
-		if key := r.Header("Idempotency-Key"); key != "" {
-			cmdID = schema.MessageID(schema.DedupeKey(schema.Channel(typ), conv.ID, key))[4:]
-		}
+		cmdID := commandID(r, string(typ), conv.ID)
 		cmd := &router.Command{ID: cmdID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
-			Actor: "agent:" + agentOr(b.AgentID), Reason: b.Reason, At: now}
+			Actor: "agent:" + agentOr(b.AgentID), Reason: b.Reason, At: time.Now().UTC()}
 		if err := s.submit(ctx, cmd); err != nil {
 			return nil, err
 		}
@@ -347,16 +344,7 @@ func (s *REST) command(typ router.CommandType) connectors.HandlerFunc {
 
 // submit puts a command on the customer's route partition; it is durable when this returns.
 func (s *REST) submit(ctx context.Context, cmd *router.Command) error {
-	data, err := json.Marshal(cmd)
-	if err != nil {
-		return err
-	}
-	msg := &nats.Msg{Subject: pipeline.RouteSubject(pipeline.Partition(cmd.CustomerID, s.partitions)), Data: data,
-		Header: nats.Header{pipeline.HeaderKind: {pipeline.KindCommand}}}
-	if _, err := s.js.PublishMsg(ctx, msg, jetstream.WithMsgID("c:"+cmd.ID)); err != nil {
-		return errors.Join(connectors.ErrUnavailable, err)
-	}
-	return nil
+	return router.SubmitCommand(ctx, s.js, s.partitions, cmd)
 }
 
 func (s *REST) getAttachment(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {

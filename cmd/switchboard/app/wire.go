@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,6 +30,7 @@ type wiring struct {
 	leases      connectors.Leaser
 	sources     []connectors.SourceSpec
 	rest        *REST
+	graph       *router.Graph
 }
 
 // wire builds the host services, the connectors and the stages. Connectors are listed here
@@ -74,7 +76,7 @@ func (a *App) wire(ctx context.Context, instance string) (*wiring, error) {
 		}
 	}
 	w.rest = &REST{js: a.js, store: w.router.Store(), partitions: a.cfg.Pipeline.Partitions, blobs: blobs,
-		tokens: a.cfg.REST.Tokens, signals: w.host.Signals, log: a.log.Named("rest")}
+		tokens: a.cfg.REST.Tokens, signals: w.host.Signals, log: a.log.Named("rest"), router: w.router, graph: w.graph}
 	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
 		refs := append(w.ingest.Consumers(), w.router.Consumers()...)
 		return append(refs, w.dispatcher.Consumers()...)
@@ -110,10 +112,14 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 			return err
 		}
 	}
-	customers, err := js["ingest"].KeyValue(ctx, pipeline.BucketCustomers)
+	if err := router.Provision(ctx, a.js, a.cfg.NATS.Replicas); err != nil {
+		return err
+	}
+	graph, err := router.NewGraph(ctx, js["ingest"], a.cfg.Router.Identity, a.log, nil)
 	if err != nil {
 		return err
 	}
+	w.graph = graph
 	var fetchers []connectors.MediaFetcher
 	var senders []connectors.SenderSpec
 	for _, c := range a.conns {
@@ -128,14 +134,13 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 	stages := []pipeline.Stage{
 		pipeline.NewSanitize(),
 		pipeline.NewMedia(blobs, fetchers, a.cfg.Pipeline.Attachments),
-		pipeline.NewSenderIdentity(customers),
+		router.NewIdentityStage(graph),
 	}
 	if w.ingest, err = pipeline.NewIngest(ctx, pipeline.IngestOptions{JS: js["ingest"], Config: a.cfg.Pipeline, Stages: stages, Leases: w.leases,
 		DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
 	}
-	if w.router, err = router.New(ctx, router.Options{JS: js["router"], Partitions: a.cfg.Pipeline.Partitions, Leases: w.leases,
-		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
+	if w.router, err = a.buildRouter(ctx, w, js["router"], dlq); err != nil {
 		return err
 	}
 	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: js["outbound"], Leases: w.leases, Senders: senders,
@@ -148,6 +153,23 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 		}
 	}
 	return nil
+}
+
+// buildRouter compiles the rules (a bad rules file stops the start with every problem
+// located) and builds the router.
+func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream, dlq *pipeline.DeadLetters) (*router.Router, error) {
+	rc := a.cfg.Router
+	var rules *router.RulesHolder
+	if rc.RoutingEnabled() {
+		var err error
+		rules, err = router.NewRulesHolder(rc.RulesFile, router.NewRoster(rc.Agents, rc.LoadWeights), a.log)
+		if err != nil {
+			return nil, fmt.Errorf("rules:\n%w", err)
+		}
+	}
+	return router.New(ctx, router.Options{JS: js, Partitions: a.cfg.Pipeline.Partitions,
+		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log,
+		Config: rc, Rules: rules, Leases: w.leases, Registerer: a.reg})
 }
 
 // startWorkers runs the stages and the pull sources.

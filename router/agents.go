@@ -1,0 +1,208 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/connectors"
+)
+
+// Errors of agent operations.
+var (
+	// ErrNoRoom means the agent is at capacity (or not available) for the conversation.
+	ErrNoRoom = errors.New("agent has no room")
+	// ErrUnknownAgent means the id is not in the roster.
+	ErrUnknownAgent = errors.New("unknown agent")
+)
+
+// agentStore changes agents' presence and load in sb_agents. Every change is a
+// compare-and-set on the agent's record, so concurrent routers (partitions, instances, the
+// REST API) never lose each other's writes and never take a slot twice.
+type agentStore struct {
+	kv     jetstream.KeyValue
+	board  *Board
+	roster *Roster
+	now    func() time.Time
+	// Conflicts counts compare-and-set retries (switchboard_router_assign_conflicts_total).
+	conflicts func()
+}
+
+const maxCASAttempts = 32
+
+func loadKey(agent string) string     { return "load." + agent }
+func presenceKey(agent string) string { return "presence." + agent }
+
+// reserve counts conversation conv against the agent's capacity. Reserving a conversation
+// the agent already holds succeeds without a change.
+func (s *agentStore) reserve(ctx context.Context, agent, conv string, h Hold) error {
+	a, ok := s.roster.Lookup(agent)
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownAgent, agent)
+	}
+	fresh := false
+	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+		rec, rev, err := s.load(ctx, agent, fresh)
+		if err != nil {
+			return err
+		}
+		if _, held := rec.Conversations[conv]; held {
+			return nil
+		}
+		if !roomIn(&rec, a, h.Weight, h.Channel) {
+			if !fresh { // the board may be a moment behind a release: look again
+				fresh = true
+				continue
+			}
+			return fmt.Errorf("%w: %s is at capacity on %s", ErrNoRoom, agent, h.Channel)
+		}
+		rec.Conversations[conv] = h
+		rec.LastAssigned = h.At
+		if err := s.writeLoad(ctx, rec, rev); err != nil {
+			if errors.Is(err, connectors.ErrConflict) {
+				fresh = true
+				s.conflicts()
+				continue
+			}
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: reserve %s: too many concurrent changes", connectors.ErrUnavailable, agent)
+}
+
+// release takes conv off the agent's load. With cause set, only a hold made by that cause
+// is released (a reservation whose decision did not go through).
+func (s *agentStore) release(ctx context.Context, agent, conv, cause string) error {
+	if _, ok := s.roster.Lookup(agent); !ok {
+		return nil // removed from the roster: nothing is counted for them any more
+	}
+	fresh := false
+	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+		rec, rev, err := s.load(ctx, agent, fresh)
+		if err != nil {
+			return err
+		}
+		h, held := rec.Conversations[conv]
+		if !held || (cause != "" && h.Cause != cause) {
+			if !fresh {
+				fresh = true
+				continue
+			}
+			return nil
+		}
+		delete(rec.Conversations, conv)
+		if len(rec.Conversations) == 0 {
+			rec.IdleSince = s.now().UTC()
+		}
+		if err := s.writeLoad(ctx, rec, rev); err != nil {
+			if errors.Is(err, connectors.ErrConflict) {
+				fresh = true
+				s.conflicts()
+				continue
+			}
+			return err
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: release %s: too many concurrent changes", connectors.ErrUnavailable, agent)
+}
+
+// load returns a private copy of the agent's load record: from the board, or from KV when
+// fresh is set.
+func (s *agentStore) load(ctx context.Context, agent string, fresh bool) (LoadRecord, uint64, error) {
+	if !fresh {
+		if st := s.board.State(agent); st != nil && st.loadRev > 0 {
+			rec := st.Load
+			rec.Conversations = maps.Clone(rec.Conversations)
+			return rec, st.loadRev, nil
+		}
+	}
+	rec := LoadRecord{Agent: agent, Conversations: map[string]Hold{}}
+	rev, err := get(ctx, s.kv, loadKey(agent), &rec)
+	if errors.Is(err, connectors.ErrNotFound) {
+		return rec, 0, nil
+	}
+	if rec.Conversations == nil {
+		rec.Conversations = map[string]Hold{}
+	}
+	return rec, rev, err
+}
+
+func (s *agentStore) writeLoad(ctx context.Context, rec LoadRecord, rev uint64) error {
+	newRev, err := putKV(ctx, s.kv, loadKey(rec.Agent), rec, rev)
+	if err != nil {
+		return err
+	}
+	s.board.setLoad(rec, newRev)
+	return nil
+}
+
+// setPresence records an agent's presence. A heartbeat (status "") only refreshes LastSeen.
+func (s *agentStore) setPresence(ctx context.Context, agent string, status Presence, reason string) (PresenceRecord, error) {
+	if _, ok := s.roster.Lookup(agent); !ok {
+		return PresenceRecord{}, fmt.Errorf("%w %q", ErrUnknownAgent, agent)
+	}
+	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+		rec := PresenceRecord{Agent: agent, Status: Offline}
+		rev, err := get(ctx, s.kv, presenceKey(agent), &rec)
+		if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+			return rec, err
+		}
+		now := s.now().UTC()
+		if status == "" {
+			status = rec.Status
+		}
+		if status != rec.Status || rec.Since.IsZero() {
+			rec.Status, rec.Since, rec.Reason = status, now, reason
+		}
+		rec.LastSeen = now
+		newRev, err := putKV(ctx, s.kv, presenceKey(agent), rec, rev)
+		if errors.Is(err, connectors.ErrConflict) {
+			continue
+		}
+		if err != nil {
+			return rec, err
+		}
+		s.board.setPresence(rec, newRev)
+		return rec, nil
+	}
+	return PresenceRecord{}, fmt.Errorf("%w: presence of %s: too many concurrent changes", connectors.ErrUnavailable, agent)
+}
+
+// putKV writes v under key: created when rev is 0, else only over revision rev. A lost race
+// is connectors.ErrConflict.
+func putKV(ctx context.Context, kv jetstream.KeyValue, key string, v any, rev uint64) (uint64, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return 0, err
+	}
+	if rev == 0 {
+		rev, err = kv.Create(ctx, key, data)
+	} else {
+		rev, err = kv.Update(ctx, key, data, rev)
+	}
+	switch {
+	case err == nil:
+		return rev, nil
+	case errors.Is(err, jetstream.ErrKeyExists), isWrongLastSequence(err):
+		return 0, fmt.Errorf("write %s/%s: %w", kv.Bucket(), key, connectors.ErrConflict)
+	}
+	return 0, fmt.Errorf("write %s/%s: %w: %v", kv.Bucket(), key, connectors.ErrUnavailable, err)
+}
+
+// isWrongLastSequence reports a compare-and-set that lost (KV create or update, fenced
+// publish); replicated streams report it with another code (10164) than single ones (10071).
+func isWrongLastSequence(err error) bool {
+	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
+		return true
+	}
+	var apiErr *jetstream.APIError
+	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}

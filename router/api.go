@@ -1,0 +1,152 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// ErrRoutingOff means routing commands were sent to a router without agents or rules.
+var ErrRoutingOff = errors.New("routing is off: configure router.agents or router.rules_file")
+
+// ErrUnknownQueue means a transfer names a queue the rules do not define.
+var ErrUnknownQueue = errors.New("unknown queue")
+
+// Move asks for a conversation to be assigned or transferred: to agent (whose slot is
+// reserved now, so a full agent is refused at once with [ErrNoRoom]) or, with agent empty,
+// to queue. It returns once the command is durable; the outcome is an event.
+func (r *Router) Move(ctx context.Context, conv *schema.Conversation, typ CommandType, cmdID, agent, queue, reason, actor string) error {
+	rules := r.Rules()
+	if rules == nil {
+		return ErrRoutingOff
+	}
+	cmd := &Command{ID: cmdID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID, Actor: actor,
+		Reason: reason, AgentID: agent, Queue: queue, At: r.o.Now().UTC()}
+	switch {
+	case agent != "":
+		if _, ok := rules.roster.Lookup(agent); !ok {
+			return fmt.Errorf("%w %q", ErrUnknownAgent, agent)
+		}
+		if p, _ := r.board.Effective(agent, cmd.At); p == Offline {
+			return fmt.Errorf("%w: %s is offline", ErrNoRoom, agent)
+		}
+		if conv.AgentID != agent {
+			ch := conv.ReplyRoute.Channel
+			h := Hold{Customer: conv.CustomerID, Channel: ch, Weight: rules.roster.Weight(ch), Cause: cmd.Cause(), At: cmd.At}
+			if err := r.agents.reserve(ctx, agent, conv.ID, h); err != nil {
+				return err
+			}
+		}
+	case !rules.Queue(queue):
+		return fmt.Errorf("%w %q", ErrUnknownQueue, queue)
+	}
+	return SubmitCommand(ctx, r.js, r.o.Partitions, cmd)
+}
+
+// AgentInfo is an agent as the REST API shows it.
+type AgentInfo struct {
+	ID            string         `json:"id"`
+	Name          string         `json:"name,omitempty"`
+	Skills        []string       `json:"skills,omitempty"`
+	Languages     []string       `json:"languages,omitempty"`
+	Teams         []string       `json:"teams,omitempty"`
+	Presence      Presence       `json:"presence"`
+	Since         *time.Time     `json:"since,omitempty"`
+	LastSeen      *time.Time     `json:"last_seen,omitempty"`
+	Load          int            `json:"load"`
+	MaxLoad       int            `json:"max_load,omitempty"`
+	Capacity      map[string]int `json:"capacity"`
+	Conversations []string       `json:"conversations"`
+}
+
+// Agents lists the roster with each agent's effective presence and load.
+func (r *Router) Agents() []AgentInfo {
+	roster := r.board.roster
+	now := r.o.Now()
+	out := make([]AgentInfo, 0, roster.Len())
+	for i := 0; i < roster.Len(); i++ {
+		out = append(out, r.agentInfo(roster.At(i), now))
+	}
+	return out
+}
+
+// Agent returns one agent ([ErrUnknownAgent] if not in the roster).
+func (r *Router) Agent(id string) (AgentInfo, error) {
+	a, ok := r.board.roster.Lookup(id)
+	if !ok {
+		return AgentInfo{}, fmt.Errorf("%w %q", ErrUnknownAgent, id)
+	}
+	return r.agentInfo(a, r.o.Now()), nil
+}
+
+func (r *Router) agentInfo(a *Agent, now time.Time) AgentInfo {
+	st := r.board.State(a.ID)
+	p, since := st.Effective(now, r.board.hb)
+	info := AgentInfo{ID: a.ID, Name: a.Name, Skills: a.Skills, Languages: a.Languages, Teams: a.Teams, Presence: p,
+		Load: st.load, MaxLoad: a.MaxLoad, Capacity: map[string]int{"default": a.defCap}, Conversations: []string{}}
+	for ch, n := range a.capacity {
+		info.Capacity[string(ch)] = n
+	}
+	if !since.IsZero() {
+		info.Since = &since
+	}
+	if ls := st.Presence.LastSeen; !ls.IsZero() {
+		info.LastSeen = &ls
+	}
+	for conv := range st.Load.Conversations {
+		info.Conversations = append(info.Conversations, conv)
+	}
+	sort.Strings(info.Conversations)
+	return info
+}
+
+// SetAttributes changes a customer's name (when not empty) and attributes (a nil value
+// deletes one); rules see them on the next decision.
+func (g *Graph) SetAttributes(ctx context.Context, id, name string, attrs map[string]*string) (*schema.Customer, error) {
+	if _, err := g.record(ctx, id); err != nil {
+		return nil, err
+	}
+	rec, err := g.mutate(ctx, id, func(r *custRecord) bool {
+		if name != "" {
+			r.Name = name
+		}
+		for k, v := range attrs {
+			if v == nil {
+				delete(r.Attributes, k)
+				continue
+			}
+			if r.Attributes == nil {
+				r.Attributes = map[string]string{}
+			}
+			r.Attributes[k] = *v
+		}
+		r.UpdatedAt = g.now().UTC()
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rec.Customer, nil
+}
+
+// RulesStatus reports whether the last rules reload succeeded and, if not, why.
+func (r *Router) RulesStatus() (bool, error) {
+	if r.o.Rules == nil {
+		return true, nil
+	}
+	return r.o.Rules.Status()
+}
+
+// ReloadRules reloads the rules file now; a bad file keeps the rules in force and returns
+// its problems.
+func (r *Router) ReloadRules() error {
+	if r.o.Rules == nil {
+		return ErrRoutingOff
+	}
+	_, err := r.o.Rules.Reload()
+	return err
+}

@@ -1,0 +1,156 @@
+package router
+
+import (
+	"slices"
+	"time"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// convState is the stored snapshot: the public conversation plus what the router needs to
+// continue it. Every field but the bookkeeping at the bottom is the fold of the
+// conversation's events ([applyEvent]), so the snapshot can be rebuilt from the stream.
+type convState struct {
+	schema.Conversation
+	// Scope is the threading scope the conversation was opened in ("" or a channel).
+	Scope string      `json:"scope,omitempty"`
+	Route *routeState `json:"route,omitempty"`
+	// Language is the last language a customer message was detected in.
+	Language string `json:"language,omitempty"`
+	// Release lists agents whose hold on the conversation the last change ended.
+	Release []string `json:"release,omitempty"`
+
+	// LastCause is the id of the last cause (message or command) applied: applying a cause
+	// twice is a no-op.
+	LastCause string `json:"last_cause,omitempty"`
+	// LastStreamSeq is the stream sequence of the conversation's last event: the next event
+	// is published only if it is still the last (a fence against a stale writer).
+	LastStreamSeq uint64 `json:"last_stream_seq,omitempty"`
+}
+
+// routeState is the routing part of the snapshot.
+type routeState struct {
+	RulesVersion string         `json:"rules_version,omitempty"`
+	Rule         string         `json:"rule,omitempty"`
+	Target       int            `json:"target"`
+	Channel      schema.Channel `json:"channel"`
+	Language     string         `json:"language,omitempty"`
+	Waiting      bool           `json:"waiting"`
+	TargetAt     time.Time      `json:"target_at"`
+	TimeoutAt    *time.Time     `json:"timeout_at,omitempty"`
+}
+
+// routed reports whether the conversation was routed (queued, assigned, or found no rule).
+func (c *convState) routed() bool { return c.Route != nil || c.Queue != "" || c.AgentID != "" }
+
+// applyEvent folds one event into the snapshot.
+func applyEvent(c *convState, ev *schema.Event) {
+	c.LastSeq = ev.Seq
+	switch ev.Type {
+	case schema.EventOpened:
+		c.Schema, c.ID, c.CustomerID = schema.ConversationSchema, ev.ConversationID, ev.CustomerID
+		c.Status, c.OpenedAt, c.ThreadReason = schema.ConversationOpen, ev.At, ev.Reason
+	case schema.EventMessage:
+		applyMessage(c, ev.Message)
+	case schema.EventQueued, schema.EventAssigned, schema.EventTransferred:
+		applyRouting(c, ev)
+	case schema.EventUnassigned:
+		c.Release = appendNew(c.Release, c.AgentID)
+		c.AgentID = ""
+	case schema.EventResolved:
+		at := ev.At
+		c.Status, c.ResolvedAt = schema.ConversationResolved, &at
+		c.Release = appendNew(c.Release, c.AgentID)
+		c.QueuedAt = nil
+		if c.Route != nil {
+			c.Route.Waiting = false
+		}
+	case schema.EventReopened:
+		c.Status, c.ResolvedAt = schema.ConversationOpen, nil
+		c.Queue, c.Priority, c.Route = "", 0, nil
+		c.Release = appendNew(c.Release, c.AgentID)
+		c.AgentID = ""
+	}
+}
+
+func applyMessage(c *convState, m *schema.Message) {
+	if m == nil {
+		return
+	}
+	c.Messages++
+	c.LastMessage = m.ID
+	if m.Direction != schema.Inbound {
+		return
+	}
+	c.Channels = addChannel(c.Channels, m.Channel)
+	if c.Subject == "" {
+		c.Subject = m.Subject
+	}
+	if m.Kind != schema.KindMessage && m.Kind != schema.KindAction {
+		return
+	}
+	if m.Language != "" {
+		c.Language = m.Language
+	}
+	at := m.ReceivedAt
+	c.LastInbound = &at
+	c.ReplyRoute = schema.ReplyRoute{Channel: m.Channel, Account: m.Account, To: m.From}
+	if t := m.Thread; t != nil && t.MessageID != "" {
+		c.ReplyRoute.InReplyTo = t.MessageID
+		c.ReplyRoute.References = referenceChain(t.References, t.MessageID)
+	}
+}
+
+// applyRouting folds a queued, assigned or transferred event.
+func applyRouting(c *convState, ev *schema.Event) {
+	r := ev.Routing
+	if r == nil {
+		return
+	}
+	if c.AgentID != "" && c.AgentID != r.AgentID {
+		c.Release = appendNew(c.Release, c.AgentID)
+	}
+	rs := &routeState{RulesVersion: r.RulesVersion, Rule: r.Rule, Target: r.Target, Channel: c.ReplyRoute.Channel,
+		Waiting: r.AgentID == "", TargetAt: ev.At, TimeoutAt: r.TimeoutAt}
+	if old := c.Route; old != nil && old.Rule == r.Rule && old.Target == r.Target && old.Waiting {
+		rs.TargetAt = old.TargetAt // still the same target: its timeout runs on
+	}
+	rs.Language = c.Language
+	c.Route = rs
+	c.Queue, c.Priority, c.AgentID = r.Queue, r.Priority, r.AgentID
+	if rs.Waiting && c.QueuedAt == nil {
+		at := ev.At
+		c.QueuedAt = &at
+	}
+	if !rs.Waiting {
+		c.QueuedAt = nil
+	}
+}
+
+func appendNew(list []string, id string) []string {
+	if id == "" || slices.Contains(list, id) {
+		return list
+	}
+	return append(list, id)
+}
+
+func addChannel(chs []schema.Channel, ch schema.Channel) []schema.Channel {
+	if slices.Contains(chs, ch) {
+		return chs
+	}
+	return append(chs, ch)
+}
+
+// maxReferences bounds the References chain kept for replies (RFC 5322 allows trimming the
+// middle; mail clients need the first and the last ids).
+const maxReferences = 20
+
+// referenceChain is the References header of a reply to a message with these references and
+// Message-ID: its references plus its id, the middle trimmed when long.
+func referenceChain(refs []string, id string) []string {
+	chain := append(append([]string(nil), refs...), id)
+	if len(chain) > maxReferences {
+		chain = append(chain[:1], chain[len(chain)-maxReferences+1:]...)
+	}
+	return chain
+}

@@ -1,0 +1,113 @@
+package router
+
+import (
+	"context"
+	"errors"
+
+	"github.com/switchboardhq/switchboard/connectors"
+)
+
+// partCache keeps one partition's conversation snapshots and threading states with their KV
+// revisions. The partition is their only writer, so a cached entry is current unless the
+// partition was processed elsewhere meanwhile; then the next write fails its
+// compare-and-set (or the event fence), the cache is cleared and the cause retried.
+// Only the partition's goroutine touches it.
+type partCache struct {
+	convs   map[string]cachedConv
+	threads map[string]cachedThread
+}
+
+type cachedConv struct {
+	s   *convState
+	rev uint64
+}
+
+type cachedThread struct {
+	s   *threadState
+	rev uint64
+}
+
+// cacheMax bounds each map; past it the cache starts over.
+const cacheMax = 8192
+
+func newPartCache() *partCache {
+	return &partCache{convs: map[string]cachedConv{}, threads: map[string]cachedThread{}}
+}
+
+func (pc *partCache) clear() {
+	clear(pc.convs)
+	clear(pc.threads)
+}
+
+func (pc *partCache) putConv(c *convState, rev uint64) {
+	if len(pc.convs) >= cacheMax {
+		clear(pc.convs)
+	}
+	pc.convs[c.ID] = cachedConv{c, rev}
+}
+
+func (pc *partCache) putThread(customer string, t *threadState, rev uint64) {
+	if len(pc.threads) >= cacheMax {
+		clear(pc.threads)
+	}
+	pc.threads[customer] = cachedThread{t, rev}
+}
+
+// threadState is the router's per-customer threading state (sb_threads, c.<customer>).
+type threadState struct {
+	// Current is the customer's latest conversation per threading scope.
+	Current map[string]string `json:"current"`
+}
+
+func threadKey(customer string) string { return "c." + customer }
+
+// loadConv returns a conversation snapshot (ErrNotFound when absent). The returned state
+// belongs to the cache: a failed change must clear the cache.
+func (r *Router) loadConv(ctx context.Context, pc *partCache, id string) (*convState, uint64, error) {
+	if e, ok := pc.convs[id]; ok {
+		return e.s, e.rev, nil
+	}
+	var s convState
+	rev, err := get(ctx, r.store.Conversations, id, &s)
+	if err != nil {
+		return nil, 0, err
+	}
+	pc.putConv(&s, rev)
+	return &s, rev, nil
+}
+
+// loadThread returns the customer's threading state (empty when absent).
+func (r *Router) loadThread(ctx context.Context, pc *partCache, customer string) (*threadState, uint64, error) {
+	if e, ok := pc.threads[customer]; ok {
+		return e.s, e.rev, nil
+	}
+	t := &threadState{}
+	rev, err := get(ctx, r.store.Threads, threadKey(customer), t)
+	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+		return nil, 0, err
+	}
+	if t.Current == nil {
+		t.Current = map[string]string{}
+	}
+	pc.putThread(customer, t, rev)
+	return t, rev, nil
+}
+
+// setCurrent records conv as the customer's latest conversation in scope.
+func (r *Router) setCurrent(ctx context.Context, pc *partCache, customer, scope, conv string) error {
+	t, rev, err := r.loadThread(ctx, pc, customer)
+	if err != nil {
+		return err
+	}
+	if t.Current[scope] == conv {
+		return nil
+	}
+	t.Current[scope] = conv
+	newRev, err := putKV(ctx, r.store.Threads, threadKey(customer), t, rev)
+	if err != nil {
+		delete(pc.threads, customer)
+		return err
+	}
+	pc.putThread(customer, t, newRev)
+	return nil
+}

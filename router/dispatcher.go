@@ -1,0 +1,265 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// dispatcher runs on one instance at a time (under a lease). It serves the waiting list in
+// order (priority, then age), sends escalations and overflows when their time comes, and
+// re-queues the conversations of agents offline past the grace period. It changes
+// conversations only through commands on their customers' partitions, and reserves agents
+// with the same compare-and-set as the partitions, so it never races them into overbooking.
+type dispatcher struct {
+	r   *Router
+	log *zap.Logger
+	// sent remembers commands sent recently, so one pass does not repeat the last one's.
+	sent map[string]time.Time
+	// checked remembers holds the janitor found in order.
+	checked map[string]bool
+	lastJan time.Time
+}
+
+// DispatcherLease is the lease key that keeps the dispatcher on one instance.
+const DispatcherLease = "router-dispatcher"
+
+// Dispatcher timing.
+const (
+	dispatchInterval = 200 * time.Millisecond
+	resendAfter      = 5 * time.Second
+	janitorInterval  = 30 * time.Second
+	janitorMinAge    = 2 * time.Minute
+)
+
+func (d *dispatcher) runLeased(ctx context.Context, leases connectors.Leaser) {
+	if leases == nil {
+		d.run(ctx)
+		return
+	}
+	for ctx.Err() == nil {
+		lease, err := leases.Acquire(ctx, DispatcherLease)
+		if err != nil {
+			return
+		}
+		lctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(ctx, cancel)
+		go func() {
+			select {
+			case <-lease.Lost():
+				cancel()
+			case <-lctx.Done():
+			}
+		}()
+		d.log.Info("dispatching on this instance")
+		d.run(lctx)
+		stop()
+		cancel()
+		lease.Release()
+	}
+}
+
+func (d *dispatcher) run(ctx context.Context) {
+	d.sent, d.checked = map[string]time.Time{}, map[string]bool{}
+	t := time.NewTicker(dispatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-d.r.board.Changed():
+		case <-d.r.waits.Changed():
+		}
+		if err := d.pass(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("dispatch pass failed", zap.Error(err))
+		}
+	}
+}
+
+// pass does one round: timers first, then assignments, then presence, then (now and then)
+// the janitor.
+func (d *dispatcher) pass(ctx context.Context) error {
+	now := d.r.o.Now().UTC()
+	rules := d.r.Rules()
+	waiting := d.r.waits.Ordered()
+	d.forget(now)
+	var errs []error
+	for _, q := range sortedKeys(waiting) {
+		for _, e := range waiting[q] {
+			if err := d.serve(ctx, rules, e, now); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	errs = append(errs, d.requeueOffline(ctx, now))
+	if now.Sub(d.lastJan) >= janitorInterval {
+		d.lastJan = now
+		errs = append(errs, d.janitor(ctx, now))
+	}
+	return errors.Join(errs...)
+}
+
+func (d *dispatcher) forget(now time.Time) {
+	for k, at := range d.sent {
+		if now.Sub(at) > resendAfter {
+			delete(d.sent, k)
+		}
+	}
+}
+
+// serve handles one waiting conversation: overflow, escalation, or an agent.
+func (d *dispatcher) serve(ctx context.Context, rules *Rules, e *WaitEntry, now time.Time) error {
+	switch {
+	case e.OverflowAt != nil && !now.Before(*e.OverflowAt):
+		return d.send(ctx, e.Customer, &Command{ID: fmt.Sprintf("overflow.%s.%d", e.Conversation, e.Seq),
+			Type: CommandOverflow, ConversationID: e.Conversation, Queue: e.Queue,
+			Reason: fmt.Sprintf("waited %s in %s, longer than its max_wait", now.Sub(e.QueuedAt).Round(time.Second), e.Queue)})
+	case e.TimeoutAt != nil && !now.Before(*e.TimeoutAt):
+		return d.send(ctx, e.Customer, &Command{ID: fmt.Sprintf("escalate.%s.%d", e.Conversation, e.Seq),
+			Type: CommandEscalate, ConversationID: e.Conversation, Rule: e.Rule, Target: e.Target,
+			Reason: fmt.Sprintf("escalated: nobody took it in %s within %s", e.Queue, e.TimeoutAt.Sub(e.TargetAt).Round(time.Millisecond))})
+	}
+	if _, busy := d.sent["assign."+e.Conversation]; busy {
+		return nil
+	}
+	q := rules.queues[e.Queue]
+	if q == nil {
+		return nil
+	}
+	return d.offer(ctx, rules, q, e, now)
+}
+
+// offer picks an agent for a waiting conversation, reserves them and sends the assignment.
+func (d *dispatcher) offer(ctx context.Context, rules *Rules, q *queue, e *WaitEntry, now time.Time) error {
+	in := &pickInput{roster: rules.roster, channel: e.Channel, weight: rules.roster.Weight(e.Channel),
+		language: e.Language, now: now}
+	for race := 0; race < maxRaces; race++ {
+		var (
+			i             = -1
+			strategy, why string
+		)
+		d.r.board.Read(now, e.Conversation, func(v AgentView) { i, strategy, why = q.pick(v, in) })
+		if i < 0 {
+			return nil
+		}
+		agent := rules.roster.At(i).ID
+		cmd := &Command{ID: fmt.Sprintf("assign.%s.%d.%s", e.Conversation, e.Seq, agent), Type: CommandAssign,
+			ConversationID: e.Conversation, AgentID: agent, Queue: e.Queue, Strategy: strategy, Actor: "dispatcher",
+			Reason: fmt.Sprintf("waited %s in %s; %s", now.Sub(e.QueuedAt).Round(time.Millisecond), e.Queue, why)}
+		h := Hold{Customer: e.Customer, Channel: e.Channel, Weight: in.weight, Cause: cmd.Cause(), At: now}
+		err := d.r.agents.reserve(ctx, agent, e.Conversation, h)
+		if errors.Is(err, ErrNoRoom) {
+			in.exclude = append(in.exclude, agent)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		d.sent["assign."+e.Conversation] = now
+		return d.send(ctx, e.Customer, cmd)
+	}
+	return nil
+}
+
+// requeueOffline sends the conversations of agents offline past the grace period back to
+// their queues.
+func (d *dispatcher) requeueOffline(ctx context.Context, now time.Time) error {
+	grace := d.r.o.Config.Presence.OfflineGrace.D()
+	roster := d.r.board.roster
+	var errs []error
+	for i := 0; i < roster.Len(); i++ {
+		id := roster.At(i).ID
+		st := d.r.board.State(id)
+		p, since := st.Effective(now, d.r.board.hb)
+		if p != Offline || len(st.Load.Conversations) == 0 || now.Sub(since) < grace {
+			continue
+		}
+		convs := make([]string, 0, len(st.Load.Conversations))
+		for conv := range st.Load.Conversations {
+			convs = append(convs, conv)
+		}
+		sort.Strings(convs)
+		for _, conv := range convs {
+			h := st.Load.Conversations[conv]
+			cmd := &Command{ID: fmt.Sprintf("requeue.%s.%s.%d", conv, id, since.UnixMilli()), Type: CommandRequeue,
+				ConversationID: conv, AgentID: id, Actor: "dispatcher",
+				Reason: fmt.Sprintf("%s offline since %s, past the %s grace period", id, since.Format(time.RFC3339), grace)}
+			errs = append(errs, d.send(ctx, h.Customer, cmd))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// janitor releases holds whose conversation is not (or no longer) with the agent: what a
+// crash between reserving an agent and recording the decision leaves behind.
+func (d *dispatcher) janitor(ctx context.Context, now time.Time) error {
+	roster := d.r.board.roster
+	for i := 0; i < roster.Len(); i++ {
+		id := roster.At(i).ID
+		st := d.r.board.State(id)
+		for conv, h := range st.Load.Conversations {
+			key := id + "/" + conv + "/" + h.Cause
+			if d.checked[key] || now.Sub(h.At) < janitorMinAge {
+				continue
+			}
+			c, _, err := d.r.store.Conversation(ctx, conv)
+			if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+				return err
+			}
+			if err == nil && c.Status == schema.ConversationOpen && c.AgentID == id {
+				d.checked[key] = true
+				continue
+			}
+			d.log.Warn("releasing a stale hold", zap.String("agent", id), zap.String("conversation", conv), zap.String("cause", h.Cause))
+			if err := d.r.agents.release(ctx, id, conv, h.Cause); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// send puts a command on the customer's partition, once per command id (resent only after
+// resendAfter, and deduplicated by JetStream meanwhile).
+func (d *dispatcher) send(ctx context.Context, customer string, cmd *Command) error {
+	if _, ok := d.sent[cmd.ID]; ok {
+		return nil
+	}
+	cmd.CustomerID, cmd.At = customer, d.r.o.Now().UTC()
+	if cmd.Actor == "" {
+		cmd.Actor = "dispatcher"
+	}
+	if err := SubmitCommand(ctx, d.r.js, d.r.o.Partitions, cmd); err != nil {
+		return err
+	}
+	d.sent[cmd.ID] = cmd.At
+	d.r.metrics.Dispatched.WithLabelValues(string(cmd.Type)).Inc()
+	return nil
+}
+
+// SubmitCommand puts a command on its customer's route partition; it is durable when this
+// returns. The command id deduplicates retries.
+func SubmitCommand(ctx context.Context, js jetstream.JetStream, partitions int, cmd *Command) error {
+	data, err := json.Marshal(cmd)
+	if err != nil {
+		return err
+	}
+	msg := &nats.Msg{Subject: pipeline.RouteSubject(pipeline.Partition(cmd.CustomerID, partitions)), Data: data,
+		Header: nats.Header{pipeline.HeaderKind: {pipeline.KindCommand}}}
+	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID("c:"+cmd.ID)); err != nil {
+		return errors.Join(connectors.ErrUnavailable, err)
+	}
+	return nil
+}

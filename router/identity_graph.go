@@ -1,0 +1,171 @@
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Graph is the identity graph: every identity (sb_identities, "kind:value" → customer id)
+// belongs to one customer (sb_customers). All writes are compare-and-set, so concurrent
+// first messages, instances and REST calls agree: a new customer's id derives from the
+// identity that created it, and whoever creates the identity key first wins.
+type Graph struct {
+	js         jetstream.JetStream
+	identities jetstream.KeyValue
+	customers  jetstream.KeyValue
+	norm       *Normalizer
+	now        func() time.Time
+	log        *zap.Logger
+	cache      *ownerCache
+}
+
+// Errors of identity operations.
+var (
+	// ErrIdentityConflict refuses a merge of customers with different external ids.
+	ErrIdentityConflict = errors.New("identity conflict")
+	// ErrNotMerged means a split names a customer that was not merged into this one.
+	ErrNotMerged = errors.New("not merged into this customer")
+)
+
+// NewGraph opens the identity graph.
+func NewGraph(ctx context.Context, js jetstream.JetStream, c Identity, log *zap.Logger, now func() time.Time) (*Graph, error) {
+	if now == nil {
+		now = time.Now
+	}
+	ids, err := js.KeyValue(ctx, pipeline.BucketIdentities)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", pipeline.BucketIdentities, err)
+	}
+	custs, err := js.KeyValue(ctx, pipeline.BucketCustomers)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", pipeline.BucketCustomers, err)
+	}
+	return &Graph{js: js, identities: ids, customers: custs, norm: NewNormalizer(c), now: now,
+		log: log.Named("identity"), cache: newOwnerCache()}, nil
+}
+
+// Normalizer returns the graph's address normalizer.
+func (g *Graph) Normalizer() *Normalizer { return g.norm }
+
+func idKey(key string) string { return pipeline.Key(key) }
+
+// maxMergeDepth bounds how far merges are followed (and breaks a cycle two concurrent
+// opposite merges could make).
+const maxMergeDepth = 5
+
+// Owner returns the customer an identity belongs to, following merges ("" when unknown).
+func (g *Graph) Owner(ctx context.Context, key string) (string, error) {
+	e, err := g.identities.Get(ctx, idKey(key))
+	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+	}
+	id := string(e.Value())
+	survivor, err := g.survivor(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if survivor != id {
+		_, _ = g.identities.Update(ctx, idKey(key), []byte(survivor), e.Revision()) // repair a half-done merge
+	}
+	return survivor, nil
+}
+
+// survivor follows MergedInto from a customer.
+func (g *Graph) survivor(ctx context.Context, id string) (string, error) {
+	for depth := 0; depth < maxMergeDepth; depth++ {
+		var rec custRecord
+		_, err := get(ctx, g.customers, id, &rec)
+		if errors.Is(err, connectors.ErrNotFound) || (err == nil && rec.MergedInto == "") {
+			return id, nil
+		}
+		if err != nil {
+			return "", err
+		}
+		id = rec.MergedInto
+	}
+	g.log.Warn("merge chain too long or circular; stopping", zap.String("customer", id))
+	return id, nil
+}
+
+// claim makes key belong to customer unless it already belongs to someone; it returns the
+// owner.
+func (g *Graph) claim(ctx context.Context, key, customer string) (string, error) {
+	_, err := g.identities.Create(ctx, idKey(key), []byte(customer))
+	if err == nil {
+		return customer, nil
+	}
+	if !errors.Is(err, jetstream.ErrKeyExists) {
+		return "", fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+	}
+	owner, err := g.Owner(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if owner == "" { // deleted meanwhile: try again
+		return g.claim(ctx, key, customer)
+	}
+	return owner, nil
+}
+
+// repoint moves key from customer from to customer to (no change if it belongs to someone else).
+func (g *Graph) repoint(ctx context.Context, key, from, to string) error {
+	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+		e, err := g.identities.Get(ctx, idKey(key))
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
+			_, err = g.identities.Create(ctx, idKey(key), []byte(to))
+			if err == nil || !errors.Is(err, jetstream.ErrKeyExists) {
+				return wrapKV(err)
+			}
+			continue
+		}
+		if err != nil {
+			return wrapKV(err)
+		}
+		if cur := string(e.Value()); cur != from {
+			return nil
+		}
+		_, err = g.identities.Update(ctx, idKey(key), []byte(to), e.Revision())
+		if err == nil || !isWrongLastSequence(err) {
+			g.cache.forget(key)
+			return wrapKV(err)
+		}
+	}
+	return fmt.Errorf("%w: identity %s: too many concurrent changes", connectors.ErrUnavailable, key)
+}
+
+func wrapKV(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+}
+
+// mutate changes a customer record and publishes the events the change added.
+func (g *Graph) mutate(ctx context.Context, id string, fn func(*custRecord) bool) (*custRecord, error) {
+	rec, err := mutateCustomer(ctx, g.customers, id, fn)
+	if err != nil {
+		return nil, err
+	}
+	return rec, flushEvents(ctx, g.js, g.customers, rec)
+}
+
+// Customer reads a customer record (ErrNotFound when absent).
+func (g *Graph) Customer(ctx context.Context, id string) (*schema.Customer, error) {
+	var rec custRecord
+	if _, err := get(ctx, g.customers, id, &rec); err != nil {
+		return nil, err
+	}
+	return &rec.Customer, nil
+}

@@ -1,0 +1,119 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// custRecord is a stored customer: the public record plus the customer event outbox.
+// Identity changes write their event into Pending together with the change (one
+// compare-and-set), publish it, then drop it from Pending: a crash in between leaves it to
+// the next change of the customer to publish, so no event is lost and none is invented.
+type custRecord struct {
+	schema.Customer
+	EventSeq uint64          `json:"event_seq,omitempty"`
+	Pending  []*schema.Event `json:"pending_events,omitempty"`
+}
+
+// updateCustomer applies fn to a customer record with compare-and-set, retrying lost races.
+// fn returns false to leave the record as it is. A missing record is created.
+func updateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn func(*custRecord) bool) error {
+	_, err := mutateCustomer(ctx, kv, id, fn)
+	return err
+}
+
+func mutateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn func(*custRecord) bool) (*custRecord, error) {
+	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+		var rec custRecord
+		rev, err := get(ctx, kv, id, &rec)
+		if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+			return nil, err
+		}
+		if rev == 0 {
+			rec = custRecord{Customer: schema.Customer{Schema: schema.CustomerSchema, ID: id, Identities: []schema.Identity{}}}
+		}
+		if !fn(&rec) {
+			return &rec, nil
+		}
+		_, err = putKV(ctx, kv, id, &rec, rev)
+		if errors.Is(err, connectors.ErrConflict) {
+			continue
+		}
+		return &rec, err
+	}
+	return nil, fmt.Errorf("%w: customer %s: too many concurrent changes", connectors.ErrUnavailable, id)
+}
+
+// addEvent appends a customer event to the record's outbox.
+// Its id derives from the customer and its sequence number: a change applied once adds it once.
+func addEvent(rec *custRecord, typ schema.EventType, actor string, at time.Time, change *schema.IdentityChange, reason string) {
+	rec.EventSeq++
+	ev := &schema.Event{Schema: schema.EventSchema, ID: schema.EventID(fmt.Sprintf("customer:%s:%d", rec.ID, rec.EventSeq), 0), Type: typ,
+		CustomerID: rec.ID, Seq: rec.EventSeq, At: at, Actor: actor, Identity: change, Reason: reason}
+	rec.Pending = append(rec.Pending, ev)
+}
+
+// flushEvents publishes a customer's pending events in order, then drops them from the record.
+func flushEvents(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue, rec *custRecord) error {
+	if len(rec.Pending) == 0 {
+		return nil
+	}
+	done := make([]string, 0, len(rec.Pending))
+	for _, ev := range rec.Pending {
+		data, err := json.Marshal(ev)
+		if err != nil {
+			return err
+		}
+		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
+			return fmt.Errorf("%w: publish customer event: %v", connectors.ErrUnavailable, err)
+		}
+		done = append(done, ev.ID)
+	}
+	return updateCustomer(ctx, kv, rec.ID, func(r *custRecord) bool {
+		n := len(r.Pending)
+		r.Pending = slices.DeleteFunc(r.Pending, func(e *schema.Event) bool { return slices.Contains(done, e.ID) })
+		return len(r.Pending) != n
+	})
+}
+
+// hasIdentity reports whether the record lists the identity.
+func hasIdentity(rec *custRecord, key string) bool {
+	return slices.ContainsFunc(rec.Identities, func(i schema.Identity) bool { return IdentityKey(i) == key })
+}
+
+// addIdentity lists an identity on the record (once); it reports whether it was added.
+func addIdentity(rec *custRecord, id schema.Identity) bool {
+	if hasIdentity(rec, IdentityKey(id)) {
+		return false
+	}
+	rec.Identities = append(rec.Identities, id)
+	if id.Kind == "external" && id.Verified && rec.ExternalID == "" {
+		rec.ExternalID = id.Value
+	}
+	return true
+}
+
+// removeIdentities takes identities off the record; it reports whether any was listed.
+func removeIdentities(rec *custRecord, keys []string) bool {
+	n := len(rec.Identities)
+	rec.Identities = slices.DeleteFunc(rec.Identities, func(i schema.Identity) bool {
+		if slices.Contains(keys, IdentityKey(i)) {
+			if i.Kind == "external" && rec.ExternalID == i.Value {
+				rec.ExternalID = ""
+			}
+			return true
+		}
+		return false
+	})
+	return len(rec.Identities) != n
+}

@@ -1,0 +1,242 @@
+package router
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Resolve returns the customer a message comes from: the owner of its sender identity,
+// else a new customer (whose id derives from the identity, so concurrent first messages
+// agree). Identities the channel verified (Profile.Verified) then link automatically: an
+// unknown one joins the customer, one that belongs to another customer merges the two,
+// unless their external ids differ, which is recorded as a conflict instead.
+func (g *Graph) Resolve(ctx context.Context, m *schema.Message) (string, error) {
+	id, err := g.norm.Identity(m.Channel, m.Account, m.From)
+	if err != nil {
+		m.Problems = append(m.Problems, "identity: "+err.Error())
+	}
+	id.Source = "channel"
+	key := IdentityKey(id)
+	hints := g.verifiedHints(m)
+	if len(hints) == 0 {
+		if c, ok := g.cache.get(key, g.now()); ok {
+			return c, nil
+		}
+	}
+	cust, err := g.Owner(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if cust == "" {
+		if cust, err = g.create(ctx, m, id, hints); err != nil {
+			return "", err
+		}
+	}
+	for _, h := range hints {
+		if cust, err = g.applyHint(ctx, cust, h, m); err != nil {
+			return "", err
+		}
+	}
+	g.cache.put(key, cust, g.now())
+	return cust, nil
+}
+
+// verifiedHints are the identities a channel vouched for in the message's profile.
+func (g *Graph) verifiedHints(m *schema.Message) []schema.Identity {
+	p := m.Profile
+	if p == nil || !p.Verified {
+		return nil
+	}
+	var out []schema.Identity
+	add := func(kind, value string) {
+		if value == "" {
+			return
+		}
+		id, err := g.norm.Identity(m.Channel, m.Account, schema.Address{Kind: kind, Value: value})
+		if err != nil {
+			m.Problems = append(m.Problems, "profile "+kind+": "+err.Error())
+			return
+		}
+		id.Verified, id.Source = true, "profile"
+		out = append(out, id)
+	}
+	add("external", p.ExternalID)
+	add("email", p.Email)
+	add("phone", p.Phone)
+	return out
+}
+
+// create makes the customer for a new identity: the owner of a verified hint if there is
+// one, else a new customer seeded by the verified external id or the identity itself.
+func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identity, hints []schema.Identity) (string, error) {
+	seed := IdentityKey(id)
+	for _, h := range hints {
+		owner, err := g.Owner(ctx, IdentityKey(h))
+		if err != nil {
+			return "", err
+		}
+		if owner != "" {
+			return g.attach(ctx, owner, id, m)
+		}
+		if h.Kind == "external" {
+			seed = IdentityKey(h)
+		}
+	}
+	cust := schema.CustomerID(seed)
+	name := m.From.Name
+	if m.Profile != nil && m.Profile.Name != "" {
+		name = m.Profile.Name
+	}
+	now := g.now().UTC()
+	id.AddedAt = now
+	if _, err := mutateCustomer(ctx, g.customers, cust, func(r *custRecord) bool {
+		if !r.CreatedAt.IsZero() {
+			return false
+		}
+		r.Name, r.CreatedAt, r.UpdatedAt = name, now, now
+		addIdentity(r, id)
+		return true
+	}); err != nil {
+		return "", err
+	}
+	owner, err := g.attach(ctx, cust, id, m)
+	if err == nil && owner != cust { // a concurrent first message with other hints won
+		err = updateCustomer(ctx, g.customers, cust, func(r *custRecord) bool { return removeIdentities(r, []string{IdentityKey(id)}) })
+	}
+	return owner, err
+}
+
+// attach claims an identity for a customer (or finds who won it) and lists it there.
+func (g *Graph) attach(ctx context.Context, cust string, id schema.Identity, m *schema.Message) (string, error) {
+	owner, err := g.claim(ctx, IdentityKey(id), cust)
+	if err != nil {
+		return "", err
+	}
+	if id.AddedAt.IsZero() {
+		id.AddedAt = g.now().UTC()
+	}
+	return owner, updateCustomer(ctx, g.customers, owner, func(r *custRecord) bool {
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt, r.Name = id.AddedAt, m.From.Name
+		}
+		return addIdentity(r, id)
+	})
+}
+
+// applyHint links a verified identity to cust, or merges cust into the customer that has
+// it, or records a conflict.
+func (g *Graph) applyHint(ctx context.Context, cust string, h schema.Identity, m *schema.Message) (string, error) {
+	key := IdentityKey(h)
+	owner, err := g.Owner(ctx, key)
+	if err != nil || owner == cust {
+		return cust, err
+	}
+	rec, err := g.record(ctx, cust)
+	if err != nil {
+		return "", err
+	}
+	now := g.now().UTC()
+	h.AddedAt = now
+	if owner == "" {
+		if h.Kind == "external" && rec.ExternalID != "" && rec.ExternalID != h.Value {
+			return cust, g.conflict(ctx, cust, h, "", fmt.Sprintf("the customer already has external id %s", rec.ExternalID))
+		}
+		if won, err := g.claim(ctx, key, cust); err != nil || won != cust {
+			return cust, err // someone else took it meanwhile; the next message will see them
+		}
+		_, err := g.mutate(ctx, cust, func(r *custRecord) bool {
+			if !addIdentity(r, h) {
+				return false
+			}
+			addEvent(r, schema.EventIdentityLinked, "channel", now, &schema.IdentityChange{Identities: []schema.Identity{h},
+				Source: "profile"}, fmt.Sprintf("verified by %s/%s in message %s", m.Channel, m.Account, m.ID))
+			return true
+		})
+		return cust, err
+	}
+	other, err := g.record(ctx, owner)
+	if err != nil {
+		return "", err
+	}
+	if rec.ExternalID != "" && other.ExternalID != "" && rec.ExternalID != other.ExternalID {
+		return cust, g.conflict(ctx, cust, h, owner, fmt.Sprintf("external ids differ (%s, %s)", rec.ExternalID, other.ExternalID))
+	}
+	reason := fmt.Sprintf("%s %s, verified by %s/%s in message %s, belongs to %s", h.Kind, h.Value, m.Channel, m.Account, m.ID, owner)
+	return owner, g.merge(ctx, owner, cust, "channel", reason)
+}
+
+// conflict records a refused automatic merge on the customer (once per identity and other
+// customer) as a conflict and an event.
+func (g *Graph) conflict(ctx context.Context, cust string, h schema.Identity, other, reason string) error {
+	now := g.now().UTC()
+	_, err := g.mutate(ctx, cust, func(r *custRecord) bool {
+		for _, c := range r.Conflicts {
+			if c.Kind == h.Kind && c.Value == h.Value && c.CustomerID == other {
+				return false
+			}
+		}
+		r.Conflicts = append(r.Conflicts, schema.IdentityConflict{Kind: h.Kind, Value: h.Value, CustomerID: other, Reason: reason, At: now})
+		addEvent(r, schema.EventIdentityConflict, "channel", now, &schema.IdentityChange{Identities: []schema.Identity{h},
+			OtherCustomer: other, Source: "profile"}, reason)
+		return true
+	})
+	return err
+}
+
+func (g *Graph) record(ctx context.Context, id string) (*custRecord, error) {
+	var rec custRecord
+	_, err := get(ctx, g.customers, id, &rec)
+	if err != nil {
+		return nil, fmt.Errorf("customer %s: %w", id, err)
+	}
+	return &rec, nil
+}
+
+// ownerCache remembers recent identity owners for a moment: most messages come from known
+// senders, and a merge elsewhere is picked up within ownerTTL (the router forwards messages
+// of merged customers meanwhile).
+type ownerCache struct {
+	mu sync.Mutex
+	m  map[string]ownerEntry
+}
+
+type ownerEntry struct {
+	customer string
+	at       time.Time
+}
+
+const (
+	ownerTTL      = 2 * time.Second
+	ownerCacheMax = 100_000
+)
+
+func newOwnerCache() *ownerCache { return &ownerCache{m: map[string]ownerEntry{}} }
+
+func (c *ownerCache) get(key string, now time.Time) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || now.Sub(e.at) > ownerTTL {
+		return "", false
+	}
+	return e.customer, true
+}
+
+func (c *ownerCache) put(key, customer string, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= ownerCacheMax {
+		clear(c.m)
+	}
+	c.m[key] = ownerEntry{customer, now}
+}
+
+func (c *ownerCache) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
+}

@@ -1,0 +1,99 @@
+package router
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the router's Prometheus series.
+type Metrics struct {
+	reg             prometheus.Registerer
+	Decisions       *prometheus.CounterVec // switchboard_routing_decisions_total{queue,outcome}
+	AssignConflicts prometheus.Counter     // switchboard_router_assign_conflicts_total
+	ReloadOK        prometheus.Gauge       // switchboard_rules_last_reload_successful
+	ReloadTime      prometheus.Gauge       // switchboard_rules_last_reload_success_timestamp_seconds
+	RulesInfo       *prometheus.GaugeVec   // switchboard_rules_info{version}
+	Dispatched      *prometheus.CounterVec // switchboard_dispatcher_commands_total{type}
+}
+
+// NewMetrics creates the series and registers them with reg (nil: unregistered).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{reg: reg,
+		Decisions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_routing_decisions_total",
+			Help: "Routing decisions by queue and outcome (assigned, queued, unrouted)."}, []string{"queue", "outcome"}),
+		AssignConflicts: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_router_assign_conflicts_total",
+			Help: "Agent load compare-and-set writes that lost a race and were retried."}),
+		ReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_rules_last_reload_successful",
+			Help: "1 if the last rules reload succeeded (or none was needed), 0 if the file is bad and the previous rules stay in force."}),
+		ReloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_rules_last_reload_success_timestamp_seconds",
+			Help: "When the rules in force were loaded."}),
+		RulesInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "switchboard_rules_info",
+			Help: "The version (hash) of the rules in force."}, []string{"version"}),
+		Dispatched: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_dispatcher_commands_total",
+			Help: "Commands the dispatcher sent: assign (from the waiting list), escalate, overflow, requeue."}, []string{"type"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Decisions, m.AssignConflicts, m.ReloadOK, m.ReloadTime, m.RulesInfo, m.Dispatched)
+	}
+	return m
+}
+
+// watch exports the rules version and reload state, and the waiting and agent gauges.
+func (m *Metrics) watch(b *Board, w *Waitlist, h *RulesHolder, now func() time.Time) {
+	if h != nil {
+		rs := h.Current()
+		m.ReloadOK.Set(1)
+		m.ReloadTime.Set(float64(rs.LoadedAt.Unix()))
+		m.RulesInfo.WithLabelValues(rs.Version).Set(1)
+		h.onReload = func(ok bool, rs *Rules) {
+			if !ok {
+				m.ReloadOK.Set(0)
+				return
+			}
+			m.ReloadOK.Set(1)
+			m.ReloadTime.Set(float64(rs.LoadedAt.Unix()))
+			m.RulesInfo.Reset()
+			m.RulesInfo.WithLabelValues(rs.Version).Set(1)
+		}
+	}
+	if m.reg != nil {
+		m.reg.MustRegister(&stateCollector{b: b, w: w, now: now,
+			waiting: prometheus.NewDesc("switchboard_waiting_conversations", "Conversations waiting for an agent, by queue.", []string{"queue"}, nil),
+			agents:  prometheus.NewDesc("switchboard_agents", "Agents by effective presence.", []string{"presence"}, nil),
+			load:    prometheus.NewDesc("switchboard_agent_load", "Open conversations held by agents, weighted by channel.", nil, nil),
+		})
+	}
+}
+
+type stateCollector struct {
+	b                     *Board
+	w                     *Waitlist
+	now                   func() time.Time
+	waiting, agents, load *prometheus.Desc
+}
+
+func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.waiting
+	ch <- c.agents
+	ch <- c.load
+}
+
+func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	for q, list := range c.w.Ordered() {
+		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(len(list)), q)
+	}
+	counts := map[Presence]int{Available: 0, Away: 0, Offline: 0}
+	load := 0
+	now := c.now()
+	c.b.Read(now, "", func(v AgentView) {
+		for i := 0; i < c.b.roster.Len(); i++ {
+			counts[v.Presence(i)]++
+			load += v.State(i).load
+		}
+	})
+	for p, n := range counts {
+		ch <- prometheus.MustNewConstMetric(c.agents, prometheus.GaugeValue, float64(n), string(p))
+	}
+	ch <- prometheus.MustNewConstMetric(c.load, prometheus.GaugeValue, float64(load))
+}

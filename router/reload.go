@@ -1,0 +1,111 @@
+package router
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// RulesHolder holds the rules in force and reloads them from their file: a new file is
+// built and checked fully, then swapped in at once; a bad file keeps the old rules running,
+// logs why and sets switchboard_rules_last_reload_successful to 0.
+type RulesHolder struct {
+	path   string
+	roster *Roster
+	log    *zap.Logger
+	cur    atomic.Pointer[Rules]
+
+	mu       sync.Mutex
+	lastData []byte
+	lastErr  error
+	lastOK   bool
+	onReload func(ok bool, r *Rules)
+}
+
+// NewRulesHolder loads the rules file (path "" uses [DefaultRules]); a bad file is an error.
+func NewRulesHolder(path string, roster *Roster, log *zap.Logger) (*RulesHolder, error) {
+	h := &RulesHolder{path: path, roster: roster, log: log.Named("rules"), lastOK: true}
+	if path == "" {
+		h.cur.Store(DefaultRules(roster))
+		return h, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := ParseRules(path, data, roster)
+	if err != nil {
+		return nil, err
+	}
+	h.cur.Store(rs)
+	h.lastData = data
+	return h, nil
+}
+
+// Current returns the rules in force.
+func (h *RulesHolder) Current() *Rules { return h.cur.Load() }
+
+// Status reports the last reload: whether it succeeded and, if not, why.
+func (h *RulesHolder) Status() (ok bool, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.lastOK, h.lastErr
+}
+
+// Reload reads the file again; if it changed, it is checked and swapped in. It returns
+// whether new rules are in force, and the problems of a bad file (the old rules stay).
+func (h *RulesHolder) Reload() (bool, error) {
+	if h.path == "" {
+		return false, nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	data, err := os.ReadFile(h.path)
+	if err == nil && bytes.Equal(data, h.lastData) {
+		return false, h.lastErr
+	}
+	var rs *Rules
+	if err == nil {
+		rs, err = ParseRules(h.path, data, h.roster)
+	}
+	h.lastData = data
+	h.lastErr, h.lastOK = err, err == nil
+	if err != nil {
+		h.log.Error("rules file not reloaded; the previous rules stay in force",
+			zap.String("file", h.path), zap.String("version", h.Current().Version), zap.Error(err))
+		h.notify(false, h.Current())
+		return false, err
+	}
+	old := h.cur.Swap(rs)
+	h.log.Info("rules reloaded", zap.String("file", h.path), zap.String("version", rs.Version), zap.String("previous", old.Version))
+	h.notify(true, rs)
+	return true, nil
+}
+
+func (h *RulesHolder) notify(ok bool, rs *Rules) {
+	if h.onReload != nil {
+		h.onReload(ok, rs)
+	}
+}
+
+// Watch reloads the file every interval until ctx ends.
+func (h *RulesHolder) Watch(ctx context.Context, interval time.Duration) {
+	if h.path == "" || interval <= 0 {
+		return
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			_, _ = h.Reload()
+		}
+	}
+}

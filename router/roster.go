@@ -1,0 +1,124 @@
+package router
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Agent is one agent of the roster, compiled for routing.
+type Agent struct {
+	ID        string
+	Name      string
+	Skills    []string
+	Languages []string
+	Teams     []string
+	MaxLoad   int
+	capacity  map[schema.Channel]int
+	defCap    int
+	idx       int
+}
+
+// Roster is the compiled agent list. It is immutable.
+type Roster struct {
+	agents  []*Agent
+	byID    map[string]int
+	weights map[schema.Channel]int
+	skills  map[string]bool
+	langs   map[string]bool
+	teams   map[string]bool
+	hash    string
+}
+
+// NewRoster compiles the roster from the config.
+func NewRoster(agents []AgentConfig, weights map[string]int) *Roster {
+	r := &Roster{byID: map[string]int{}, weights: map[schema.Channel]int{},
+		skills: map[string]bool{}, langs: map[string]bool{}, teams: map[string]bool{}}
+	for ch, w := range weights {
+		r.weights[schema.Channel(ch)] = w
+	}
+	for _, ac := range agents {
+		a := &Agent{ID: ac.ID, Name: ac.Name, Skills: ac.Skills, Languages: ac.Languages, Teams: ac.Teams,
+			MaxLoad: ac.MaxLoad, capacity: map[schema.Channel]int{}, defCap: DefaultCapacity, idx: len(r.agents)}
+		for ch, n := range ac.Capacity {
+			if ch == "default" {
+				a.defCap = n
+			} else {
+				a.capacity[schema.Channel(ch)] = n
+			}
+		}
+		mark(r.skills, ac.Skills)
+		mark(r.langs, ac.Languages)
+		mark(r.teams, ac.Teams)
+		r.byID[a.ID] = a.idx
+		r.agents = append(r.agents, a)
+	}
+	b, _ := json.Marshal(struct {
+		A []AgentConfig
+		W map[string]int
+	}{agents, weights})
+	sum := sha256.Sum256(b)
+	r.hash = hex.EncodeToString(sum[:])
+	return r
+}
+
+func mark(set map[string]bool, vals []string) {
+	for _, v := range vals {
+		set[v] = true
+	}
+}
+
+// Len is the number of agents.
+func (r *Roster) Len() int { return len(r.agents) }
+
+// At returns the agent at index i.
+func (r *Roster) At(i int) *Agent { return r.agents[i] }
+
+// Lookup returns an agent by id.
+func (r *Roster) Lookup(id string) (*Agent, bool) {
+	i, ok := r.byID[id]
+	if !ok {
+		return nil, false
+	}
+	return r.agents[i], true
+}
+
+// Weight is how much one open conversation on ch counts towards an agent's load.
+func (r *Roster) Weight(ch schema.Channel) int {
+	if w, ok := r.weights[ch]; ok {
+		return w
+	}
+	return 1
+}
+
+// Capacity is how many open conversations on ch the agent takes.
+func (a *Agent) Capacity(ch schema.Channel) int {
+	if n, ok := a.capacity[ch]; ok {
+		return n
+	}
+	return a.defCap
+}
+
+// Speaks reports whether the agent speaks lang ("" matches everyone). Matching is on the
+// primary subtag: an agent with "de" speaks "de-AT".
+func (a *Agent) Speaks(lang string) bool {
+	if lang == "" {
+		return true
+	}
+	primary := primaryLanguage(lang)
+	return slices.ContainsFunc(a.Languages, func(l string) bool { return primaryLanguage(l) == primary })
+}
+
+func primaryLanguage(tag string) string {
+	for i := 0; i < len(tag); i++ {
+		if tag[i] == '-' || tag[i] == '_' {
+			tag = tag[:i]
+			break
+		}
+	}
+	return strings.ToLower(tag)
+}

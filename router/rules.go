@@ -1,0 +1,123 @@
+package router
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/configs/cfg"
+)
+
+// Rules is a compiled, immutable rules file plus the roster it was checked against. A
+// reload builds a new Rules and swaps it in whole.
+type Rules struct {
+	// Version identifies the rules file and roster: every decision carries it.
+	Version  string
+	Source   string
+	LoadedAt time.Time
+	roster   *Roster
+	rules    []*rule
+	byName   map[string]*rule
+	queues   map[string]*queue
+	defQueue *queue
+}
+
+// rule is a compiled [RuleSpec].
+type rule struct {
+	name    string
+	conds   []condition
+	targets []target
+}
+
+// target is a compiled [TargetSpec].
+type target struct {
+	queue       *queue
+	priority    int
+	timeout     time.Duration
+	skipIfEmpty bool
+}
+
+// LoadRulesFile reads and checks a rules file against the roster.
+func LoadRulesFile(path string, roster *Roster) (*Rules, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseRules(path, data, roster)
+}
+
+// ParseRules checks rules file contents against the roster and compiles them. The error is a
+// [cfg.Errors] listing every problem with file:line:col and the field path.
+func ParseRules(path string, data []byte, roster *Roster) (*Rules, error) {
+	var spec RulesSpec
+	doc, err := cfg.Decode(path, data, &spec)
+	var errs cfg.Errors
+	if err != nil && !errors.As(err, &errs) {
+		return nil, err
+	}
+	if doc == nil {
+		return nil, err
+	}
+	c := &rulesChecker{doc: doc, data: data, spec: &spec, roster: roster}
+	if !syntaxOnly(errs) {
+		c.check()
+	}
+	var all cfg.Errors
+	if err := doc.Err(); err != nil {
+		errors.As(err, &all)
+	}
+	if all = append(all, c.extra...); len(all) > 0 {
+		return nil, all.Err()
+	}
+	sum := sha256.Sum256(append(append([]byte(nil), data...), roster.hash...))
+	return compileRules(c, hex.EncodeToString(sum[:6]), path), nil
+}
+
+// syntaxOnly reports an unparseable file: there is nothing to check beyond it.
+func syntaxOnly(errs cfg.Errors) bool {
+	return len(errs) == 1 && strings.HasPrefix(errs[0].Msg, "invalid YAML")
+}
+
+// DefaultRules is the routing used without a rules file: one queue "default" that every
+// agent serves, least-loaded.
+func DefaultRules(roster *Roster) *Rules {
+	spec := &RulesSpec{Queues: map[string]*QueueSpec{"default": {}}, DefaultQueue: "default"}
+	c := &rulesChecker{spec: spec, roster: roster}
+	return compileRules(c, "builtin-"+roster.hash[:8], "")
+}
+
+func compileRules(c *rulesChecker, version, source string) *Rules {
+	rs := &Rules{Version: version, Source: source, LoadedAt: time.Now().UTC(), roster: c.roster,
+		byName: map[string]*rule{}, queues: map[string]*queue{}}
+	for name, qs := range c.spec.Queues {
+		st := qs.Strategy
+		if st == "" {
+			st = StrategyLeastLoaded
+		}
+		rs.queues[name] = &queue{name: name, strategy: st, eligible: eligibleAgents(c.roster, qs),
+			matchLanguage: qs.MatchLanguage, sticky: qs.Sticky.D(), maxWait: qs.MaxWait.D(), overflow: qs.Overflow}
+	}
+	rs.defQueue = rs.queues[c.spec.DefaultQueue]
+	for i, r := range c.spec.Rules {
+		cr := &rule{name: r.Name, conds: compileConditions(c, i, &r.When)}
+		for _, t := range r.Targets {
+			cr.targets = append(cr.targets, target{queue: rs.queues[t.Queue], priority: t.Priority,
+				timeout: t.Timeout.D(), skipIfEmpty: t.SkipIfEmpty})
+		}
+		rs.rules = append(rs.rules, cr)
+		rs.byName[cr.name] = cr
+	}
+	return rs
+}
+
+// Roster is the roster the rules were checked against.
+func (rs *Rules) Roster() *Roster { return rs.roster }
+
+// Queue reports whether a queue exists.
+func (rs *Rules) Queue(name string) bool { return rs.queues[name] != nil }
+
+// QueueNames lists the queues.
+func (rs *Rules) QueueNames() []string { return sortedKeys(rs.queues) }

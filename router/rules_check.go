@@ -1,0 +1,230 @@
+package router
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/switchboardhq/switchboard/configs/cfg"
+)
+
+// rulesChecker checks a decoded rules file against the roster, reporting every problem with
+// its position. What it compiles on the way (expressions, regexes, hours) is kept for
+// [compileRules], so compiling cannot fail.
+type rulesChecker struct {
+	doc     *cfg.Doc
+	data    []byte
+	spec    *RulesSpec
+	roster  *Roster
+	extra   cfg.Errors
+	exprs   map[int]*vm.Program
+	regexes map[int]*regexp.Regexp
+	hours   map[string]*openingHours
+}
+
+func (c *rulesChecker) errorf(path, format string, args ...any) { c.doc.Errorf(path, format, args...) }
+
+func (c *rulesChecker) check() {
+	c.exprs, c.regexes, c.hours = map[int]*vm.Program{}, map[int]*regexp.Regexp{}, map[string]*openingHours{}
+	for _, name := range sortedKeys(c.spec.Queues) {
+		c.checkQueue(name, c.spec.Queues[name])
+	}
+	for _, name := range sortedKeys(c.spec.BusinessHours) {
+		h, err := compileHours(c.spec.BusinessHours[name])
+		if err != nil {
+			var he *hoursError
+			if errors.As(err, &he) {
+				c.errorf("business_hours."+name+"."+he.field, "%s", he.msg)
+			}
+			continue
+		}
+		c.hours[name] = h
+	}
+	if q := c.spec.DefaultQueue; q != "" && c.spec.Queues[q] == nil {
+		c.errorf("default_queue", "unknown queue %q%s", q, c.queueHint())
+	}
+	if len(c.spec.Rules) == 0 && c.spec.DefaultQueue == "" {
+		c.errorf("rules", "is empty: add rules or a default_queue")
+	}
+	names := map[string]int{}
+	catchAll := -1
+	for i, r := range c.spec.Rules {
+		path := fmt.Sprintf("rules[%d]", i)
+		if r == nil {
+			c.errorf(path, "is empty")
+			continue
+		}
+		if prev, dup := names[r.Name]; dup && r.Name != "" {
+			c.errorf(path+".name", "duplicate rule name %q (also rules[%d])", r.Name, prev)
+		}
+		names[r.Name] = i
+		if catchAll >= 0 {
+			c.errorf(path, "unreachable: rules[%d] (%s) above it matches every conversation", catchAll, c.spec.Rules[catchAll].Name)
+		}
+		c.checkRule(i, r, path)
+		if r.When.empty() {
+			catchAll = i
+		}
+	}
+}
+
+func (c *rulesChecker) queueHint() string {
+	if len(c.spec.Queues) == 0 {
+		return " (no queues are defined)"
+	}
+	return " (queues: " + strings.Join(sortedKeys(c.spec.Queues), ", ") + ")"
+}
+
+func (c *rulesChecker) checkQueue(name string, q *QueueSpec) {
+	path := "queues." + name
+	if q == nil {
+		q = &QueueSpec{}
+		c.spec.Queues[name] = q
+	}
+	if !validName(name) {
+		c.errorf(path, "queue names may hold only letters, digits, - and _")
+	}
+	switch q.Strategy {
+	case "", StrategyLeastLoaded, StrategyRoundRobin, StrategyLongestIdle:
+	default:
+		c.errorf(path+".strategy", "must be %s, %s or %s, not %q", StrategyLeastLoaded, StrategyRoundRobin, StrategyLongestIdle, q.Strategy)
+	}
+	c.known(path+".skills", q.Skills, c.roster.skills, "skill")
+	c.known(path+".teams", q.Teams, c.roster.teams, "team")
+	c.known(path+".languages", q.Languages, c.roster.langs, "language")
+	for i, id := range q.Agents {
+		if _, ok := c.roster.Lookup(id); !ok {
+			c.errorf(fmt.Sprintf("%s.agents[%d]", path, i), "unknown agent %q: not in router.agents", id)
+		}
+	}
+	if q.Overflow != "" && c.spec.Queues[q.Overflow] == nil {
+		c.errorf(path+".overflow", "unknown queue %q%s", q.Overflow, c.queueHint())
+	}
+	if q.Overflow == name {
+		c.errorf(path+".overflow", "a queue cannot overflow into itself")
+	}
+	if (q.MaxWait == 0) != (q.Overflow == "") {
+		c.errorf(path, "max_wait and overflow go together: give both or neither")
+	}
+	if c.roster.Len() > 0 && len(eligibleAgents(c.roster, q)) == 0 {
+		c.errorf(path, "no agent in router.agents can serve this queue (skills %v, teams %v, agents %v, languages %v)",
+			q.Skills, q.Teams, q.Agents, q.Languages)
+	}
+}
+
+// known reports every entry of list that no agent has.
+func (c *rulesChecker) known(path string, list []string, have map[string]bool, what string) {
+	for i, v := range list {
+		if !have[v] {
+			c.errorf(fmt.Sprintf("%s[%d]", path, i), "unknown %s %q: no agent in router.agents has it", what, v)
+		}
+	}
+}
+
+func (c *rulesChecker) checkRule(i int, r *RuleSpec, path string) {
+	if r.Name == "" {
+		c.errorf(path+".name", "is required")
+	}
+	w := &r.When
+	c.nonEmpty(path+".when.channel", w.Channel)
+	c.nonEmpty(path+".when.account", w.Account)
+	c.nonEmpty(path+".when.language", w.Language)
+	c.nonEmpty(path+".when.keywords", w.Keywords)
+	if w.Regex != "" {
+		re, err := regexp.Compile(w.Regex)
+		if err != nil {
+			c.errorf(path+".when.regex", "invalid regular expression: %v", err)
+		} else {
+			c.regexes[i] = re
+		}
+	}
+	for _, f := range []struct{ field, name string }{{"business_hours", w.BusinessHours}, {"outside_business_hours", w.OutsideBusinessHours}} {
+		if f.name != "" && c.spec.BusinessHours[f.name] == nil {
+			c.errorf(path+".when."+f.field, "unknown business hours %q (business_hours: %s)", f.name,
+				strings.Join(sortedKeys(c.spec.BusinessHours), ", "))
+		}
+	}
+	if w.Expr != "" {
+		c.checkExpr(i, path+".when.expr", w.Expr)
+	}
+	c.checkTargets(r, path)
+}
+
+func (c *rulesChecker) nonEmpty(path string, list []string) {
+	for j, v := range list {
+		if strings.TrimSpace(v) == "" {
+			c.errorf(fmt.Sprintf("%s[%d]", path, j), "must not be empty")
+		}
+	}
+}
+
+func (c *rulesChecker) checkTargets(r *RuleSpec, path string) {
+	if len(r.Targets) == 0 {
+		c.errorf(path+".targets", "a rule needs at least one target")
+	}
+	for j, t := range r.Targets {
+		tpath := fmt.Sprintf("%s.targets[%d]", path, j)
+		if t == nil {
+			c.errorf(tpath, "is empty")
+			continue
+		}
+		switch {
+		case t.Queue == "":
+			c.errorf(tpath+".queue", "is required")
+		case c.spec.Queues[t.Queue] == nil:
+			c.errorf(tpath+".queue", "unknown queue %q%s", t.Queue, c.queueHint())
+		}
+		if t.Priority < 0 || t.Priority > 1000 {
+			c.errorf(tpath+".priority", "must be between 0 and 1000")
+		}
+		if t.Timeout != 0 && j == len(r.Targets)-1 {
+			c.errorf(tpath+".timeout", "the last target has no next target to time out to")
+		}
+	}
+}
+
+// checkExpr compiles an expression and reports an error at its exact place in the file.
+func (c *rulesChecker) checkExpr(i int, path, src string) {
+	prog, err := compileExpr(src)
+	if err == nil {
+		c.exprs[i] = prog
+		return
+	}
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		c.errorf(path, "invalid expression: %v", err)
+		return
+	}
+	msg := "invalid expression: " + cleanExprMessage(fe.Message)
+	pos := c.doc.Pos(path)
+	if pos == nil {
+		c.errorf(path, "%s", msg)
+		return
+	}
+	line, col := valuePosition(c.data, pos.Line, pos.Column, fe.Line, fe.Column)
+	c.extra = append(c.extra, &cfg.Error{File: c.doc.File, Line: line, Col: col, Path: path, Msg: msg})
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// validName reports whether s is usable as a queue name (it appears in metrics and events).
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	return strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) < 0
+}

@@ -1,0 +1,98 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// settle brings the waiting list and the agents' holds in line with a committed snapshot:
+// a waiting conversation has a waiting entry and nobody holds it; an assigned one is held
+// by its agent only; a resolved one is held by nobody. It is idempotent, so a redelivered
+// cause simply runs it again.
+func (r *Router) settle(ctx context.Context, conv *convState, touched bool) error {
+	if !touched || !r.routingOn() {
+		return nil
+	}
+	if err := r.settleWaiting(ctx, conv); err != nil {
+		return err
+	}
+	owner := ""
+	if conv.Status == schema.ConversationOpen {
+		owner = conv.AgentID
+	}
+	for _, a := range appendAll(conv.Release, r.board.Holders(conv.ID)) {
+		if a != owner {
+			if err := r.agents.release(ctx, a, conv.ID, ""); err != nil {
+				return err
+			}
+		}
+	}
+	if owner == "" || slices.Contains(r.board.Holders(conv.ID), owner) {
+		return nil
+	}
+	err := r.agents.reserve(ctx, owner, conv.ID, r.hold(conv, conv.LastCause))
+	if errors.Is(err, ErrNoRoom) || errors.Is(err, ErrUnknownAgent) {
+		r.log.Warn("assigned conversation could not be counted against its agent", zap.String("conversation", conv.ID), zap.Error(err))
+		return nil
+	}
+	return err
+}
+
+func appendAll(a, b []string) []string {
+	out := slices.Clone(a)
+	for _, s := range b {
+		out = appendNew(out, s)
+	}
+	return out
+}
+
+func (r *Router) settleWaiting(ctx context.Context, conv *convState) error {
+	if conv.Status != schema.ConversationOpen || conv.Route == nil || !conv.Route.Waiting || conv.Queue == "" {
+		if err := r.store.Waiting.Delete(ctx, conv.ID); err != nil {
+			return errors.Join(connectors.ErrUnavailable, err)
+		}
+		return nil
+	}
+	data, err := json.Marshal(r.waitEntry(conv))
+	if err != nil {
+		return err
+	}
+	if _, err := r.store.Waiting.Put(ctx, conv.ID, data); err != nil {
+		return errors.Join(connectors.ErrUnavailable, err)
+	}
+	return nil
+}
+
+// waitEntry describes a waiting conversation for the dispatcher.
+func (r *Router) waitEntry(conv *convState) *WaitEntry {
+	rt := conv.Route
+	e := &WaitEntry{Conversation: conv.ID, Customer: conv.CustomerID, Queue: conv.Queue, Priority: conv.Priority,
+		Channel: rt.Channel, Language: rt.Language, Rule: rt.Rule, Target: rt.Target, TargetAt: rt.TargetAt,
+		TimeoutAt: rt.TimeoutAt, Seq: conv.LastSeq}
+	if conv.QueuedAt != nil {
+		e.QueuedAt = *conv.QueuedAt
+	}
+	if rules := r.Rules(); rules != nil {
+		if q := rules.queues[conv.Queue]; q != nil && q.maxWait > 0 && q.overflow != "" {
+			at := e.QueuedAt.Add(q.maxWait)
+			e.OverflowAt = &at
+		}
+	}
+	return e
+}
+
+// hold is what an agent's load records for conv.
+func (r *Router) hold(conv *convState, cause string) Hold {
+	ch := conv.ReplyRoute.Channel
+	if conv.Route != nil && conv.Route.Channel != "" {
+		ch = conv.Route.Channel
+	}
+	return r.holdOn(conv, ch, cause)
+}
