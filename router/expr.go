@@ -73,8 +73,8 @@ func valuePosition(data []byte, keyLine, keyCol, exprLine, exprCol int) (int, in
 		if target > len(lines) {
 			return keyLine, keyCol
 		}
-		body := lines[target-1]
-		indent := len(body) - len(bytes.TrimLeft(body, " "))
+		first := lines[keyLine] // the block's first line sets its indentation
+		indent := len(first) - len(bytes.TrimLeft(first, " "))
 		return target, indent + exprCol + 1
 	}
 	if start < len(line) && (line[start] == '"' || line[start] == '\'') {

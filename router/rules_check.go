@@ -73,6 +73,13 @@ func (c *rulesChecker) check() {
 	}
 }
 
+func hoursHint(m map[string]*HoursSpec) string {
+	if len(m) == 0 {
+		return " (no business_hours are defined)"
+	}
+	return " (business_hours: " + strings.Join(sortedKeys(m), ", ") + ")"
+}
+
 func (c *rulesChecker) queueHint() string {
 	if len(c.spec.Queues) == 0 {
 		return " (no queues are defined)"
@@ -94,12 +101,13 @@ func (c *rulesChecker) checkQueue(name string, q *QueueSpec) {
 	default:
 		c.errorf(path+".strategy", "must be %s, %s or %s, not %q", StrategyLeastLoaded, StrategyRoundRobin, StrategyLongestIdle, q.Strategy)
 	}
-	c.known(path+".skills", q.Skills, c.roster.skills, "skill")
-	c.known(path+".teams", q.Teams, c.roster.teams, "team")
-	c.known(path+".languages", q.Languages, c.roster.langs, "language")
+	unknown := c.known(path+".skills", q.Skills, c.roster.skills, "skill") +
+		c.known(path+".teams", q.Teams, c.roster.teams, "team") +
+		c.known(path+".languages", q.Languages, c.roster.langs, "language")
 	for i, id := range q.Agents {
 		if _, ok := c.roster.Lookup(id); !ok {
 			c.errorf(fmt.Sprintf("%s.agents[%d]", path, i), "unknown agent %q: not in router.agents", id)
+			unknown++
 		}
 	}
 	if q.Overflow != "" && c.spec.Queues[q.Overflow] == nil {
@@ -111,19 +119,22 @@ func (c *rulesChecker) checkQueue(name string, q *QueueSpec) {
 	if (q.MaxWait == 0) != (q.Overflow == "") {
 		c.errorf(path, "max_wait and overflow go together: give both or neither")
 	}
-	if c.roster.Len() > 0 && len(eligibleAgents(c.roster, q)) == 0 {
+	if unknown == 0 && c.roster.Len() > 0 && len(eligibleAgents(c.roster, q)) == 0 {
 		c.errorf(path, "no agent in router.agents can serve this queue (skills %v, teams %v, agents %v, languages %v)",
 			q.Skills, q.Teams, q.Agents, q.Languages)
 	}
 }
 
-// known reports every entry of list that no agent has.
-func (c *rulesChecker) known(path string, list []string, have map[string]bool, what string) {
+// known reports every entry of list that no agent has, and how many there were.
+func (c *rulesChecker) known(path string, list []string, have map[string]bool, what string) int {
+	n := 0
 	for i, v := range list {
 		if !have[v] {
 			c.errorf(fmt.Sprintf("%s[%d]", path, i), "unknown %s %q: no agent in router.agents has it", what, v)
+			n++
 		}
 	}
+	return n
 }
 
 func (c *rulesChecker) checkRule(i int, r *RuleSpec, path string) {
@@ -145,8 +156,7 @@ func (c *rulesChecker) checkRule(i int, r *RuleSpec, path string) {
 	}
 	for _, f := range []struct{ field, name string }{{"business_hours", w.BusinessHours}, {"outside_business_hours", w.OutsideBusinessHours}} {
 		if f.name != "" && c.spec.BusinessHours[f.name] == nil {
-			c.errorf(path+".when."+f.field, "unknown business hours %q (business_hours: %s)", f.name,
-				strings.Join(sortedKeys(c.spec.BusinessHours), ", "))
+			c.errorf(path+".when."+f.field, "unknown business hours %q%s", f.name, hoursHint(c.spec.BusinessHours))
 		}
 	}
 	if w.Expr != "" {

@@ -1,7 +1,9 @@
 // Command switchboard is the omnichannel message-ingestion gateway.
 //
 //	switchboard serve --config configs/switchboard.yaml   run the gateway
-//	switchboard check --config FILE                       check a config, every error with file:line:col
+//	switchboard check --config FILE                       check a config and its rules, every error with file:line:col
+//	switchboard rules test CASES.yaml                     run declarative routing cases against the rules
+//	switchboard rules replay --rules NEW.yaml             replay recorded traffic against candidate rules
 //	switchboard tail                                      follow the unified conversation stream
 //	switchboard bench                                     load-test the API channel end to end
 //	switchboard dlq list|redrive                          inspect and redrive dead letters
@@ -30,7 +32,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the gateway", runServe},
-		{"check", "check a config file and report every error", runCheck},
+		{"check", "check a config file and its rules file and report every error", runCheck},
+		{"rules", "test routing rules (rules test CASES.yaml) or replay traffic against candidates (rules replay)", runRules},
 		{"tail", "follow the unified conversation stream", runTail},
 		{"bench", "load-test the API channel end to end against the raw JetStream ceiling", runBench},
 		{"dlq", "list or redrive dead letters (messages a stage could not process)", runDLQ},
