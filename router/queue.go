@@ -141,27 +141,14 @@ func (q *queue) better(v AgentView, in *pickInput, i, j int) bool {
 			return si.load < sj.load
 		}
 	case StrategyLeastLoaded:
-		ri, rj := loadRatio(in.roster.At(i), si, in.channel), loadRatio(in.roster.At(j), sj, in.channel)
-		if ri != rj {
-			return ri < rj
+		if si.load != sj.load {
+			return si.load < sj.load
 		}
 	}
 	if !si.Load.LastAssigned.Equal(sj.Load.LastAssigned) {
 		return si.Load.LastAssigned.Before(sj.Load.LastAssigned)
 	}
 	return i < j
-}
-
-// loadRatio is how full the agent is, in thousandths: of max_load when set, else of the
-// channel's capacity.
-func loadRatio(a *Agent, s *AgentState, ch schema.Channel) int {
-	if a.MaxLoad > 0 {
-		return s.load * 1000 / a.MaxLoad
-	}
-	if c := a.Capacity(ch); c > 0 {
-		return s.counts[ch] * 1000 / c
-	}
-	return 1000
 }
 
 func (q *queue) explain(v AgentView, in *pickInput, i int) string {
@@ -175,5 +162,5 @@ func (q *queue) explain(v AgentView, in *pickInput, i int) string {
 		}
 		return fmt.Sprintf("longest idle: nobody is idle; %s has the lowest load (%d)", a.ID, s.load)
 	}
-	return fmt.Sprintf("least loaded: %s has %d/%d open on %s, load %d", a.ID, s.counts[in.channel], a.Capacity(in.channel), in.channel, s.load)
+	return fmt.Sprintf("least loaded: %s has load %d (%d/%d open on %s)", a.ID, s.load, s.counts[in.channel], a.Capacity(in.channel), in.channel)
 }
