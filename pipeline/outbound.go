@@ -297,8 +297,8 @@ func (d *Dispatcher) succeed(ctx context.Context, msg jetstream.Msg, m *schema.M
 		if ext == "" {
 			continue
 		}
-		if _, err := d.outbox.Put(ctx, externalKey(m.Channel, m.Account, ext), []byte(m.ID)); err != nil {
-			return unavailable(err)
+		if err := IndexExternal(ctx, d.outbox, m.Channel, m.Account, ext, m.ID); err != nil {
+			return err
 		}
 	}
 	if _, err := d.store(ctx, "m."+m.ID, rec, rev); err != nil {

@@ -15,6 +15,12 @@ func externalKey(ch schema.Channel, account, externalID string) string {
 	return "x." + Key(string(ch)) + "." + Key(account) + "." + Key(externalID)
 }
 
+// IndexExternal records that the provider knows our message id by externalID.
+func IndexExternal(ctx context.Context, outbox jetstream.KeyValue, ch schema.Channel, account, externalID, id string) error {
+	_, err := outbox.Put(ctx, externalKey(ch, account, externalID), []byte(id))
+	return kvErr(err)
+}
+
 // LookupExternal finds our message id for a provider's message id.
 func LookupExternal(ctx context.Context, outbox jetstream.KeyValue, ch schema.Channel, account, externalID string) (string, error) {
 	if externalID == "" {

@@ -17,18 +17,17 @@ import (
 
 // onMessage threads an inbound message into its customer's conversation and routes the
 // conversation when it needs an agent.
-func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message, redelivered bool) error {
-	if redelivered {
-		// A redelivery may come after later messages were applied (a lost ack): the message
-		// record says whether it was routed.
-		rec, _, err := r.store.Message(ctx, m.ID)
-		if err != nil && !errors.Is(err, connectors.ErrNotFound) {
-			return err
-		}
-		if err == nil && rec.ConversationID != "" {
-			r.o.Metrics.Stage.WithLabelValues("router", "duplicate").Inc()
-			return nil
-		}
+func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message) error {
+	// A copy of a message routed before (a redelivery after a lost ack, a provider's late
+	// duplicate past the dedupe windows) may come after later messages were applied: the
+	// message record, written once the message is routed, says so.
+	rec, _, err := r.store.Message(ctx, m.ID)
+	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+		return err
+	}
+	if err == nil && rec.ConversationID != "" {
+		r.o.Metrics.Stage.WithLabelValues("router", "duplicate").Inc()
+		return nil
 	}
 	ts, _, err := r.loadThread(ctx, pc, m.CustomerID)
 	if err != nil {

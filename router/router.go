@@ -144,25 +144,21 @@ func goRun(wg *sync.WaitGroup, f func()) {
 
 func (r *Router) handle(ctx context.Context, p int, msg jetstream.Msg) error {
 	pc := r.caches[p%len(r.caches)]
-	redelivered := false
-	if md, err := msg.Metadata(); err == nil && md.NumDelivered > 1 {
-		redelivered = true
-	}
-	err := r.dispatch(ctx, pc, msg, redelivered)
+	err := r.dispatch(ctx, pc, msg)
 	if err != nil {
 		pc.clear() // the next attempt reads everything fresh
 	}
 	return err
 }
 
-func (r *Router) dispatch(ctx context.Context, pc *partCache, msg jetstream.Msg, redelivered bool) error {
+func (r *Router) dispatch(ctx context.Context, pc *partCache, msg jetstream.Msg) error {
 	switch kind := msg.Headers().Get(pipeline.HeaderKind); kind {
 	case pipeline.KindMessage:
 		var m schema.Message
 		if err := json.Unmarshal(msg.Data(), &m); err != nil || m.ID == "" || m.CustomerID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable or unidentified message: %v", err))
 		}
-		return r.onMessage(ctx, pc, &m, redelivered)
+		return r.onMessage(ctx, pc, &m)
 	case pipeline.KindStatus:
 		var st schema.StatusUpdate
 		if err := json.Unmarshal(msg.Data(), &st); err != nil || st.MessageID == "" {

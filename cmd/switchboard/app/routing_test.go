@@ -1,20 +1,27 @@
 package app_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// routingConfig is DefaultConfig plus a router section; rules is the rules file's contents.
-func routingConfig(t *testing.T, router, rules string) string {
+// routingConfig is DefaultConfig plus a router section; rules (if any) is written to a
+// rules file the section points at.
+func routingConfig(t testing.TB, routerSection, rules string) string {
 	t.Helper()
-	cfg := apptest.DefaultConfig + router
+	cfg := apptest.DefaultConfig + routerSection
 	if rules != "" {
 		path := filepath.Join(t.TempDir(), "rules.yaml")
 		if err := os.WriteFile(path, []byte(rules), 0o600); err != nil {
@@ -25,26 +32,114 @@ func routingConfig(t *testing.T, router, rules string) string {
 	return cfg
 }
 
-func TestSmokeAssign(t *testing.T) {
-	g := apptest.Start(t, routingConfig(t, `
-router:
-  agents:
-    - {id: alice, skills: [billing]}
-`, `
-queues:
-  billing: {skills: [billing]}
-rules:
-  - name: all
-    targets: [{queue: billing}]
-`))
-	if st, body := g.Do("PUT", "/v1/agents/alice/presence", apptest.Token, map[string]string{"status": "available"}); st != 200 {
-		t.Fatalf("presence: %d %s", st, body)
+// second starts another gateway on the first one's NATS (a second `switchboard serve`
+// instance of the same deployment).
+func second(t testing.TB, first *apptest.Gateway, yaml string) *apptest.Gateway {
+	return apptest.Start(t, yaml+fmt.Sprintf("nats:\n  url: %s\n", first.App.NATSURL()), apptest.Options{InstanceID: "second"})
+}
+
+// publish hands a message to the pipeline the way a connector does and returns its id.
+func publish(t testing.TB, g *apptest.Gateway, m *schema.Message) string {
+	t.Helper()
+	p := pipeline.NewPublisher(g.JS, nil, g.Config.Pipeline.Partitions, pipeline.NewMetrics(nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	rc, err := p.Publish(ctx, m)
+	if err != nil {
+		t.Fatalf("publish: %v", err)
 	}
-	g.PostAPI("x1", "bob@example.com", "hello")
-	evs := g.Events("sb.conv.>", 3, 10*time.Second)
-	t.Log(apptest.Sprint(evs))
-	if evs[2].Type != schema.EventAssigned || evs[2].Routing.AgentID != "alice" {
-		t.Fatalf("%+v", evs[2].Routing)
+	return rc.ID
+}
+
+func setPresence(t testing.TB, g *apptest.Gateway, agent string, status router.Presence) {
+	t.Helper()
+	if st, body := g.Do("PUT", "/v1/agents/"+agent+"/presence", apptest.Token, map[string]string{"status": string(status)}); st != 200 {
+		t.Fatalf("presence %s %s: %d %s", agent, status, st, body)
 	}
-	t.Log(evs[2].Reason)
+}
+
+// streamEvents returns every event on SB_CONVERSATIONS matching filter, in stream order.
+func streamEvents(t testing.TB, g *apptest.Gateway, filter string) []*schema.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cons, err := g.JS.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*schema.Event
+	for {
+		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(300*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, last := 0, false
+		for m := range batch.Messages() {
+			n++
+			var ev schema.Event
+			if err := json.Unmarshal(m.Data(), &ev); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, &ev)
+			md, _ := m.Metadata()
+			last = md != nil && md.NumPending == 0
+		}
+		if n == 0 || last {
+			return out
+		}
+	}
+}
+
+// waitFor polls the stream until pred holds for the events matching filter.
+func waitFor(t testing.TB, g *apptest.Gateway, filter string, timeout time.Duration, pred func([]*schema.Event) error) []*schema.Event {
+	t.Helper()
+	var evs []*schema.Event
+	apptest.Eventually(t, timeout, func() error {
+		evs = streamEvents(t, g, filter)
+		return pred(evs)
+	})
+	return evs
+}
+
+func ofType(evs []*schema.Event, types ...schema.EventType) []*schema.Event {
+	var out []*schema.Event
+	for _, e := range evs {
+		for _, typ := range types {
+			if e.Type == typ {
+				out = append(out, e)
+			}
+		}
+	}
+	return out
+}
+
+func atLeast(n int, types ...schema.EventType) func([]*schema.Event) error {
+	return func(evs []*schema.Event) error {
+		if got := len(ofType(evs, types...)); got < n {
+			return fmt.Errorf("%d %v events, want %d:\n%s", got, types, n, apptest.Sprint(evs))
+		}
+		return nil
+	}
+}
+
+func getJSON(t testing.TB, g *apptest.Gateway, path string, v any) {
+	t.Helper()
+	st, body := g.Do("GET", path, apptest.Token, nil)
+	if st != 200 {
+		t.Fatalf("GET %s: %d %s", path, st, body)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		t.Fatalf("GET %s: %v: %s", path, err, body)
+	}
+}
+
+func sms(ext, from, text string) *schema.Message {
+	return &schema.Message{Channel: schema.ChannelSMS, Account: "acme", ExternalID: ext,
+		From: schema.Address{Kind: "phone", Value: from}, Text: text}
+}
+
+func email(ext, from, text, msgID string, inReplyTo ...string) *schema.Message {
+	return &schema.Message{Channel: schema.ChannelEmail, Account: "support", ExternalID: ext, Subject: "Help",
+		From: schema.Address{Kind: "email", Value: from}, Text: text,
+		Thread: &schema.Thread{MessageID: msgID, InReplyTo: inReplyTo, References: inReplyTo}}
 }

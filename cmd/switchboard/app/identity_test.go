@@ -1,0 +1,161 @@
+package app_test
+
+import (
+	"fmt"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+const identityRouter = `
+router:
+  identity: {default_region: US}
+`
+
+// An SMS and an email from one customer, linked through the REST API, land in one
+// conversation; the link is an event, and splitting it off again is too.
+func TestLinkedCustomerSMSAndEmailShareAConversation(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig+identityRouter)
+	publish(t, g, sms("SM1", "+1 415 555 0100", "my order is late"))
+	first := g.Events("sb.conv.*.message", 1, 10*time.Second)[0]
+	cust, conv := first.CustomerID, first.ConversationID
+
+	// A separate email customer exists before the link: linking merges it.
+	publish(t, g, email("e1", "Pat@Example.com", "hello from email", "m1@mail.example"))
+	evs := waitFor(t, g, "sb.conv.*.message", 10*time.Second, atLeast(2, schema.EventMessage))
+	other := evs[1].CustomerID
+	if other == cust || evs[1].ConversationID == conv {
+		t.Fatalf("an unlinked email address is its own customer: %s", apptest.Sprint(evs))
+	}
+	st, body := g.Do("POST", "/v1/customers/"+cust+"/identities", apptest.Token, map[string]string{"kind": "email", "value": "pat@example.com"})
+	if st != 200 {
+		t.Fatalf("link: %d %s", st, body)
+	}
+	merged := waitFor(t, g, "sb.customer.>", 5*time.Second, atLeast(1, schema.EventCustomerMerged))[0]
+	if merged.CustomerID != cust || merged.Identity.OtherCustomer != other || merged.Seq != 1 {
+		t.Fatalf("merge event %+v", merged)
+	}
+
+	publish(t, g, email("e2", "pat@example.com", "any news?", "m2@mail.example"))
+	evs = waitFor(t, g, "sb.conv.*.message", 10*time.Second, atLeast(3, schema.EventMessage))
+	if evs[2].CustomerID != cust || evs[2].ConversationID != conv {
+		t.Fatalf("the email after the link joined %s/%s, want %s/%s", evs[2].CustomerID, evs[2].ConversationID, cust, conv)
+	}
+	var view struct {
+		Customer      schema.Customer
+		Conversations []schema.Conversation
+	}
+	getJSON(t, g, "/v1/customers/"+cust+"/view", &view)
+	if len(view.Customer.Identities) != 2 || len(view.Conversations) != 2 || view.Customer.MergedFrom[0] != other {
+		t.Fatalf("customer view: %+v", view)
+	}
+	c := view.Conversations[len(view.Conversations)-1]
+	if c.ID != conv || len(c.Channels) != 2 || c.ReplyRoute.Channel != schema.ChannelEmail {
+		t.Fatalf("the shared conversation: %+v", c)
+	}
+	var found schema.Customer
+	getJSON(t, g, "/v1/customers?identity="+url.QueryEscape("phone:(415) 555-0100"), &found)
+	if found.ID != cust {
+		t.Fatalf("lookup by national number found %s", found.ID)
+	}
+
+	// Split undoes the merge: the email address is the other customer again.
+	if st, body := g.Do("POST", "/v1/customers/"+cust+"/split", apptest.Token, map[string]string{"customer_id": other}); st != 200 {
+		t.Fatalf("split: %d %s", st, body)
+	}
+	publish(t, g, email("e3", "pat@example.com", "third", "m3@mail.example"))
+	evs = waitFor(t, g, "sb.conv.*.message", 10*time.Second, atLeast(4, schema.EventMessage))
+	if evs[3].CustomerID != other {
+		t.Fatalf("after the split the email belongs to %s, want %s", evs[3].CustomerID, other)
+	}
+	custEvs := waitFor(t, g, "sb.customer."+cust+".>", 5*time.Second, atLeast(1, schema.EventCustomerSplit))
+	if len(custEvs) != 2 || custEvs[1].Seq != 2 {
+		t.Fatalf("customer events: %s", apptest.Sprint(custEvs))
+	}
+}
+
+// Many first messages at once from one new customer, written differently on different
+// channels and posted to two instances, make one customer and one conversation.
+func TestSimultaneousFirstMessagesMakeOneCustomer(t *testing.T) {
+	cfg := apptest.DefaultConfig + identityRouter
+	g1 := apptest.Start(t, cfg)
+	g2 := second(t, g1, cfg)
+	forms := []struct {
+		ch   schema.Channel
+		from string
+	}{{"sms", "+14155550199"}, {"whatsapp", "whatsapp:+14155550199"}, {"sms", "(415) 555-0199"}, {"whatsapp", "+1 415-555-0199"}}
+	var wg sync.WaitGroup
+	const n = 16
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f := forms[i%len(forms)]
+			m := &schema.Message{Channel: f.ch, Account: "acme", ExternalID: fmt.Sprintf("first-%d", i),
+				From: schema.Address{Kind: "phone", Value: f.from}, Text: "hi"}
+			publish(t, []*apptest.Gateway{g1, g2}[i%2], m)
+		}()
+	}
+	wg.Wait()
+	evs := waitFor(t, g1, "sb.conv.>", 20*time.Second, atLeast(n, schema.EventMessage))
+	if opened := ofType(evs, schema.EventOpened); len(opened) != 1 {
+		t.Fatalf("%d conversations opened:\n%s", len(opened), apptest.Sprint(evs))
+	}
+	for _, e := range ofType(evs, schema.EventMessage) {
+		if e.CustomerID != evs[0].CustomerID || e.ConversationID != evs[0].ConversationID {
+			t.Fatalf("message %s went to %s/%s", e.Message.ExternalID, e.CustomerID, e.ConversationID)
+		}
+	}
+	for i, e := range evs {
+		if e.Seq != uint64(i+1) {
+			t.Fatalf("seq %d at %d: gaps or repeats across instances:\n%s", e.Seq, i, apptest.Sprint(evs))
+		}
+	}
+}
+
+// A channel-verified identity of an existing customer merges automatically; different
+// verified external ids never merge, they are flagged as a conflict.
+func TestVerifiedProfilesMergeAndConflictsAreFlagged(t *testing.T) {
+	g := apptest.Start(t, `
+log: {level: warn}
+pipeline: {partitions: 4}
+rest: {tokens: [{name: test, token: {env: APPTEST_TOKEN}}]}
+channels:
+  api:
+    accounts:
+      demo: {token: {env: APPTEST_TOKEN}, verified: true}
+`)
+	post := func(ext, from string, profile map[string]any) {
+		st, body := g.Do("POST", "/v1/channels/api/demo/messages", apptest.Token,
+			map[string]any{"external_id": ext, "from": from, "text": "hi", "profile": profile})
+		if st != 202 {
+			t.Fatalf("post: %d %s", st, body)
+		}
+	}
+	post("v1", "pat@example.com", map[string]any{"external_id": "user-1"})
+	post("v2", "visitor-77", nil) // an anonymous visitor ...
+	post("v3", "visitor-77", map[string]any{"external_id": "user-1"}) // ... who signs in as user-1
+	post("v4", "sam@example.com", map[string]any{"external_id": "user-2"})
+	post("v5", "sam@example.com", map[string]any{"external_id": "user-1"}) // a different verified user: conflict
+	evs := waitFor(t, g, "sb.conv.*.message", 15*time.Second, atLeast(5, schema.EventMessage))
+	pat, visitor, sam := evs[0].CustomerID, evs[1].CustomerID, evs[3].CustomerID
+	if evs[2].CustomerID != pat || visitor == pat {
+		t.Fatalf("the signed-in visitor is merged into user-1's customer: %s %s %s", pat, visitor, evs[2].CustomerID)
+	}
+	if evs[4].CustomerID != sam || sam == pat {
+		t.Fatalf("user-2 stays user-2: %s", evs[4].CustomerID)
+	}
+	custEvs := waitFor(t, g, "sb.customer.>", 5*time.Second, atLeast(1, schema.EventIdentityConflict))
+	var s schema.Customer
+	getJSON(t, g, "/v1/customers/"+sam, &s)
+	if len(s.Conflicts) != 1 || s.Conflicts[0].Value != "demo/user-1" || s.ExternalID != "demo/user-2" {
+		t.Fatalf("conflict not flagged: %+v\n%s", s, apptest.Sprint(custEvs))
+	}
+	if len(ofType(custEvs, schema.EventCustomerMerged)) != 1 {
+		t.Fatalf("customer events:\n%s", apptest.Sprint(custEvs))
+	}
+}

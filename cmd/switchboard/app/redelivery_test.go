@@ -1,0 +1,153 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// copyOf finds the stream message carrying message id on stream and returns it.
+func copyOf(t testing.TB, g *apptest.Gateway, stream, id string) *nats.Msg {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cons, err := g.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			t.Fatalf("no copy of %s on %s: %v", id, stream, err)
+		}
+		var msg schema.Message
+		if json.Unmarshal(m.Data(), &msg) == nil && msg.ID == id {
+			h := nats.Header{}
+			for k, v := range m.Headers() {
+				if k != nats.MsgIdHdr && k != pipeline.HeaderFirstForward {
+					h[k] = v
+				}
+			}
+			return &nats.Msg{Subject: m.Subject(), Header: h, Data: m.Data()}
+		}
+	}
+}
+
+// redeliver publishes a copy again under a new message id, past JetStream's deduplication,
+// as a provider's late retry or a stage's second forward would arrive.
+func redeliver(t testing.TB, g *apptest.Gateway, m *nats.Msg, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := g.JS.PublishMsg(ctx, m, jetstream.WithMsgID(id)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stageCount reads switchboard_stage_messages_total{stage,outcome} from /metrics.
+func stageCount(g *apptest.Gateway, stage, outcome string) string {
+	_, body := g.Do("GET", "/metrics", "", nil)
+	prefix := fmt.Sprintf(`switchboard_stage_messages_total{outcome="%s",stage="%s"} `, outcome, stage)
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			return strings.TrimPrefix(line, prefix)
+		}
+	}
+	return "0"
+}
+
+// A message delivered again (at the inbound stream, and at the router after later messages
+// of the customer were applied) appends nothing, assigns nobody and sends nothing twice.
+func TestRedeliveredMessageChangesNothing(t *testing.T) {
+	g := apptest.Start(t, routingConfig(t, "\nrouter:\n  agents: [{id: ann, skills: [general]}]\n", ""))
+	setPresence(t, g, "ann", router.Available)
+	id := g.PostAPI("r1", "redo@example.com", "first")
+	g.PostAPI("r2", "redo@example.com", "second")
+	before := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventMessage))
+	var conv schema.Conversation
+	getJSON(t, g, "/v1/conversations/"+before[0].ConversationID, &conv)
+
+	redeliver(t, g, copyOf(t, g, pipeline.StreamRoute, id), "late-copy-1")
+	redeliver(t, g, copyOf(t, g, pipeline.StreamInbound, id), "late-copy-2")
+	apptest.Eventually(t, 10*time.Second, func() error {
+		r, i := stageCount(g, "router", "duplicate"), stageCount(g, "ingest", "duplicate")
+		if r != "1" || i != "1" {
+			return fmt.Errorf("duplicates seen: router %s, ingest %s", r, i)
+		}
+		return nil
+	})
+	after := streamEvents(t, g, "sb.conv.>")
+	var again schema.Conversation
+	getJSON(t, g, "/v1/conversations/"+conv.ID, &again)
+	if len(after) != len(before) || again.LastSeq != conv.LastSeq || again.Messages != 2 {
+		t.Fatalf("a redelivery changed the conversation: %d → %d events, seq %d → %d", len(before), len(after), conv.LastSeq, again.LastSeq)
+	}
+	var ann router.AgentInfo
+	getJSON(t, g, "/v1/agents/ann", &ann)
+	if len(ann.Conversations) != 1 {
+		t.Fatalf("ann holds %v", ann.Conversations)
+	}
+}
+
+// A crash after a message's events were published and before its snapshot was stored:
+// after the restart the redelivered message completes from the published events and
+// publishes nothing new.
+func TestCrashBetweenEventsAndSnapshotCompletesFromTheStream(t *testing.T) {
+	cfg := routingConfig(t, "\nrouter:\n  agents: [{id: ann, skills: [general]}]\n", "")
+	g := apptest.Start(t, cfg)
+	setPresence(t, g, "ann", router.Available)
+	g.PostAPI("k1", "crash@example.com", "first")
+	first := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
+	convID := first[0].ConversationID
+	ctx := context.Background()
+	convs, _ := g.JS.KeyValue(ctx, pipeline.BucketConversations)
+	msgs, _ := g.JS.KeyValue(ctx, pipeline.BucketMessages)
+	snap, err := convs.Get(ctx, convID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := g.PostAPI("k2", "crash@example.com", "second")
+	all := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventMessage))
+	routeCopy := copyOf(t, g, pipeline.StreamRoute, id)
+
+	// Put the store back where the crash would have left it: m2's event published, the
+	// snapshot and the record not yet written.
+	if _, err := convs.Put(ctx, convID, snap.Value()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := msgs.Put(ctx, id, routeCopy.Data); err != nil {
+		t.Fatal(err)
+	}
+	dir := g.DataDir
+	g.Stop()
+	g = apptest.Start(t, cfg, apptest.Options{DataDir: dir})
+	redeliver(t, g, routeCopy, "after-restart")
+
+	apptest.Eventually(t, 10*time.Second, func() error {
+		var c schema.Conversation
+		getJSON(t, g, "/v1/conversations/"+convID, &c)
+		if c.LastSeq != all[len(all)-1].Seq || c.Messages != 2 || c.LastMessage != id {
+			return fmt.Errorf("snapshot not completed: %+v", c)
+		}
+		return nil
+	})
+	if after := streamEvents(t, g, "sb.conv.>"); len(after) != len(all) {
+		t.Fatalf("%d events after recovery, %d before:\n%s", len(after), len(all), apptest.Sprint(after))
+	}
+	var rec schema.Message
+	getJSON(t, g, "/v1/messages/"+id, &rec)
+	if rec.ConversationID != convID {
+		t.Fatalf("the message record was not completed: %+v", rec)
+	}
+}
