@@ -137,7 +137,7 @@ channels:
 		}
 	}
 	post("v1", "pat@example.com", map[string]any{"external_id": "user-1"})
-	post("v2", "visitor-77", nil) // an anonymous visitor ...
+	post("v2", "visitor-77", nil)                                     // an anonymous visitor ...
 	post("v3", "visitor-77", map[string]any{"external_id": "user-1"}) // ... who signs in as user-1
 	post("v4", "sam@example.com", map[string]any{"external_id": "user-2"})
 	post("v5", "sam@example.com", map[string]any{"external_id": "user-1"}) // a different verified user: conflict
