@@ -129,25 +129,29 @@ channels:
     accounts:
       demo: {token: {env: APPTEST_TOKEN}, verified: true}
 `)
-	post := func(ext, from string, profile map[string]any) {
+	n := 0
+	post := func(ext, from string, profile map[string]any) string { // returns the customer it went to
+		t.Helper()
 		st, body := g.Do("POST", "/v1/channels/api/demo/messages", apptest.Token,
 			map[string]any{"external_id": ext, "from": from, "text": "hi", "profile": profile})
 		if st != 202 {
 			t.Fatalf("post: %d %s", st, body)
 		}
+		n++
+		return g.Events("sb.conv.*.message", n, 10*time.Second)[n-1].CustomerID
 	}
-	post("v1", "pat@example.com", map[string]any{"external_id": "user-1"})
-	post("v2", "visitor-77", nil)                                     // an anonymous visitor ...
-	post("v3", "visitor-77", map[string]any{"external_id": "user-1"}) // ... who signs in as user-1
-	post("v4", "sam@example.com", map[string]any{"external_id": "user-2"})
-	post("v5", "sam@example.com", map[string]any{"external_id": "user-1"}) // a different verified user: conflict
-	evs := waitFor(t, g, "sb.conv.*.message", 15*time.Second, atLeast(5, schema.EventMessage))
-	pat, visitor, sam := evs[0].CustomerID, evs[1].CustomerID, evs[3].CustomerID
-	if evs[2].CustomerID != pat || visitor == pat {
-		t.Fatalf("the signed-in visitor is merged into user-1's customer: %s %s %s", pat, visitor, evs[2].CustomerID)
+	pat := post("v1", "pat@example.com", map[string]any{"external_id": "user-1"})
+	visitor := post("v2", "visitor-77", nil) // an anonymous visitor ...
+	signedIn := post("v3", "visitor-77", map[string]any{"external_id": "user-1"}) // ... who signs in as user-1
+	if visitor == pat || signedIn != pat {
+		t.Fatalf("the signed-in visitor is merged into user-1's customer: %s %s %s", pat, visitor, signedIn)
 	}
-	if evs[4].CustomerID != sam || sam == pat {
-		t.Fatalf("user-2 stays user-2: %s", evs[4].CustomerID)
+	if again := post("v3b", "visitor-77", nil); again != pat {
+		t.Fatalf("the visitor's next anonymous message goes to %s, want %s", again, pat)
+	}
+	sam := post("v4", "sam@example.com", map[string]any{"external_id": "user-2"})
+	if other := post("v5", "sam@example.com", map[string]any{"external_id": "user-1"}); other != sam || sam == pat {
+		t.Fatalf("a different verified user-1 on user-2's address: %s (user-2 is %s)", other, sam)
 	}
 	custEvs := waitFor(t, g, "sb.customer.>", 5*time.Second, atLeast(1, schema.EventIdentityConflict))
 	var s schema.Customer

@@ -69,7 +69,7 @@ func streamEvents(t testing.TB, g *apptest.Gateway, filter string) []*schema.Eve
 	}
 	var out []*schema.Event
 	for {
-		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(300*time.Millisecond))
+		batch, err := cons.FetchNoWait(256)
 		if err != nil {
 			t.Fatal(err)
 		}
