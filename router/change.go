@@ -35,6 +35,8 @@ type change struct {
 	// routing is set when the change touched queueing or assignment: the waiting entry and
 	// the agents' holds are brought in line after the commit.
 	routing bool
+	// transfer records a move a person asked for as "transferred", even between queues.
+	transfer bool
 }
 
 // newChange starts a change of conv by cause.

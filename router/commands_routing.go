@@ -28,6 +28,7 @@ func (r *Router) routingCommand(ctx context.Context, c *change, cmd *Command) er
 	switch cmd.Type {
 	case CommandAssign, CommandTransfer:
 		if cmd.AgentID == "" {
+			c.transfer = true
 			return r.reroute(ctx, c, &Input{Queue: cmd.Queue, Priority: conv.Priority, Exclude: []string{conv.AgentID}},
 				"transferred to queue "+cmd.Queue+reasonSuffix(cmd.Reason))
 		}

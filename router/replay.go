@@ -42,8 +42,8 @@ type ReplayReport struct {
 	Queues           map[string]*ReplayCounts `json:"queues"`
 	Agents           map[string]*ReplayCounts `json:"agents"`
 	// Recorded counts decisions found in the stream; Faithful how many of them the
-	// simulation of the current rules reproduces (agent state is simulated: every agent
-	// available, loads from the replay itself).
+	// simulation of the current rules reproduces (agent state is simulated, so agents'
+	// real comings and goings make these differ).
 	Recorded int `json:"recorded"`
 	Faithful int `json:"faithful"`
 }
@@ -61,10 +61,14 @@ type replaySim struct {
 	owner map[string]int // conversation → agent index
 }
 
-func newReplaySim(rs *Rules, at time.Time) *replaySim {
+func newReplaySim(rs *Rules, at time.Time, available func(agent string) bool) *replaySim {
 	s := &replaySim{rules: rs, view: NewStaticView(rs.roster), owner: map[string]int{}}
 	for i := 0; i < rs.roster.Len(); i++ {
-		s.view.Set(i, Available, nil, at)
+		p := Offline
+		if available(rs.roster.At(i).ID) {
+			p = Available
+		}
+		s.view.Set(i, p, nil, at)
 	}
 	return s
 }
@@ -90,15 +94,18 @@ func (s *replaySim) resolve(it *ReplayItem) {
 }
 
 // Replay runs recorded traffic through the current and the candidate rules with no side
-// effects and reports what would change. customer returns a customer record (nil: none).
-func Replay(items []ReplayItem, current, candidate *Rules, customer func(id string) *schema.Customer) *ReplayReport {
+// effects and reports what would change. customer returns a customer record (nil: none);
+// available says which agents the simulation treats as available (their load starts
+// empty and follows the replay).
+func Replay(items []ReplayItem, current, candidate *Rules, customer func(id string) *schema.Customer,
+	available func(agent string) bool) *ReplayReport {
 	rep := &ReplayReport{CurrentVersion: current.Version, CandidateVersion: candidate.Version,
 		Queues: map[string]*ReplayCounts{}, Agents: map[string]*ReplayCounts{}, Changes: []ReplayChange{}}
 	var start time.Time
 	if len(items) > 0 {
 		start = items[0].At
 	}
-	cur, cand := newReplaySim(current, start), newReplaySim(candidate, start)
+	cur, cand := newReplaySim(current, start, available), newReplaySim(candidate, start, available)
 	for i := range items {
 		it := &items[i]
 		if it.Resolved {

@@ -51,7 +51,7 @@ func (r *Router) record(c *change, d *Decision, prevQueue, prevAgent string) {
 		typ = schema.EventTransferred
 	case d.Agent != "":
 		typ = schema.EventAssigned
-	case prevAgent != "":
+	case prevAgent != "", c.transfer && prevQueue != d.Queue:
 		typ = schema.EventTransferred
 	}
 	now := r.o.Now().UTC()

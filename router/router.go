@@ -112,6 +112,11 @@ func (r *Router) Run(ctx context.Context) error {
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	stopPresence, err := r.listenPresence()
+	if err != nil {
+		return err
+	}
+	defer stopPresence()
 	boardReady, waitsReady := make(chan struct{}), make(chan struct{})
 	goRun(&wg, func() { r.board.Watch(ctx, r.store.Agents, r.log, boardReady) })
 	goRun(&wg, func() { r.waits.Watch(ctx, r.store.Waiting, r.log, waitsReady) })
@@ -126,11 +131,6 @@ func (r *Router) Run(ctx context.Context) error {
 		goRun(&wg, func() { r.o.Rules.Watch(ctx, r.o.Config.ReloadInterval.D()) })
 		goRun(&wg, func() { r.dispatcher.runLeased(ctx, r.o.Leases) })
 	}
-	stopPresence, err := r.listenPresence()
-	if err != nil {
-		return err
-	}
-	defer stopPresence()
 	return r.runner.Run(ctx)
 }
 

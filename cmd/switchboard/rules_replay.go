@@ -26,8 +26,10 @@ func runRulesReplay(ctx context.Context, args []string, out io.Writer) error {
 	since := fs.Duration("since", 0, "replay this far back (default: everything kept)")
 	limit := fs.Int("show", 50, "list at most this many changed conversations")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	if err := fs.Parse(args); err != nil || *candidatePath == "" || fs.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "usage: switchboard rules replay --rules NEW.yaml [--config F] [--since 24h] [--nats URL] [--json]")
+	agents := fs.String("agents", "all", "agents available in the simulation: all, current (their presence now) or none")
+	if err := fs.Parse(args); err != nil || *candidatePath == "" || fs.NArg() != 0 ||
+		(*agents != "all" && *agents != "current" && *agents != "none") {
+		fmt.Fprintln(os.Stderr, "usage: switchboard rules replay --rules NEW.yaml [--config F] [--since 24h] [--nats URL] [--agents all|current|none] [--json]")
 		return errUsage
 	}
 	_, current, err := loadRules(*configPath, "")
@@ -55,7 +57,11 @@ func runRulesReplay(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep := router.Replay(col.Items, current, candidate, func(id string) *schema.Customer { return customers[id] })
+	available, err := replayAvailability(ctx, js, *agents)
+	if err != nil {
+		return err
+	}
+	rep := router.Replay(col.Items, current, candidate, func(id string) *schema.Customer { return customers[id] }, available)
 	if *asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -121,10 +127,29 @@ func replayCustomers(ctx context.Context, js jetstream.JetStream, items []router
 	return out, nil
 }
 
+// replayAvailability says which agents the simulation treats as available.
+func replayAvailability(ctx context.Context, js jetstream.JetStream, mode string) (func(string) bool, error) {
+	switch mode {
+	case "all":
+		return func(string) bool { return true }, nil
+	case "none":
+		return func(string) bool { return false }, nil
+	}
+	kv, err := js.KeyValue(ctx, router.BucketAgents)
+	if err != nil {
+		return nil, err
+	}
+	return func(id string) bool {
+		e, err := kv.Get(ctx, "presence."+id)
+		var p router.PresenceRecord
+		return err == nil && json.Unmarshal(e.Value(), &p) == nil && p.Status == router.Available
+	}, nil
+}
+
 func printReplay(out io.Writer, rep *router.ReplayReport, limit int) {
 	fmt.Fprintf(out, "replayed %d routed conversations: rules %s (in force) vs %s (candidate)\n",
 		rep.Routed, rep.CurrentVersion, rep.CandidateVersion)
-	fmt.Fprintf(out, "agents simulated as available; the in-force simulation reproduces %d of %d recorded decisions\n\n",
+	fmt.Fprintf(out, "agent state is simulated; the in-force simulation reproduces %d of %d recorded decisions\n\n",
 		rep.Faithful, rep.Recorded)
 	fmt.Fprintf(out, "%d conversation(s) would be routed differently\n", len(rep.Changes))
 	for i, c := range rep.Changes {

@@ -141,7 +141,7 @@ channels:
 		return g.Events("sb.conv.*.message", n, 10*time.Second)[n-1].CustomerID
 	}
 	pat := post("v1", "pat@example.com", map[string]any{"external_id": "user-1"})
-	visitor := post("v2", "visitor-77", nil) // an anonymous visitor ...
+	visitor := post("v2", "visitor-77", nil)                                      // an anonymous visitor ...
 	signedIn := post("v3", "visitor-77", map[string]any{"external_id": "user-1"}) // ... who signs in as user-1
 	if visitor == pat || signedIn != pat {
 		t.Fatalf("the signed-in visitor is merged into user-1's customer: %s %s %s", pat, visitor, signedIn)
