@@ -16,7 +16,7 @@ import (
 )
 
 // Stage transforms an inbound message between SB_INBOUND and the router. Stages run in order;
-// the last one must set CustomerID (see [SenderIdentity]).
+// the last one must set CustomerID (the router's identity graph does).
 type Stage interface {
 	Name() string
 	Process(ctx context.Context, m *schema.Message) error

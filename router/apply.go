@@ -26,6 +26,29 @@ type convState struct {
 	// LastStreamSeq is the stream sequence of the conversation's last event: the next event
 	// is published only if it is still the last (a fence against a stale writer).
 	LastStreamSeq uint64 `json:"last_stream_seq,omitempty"`
+	// Recent lists recent commands and causes completed from their published events after a
+	// crash: a redelivery, possibly after later causes, must not apply them again. (A
+	// message's record says whether it was applied; commands have no record.)
+	Recent []string `json:"recent_causes,omitempty"`
+}
+
+// maxRecent bounds the causes a snapshot remembers.
+const maxRecent = 32
+
+// appliedCause reports whether a cause was applied to the conversation.
+func (c *convState) appliedCause(cause string) bool {
+	return c.LastCause == cause || slices.Contains(c.Recent, cause)
+}
+
+// remember keeps a cause among the recent ones.
+func (c *convState) remember(cause string) {
+	if cause == "" || slices.Contains(c.Recent, cause) {
+		return
+	}
+	c.Recent = append(c.Recent, cause)
+	if len(c.Recent) > maxRecent {
+		c.Recent = c.Recent[len(c.Recent)-maxRecent:]
+	}
 }
 
 // routeState is the routing part of the snapshot.

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
+	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,7 +48,7 @@ func (r *Router) newChange(pc *partCache, cause string, conv *convState, rev uin
 }
 
 // applied reports whether the cause was committed before (only follow-ups may be missing).
-func (c *change) applied() bool { return c.conv.LastCause == c.cause }
+func (c *change) applied() bool { return c.conv.appliedCause(c.cause) }
 
 // emit appends an event with the conversation's next sequence number and folds it in.
 func (c *change) emit(r *Router, typ schema.EventType, fill func(*schema.Event)) {
@@ -76,7 +76,7 @@ func (r *Router) commit(ctx context.Context, c *change) error {
 		return r.followUp(ctx, c)
 	}
 	for i := 0; i < len(c.events); i++ {
-		seq, err := r.publishEvent(ctx, c.events[i], c.conv.LastStreamSeq)
+		seq, err := r.publishEvent(ctx, c.events[i], c.cause, c.conv.LastStreamSeq)
 		if errors.Is(err, errFenced) {
 			return r.recover(ctx, c)
 		}
@@ -84,6 +84,9 @@ func (r *Router) commit(ctx context.Context, c *change) error {
 			return err
 		}
 		c.conv.LastStreamSeq = seq
+	}
+	if strings.HasPrefix(c.conv.LastCause, "cmd:") {
+		c.conv.remember(c.conv.LastCause) // commands leave no record to recognise them by
 	}
 	c.conv.LastCause = c.cause
 	c.conv.UpdatedAt = r.o.Now().UTC()
@@ -106,16 +109,20 @@ func (r *Router) followUp(ctx context.Context, c *change) error {
 
 var errFenced = errors.New("the conversation's stream has moved on")
 
+// HeaderCause names, on every conversation event, the message or command that caused it
+// (the router's bookkeeping; helpdesks can ignore it).
+const HeaderCause = "Sb-Cause"
+
 func convFilter(id string) string { return "sb.conv." + id + ".*" }
 
 // publishEvent publishes ev only if the conversation's last event on the stream is at
 // sequence last (0: it has none): a processor working from a stale snapshot cannot append.
-func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, last uint64) (uint64, error) {
+func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, cause string, last uint64) (uint64, error) {
 	data, err := json.Marshal(ev)
 	if err != nil {
 		return 0, pipeline.Poison(err)
 	}
-	msg := &nats.Msg{Subject: ev.Subject(), Data: data}
+	msg := &nats.Msg{Subject: ev.Subject(), Data: data, Header: nats.Header{HeaderCause: {cause}}}
 	ack, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(ev.ID),
 		jetstream.WithExpectLastSequenceForSubject(last, convFilter(ev.ConversationID)))
 	switch {
@@ -127,10 +134,12 @@ func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, last uint64
 	return 0, fmt.Errorf("%w: publish event: %v", connectors.ErrUnavailable, err)
 }
 
-// recover handles a fenced publish. If the events past the stored snapshot are this
-// cause's own (an earlier attempt published them and failed before storing the snapshot),
-// the snapshot is rebuilt from them and the cause completes as published. Anything else
-// means another processor is (or was) working on the conversation: retry on fresh state.
+// recover handles a fenced publish: the stream holds events of the conversation that its
+// stored snapshot does not reflect. They are the truth: an earlier attempt of this cause,
+// or of another one that a crash interrupted between its events and its snapshot (after a
+// crash, redeliveries can come after newer messages). The snapshot is rebuilt from them,
+// the interrupted cause's follow-ups are completed, and this cause then completes (if it
+// was the one) or is retried on the rebuilt snapshot.
 func (r *Router) recover(ctx context.Context, c *change) error {
 	var base convState
 	rev, err := get(ctx, r.store.Conversations, c.conv.ID, &base)
@@ -139,7 +148,7 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	} else if err != nil {
 		return err
 	}
-	if base.LastCause == c.cause {
+	if base.appliedCause(c.cause) {
 		c.conv, c.rev = &base, rev
 		c.pc.putConv(&base, rev)
 		return r.followUp(ctx, c)
@@ -148,27 +157,71 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	if err != nil {
 		return err
 	}
-	if len(stored) == 0 && base.LastStreamSeq > 0 {
-		// The conversation's old events aged out of the stream: nothing to be fenced against.
-		return r.restartFence(ctx, c, &base)
+	if len(stored) == 0 {
+		if base.LastStreamSeq > 0 { // the conversation's old events aged out of the stream
+			return r.restartFence(ctx, c, &base)
+		}
+		return errStale
 	}
 	base.Release = nil
-	for k, se := range stored {
-		if se.ev.ID != schema.EventID(c.cause, k) {
-			return errStale
+	prior := base.LastCause
+	for _, se := range stored {
+		if base.Scope == "" && se.ev.Message != nil && se.ev.Message.Direction == schema.Inbound && base.Messages == 0 {
+			base.Scope = r.scopeOf(se.ev.Message.Channel)
 		}
 		applyEvent(&base, se.ev)
 		base.LastStreamSeq = se.seq
+		if se.cause != base.LastCause {
+			if base.LastCause != prior {
+				base.remember(base.LastCause)
+			}
+			base.LastCause = se.cause
+		}
 	}
-	r.log.Warn("completing a cause from its published events", zap.String("conversation", c.conv.ID), zap.String("cause", c.cause))
-	base.LastCause, base.UpdatedAt = c.cause, r.o.Now().UTC()
+	base.UpdatedAt = r.o.Now().UTC()
+	r.log.Warn("rebuilt a snapshot from published events", zap.String("conversation", base.ID),
+		zap.String("completed", base.LastCause), zap.String("cause", c.cause))
 	newRev, err := putKV(ctx, r.store.Conversations, base.ID, &base, rev)
 	if err != nil {
 		return err
 	}
-	c.conv, c.rev, c.routing = &base, newRev, true
 	c.pc.putConv(&base, newRev)
-	return r.followUp(ctx, c)
+	if err := r.completeFollowUps(ctx, c.pc, &base, stored); err != nil {
+		return err
+	}
+	if base.appliedCause(c.cause) {
+		c.conv, c.rev, c.routing = &base, newRev, true
+		return r.followUp(ctx, c)
+	}
+	return errStale // this cause still applies, on the rebuilt snapshot
+}
+
+// completeFollowUps does what the causes of recovered events would have done after their
+// snapshot: message records, the customer's conversation list, threading state, replies.
+func (r *Router) completeFollowUps(ctx context.Context, pc *partCache, conv *convState, stored []storedEvent) error {
+	for _, se := range stored {
+		ev := se.ev
+		switch {
+		case ev.Type == schema.EventOpened:
+			if err := r.setCurrent(ctx, pc, conv.CustomerID, conv.Scope, conv.ID); err != nil {
+				return err
+			}
+			if err := r.addConversation(ctx, conv.CustomerID, conv.ID); err != nil {
+				return err
+			}
+		case ev.Type == schema.EventMessage && ev.Message != nil:
+			m := *ev.Message
+			if err := r.saveRecord(&m)(ctx); err != nil {
+				return err
+			}
+			if m.Direction == schema.Outbound && m.Kind == schema.KindMessage {
+				if err := r.publishOutbound(ctx, &m); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return r.settle(ctx, conv, true)
 }
 
 // restartFence republishes a change whose conversation has no events left on the stream.
@@ -181,8 +234,9 @@ func (r *Router) restartFence(ctx context.Context, c *change, base *convState) e
 }
 
 type storedEvent struct {
-	ev  *schema.Event
-	seq uint64
+	ev    *schema.Event
+	seq   uint64
+	cause string
 }
 
 // eventsAfter reads the conversation's events after stream sequence after.
@@ -197,11 +251,11 @@ func (r *Router) eventsAfter(ctx context.Context, conv string, after uint64) ([]
 	}
 	var out []storedEvent
 	for {
-		batch, err := cons.Fetch(64, jetstream.FetchMaxWait(300*time.Millisecond))
+		batch, err := cons.FetchNoWait(64)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
 		}
-		n, last := 0, false
+		n := 0
 		for m := range batch.Messages() {
 			n++
 			var ev schema.Event
@@ -209,10 +263,9 @@ func (r *Router) eventsAfter(ctx context.Context, conv string, after uint64) ([]
 			if json.Unmarshal(m.Data(), &ev) != nil || mdErr != nil {
 				return nil, fmt.Errorf("undecodable event on %s", m.Subject())
 			}
-			out = append(out, storedEvent{&ev, md.Sequence.Stream})
-			last = md.NumPending == 0
+			out = append(out, storedEvent{&ev, md.Sequence.Stream, m.Headers().Get(HeaderCause)})
 		}
-		if n == 0 || last {
+		if n == 0 {
 			return out, nil
 		}
 	}

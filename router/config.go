@@ -35,7 +35,7 @@ type Threading struct {
 	// "customer_channel" (one per customer and channel).
 	Scope string `yaml:"scope"`
 	// Reopen is the policy for a message after the conversation was resolved, per channel;
-	// the key "default" covers the others (default: reopen within 7 days).
+	// the key "default" covers the others (default: a new conversation).
 	Reopen map[string]ReopenPolicy `yaml:"reopen"`
 	// KeepAgent gives a reopened conversation back to its agent when they are available
 	// and have capacity (default true).
@@ -112,7 +112,7 @@ func (c Config) WithDefaults() Config {
 		c.Threading.KeepAgent = &t
 	}
 	if _, ok := c.Threading.Reopen["default"]; !ok {
-		r := map[string]ReopenPolicy{"default": {Mode: ReopenAlways, Window: cfg.Duration(7 * 24 * time.Hour)}}
+		r := map[string]ReopenPolicy{"default": {Mode: ReopenNew}}
 		for k, v := range c.Threading.Reopen {
 			r[k] = v
 		}

@@ -27,6 +27,10 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	}
 	if err == nil && rec.ConversationID != "" {
 		r.o.Metrics.Stage.WithLabelValues("router", "duplicate").Inc()
+		if len(rec.Raw) == 0 && rec.RawRef == nil && (len(m.Raw) > 0 || m.RawRef != nil) {
+			m.ConversationID = rec.ConversationID // a record rebuilt from its event lacks the raw payload
+			return r.saveRecord(m)(ctx)
+		}
 		return nil
 	}
 	ts, _, err := r.loadThread(ctx, pc, m.CustomerID)

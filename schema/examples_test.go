@@ -46,7 +46,9 @@ func fullEvent() *schema.Event {
 		ConversationID: "cnv_1", CustomerID: "cus_1", Seq: 3, At: at, Actor: "router", Reason: "least loaded",
 		Message: fullMessage(),
 		Routing: &schema.Routing{RulesVersion: "v1", Rule: "vip", Target: 1, Queue: "billing", Priority: 5, AgentID: "a1",
-			PreviousAgent: "a0", PreviousQueue: "general", Strategy: "least-loaded", Reason: "lowest load 1/5"},
+			PreviousAgent: "a0", PreviousQueue: "general", Strategy: "least-loaded", Reason: "lowest load 1/5", TimeoutAt: &at},
+		Identity: &schema.IdentityChange{Identities: []schema.Identity{{Kind: "phone", Value: "+15551234567", Verified: true, AddedAt: at, Source: "rest"}},
+			OtherCustomer: "cus_2", Source: "agent:a1"},
 		Delivery: &schema.Delivery{MessageID: "msg_2", ExternalID: "SM2", Channel: schema.ChannelSMS, Status: schema.StatusFailed,
 			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2}}
 }
@@ -63,13 +65,15 @@ func fullConversation() *schema.Conversation {
 		ReplyRoute: schema.ReplyRoute{Channel: schema.ChannelSMS, Account: "main", To: schema.Address{Kind: "phone", Value: "+15551234567", Name: "Alice"},
 			InReplyTo: "a@b", References: []string{"c@d"}},
 		Queue: "billing", AgentID: "a1", Priority: 2, Messages: 4, LastSeq: 9, LastMessage: "msg_9",
-		OpenedAt: at, UpdatedAt: at, LastInbound: &at, ResolvedAt: &at, ThreadReason: "first message"}
+		OpenedAt: at, UpdatedAt: at, LastInbound: &at, ResolvedAt: &at, ThreadReason: "first message", QueuedAt: &at}
 }
 
 func fullCustomer() *schema.Customer {
 	return &schema.Customer{Schema: schema.CustomerSchema, ID: "cus_1", Name: "Alice", ExternalID: "u1",
-		Identities: []schema.Identity{{Kind: "email", Value: "alice@example.com", Verified: true, AddedAt: at}},
-		Attributes: map[string]string{"tier": "gold"}, Conversations: []string{"cnv_1"}, CreatedAt: at, UpdatedAt: at}
+		Identities: []schema.Identity{{Kind: "email", Value: "alice@example.com", Verified: true, AddedAt: at, Source: "channel"}},
+		Attributes: map[string]string{"tier": "gold"}, Conversations: []string{"cnv_1"}, CreatedAt: at, UpdatedAt: at,
+		MergedInto: "cus_0", MergedFrom: []string{"cus_2"},
+		Conflicts: []schema.IdentityConflict{{Kind: "external", Value: "demo/u2", CustomerID: "cus_3", Reason: "external ids differ", At: at}}}
 }
 
 var examples = []struct {

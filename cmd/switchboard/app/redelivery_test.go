@@ -35,7 +35,7 @@ func copyOf(t testing.TB, g *apptest.Gateway, stream, id string) *nats.Msg {
 		if json.Unmarshal(m.Data(), &msg) == nil && msg.ID == id {
 			h := nats.Header{}
 			for k, v := range m.Headers() {
-				if k != nats.MsgIdHdr && k != pipeline.HeaderFirstForward {
+				if k != nats.MsgIdHdr {
 					h[k] = v
 				}
 			}
@@ -100,10 +100,11 @@ func TestRedeliveredMessageChangesNothing(t *testing.T) {
 	}
 }
 
-// A crash after a message's events were published and before its snapshot was stored:
-// after the restart the redelivered message completes from the published events and
-// publishes nothing new.
-func TestCrashBetweenEventsAndSnapshotCompletesFromTheStream(t *testing.T) {
+// crashAfterEvents leaves the store as a crash between publishing message 2's events and
+// storing its snapshot and record would, restarts the gateway (its caches die with it) and
+// returns the new gateway, the conversation, message 2's id and SB_ROUTE copy, and the
+// events published so far.
+func crashAfterEvents(t *testing.T) (*apptest.Gateway, string, string, *nats.Msg, []*schema.Event) {
 	cfg := routingConfig(t, "\nrouter:\n  agents: [{id: ann, skills: [general]}]\n", "")
 	g := apptest.Start(t, cfg)
 	setPresence(t, g, "ann", router.Available)
@@ -120,34 +121,74 @@ func TestCrashBetweenEventsAndSnapshotCompletesFromTheStream(t *testing.T) {
 	id := g.PostAPI("k2", "crash@example.com", "second")
 	all := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventMessage))
 	routeCopy := copyOf(t, g, pipeline.StreamRoute, id)
-
-	// Put the store back where the crash would have left it: m2's event published, the
-	// snapshot and the record not yet written.
 	if _, err := convs.Put(ctx, convID, snap.Value()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := msgs.Put(ctx, id, routeCopy.Data); err != nil {
+	if err := msgs.Delete(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	dir := g.DataDir
 	g.Stop()
-	g = apptest.Start(t, cfg, apptest.Options{DataDir: dir})
-	redeliver(t, g, routeCopy, "after-restart")
+	return apptest.Start(t, cfg, apptest.Options{DataDir: dir}), convID, id, routeCopy, all
+}
 
+func checkCompleted(t *testing.T, g *apptest.Gateway, convID, id string, messages int, events int) {
+	t.Helper()
 	apptest.Eventually(t, 10*time.Second, func() error {
 		var c schema.Conversation
 		getJSON(t, g, "/v1/conversations/"+convID, &c)
-		if c.LastSeq != all[len(all)-1].Seq || c.Messages != 2 || c.LastMessage != id {
+		if c.LastSeq != uint64(events) || c.Messages != messages {
 			return fmt.Errorf("snapshot not completed: %+v", c)
 		}
 		return nil
 	})
-	if after := streamEvents(t, g, "sb.conv.>"); len(after) != len(all) {
-		t.Fatalf("%d events after recovery, %d before:\n%s", len(after), len(all), apptest.Sprint(after))
+	after := streamEvents(t, g, "sb.conv.>")
+	if len(after) != events {
+		t.Fatalf("%d events, want %d:\n%s", len(after), events, apptest.Sprint(after))
+	}
+	for i, e := range after {
+		if e.Seq != uint64(i+1) {
+			t.Fatalf("seq %d at %d:\n%s", e.Seq, i, apptest.Sprint(after))
+		}
 	}
 	var rec schema.Message
 	getJSON(t, g, "/v1/messages/"+id, &rec)
 	if rec.ConversationID != convID {
 		t.Fatalf("the message record was not completed: %+v", rec)
+	}
+}
+
+// After the restart the redelivered message completes from its published events and
+// publishes nothing new.
+func TestCrashBetweenEventsAndSnapshotCompletesFromTheStream(t *testing.T) {
+	g, convID, id, routeCopy, all := crashAfterEvents(t)
+	redeliver(t, g, routeCopy, "after-restart")
+	checkCompleted(t, g, convID, id, 2, len(all))
+	if stageCount(g, "router", "duplicate") != "0" {
+		t.Fatal("the interrupted message was not completed but dropped as a duplicate")
+	}
+}
+
+// After a crash, redeliveries can come after newer messages: the newer message finds the
+// interrupted one's events, completes it from them, then applies itself; the late
+// redelivery is then a duplicate. Nothing is lost, repeated or reordered.
+func TestCrashedMessageRedeliveredAfterANewerOne(t *testing.T) {
+	g, convID, id, routeCopy, all := crashAfterEvents(t)
+	g.PostAPI("k3", "crash@example.com", "third")
+	checkCompleted(t, g, convID, id, 3, len(all)+1)
+	redeliver(t, g, routeCopy, "late-redelivery")
+	apptest.Eventually(t, 10*time.Second, func() error {
+		if n := stageCount(g, "router", "duplicate"); n != "1" {
+			return fmt.Errorf("duplicates: %s", n)
+		}
+		return nil
+	})
+	checkCompleted(t, g, convID, id, 3, len(all)+1)
+	texts := []string{}
+	for _, e := range ofType(streamEvents(t, g, "sb.conv.>"), schema.EventMessage) {
+		texts = append(texts, e.Message.Text)
+	}
+	if fmt.Sprint(texts) != "[first second third]" {
+		t.Fatalf("messages %v", texts)
 	}
 }

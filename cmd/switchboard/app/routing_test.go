@@ -15,6 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/schema"
+	"github.com/switchboardhq/switchboard/schema/schematest"
 )
 
 // routingConfig is DefaultConfig plus a router section; rules (if any) is written to a
@@ -80,6 +81,9 @@ func streamEvents(t testing.TB, g *apptest.Gateway, filter string) []*schema.Eve
 			if err := json.Unmarshal(m.Data(), &ev); err != nil {
 				t.Fatal(err)
 			}
+			if err := schematest.Validate("event.v1.json", m.Data()); err != nil {
+				t.Fatalf("event on %s: %v", m.Subject(), err)
+			}
 			out = append(out, &ev)
 			md, _ := m.Metadata()
 			last = md != nil && md.NumPending == 0
@@ -127,6 +131,12 @@ func getJSON(t testing.TB, g *apptest.Gateway, path string, v any) {
 	st, body := g.Do("GET", path, apptest.Token, nil)
 	if st != 200 {
 		t.Fatalf("GET %s: %d %s", path, st, body)
+	}
+	switch v.(type) {
+	case *schema.Customer:
+		schematest.Check(t, "customer.v1.json", body)
+	case *schema.Conversation:
+		schematest.Check(t, "conversation.v1.json", body)
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		t.Fatalf("GET %s: %v: %s", path, err, body)
