@@ -45,35 +45,20 @@ func (s *agentStore) reserve(ctx context.Context, agent, conv string, h Hold) er
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownAgent, agent)
 	}
-	fresh := false
-	for attempt := 0; attempt < maxCASAttempts; attempt++ {
-		rec, rev, err := s.load(ctx, agent, fresh)
-		if err != nil {
-			return err
-		}
+	return s.changeLoad(ctx, agent, "reserve", func(rec *LoadRecord, fresh bool) (bool, error) {
 		if _, held := rec.Conversations[conv]; held {
-			return nil
+			return false, nil
 		}
-		if !roomIn(&rec, a, h.Weight, h.Channel) {
+		if !roomIn(rec, a, h.Weight, h.Channel) {
 			if !fresh { // the board may be a moment behind a release: look again
-				fresh = true
-				continue
+				return false, errLookAgain
 			}
-			return fmt.Errorf("%w: %s is at capacity on %s", ErrNoRoom, agent, h.Channel)
+			return false, fmt.Errorf("%w: %s is at capacity on %s", ErrNoRoom, agent, h.Channel)
 		}
 		rec.Conversations[conv] = h
 		rec.LastAssigned = h.At
-		if err := s.writeLoad(ctx, rec, rev); err != nil {
-			if errors.Is(err, connectors.ErrConflict) {
-				fresh = true
-				s.conflicts()
-				continue
-			}
-			return err
-		}
-		return nil
-	}
-	return fmt.Errorf("%w: reserve %s: too many concurrent changes", connectors.ErrUnavailable, agent)
+		return true, nil
+	})
 }
 
 // release takes conv off the agent's load. With cause set, only a hold made by that cause
@@ -82,35 +67,51 @@ func (s *agentStore) release(ctx context.Context, agent, conv, cause string) err
 	if _, ok := s.roster.Lookup(agent); !ok {
 		return nil // removed from the roster: nothing is counted for them any more
 	}
+	return s.changeLoad(ctx, agent, "release", func(rec *LoadRecord, fresh bool) (bool, error) {
+		h, held := rec.Conversations[conv]
+		if !held || (cause != "" && h.Cause != cause) {
+			if !fresh {
+				return false, errLookAgain
+			}
+			return false, nil
+		}
+		delete(rec.Conversations, conv)
+		if len(rec.Conversations) == 0 {
+			rec.IdleSince = s.now().UTC()
+		}
+		return true, nil
+	})
+}
+
+// errLookAgain asks changeLoad to read the record from KV rather than from the board.
+var errLookAgain = errors.New("look again")
+
+// changeLoad applies fn to a private copy of the agent's load record (from the board first,
+// from KV when fresh) and writes it with compare-and-set when fn says so; a lost race reads
+// again and retries.
+func (s *agentStore) changeLoad(ctx context.Context, agent, what string, fn func(rec *LoadRecord, fresh bool) (bool, error)) error {
 	fresh := false
 	for attempt := 0; attempt < maxCASAttempts; attempt++ {
 		rec, rev, err := s.load(ctx, agent, fresh)
 		if err != nil {
 			return err
 		}
-		h, held := rec.Conversations[conv]
-		if !held || (cause != "" && h.Cause != cause) {
-			if !fresh {
-				fresh = true
-				continue
-			}
-			return nil
+		write, err := fn(&rec, fresh)
+		if errors.Is(err, errLookAgain) {
+			fresh = true
+			continue
 		}
-		delete(rec.Conversations, conv)
-		if len(rec.Conversations) == 0 {
-			rec.IdleSince = s.now().UTC()
-		}
-		if err := s.writeLoad(ctx, rec, rev); err != nil {
-			if errors.Is(err, connectors.ErrConflict) {
-				fresh = true
-				s.conflicts()
-				continue
-			}
+		if err != nil || !write {
 			return err
 		}
-		return nil
+		err = s.writeLoad(ctx, rec, rev)
+		if !errors.Is(err, connectors.ErrConflict) {
+			return err
+		}
+		fresh = true
+		s.conflicts()
 	}
-	return fmt.Errorf("%w: release %s: too many concurrent changes", connectors.ErrUnavailable, agent)
+	return fmt.Errorf("%w: %s %s: too many concurrent changes", connectors.ErrUnavailable, what, agent)
 }
 
 // load returns a private copy of the agent's load record: from the board, or from KV when

@@ -11,6 +11,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 // rulesChecker checks a decoded rules file against the roster, reporting every problem with
@@ -230,11 +231,4 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // validName reports whether s is usable as a queue name (it appears in metrics and events).
-func validName(s string) bool {
-	if s == "" || len(s) > 64 {
-		return false
-	}
-	return strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
-	}) < 0
-}
+func validName(s string) bool { return len(s) <= 64 && schema.ValidToken(s) }

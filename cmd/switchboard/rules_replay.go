@@ -40,15 +40,11 @@ func runRulesReplay(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	nc, err := tailConnect(*configPath, *url)
+	nc, js, err := connectJetStream(*configPath, *url)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	col, err := collectReplay(ctx, js, *since)
 	if err != nil {
 		return err

@@ -30,15 +30,11 @@ func runTail(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	nc, err := tailConnect(*configPath, *url)
+	nc, js, err := connectJetStream(*configPath, *url)
 	if err != nil {
 		return err
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
 	oc := jetstream.OrderedConsumerConfig{FilterSubjects: tailFilters(*conv, *types), DeliverPolicy: jetstream.DeliverNewPolicy}
 	switch {
 	case *all:
@@ -52,6 +48,20 @@ func runTail(ctx context.Context, args []string) error {
 		return fmt.Errorf("follow %s: %w", pipeline.StreamConversations, err)
 	}
 	return follow(ctx, cons, os.Stdout, *asJSON, *count)
+}
+
+// connectJetStream connects like tailConnect and opens JetStream.
+func connectJetStream(configPath, url string) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := tailConnect(configPath, url)
+	if err != nil {
+		return nil, nil, err
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, nil, err
+	}
+	return nc, js, nil
 }
 
 func tailConnect(configPath, url string) (*nats.Conn, error) {
