@@ -60,7 +60,11 @@ func compileConditions(c *rulesChecker, i int, w *WhenSpec) []condition {
 		})
 	}
 	if re := c.regexes[i]; re != nil {
-		out = append(out, func(e *evalCtx) bool { return re.MatchString(e.text) })
+		if lit := requiredLiteral(w.Regex); lit != "" {
+			out = append(out, func(e *evalCtx) bool { return strings.Contains(e.lowerText(), lit) && re.MatchString(e.text) })
+		} else {
+			out = append(out, func(e *evalCtx) bool { return re.MatchString(e.text) })
+		}
 	}
 	if h := c.hours[w.BusinessHours]; w.BusinessHours != "" {
 		out = append(out, func(e *evalCtx) bool { return h.open(e.in.Now) })
@@ -75,14 +79,19 @@ func compileConditions(c *rulesChecker, i int, w *WhenSpec) []condition {
 }
 
 func customerCondition(want map[string]string) condition {
+	type pair struct{ k, v string }
+	pairs := make([]pair, 0, len(want))
+	for _, k := range sortedKeys(want) {
+		pairs = append(pairs, pair{k, want[k]})
+	}
 	return func(e *evalCtx) bool {
 		var attrs map[string]string
 		if c := e.in.Customer; c != nil {
 			attrs = c.Attributes
 		}
-		for k, v := range want {
-			got, ok := attrs[k]
-			if !ok || (v != "*" && got != v) {
+		for _, p := range pairs {
+			got, ok := attrs[p.k]
+			if !ok || (p.v != "*" && got != p.v) {
 				return false
 			}
 		}

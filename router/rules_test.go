@@ -2,6 +2,7 @@ package router
 
 import (
 	"errors"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -298,4 +299,34 @@ func TestValuePosition(t *testing.T) {
 			t.Errorf("%+v: got %d:%d", c, l, col)
 		}
 	}
+}
+
+func TestRequiredLiteral(t *testing.T) {
+	for re, want := range map[string]string{
+		`(?i)\border[- ]\d+\b`:     "order",
+		`(?i)\b(invoice|refund)\b`: "",
+		`Refund for order`:         "refund for order",
+		`(?i)ask`:                  "", // s and k fold to non-ASCII runes (ſ, the Kelvin sign)
+		`^$`:                       "",
+		`(`:                        "",
+	} {
+		if got := requiredLiteral(re); got != want {
+			t.Errorf("%s: %q, want %q", re, got, want)
+		}
+	}
+}
+
+func FuzzRequiredLiteral(f *testing.F) {
+	f.Add(`(?i)\border[- ]\d+\b`, "Order 12")
+	f.Add(`(?i)ask`, "AſK")
+	f.Add(`Refund`, "refund")
+	f.Fuzz(func(t *testing.T, expr, text string) {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return
+		}
+		if lit := requiredLiteral(expr); re.MatchString(text) && !strings.Contains(strings.ToLower(text), lit) {
+			t.Fatalf("%q matches %q but lacks the required literal %q", expr, text, lit)
+		}
+	})
 }
