@@ -60,11 +60,15 @@ func compileConditions(c *rulesChecker, i int, w *WhenSpec) []condition {
 		})
 	}
 	if re := c.regexes[i]; re != nil {
-		if lit := requiredLiteral(w.Regex); lit != "" {
-			out = append(out, func(e *evalCtx) bool { return strings.Contains(e.lowerText(), lit) && re.MatchString(e.text) })
-		} else {
-			out = append(out, func(e *evalCtx) bool { return re.MatchString(e.text) })
-		}
+		lits := requiredLiterals(w.Regex)
+		out = append(out, func(e *evalCtx) bool {
+			for _, lit := range lits {
+				if !strings.Contains(e.lowerText(), lit) {
+					return false
+				}
+			}
+			return re.MatchString(e.text)
+		})
 	}
 	if h := c.hours[w.BusinessHours]; w.BusinessHours != "" {
 		out = append(out, func(e *evalCtx) bool { return h.open(e.in.Now) })

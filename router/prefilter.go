@@ -6,14 +6,13 @@ import (
 	"unicode"
 )
 
-// requiredLiteral returns a lower-case string that every match of the regular expression
-// contains (the longest literal of its top-level sequence), or "" when there is none that
-// can be checked safely. Looking for it in the lower-cased text first skips most regex runs:
-// a text without it cannot match.
-func requiredLiteral(expr string) string {
+// requiredLiterals returns lower-case strings that every match of the regular expression
+// contains (the literals of its top-level sequence that can be checked safely). Looking for
+// them in the lower-cased text first skips most regex runs: a text without one cannot match.
+func requiredLiterals(expr string) []string {
 	re, err := syntax.Parse(expr, syntax.Perl)
 	if err != nil {
-		return ""
+		return nil
 	}
 	re = re.Simplify()
 	for re.Op == syntax.OpCapture {
@@ -23,16 +22,13 @@ func requiredLiteral(expr string) string {
 	if re.Op == syntax.OpConcat {
 		parts = re.Sub
 	}
-	best := ""
+	var out []string
 	for _, p := range parts {
-		if p.Op != syntax.OpLiteral {
-			continue
-		}
-		if lit := string(p.Rune); len(lit) > len(best) && foldsWithinASCII(lit) {
-			best = lit
+		if lit := string(p.Rune); p.Op == syntax.OpLiteral && foldsWithinASCII(lit) {
+			out = append(out, strings.ToLower(lit))
 		}
 	}
-	return strings.ToLower(best)
+	return out
 }
 
 // foldsWithinASCII reports whether every rune of s is ASCII and so are all the runes it
