@@ -52,36 +52,29 @@ func cleanExprMessage(msg string) string {
 }
 
 // valuePosition maps a position inside a YAML value (exprLine from 1, exprCol from 0) to the
-// file, given the position of the value's key. It understands values on the key's line
-// (plain or quoted) and block scalars (| and >) on the following lines.
-func valuePosition(data []byte, keyLine, keyCol, exprLine, exprCol int) (int, int) {
+// file, given the position of the value's first token: a plain or quoted scalar, or the
+// indicator of a block scalar (| or >), whose lines follow.
+func valuePosition(data []byte, valLine, valCol, exprLine, exprCol int) (int, int) {
 	lines := bytes.Split(data, []byte("\n"))
-	if keyLine < 1 || keyLine > len(lines) {
-		return keyLine, keyCol
+	if valLine < 1 || valLine > len(lines) || valCol < 1 {
+		return valLine, valCol
 	}
-	line := lines[keyLine-1]
-	i := bytes.IndexByte(line[min(max(keyCol-1, 0), len(line)):], ':')
-	if i < 0 {
-		return keyLine, keyCol
+	var c byte
+	if line := lines[valLine-1]; valCol <= len(line) {
+		c = line[valCol-1]
 	}
-	start := min(max(keyCol-1, 0), len(line)) + i + 1
-	for start < len(line) && line[start] == ' ' {
-		start++
-	}
-	if start < len(line) && (line[start] == '|' || line[start] == '>') {
-		target := keyLine + exprLine
-		if target > len(lines) {
-			return keyLine, keyCol
+	switch {
+	case c == '|' || c == '>':
+		if valLine >= len(lines) {
+			return valLine, valCol
 		}
-		first := lines[keyLine] // the block's first line sets its indentation
+		first := lines[valLine] // the block's first line sets its indentation
 		indent := len(first) - len(bytes.TrimLeft(first, " "))
-		return target, indent + exprCol + 1
+		return valLine + exprLine, indent + exprCol + 1
+	case exprLine > 1:
+		return valLine + exprLine - 1, exprCol + 1 // folded lines: the column is approximate
+	case c == '"' || c == '\'':
+		return valLine, valCol + 1 + exprCol
 	}
-	if start < len(line) && (line[start] == '"' || line[start] == '\'') {
-		start++
-	}
-	if exprLine > 1 {
-		return keyLine + exprLine - 1, exprCol + 1
-	}
-	return keyLine, start + exprCol + 1
+	return valLine, valCol + exprCol
 }

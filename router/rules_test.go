@@ -72,20 +72,20 @@ rules:
 `), testRoster())
 	want := []string{
 		`rules.yaml:2:22: queues.billing.skills[0]: unknown skill "biling": no agent in router.agents has it`,
-		`rules.yaml:2:31: queues.billing.strategy: must be least_loaded, round_robin or longest_idle, not "fastest"`,
+		`rules.yaml:2:41: queues.billing.strategy: must be least_loaded, round_robin or longest_idle, not "fastest"`,
 		`rules.yaml:3:13: queues.general.skils: unknown field "skils"; did you mean "skills"?`,
-		`rules.yaml:4:3: queues.tech: max_wait and overflow go together: give both or neither`,
-		`rules.yaml:6:12: business_hours.office.timezone: unknown time zone "Mars/Olympus" (write an IANA name such as Europe/Berlin)`,
-		`rules.yaml:7:1: default_queue: unknown queue "genral" (queues: billing, general, tech)`,
+		`rules.yaml:4:9: queues.tech: max_wait and overflow go together: give both or neither`,
+		`rules.yaml:6:22: business_hours.office.timezone: unknown time zone "Mars/Olympus" (write an IANA name such as Europe/Berlin)`,
+		`rules.yaml:7:16: default_queue: unknown queue "genral" (queues: billing, general, tech)`,
 		`rules.yaml:11:22: rules[0].when.expr: invalid expression: type message has no field chanel`,
-		`rules.yaml:12:7: rules[0].when.regex: invalid regular expression: error parsing regexp: missing closing ): ` + "`(unclosed`",
-		`rules.yaml:13:7: rules[0].when.business_hours: unknown business hours "offices" (business_hours: office)`,
-		`rules.yaml:15:10: rules[0].targets[0].queue: unknown queue "vipp" (queues: billing, general, tech)`,
-		`rules.yaml:15:23: rules[0].targets[0].priority: must be between 0 and 1000`,
-		`rules.yaml:15:39: rules[0].targets[0].timeout: the last target has no next target to time out to`,
-		`rules.yaml:16:5: rules[1].name: duplicate rule name "vip" (also rules[0])`,
+		`rules.yaml:12:14: rules[0].when.regex: invalid regular expression: error parsing regexp: missing closing ): ` + "`(unclosed`",
+		`rules.yaml:13:23: rules[0].when.business_hours: unknown business hours "offices" (business_hours: office)`,
+		`rules.yaml:15:17: rules[0].targets[0].queue: unknown queue "vipp" (queues: billing, general, tech)`,
+		`rules.yaml:15:33: rules[0].targets[0].priority: must be between 0 and 1000`,
+		`rules.yaml:15:48: rules[0].targets[0].timeout: the last target has no next target to time out to`,
+		`rules.yaml:16:11: rules[1].name: duplicate rule name "vip" (also rules[0])`,
 		`rules.yaml:20:20: rules[1].when.expr: invalid expression: type customer has no field atributes`,
-		`rules.yaml:21:5: rules[1].targets: a rule needs at least one target`,
+		`rules.yaml:21:14: rules[1].targets: a rule needs at least one target`,
 		`rules.yaml:24:9: rules[3]: unreachable: rules[2] (all) above it matches every conversation`,
 	}
 	if got := errLines(err); strings.Join(got, "\n") != strings.Join(want, "\n") {
@@ -288,14 +288,14 @@ rules: [{name: all, targets: [{queue: q}]}]
 
 func TestValuePosition(t *testing.T) {
 	data := []byte("a:\n  expr: plain + x\n  q: \"quoted\"\n  b: |\n    one\n      two\n")
-	for _, c := range []struct{ keyLine, keyCol, line, col, wantLine, wantCol int }{
-		{2, 3, 1, 0, 2, 9},
-		{2, 3, 1, 8, 2, 17},
-		{3, 3, 1, 0, 3, 7},
-		{4, 3, 1, 0, 5, 5},
-		{4, 3, 2, 2, 6, 7},
+	for _, c := range []struct{ valLine, valCol, line, col, wantLine, wantCol int }{
+		{2, 9, 1, 0, 2, 9},
+		{2, 9, 1, 8, 2, 17},
+		{3, 6, 1, 0, 3, 7},
+		{4, 6, 1, 0, 5, 5},
+		{4, 6, 2, 2, 6, 7},
 	} {
-		l, col := valuePosition(data, c.keyLine, c.keyCol, c.line, c.col)
+		l, col := valuePosition(data, c.valLine, c.valCol, c.line, c.col)
 		if l != c.wantLine || col != c.wantCol {
 			t.Errorf("%+v: got %d:%d", c, l, col)
 		}

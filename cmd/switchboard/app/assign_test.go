@@ -210,14 +210,14 @@ router:
 func TestMissedHeartbeatsTurnAnAgentOffline(t *testing.T) {
 	g := apptest.Start(t, routingConfig(t, `
 router:
-  presence: {heartbeat_timeout: 1s, offline_grace: 200ms}
+  presence: {heartbeat_timeout: 2s, offline_grace: 300ms}
   agents: [{id: ann, skills: [general]}]
 `, ""))
 	setPresence(t, g, "ann", router.Available)
 	g.PostAPI("h1", "hb@example.com", "hello")
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
-	for i := 0; i < 3; i++ {
-		time.Sleep(400 * time.Millisecond)
+	for i := 0; i < 4; i++ { // well inside the 2s timeout even on a busy machine
+		time.Sleep(300 * time.Millisecond)
 		if st, _ := g.Do("POST", "/v1/agents/ann/heartbeat", apptest.Token, nil); st != 200 {
 			t.Fatalf("heartbeat: %d", st)
 		}
