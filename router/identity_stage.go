@@ -8,7 +8,7 @@ import (
 )
 
 // IdentityStage is the ingest stage that identifies a message's customer through the
-// identity graph (it replaces the foundation's pipeline.SenderIdentity).
+// identity graph (the gateway wires it instead of pipeline.SenderIdentity).
 type IdentityStage struct{ g *Graph }
 
 var _ pipeline.Stage = (*IdentityStage)(nil)
