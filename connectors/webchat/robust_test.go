@@ -259,3 +259,37 @@ func TestIdleSocketsCostOneGoroutine(t *testing.T) {
 		t.Fatalf("%d idle sockets added %d goroutines, want %d", n, extra, n)
 	}
 }
+
+// TestPingPongDeadlines: a browser that answers pings stays; one that stops answering is
+// closed after ping_interval + pong_timeout.
+func TestPingPongDeadlines(t *testing.T) {
+	g := apptest.Start(t, strings.Replace(testConfig, "rate:", "ping_interval: 1s\n    pong_timeout: 1s\n    rate:", 1))
+	alive := connect(t, g, nil)
+	silent := connect(t, g, nil)
+	done := make(chan error, 1)
+	go func() { // reading answers pings (gorilla replies with a pong inside ReadMessage)
+		for {
+			if _, _, err := alive.ws.ReadMessage(); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	apptest.Eventually(t, 10*time.Second, func() error {
+		if n := metric(t, g, `switchboard_webchat_disconnects_total{reason="timeout"}`); n < 1 {
+			return fmt.Errorf("the silent socket is still open")
+		}
+		return nil
+	})
+	select {
+	case err := <-done:
+		t.Fatalf("the socket answering pings was closed: %v", err)
+	default:
+	}
+	if metric(t, g, "switchboard_webchat_connections") != 1 {
+		t.Fatal("want exactly the answering socket left")
+	}
+	if code := silent.closeCode(5 * time.Second); code != -1 && code != websocket.CloseAbnormalClosure {
+		t.Fatalf("silent socket ended with close %d, want a cut connection", code)
+	}
+}
