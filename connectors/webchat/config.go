@@ -23,7 +23,7 @@ type Config struct {
 	PingInterval   cfg.Duration `yaml:"ping_interval"`   // default 25s
 	PongTimeout    cfg.Duration `yaml:"pong_timeout"`    // silence after a ping before the socket is closed (default 20s)
 	WriteTimeout   cfg.Duration `yaml:"write_timeout"`   // one write to a socket (default 10s)
-	SendQueue      int          `yaml:"send_queue"`      // frames waiting per socket before it counts as slow (default 64)
+	SendQueue      cfg.ByteSize `yaml:"send_queue"`      // bytes waiting per socket before it counts as slow (default 1MiB)
 	Writers        int          `yaml:"writers"`         // shared writer goroutines (default 8)
 	Rate           Rate         `yaml:"rate"`            // frames a socket may send
 	TokenTTL       cfg.Duration `yaml:"token_ttl"`       // session token lifetime (default 720h)
@@ -74,7 +74,7 @@ type limits struct {
 func (c *Config) limits() limits {
 	return limits{
 		maxFrame: int(c.MaxFrame.Or(16 << 10)), maxText: or(c.MaxText, 4000),
-		sendQueue: or(c.SendQueue, 64), writers: or(c.Writers, 8),
+		sendQueue: int(c.SendQueue.Or(1 << 20)), writers: or(c.Writers, 8),
 		ping: c.PingInterval.Or(25 * time.Second), pongTimeout: c.PongTimeout.Or(20 * time.Second),
 		writeTimeout: c.WriteTimeout.Or(10 * time.Second), tokenTTL: c.TokenTTL.Or(30 * 24 * time.Hour),
 		publishTimeout: c.PublishTimeout.Or(10 * time.Second),
@@ -112,8 +112,11 @@ func (c *Config) Validate(ck *cfg.Checker) {
 	if c.MaxFrame != 0 && (c.MaxFrame < 1024 || c.MaxFrame > 1<<20) {
 		ck.Errorf("max_frame", "must be between 1KiB and 1MiB")
 	}
-	if c.MaxText < 0 || c.SendQueue < 0 || c.Writers < 0 || c.Rate.Burst < 0 || c.Rate.PerSecond < 0 {
+	if c.MaxText < 0 || c.Writers < 0 || c.Rate.Burst < 0 || c.Rate.PerSecond < 0 {
 		ck.Errorf("", "limits must not be negative")
+	}
+	if c.SendQueue != 0 && c.SendQueue < 1024 {
+		ck.Errorf("send_queue", "must be at least 1KiB")
 	}
 	if c.PingInterval != 0 && c.PingInterval.D() < time.Second {
 		ck.Errorf("ping_interval", "must be at least 1s")

@@ -256,3 +256,23 @@ func TestTypingBothWays(t *testing.T) {
 		t.Fatalf("bad state: %d", status)
 	}
 }
+
+// TestLongHistoryReplays: a page reload replays a whole long conversation in one burst; the
+// burst is not mistaken for a slow client.
+func TestLongHistoryReplays(t *testing.T) {
+	g := apptest.Start(t, testConfig)
+	c := connect(t, g, nil)
+	const n = 150
+	for i := 0; i < n; i++ {
+		c.message(fmt.Sprintf("h%d", i), fmt.Sprintf("line %d of a long story", i))
+		c.expect("ack", 5*time.Second)
+	}
+	conv := c.expect("conversation", 10*time.Second)["conversation_id"].(string)
+	g.Events("sb.conv."+conv+".message", n, 30*time.Second)
+	reload := connect(t, g, map[string]any{"token": c.token()})
+	for i := 0; i < n; i++ {
+		if m := msgOf(reload.expectMessage("visitor", 10*time.Second)); m["client_id"] != fmt.Sprintf("h%d", i) {
+			t.Fatalf("replay %d: %v", i, m)
+		}
+	}
+}

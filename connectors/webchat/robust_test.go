@@ -21,7 +21,7 @@ import (
 // TestSlowClientIsCut: a browser that stops reading is disconnected once its bounded queue is
 // full; the gateway neither blocks nor grows.
 func TestSlowClientIsCut(t *testing.T) {
-	g := apptest.Start(t, strings.Replace(testConfig, "rate:", "send_queue: 8\n    write_timeout: 1s\n    rate:", 1))
+	g := apptest.Start(t, strings.Replace(testConfig, "rate:", "send_queue: 4KiB\n    write_timeout: 1s\n    rate:", 1))
 	c := connect(t, g, nil)
 	c.message("s1", "hi")
 	c.expect("ack", 5*time.Second)

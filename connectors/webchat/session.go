@@ -27,6 +27,7 @@ type conn struct {
 
 	mu         sync.Mutex
 	queue      []outFrame
+	queued     int    // bytes in queue
 	scheduled  bool   // queued for a writer
 	pingDue    bool   // the writer sends a ping
 	closeMsg   []byte // the writer sends this close frame once nothing is being published

@@ -139,7 +139,7 @@ func (s *conn) cleanup() {
 	stopWatch := s.stopWatch
 	s.stopWatch = nil
 	visitor, conv := s.visitorKey(), s.conv
-	s.queue = nil
+	s.queue, s.queued = nil, 0
 	s.mu.Unlock()
 	if stopWatch != nil {
 		stopWatch()

@@ -71,19 +71,22 @@ func (p *writerPool) stop() {
 	p.wg.Wait()
 }
 
-// enqueue queues a frame; a socket whose queue is full is too slow and is cut.
+// enqueue queues a frame; a socket with more than send_queue bytes waiting is too slow and is
+// cut (a reconnecting browser resumes after the last event it got, so even a huge catch-up
+// converges).
 func (s *conn) enqueue(f outFrame) {
 	s.mu.Lock()
 	if s.closed || s.closeSent || s.killed != "" {
 		s.mu.Unlock()
 		return
 	}
-	if len(s.queue) >= s.c.lim.sendQueue {
+	if s.queued+len(f.data) > s.c.lim.sendQueue {
 		s.mu.Unlock()
 		s.kill("slow")
 		return
 	}
 	s.queue = append(s.queue, f)
+	s.queued += len(f.data)
 	s.wakeLocked()
 	s.mu.Unlock()
 }
@@ -126,7 +129,7 @@ func (s *conn) kill(reason string) {
 		return
 	}
 	s.killed = reason
-	s.queue = nil
+	s.queue, s.queued = nil, 0
 	s.mu.Unlock()
 	_ = s.ws.Close()
 }
@@ -135,7 +138,7 @@ func (s *conn) kill(reason string) {
 func (s *conn) flush() {
 	s.mu.Lock()
 	frames := s.queue
-	s.queue = nil
+	s.queue, s.queued = nil, 0
 	ping := s.pingDue
 	s.pingDue = false
 	var closeMsg []byte
