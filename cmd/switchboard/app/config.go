@@ -12,6 +12,7 @@ import (
 	"github.com/switchboardhq/switchboard/connectors/email"
 	"github.com/switchboardhq/switchboard/connectors/meta"
 	"github.com/switchboardhq/switchboard/connectors/telegram"
+	"github.com/switchboardhq/switchboard/connectors/twilio"
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
@@ -66,6 +67,7 @@ type Channels struct {
 	Email    *email.Config    `yaml:"email"`
 	Meta     *meta.Config     `yaml:"meta"`
 	Telegram *telegram.Config `yaml:"telegram"`
+	Twilio   *twilio.Config   `yaml:"twilio"`
 }
 
 // LoadConfig reads and checks a config file; the error lists every problem with

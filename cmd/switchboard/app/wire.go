@@ -14,6 +14,7 @@ import (
 	"github.com/switchboardhq/switchboard/connectors/email"
 	"github.com/switchboardhq/switchboard/connectors/meta"
 	"github.com/switchboardhq/switchboard/connectors/telegram"
+	"github.com/switchboardhq/switchboard/connectors/twilio"
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
@@ -101,6 +102,9 @@ func (a *App) buildConnectors(hostFor func(string) connectors.Host) []connectors
 	}
 	if c := a.cfg.Channels.Telegram; c != nil {
 		out = append(out, telegram.New(*c, hostFor("telegram")))
+	}
+	if c := a.cfg.Channels.Twilio; c != nil {
+		out = append(out, twilio.New(*c, hostFor("twilio")))
 	}
 	return out
 }
