@@ -131,10 +131,10 @@ func messageJSON(account, sid string, form url.Values) map[string]any {
 		"date_created": now, "date_sent": nil, "date_updated": now, "direction": "outbound-api",
 		"error_code": nil, "error_message": nil, "from": nullIfEmpty(form.Get("From")),
 		"messaging_service_sid": nullIfEmpty(form.Get("MessagingServiceSid")),
-		"num_media": fmt.Sprint(len(form["MediaUrl"])), "num_segments": "1", "price": nil, "price_unit": "USD",
+		"num_media":             fmt.Sprint(len(form["MediaUrl"])), "num_segments": "1", "price": nil, "price_unit": "USD",
 		"sid": sid, "status": status, "to": form.Get("To"),
 		"subresource_uris": map[string]string{"media": "/2010-04-01/Accounts/" + account + "/Messages/" + sid + "/Media.json"},
-		"uri": "/2010-04-01/Accounts/" + account + "/Messages/" + sid + ".json",
+		"uri":              "/2010-04-01/Accounts/" + account + "/Messages/" + sid + ".json",
 	}
 }
 
