@@ -114,6 +114,9 @@ func (in *Intake) serve(w *statusWriter, r *http.Request, ep Endpoint) {
 	if limit <= 0 {
 		limit = in.opts.MaxBody
 	}
+	// A client that trickles its body must not hold an in-flight slot for long (a few
+	// thousand of them would answer every provider 503): the body gets the handler's deadline.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(in.opts.Timeout))
 	body, err := readBody(w, r, limit)
 	if err != nil {
 		writeError(w, err)
@@ -141,6 +144,11 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, tooLarge
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, &HTTPError{Status: http.StatusRequestTimeout, Code: "body_timeout",
+				Message: "the request body did not arrive in time", Err: err}
 		}
 		return nil, &HTTPError{Status: http.StatusBadRequest, Code: "truncated_body", Message: "could not read the request body", Err: err}
 	}

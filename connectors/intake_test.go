@@ -1,10 +1,13 @@
 package connectors
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -212,5 +215,43 @@ func TestBackoffGrowsAndJitters(t *testing.T) {
 				t.Fatalf("Delay(%d) = %v, want within [%v, %v]", n, d, hi/2, hi)
 			}
 		}
+	}
+}
+
+// A client that sends its headers and then trickles (or stalls) its body is cut off at the
+// handler deadline with 408, so it cannot hold an in-flight slot for long.
+func TestIntakeCutsOffSlowBodies(t *testing.T) {
+	in := NewIntake(IntakeOptions{Timeout: 300 * time.Millisecond, MaxInFlight: 1})
+	ep := Endpoint{Method: "POST", Path: "/hook", Handle: func(context.Context, *Request) (*Response, error) {
+		return Text(200, "text/plain", "ok"), nil
+	}}
+	mux := http.NewServeMux()
+	in.Mount(mux, ep)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second)) // fail rather than hang
+	start := time.Now()
+	fmt.Fprintf(conn, "POST /hook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-a-little")
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || time.Since(start) > 5*time.Second {
+		t.Fatalf("stalled body: %d after %v, want 408 at the deadline", resp.StatusCode, time.Since(start))
+	}
+	// The slot is free again: a normal request is served.
+	r, err := http.Post(srv.URL+"/hook", "text/plain", strings.NewReader("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 200 {
+		t.Fatalf("after the slow client: %d", r.StatusCode)
 	}
 }

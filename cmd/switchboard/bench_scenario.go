@@ -23,7 +23,7 @@ type scenario interface {
 	Customer(c int) string
 }
 
-var scenarios = map[string]scenario{"api": apiScenario{}}
+var scenarios = map[string]scenario{"api": apiScenario{}, "twilio": twilioScenario{}}
 
 func scenarioNames() string {
 	var names []string

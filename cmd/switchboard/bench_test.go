@@ -12,9 +12,15 @@ import (
 // checks its bookkeeping: every accepted message is stored once and arrives as a conversation
 // event, in order per customer, and the raw ceiling is measured.
 func TestBenchSmoke(t *testing.T) {
+	for _, name := range []string{"api", "twilio"} {
+		t.Run(name, func(t *testing.T) { benchSmoke(t, name) })
+	}
+}
+
+func benchSmoke(t *testing.T, scenario string) {
 	o := &benchOptions{Messages: 300, Concurrency: 8, Customers: 20, Size: 100, Partitions: 4,
-		Scenario: "api", DataDir: t.TempDir(), Timeout: 30 * time.Second}
-	sc, err := scenarioByName("api")
+		Scenario: scenario, DataDir: t.TempDir(), Timeout: 30 * time.Second}
+	sc, err := scenarioByName(scenario)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,9 @@ func parseNumber(s, region string) (schema.Channel, string, error) {
 // toE164 formats a phone number as E.164. Numbers the library cannot validate (new ranges,
 // short codes) are kept as digits with a leading + when they were written internationally.
 func toE164(s, region string) (string, error) {
+	if isE164(s) {
+		return s, nil // Twilio's own form: already canonical, and the parser is the webhook's costliest step
+	}
 	num, err := phonenumbers.Parse(s, region)
 	if err == nil && phonenumbers.IsValidNumber(num) {
 		return phonenumbers.Format(num, phonenumbers.E164), nil
@@ -69,3 +72,16 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// isE164 reports whether s is already written as E.164: "+", a non-zero digit, 7 to 14 more.
+func isE164(s string) bool {
+	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

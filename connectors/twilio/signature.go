@@ -19,8 +19,8 @@ func (a *account) webhookURL(r *connectors.Request) string {
 	return r.PublicURL
 }
 
-// verify checks X-Twilio-Signature with twilio-go's validator (constant-time, with and
-// without the default port) against every configured auth token, then parses the form.
+// verify parses the form and checks X-Twilio-Signature with twilio-go's validator
+// (constant-time, with and without the default port) against every configured auth token.
 //
 // The signature covers only the first value of a repeated parameter (that is how Twilio's
 // own validators compute it), so a form that repeats one is refused: appending
@@ -30,24 +30,26 @@ func (a *account) verify(r *connectors.Request) (url.Values, error) {
 	if sig == "" {
 		return nil, connectors.Forbidden("missing_signature", "no %s header: Twilio signs every webhook", SignatureHeader)
 	}
+	form, err := url.ParseQuery(string(r.Body))
+	if err != nil {
+		return nil, connectors.Forbidden("bad_signature", "body is not a form Twilio could have signed: %v", err)
+	}
+	params := make(map[string]string, len(form))
+	for k, v := range form {
+		if len(v) > 1 {
+			return nil, connectors.Forbidden("repeated_parameter", "parameter %q appears %d times; the signature covers only the first", k, len(v))
+		}
+		params[k] = v[0]
+	}
 	u := a.webhookURL(r)
 	ok := false
 	for i := range a.validators {
-		ok = a.validators[i].ValidateBody(u, r.Body, sig) || ok
+		ok = a.validators[i].Validate(u, params, sig) || ok
 	}
 	if !ok {
 		return nil, connectors.Forbidden("bad_signature",
 			"%s does not match %s with account %s's auth token; if that is not the URL configured in Twilio, set http.public_url (or the account's public_url) to its base",
 			SignatureHeader, u, a.name)
-	}
-	form, err := url.ParseQuery(string(r.Body))
-	if err != nil {
-		return nil, connectors.BadRequest("invalid_form", "body is not a valid form: %v", err)
-	}
-	for k, v := range form {
-		if len(v) > 1 {
-			return nil, connectors.Forbidden("repeated_parameter", "parameter %q appears %d times; the signature covers only the first", k, len(v))
-		}
 	}
 	return form, nil
 }
