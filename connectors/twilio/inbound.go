@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/switchboardhq/switchboard/connectors"
 )
@@ -10,26 +11,24 @@ import (
 // emptyTwiML is the answer to an incoming message: nothing to send back.
 const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response/>`
 
-// lookup finds the account the URL names. An unknown account is a 404, recorded for forensics
+// signedForm finds the account the URL names. An unknown account is a 404, recorded for forensics
 // (a misconfigured webhook URL, or someone probing).
-func (c *Connector) lookup(r *connectors.Request) (*account, error) {
+// It then verifies the request's signature and returns its form.
+func (c *Connector) signedForm(r *connectors.Request) (*account, url.Values, error) {
 	name := r.PathValue("account")
 	a, ok := c.accounts[name]
 	if !ok {
-		return nil, connectors.NotFound("no twilio account %q is configured", name)
+		return nil, nil, connectors.NotFound("no twilio account %q is configured", name)
 	}
-	return a, nil
+	form, err := a.verify(r)
+	return a, form, err
 }
 
 // receive handles an incoming SMS, MMS or WhatsApp message: verify, normalize, publish, and
 // answer empty TwiML only after JetStream has the message. MessageSid is the dedupe key, so
 // Twilio's retries store nothing new.
 func (c *Connector) receive(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	a, err := c.lookup(r)
-	if err != nil {
-		return nil, err
-	}
-	form, err := a.verify(r)
+	a, form, err := c.signedForm(r)
 	if err != nil {
 		return nil, err
 	}

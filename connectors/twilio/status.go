@@ -37,11 +37,7 @@ func MapStatus(twilioStatus string) (schema.DeliveryStatus, bool) {
 // ingest stage maps MessageSid to our message; the router never lets a late callback
 // downgrade a status), answer 200.
 func (c *Connector) status(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	a, err := c.lookup(r)
-	if err != nil {
-		return nil, err
-	}
-	form, err := a.verify(r)
+	a, form, err := c.signedForm(r)
 	if err != nil {
 		return nil, err
 	}

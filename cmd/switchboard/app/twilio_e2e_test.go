@@ -57,7 +57,11 @@ func twilioFixture(t *testing.T, name string) []byte {
 // twilioPost posts a form to the gateway, signed as Twilio signs it for the public URL.
 func twilioPost(t *testing.T, g *apptest.Gateway, path string, body []byte) (int, string) {
 	t.Helper()
-	req := twiliotest.Request(twToken, g.URL+path, twPublic+path, body)
+	return send(t, twiliotest.Request(twToken, g.URL+path, twPublic+path, body))
+}
+
+func send(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -223,15 +227,6 @@ func deliveries(t *testing.T, g *apptest.Gateway, conv string) []*schema.Event {
 func TestTwilioBadInputIsRefusedAndNothingPublished(t *testing.T) {
 	g, _ := twilioGateway(t)
 	body := twilioFixture(t, "sms.form")
-	send := func(req *http.Request) (int, string) {
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
-	}
 	unsigned := twiliotest.Request(twToken, g.URL+twInbound, twPublic+twInbound, body)
 	unsigned.Header.Del("X-Twilio-Signature")
 	cases := []struct {
@@ -250,7 +245,7 @@ func TestTwilioBadInputIsRefusedAndNothingPublished(t *testing.T) {
 			append(append([]byte(nil), body...), "&Pad="+strings.Repeat("x", 70<<10)...)), 413, "too_large"},
 	}
 	for _, c := range cases {
-		status, answer := send(c.req)
+		status, answer := send(t, c.req)
 		if status != c.status || !strings.Contains(answer, `"code":"`+c.code+`"`) {
 			t.Fatalf("%s: %d %s, want %d %s", c.name, status, answer, c.status, c.code)
 		}
