@@ -35,7 +35,7 @@ func TestConfigErrorsAreLocated(t *testing.T) {
 	}
 	msg := err.Error()
 	for _, want := range []string{
-		"switchboard.yaml:4:7: twilio.accounts.main.account_sid: must be AC followed by 32 hex digits",
+		"switchboard.yaml:4:20: twilio.accounts.main.account_sid: must be AC followed by 32 hex digits",
 		"twilio.accounts.main.numbers[1]",
 		"twilio.accounts.main.numbers[2]",
 		"twilio.accounts.main.messaging_service_sid: must be MG",
