@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 type configFile struct {
@@ -68,5 +70,21 @@ func TestConfigMinimal(t *testing.T) {
 	}
 	if _, e164, _ := parseNumber("07911 123456", a.region); e164 != "+447911123456" {
 		t.Fatalf("national number read as %s", e164)
+	}
+}
+
+// Each account sends on sms and whatsapp under its own name, and fetches only its own media,
+// so Meta's WhatsApp accounts (other names) can share the whatsapp channel.
+func TestSendersAndMediaAreScopedToAccounts(t *testing.T) {
+	c := New(Config{Accounts: map[string]*Account{"us": testAccount(), "eu": testAccount()}}, connectors.Host{})
+	var got []string
+	for _, s := range c.Senders() {
+		got = append(got, string(s.Channel)+"/"+s.Account)
+	}
+	if strings.Join(got, ",") != "sms/eu,whatsapp/eu,sms/us,whatsapp/us" {
+		t.Fatalf("senders %v", got)
+	}
+	if m := c.MediaAccounts(schema.ChannelWhatsApp); strings.Join(m, ",") != "eu,us" {
+		t.Fatalf("media accounts %v", m)
 	}
 }

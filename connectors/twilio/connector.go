@@ -12,6 +12,7 @@ package twilio
 
 import (
 	"net/http"
+	"sort"
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
@@ -31,6 +32,7 @@ var (
 	_ connectors.EndpointProvider = (*Connector)(nil)
 	_ connectors.SenderProvider   = (*Connector)(nil)
 	_ connectors.MediaFetcher     = (*Connector)(nil)
+	_ connectors.MediaScope       = (*Connector)(nil)
 )
 
 // New returns the connector; it starts nothing and calls nobody.
@@ -59,17 +61,34 @@ func (c *Connector) Endpoints() []connectors.Endpoint {
 	}
 }
 
-// Senders implements [connectors.SenderProvider]. Twilio's Messages API has no idempotency
-// key, so a send interrupted mid-request is not repeated (the dispatcher fails it with
-// outcome_unknown rather than risk a second copy on the customer's phone).
+// Senders implements [connectors.SenderProvider]: every account sends on sms and whatsapp,
+// under its own name (Meta's WhatsApp accounts may share the channel under other names).
+// Twilio's Messages API has no idempotency key, so a send interrupted mid-request is not
+// repeated (the dispatcher fails it with outcome_unknown rather than risk a second copy on
+// the customer's phone).
 func (c *Connector) Senders() []connectors.SenderSpec {
-	return []connectors.SenderSpec{
-		{Channel: schema.ChannelSMS, Account: "*", Sender: c},
-		{Channel: schema.ChannelWhatsApp, Account: "*", Sender: c},
+	var out []connectors.SenderSpec
+	for _, name := range c.names() {
+		out = append(out, connectors.SenderSpec{Channel: schema.ChannelSMS, Account: name, Sender: c},
+			connectors.SenderSpec{Channel: schema.ChannelWhatsApp, Account: name, Sender: c})
 	}
+	return out
 }
 
 // MediaChannels implements [connectors.MediaFetcher].
 func (c *Connector) MediaChannels() []schema.Channel {
 	return []schema.Channel{schema.ChannelSMS, schema.ChannelWhatsApp}
+}
+
+// MediaAccounts implements [connectors.MediaScope]: only this connector's accounts, so the
+// account's credentials never meet another provider's media.
+func (c *Connector) MediaAccounts(schema.Channel) []string { return c.names() }
+
+func (c *Connector) names() []string {
+	names := make([]string, 0, len(c.accounts))
+	for name := range c.accounts {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
 }

@@ -2,13 +2,10 @@ package twilio
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
@@ -25,31 +22,14 @@ func (c *Connector) FetchMedia(ctx context.Context, accountName string, att *sch
 	}
 	u, err := url.Parse(att.URL)
 	if err != nil || u.Scheme != "https" || !twilioHost(u.Hostname()) {
-		return nil, "", connectors.Permanent("untrusted_media_url", "media URL %q is not an https URL on a Twilio host", att.URL)
+		return nil, "", connectors.Permanent("untrusted_media_url", "the media URL is not an https URL on a Twilio host")
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, att.URL, nil)
 	if err != nil {
-		return nil, "", connectors.Permanent("bad_media_url", "%v", err)
+		return nil, "", connectors.Permanent("bad_media_url", "the media URL cannot be requested")
 	}
 	req.SetBasicAuth(a.user, a.pass)
-	resp, err := a.http.Do(req)
-	if err != nil {
-		return nil, "", connectors.Temporary(fmt.Errorf("fetch media: %w", err), 0)
-	}
-	if resp.StatusCode != http.StatusOK {
-		defer resp.Body.Close()
-		return nil, "", mediaStatus(resp)
-	}
-	return resp.Body, resp.Header.Get("Content-Type"), nil
-}
-
-func mediaStatus(resp *http.Response) error {
-	msg := fmt.Errorf("fetch media: Twilio answered %s", resp.Status)
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-		after, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return connectors.Temporary(msg, time.Duration(after)*time.Second)
-	}
-	return connectors.Permanent("http_"+strconv.Itoa(resp.StatusCode), "%v", msg)
+	return connectors.FetchMediaURL(a.http, req)
 }
 
 // twilioHost reports whether host is Twilio's (api.twilio.com, media.twiliocdn.com, ...).
