@@ -37,6 +37,8 @@ type change struct {
 	routing bool
 	// transfer records a move a person asked for as "transferred", even between queues.
 	transfer bool
+	// wasWaiting says the conversation had a waiting entry before the change.
+	wasWaiting bool
 }
 
 // newChange starts a change of conv by cause.
@@ -44,7 +46,8 @@ func (r *Router) newChange(pc *partCache, cause string, conv *convState, rev uin
 	if conv.LastCause != cause {
 		conv.Release = nil // the releases of the previous change are done
 	}
-	return &change{pc: pc, cause: cause, conv: conv, rev: rev, actor: actor}
+	return &change{pc: pc, cause: cause, conv: conv, rev: rev, actor: actor,
+		wasWaiting: conv.Route != nil && conv.Route.Waiting}
 }
 
 // applied reports whether the cause was committed before (only follow-ups may be missing).
@@ -104,7 +107,7 @@ func (r *Router) followUp(ctx context.Context, c *change) error {
 			return err
 		}
 	}
-	return r.settle(ctx, c.conv, c.routing || c.applied())
+	return r.settle(ctx, c.conv, c.routing || c.applied(), c.wasWaiting || c.applied())
 }
 
 var errFenced = errors.New("the conversation's stream has moved on")
@@ -221,7 +224,7 @@ func (r *Router) completeFollowUps(ctx context.Context, pc *partCache, conv *con
 			}
 		}
 	}
-	return r.settle(ctx, conv, true)
+	return r.settle(ctx, conv, true, true)
 }
 
 // restartFence republishes a change whose conversation has no events left on the stream.

@@ -35,6 +35,9 @@ type Input struct {
 	// Prefer is an agent who gets the conversation if they can serve the queue and are
 	// available with room, ahead of anyone waiting (a reopened conversation's agent).
 	Prefer string
+	// Conversation is the conversation being routed: ties between equally good agents are
+	// broken by it, so that simultaneous decisions spread over them.
+	Conversation string
 }
 
 // Decision is the outcome of routing one conversation.
@@ -149,7 +152,8 @@ func (rs *Rules) pickAgent(in *Input, v AgentView, q *queue, d *Decision) {
 		ch = in.Message.Channel
 	}
 	pin := &pickInput{roster: rs.roster, channel: ch, weight: rs.roster.Weight(ch), language: in.Message.Language,
-		now: in.Now, previousAgent: in.PreviousAgent, previousAt: in.PreviousAt, exclude: in.Exclude}
+		now: in.Now, previousAgent: in.PreviousAgent, previousAt: in.PreviousAt, exclude: in.Exclude,
+		seed: tieSeed(in.Conversation)}
 	if a, ok := rs.roster.Lookup(in.Prefer); ok && slices.Contains(q.eligible, a.idx) && q.candidate(v, pin, a.idx) {
 		d.Agent, d.Strategy = a.ID, "keep"
 		d.Reason = "assigned in " + q.name + ": kept " + a.ID + ", who had the conversation before"

@@ -144,7 +144,7 @@ func (d *dispatcher) serve(ctx context.Context, rules *Rules, e *WaitEntry, now 
 // offer picks an agent for a waiting conversation, reserves them and sends the assignment.
 func (d *dispatcher) offer(ctx context.Context, rules *Rules, q *queue, e *WaitEntry, now time.Time) error {
 	in := &pickInput{roster: rules.roster, channel: e.Channel, weight: rules.roster.Weight(e.Channel),
-		language: e.Language, now: now}
+		language: e.Language, now: now, seed: tieSeed(e.Conversation)}
 	for race := 0; race < maxRaces; race++ {
 		var (
 			i             = -1

@@ -21,13 +21,14 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	// A copy of a message routed before (a redelivery after a lost ack, a provider's late
 	// duplicate past the dedupe windows) may come after later messages were applied: the
 	// message record, written once the message is routed, says so.
-	rec, _, err := r.store.Message(ctx, m.ID)
+	var rec routedRecord
+	_, err := get(ctx, r.store.Messages, m.ID, &rec)
 	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
 		return err
 	}
 	if err == nil && rec.ConversationID != "" {
 		r.o.Metrics.Stage.WithLabelValues("router", "duplicate").Inc()
-		if len(rec.Raw) == 0 && rec.RawRef == nil && (len(m.Raw) > 0 || m.RawRef != nil) {
+		if !rec.Raw && !rec.RawRef && (len(m.Raw) > 0 || m.RawRef != nil) {
 			m.ConversationID = rec.ConversationID // a record rebuilt from its event lacks the raw payload
 			return r.saveRecord(m)(ctx)
 		}
@@ -107,6 +108,22 @@ func (r *Router) messageFollowUps(c *change, m *schema.Message, d *threadDecisio
 			return nil
 		})
 	}
+}
+
+// routedRecord is what the duplicate check needs of a message record (decoding the whole
+// record, raw payload included, would cost more than the check).
+type routedRecord struct {
+	ConversationID string  `json:"conversation_id"`
+	Raw            present `json:"raw"`
+	RawRef         present `json:"raw_ref"`
+}
+
+// present records whether a JSON value was there, without keeping it.
+type present bool
+
+func (p *present) UnmarshalJSON(b []byte) error {
+	*p = present(len(b) > 0 && string(b) != "null")
+	return nil
 }
 
 // forward hands a message of a customer merged into another to the survivor's partition.

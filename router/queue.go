@@ -2,6 +2,7 @@ package router
 
 import (
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"time"
 
@@ -69,6 +70,29 @@ type pickInput struct {
 	previousAgent string
 	previousAt    time.Time
 	exclude       []string
+	// seed spreads ties among equally good agents by conversation, so that decisions made
+	// at the same moment in different partitions do not all pick the same agent (0: roster
+	// order).
+	seed uint32
+}
+
+// tieSeed derives a tie-breaking seed from a conversation id.
+func tieSeed(conv string) uint32 {
+	if conv == "" {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(conv))
+	return h.Sum32() | 1
+}
+
+// tieKey orders agent i for a seed (a cheap integer hash).
+func tieKey(seed uint32, i int) uint32 {
+	x := seed ^ uint32(i)*2654435761
+	x ^= x >> 16
+	x *= 0x85ebca6b
+	x ^= x >> 13
+	return x
 }
 
 // anyAvailable reports whether some agent of the queue is available (for skip_if_empty).
@@ -147,6 +171,9 @@ func (q *queue) better(v AgentView, in *pickInput, i, j int) bool {
 	}
 	if !si.Load.LastAssigned.Equal(sj.Load.LastAssigned) {
 		return si.Load.LastAssigned.Before(sj.Load.LastAssigned)
+	}
+	if in.seed != 0 {
+		return tieKey(in.seed, i) < tieKey(in.seed, j)
 	}
 	return i < j
 }

@@ -21,6 +21,7 @@ func (r *Router) route(ctx context.Context, c *change, in *Input) error {
 	if in.Channel == "" {
 		in.Channel = in.Message.Channel
 	}
+	in.Conversation = c.conv.ID
 	prevQueue, prevAgent := c.conv.Queue, c.conv.AgentID
 	var d Decision
 	for race := 0; ; race++ {

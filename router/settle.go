@@ -15,12 +15,12 @@ import (
 // settle brings the waiting list and the agents' holds in line with a committed snapshot:
 // a waiting conversation has a waiting entry and nobody holds it; an assigned one is held
 // by its agent only; a resolved one is held by nobody. It is idempotent, so a redelivered
-// cause simply runs it again.
-func (r *Router) settle(ctx context.Context, conv *convState, touched bool) error {
+// cause simply runs it again. listed says a waiting entry may exist (only then is one deleted).
+func (r *Router) settle(ctx context.Context, conv *convState, touched, listed bool) error {
 	if !touched || !r.routingOn() {
 		return nil
 	}
-	if err := r.settleWaiting(ctx, conv); err != nil {
+	if err := r.settleWaiting(ctx, conv, listed); err != nil {
 		return err
 	}
 	owner := ""
@@ -53,8 +53,11 @@ func appendAll(a, b []string) []string {
 	return out
 }
 
-func (r *Router) settleWaiting(ctx context.Context, conv *convState) error {
+func (r *Router) settleWaiting(ctx context.Context, conv *convState, listed bool) error {
 	if conv.Status != schema.ConversationOpen || conv.Route == nil || !conv.Route.Waiting || conv.Queue == "" {
+		if !listed {
+			return nil
+		}
 		if err := r.store.Waiting.Delete(ctx, conv.ID); err != nil {
 			return errors.Join(connectors.ErrUnavailable, err)
 		}
