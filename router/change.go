@@ -214,7 +214,7 @@ func (r *Router) completeFollowUps(ctx context.Context, pc *partCache, conv *con
 			}
 		case ev.Type == schema.EventMessage && ev.Message != nil:
 			m := *ev.Message
-			if err := r.saveRecord(&m)(ctx); err != nil {
+			if err := r.createRecord(ctx, &m); err != nil {
 				return err
 			}
 			if m.Direction == schema.Outbound && m.Kind == schema.KindMessage {
@@ -225,6 +225,19 @@ func (r *Router) completeFollowUps(ctx context.Context, pc *partCache, conv *con
 		}
 	}
 	return r.settle(ctx, conv, true, true)
+}
+
+// createRecord writes a message record rebuilt from its event unless one exists (a record
+// written since, with a delivery status, is newer).
+func (r *Router) createRecord(ctx context.Context, m *schema.Message) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if _, err := r.store.Messages.Create(ctx, m.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+		return errors.Join(connectors.ErrUnavailable, err)
+	}
+	return nil
 }
 
 // restartFence republishes a change whose conversation has no events left on the stream.
