@@ -43,12 +43,12 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 		r.reply(c, cmd)
 	case CommandResolve:
 		if fresh && conv.Status == schema.ConversationOpen {
-			c.emit(r, schema.EventResolved, func(e *schema.Event) { e.Reason = cmd.Reason })
+			c.emit(r, schema.EventResolved, func(e *schema.Event) { e.Reason, e.Routing = cmd.Reason, r.statusRouting(conv, cmd.Reason) })
 		}
 	case CommandReopen:
 		if fresh && conv.Status == schema.ConversationResolved {
 			keep := conv.AgentID
-			c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason = cmd.Reason })
+			c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason, e.Routing = cmd.Reason, r.statusRouting(conv, cmd.Reason) })
 			return r.reroute(ctx, c, &Input{Prefer: keep}, "reopened by "+cmd.Actor)
 		}
 	case CommandAssign, CommandTransfer, CommandRequeue, CommandEscalate, CommandOverflow:
@@ -59,6 +59,21 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 		return pipeline.Poison(fmt.Errorf("command %s: unknown type %q", cmd.ID, cmd.Type))
 	}
 	return nil
+}
+
+// statusRouting is what a resolved or reopened event says about routing: the rules version
+// in force and the conversation's queue, agent, rule and target at that moment (nil when
+// routing is off).
+func (r *Router) statusRouting(conv *convState, reason string) *schema.Routing {
+	rules := r.Rules()
+	if rules == nil {
+		return nil
+	}
+	rt := &schema.Routing{RulesVersion: rules.Version, Queue: conv.Queue, AgentID: conv.AgentID, Priority: conv.Priority, Reason: reason}
+	if conv.Route != nil {
+		rt.Rule, rt.Target = conv.Route.Rule, conv.Route.Target
+	}
+	return rt
 }
 
 // reply turns an agent's message into an outbound message on the customer's channel.

@@ -67,7 +67,7 @@ func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message,
 		c.emit(r, schema.EventOpened, func(e *schema.Event) { e.Reason = d.reason })
 	}
 	if d.reopen {
-		c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason = d.reason })
+		c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason, e.Routing = d.reason, r.statusRouting(c.conv, d.reason) })
 	}
 	c.emit(r, schema.EventMessage, func(e *schema.Event) {
 		e.Message = eventMessage(m)

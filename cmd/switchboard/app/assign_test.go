@@ -3,6 +3,7 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -228,5 +229,47 @@ router:
 	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventUnassigned))
 	if q := ofType(evs, schema.EventQueued); len(q) != 1 || q[0].Routing.Queue != "default" {
 		t.Fatalf("after missed heartbeats:\n%s", apptest.Sprint(evs))
+	}
+}
+
+// A conversation waiting longer than its queue's max_wait moves to the overflow queue, keeps
+// its age, and is served there; resolving and reopening record the rules version too.
+func TestOverflowAfterMaxWait(t *testing.T) {
+	g := apptest.Start(t, routingConfig(t, `
+router:
+  agents:
+    - {id: ann, skills: [first]}
+    - {id: ben, skills: [second]}
+`, `
+queues:
+  first: {skills: [first], max_wait: 600ms, overflow: second}
+  second: {skills: [second]}
+rules: [{name: all, targets: [{queue: first, priority: 7}]}]
+`))
+	setPresence(t, g, "ben", router.Available) // nobody serves "first"
+	g.PostAPI("ov1", "overflow@example.com", "waiting")
+	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
+	queued := ofType(evs, schema.EventQueued)
+	a := ofType(evs, schema.EventAssigned)[0]
+	if len(queued) != 1 || queued[0].Routing.Queue != "first" || a.Routing.Queue != "second" || a.Routing.AgentID != "ben" ||
+		a.Routing.Priority != 7 || !strings.Contains(a.Reason, "max_wait") {
+		t.Fatalf("overflow:\n%s%+v", apptest.Sprint(evs), a.Routing)
+	}
+	if waited := a.At.Sub(queued[0].At); waited < 600*time.Millisecond {
+		t.Fatalf("overflowed after %v", waited)
+	}
+	conv := a.ConversationID
+	if st, _ := g.Do("POST", "/v1/conversations/"+conv+"/resolve", apptest.Token, nil); st != 202 {
+		t.Fatal("resolve")
+	}
+	r := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventResolved))
+	res := ofType(r, schema.EventResolved)[0]
+	if res.Routing == nil || res.Routing.RulesVersion != a.Routing.RulesVersion || res.Routing.AgentID != "ben" {
+		t.Fatalf("resolved event routing %+v", res.Routing)
+	}
+	var ben router.AgentInfo
+	getJSON(t, g, "/v1/agents/ben", &ben)
+	if len(ben.Conversations) != 0 {
+		t.Fatalf("ben still holds %v after the resolve", ben.Conversations)
 	}
 }
