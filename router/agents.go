@@ -64,9 +64,6 @@ func (s *agentStore) reserve(ctx context.Context, agent, conv string, h Hold) er
 // release takes conv off the agent's load. With cause set, only a hold made by that cause
 // is released (a reservation whose decision did not go through).
 func (s *agentStore) release(ctx context.Context, agent, conv, cause string) error {
-	if _, ok := s.roster.Lookup(agent); !ok {
-		return nil // removed from the roster: nothing is counted for them any more
-	}
 	return s.changeLoad(ctx, agent, "release", func(rec *LoadRecord, fresh bool) (bool, error) {
 		h, held := rec.Conversations[conv]
 		if !held || (cause != "" && h.Cause != cause) {

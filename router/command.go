@@ -20,6 +20,7 @@ const (
 	CommandRequeue  CommandType = "requeue"  // AgentID went offline: back to the queue
 	CommandEscalate CommandType = "escalate" // target Target of rule Rule timed out: next target
 	CommandOverflow CommandType = "overflow" // waited too long in Queue: to its overflow queue
+	CommandReroute  CommandType = "reroute"  // Queue no longer exists (rules changed): route by the rules again
 )
 
 // Command is a request about one conversation, carried on SB_ROUTE in the customer's

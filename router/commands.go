@@ -51,7 +51,7 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 			c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason, e.Routing = cmd.Reason, r.statusRouting(conv, cmd.Reason) })
 			return r.reroute(ctx, c, &Input{Prefer: keep}, "reopened by "+cmd.Actor)
 		}
-	case CommandAssign, CommandTransfer, CommandRequeue, CommandEscalate, CommandOverflow:
+	case CommandAssign, CommandTransfer, CommandRequeue, CommandEscalate, CommandOverflow, CommandReroute:
 		if fresh {
 			return r.routingCommand(ctx, c, cmd)
 		}

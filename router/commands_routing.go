@@ -56,6 +56,11 @@ func (r *Router) routingCommand(ctx context.Context, c *change, cmd *Command) er
 			return nil
 		}
 		return r.reroute(ctx, c, &Input{Queue: q.overflow, Priority: conv.Priority}, cmd.Reason)
+	case CommandReroute:
+		if conv.Route == nil || !conv.Route.Waiting || conv.Queue != cmd.Queue || r.Rules().Queue(conv.Queue) {
+			return nil
+		}
+		return r.reroute(ctx, c, &Input{}, cmd.Reason)
 	}
 	return nil
 }

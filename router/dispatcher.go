@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -72,6 +73,7 @@ func (d *dispatcher) runLeased(ctx context.Context, leases connectors.Leaser) {
 
 func (d *dispatcher) run(ctx context.Context) {
 	d.sent, d.checked = map[string]time.Time{}, map[string]bool{}
+	d.lastJan = time.Time{} // the first pass runs the janitor: agents may have left the roster
 	t := time.NewTicker(dispatchInterval)
 	defer t.Stop()
 	for {
@@ -135,8 +137,10 @@ func (d *dispatcher) serve(ctx context.Context, rules *Rules, e *WaitEntry, now 
 		return nil
 	}
 	q := rules.queues[e.Queue]
-	if q == nil {
-		return nil
+	if q == nil { // the rules were changed under it
+		return d.send(ctx, e.Customer, &Command{ID: fmt.Sprintf("reroute.%s.%d.%s", e.Conversation, e.Seq, rules.Version),
+			Type: CommandReroute, ConversationID: e.Conversation, Queue: e.Queue,
+			Reason: fmt.Sprintf("queue %s no longer exists (rules %s)", e.Queue, rules.Version)})
 	}
 	return d.offer(ctx, rules, q, e, now)
 }
@@ -203,8 +207,12 @@ func (d *dispatcher) requeueOffline(ctx context.Context, now time.Time) error {
 }
 
 // janitor releases holds whose conversation is not (or no longer) with the agent: what a
-// crash between reserving an agent and recording the decision leaves behind.
+// crash between reserving an agent and recording the decision leaves behind. It also
+// re-queues the conversations of agents no longer in the roster.
 func (d *dispatcher) janitor(ctx context.Context, now time.Time) error {
+	if err := d.departed(ctx); err != nil {
+		return err
+	}
 	roster := d.r.board.roster
 	for i := 0; i < roster.Len(); i++ {
 		id := roster.At(i).ID
@@ -229,6 +237,35 @@ func (d *dispatcher) janitor(ctx context.Context, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// departed re-queues the conversations held by agents that left the roster.
+func (d *dispatcher) departed(ctx context.Context) error {
+	keys, err := d.r.store.Agents.ListKeysFiltered(ctx, "load.*")
+	if errors.Is(err, jetstream.ErrNoKeysFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for key := range keys.Keys() {
+		agent := strings.TrimPrefix(key, "load.")
+		if _, ok := d.r.board.roster.Lookup(agent); ok {
+			continue
+		}
+		var rec LoadRecord
+		if _, err := get(ctx, d.r.store.Agents, key, &rec); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for conv, h := range rec.Conversations {
+			errs = append(errs, d.send(ctx, h.Customer, &Command{ID: fmt.Sprintf("requeue.%s.%s.departed", conv, agent),
+				Type: CommandRequeue, ConversationID: conv, AgentID: agent,
+				Reason: agent + " is no longer in router.agents"}))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // send puts a command on the customer's partition, once per command id (resent only after

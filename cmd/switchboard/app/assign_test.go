@@ -3,6 +3,7 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -272,4 +273,46 @@ rules: [{name: all, targets: [{queue: first, priority: 7}]}]
 	if len(ben.Conversations) != 0 {
 		t.Fatalf("ben still holds %v after the resolve", ben.Conversations)
 	}
+}
+
+// Changing the configuration under waiting and assigned conversations: a waiting
+// conversation whose queue disappears from the rules is routed by the new rules, and an agent
+// removed from the roster loses their conversations to the queue.
+func TestRosterAndRulesChangesReroute(t *testing.T) {
+	rules := `
+queues: {old: {skills: [general]}, other: {skills: [general]}}
+rules: [{name: all, targets: [{queue: old}]}]
+`
+	cfg := routingConfig(t, `
+router:
+  reload_interval: 100ms
+  agents: [{id: ann, skills: [general]}, {id: ben, skills: [general], capacity: {default: 1}}]
+`, rules)
+	path := strings.TrimSpace(cfg[strings.LastIndex(cfg, "rules_file:")+len("rules_file:"):])
+	g := apptest.Start(t, cfg)
+	setPresence(t, g, "ann", router.Available)
+	g.PostAPI("rr1", "held@example.com", "assigned to ann")
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
+	setPresence(t, g, "ann", router.Away)
+	g.PostAPI("rr2", "waits@example.com", "waiting in old")
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventQueued))
+
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(rules, "old", "new")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventQueued))
+	if q := ofType(evs, schema.EventQueued)[1]; q.Routing.Queue != "new" || !strings.Contains(q.Reason, "queue old no longer exists") {
+		t.Fatalf("rerouted: %+v", q.Routing)
+	}
+
+	dir := g.DataDir
+	g.Stop()
+	cfg = strings.Replace(cfg, "{id: ann, skills: [general]}, ", "", 1)
+	g = apptest.Start(t, cfg, apptest.Options{DataDir: dir})
+	setPresence(t, g, "ben", router.Available)
+	evs = waitFor(t, g, "sb.conv.>", 15*time.Second, atLeast(1, schema.EventUnassigned))
+	if u := ofType(evs, schema.EventUnassigned)[0]; u.Routing.PreviousAgent != "ann" || !strings.Contains(u.Reason, "no longer in router.agents") {
+		t.Fatalf("unassigned: %+v", u)
+	}
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventAssigned))
 }
