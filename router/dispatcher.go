@@ -99,8 +99,12 @@ func (d *dispatcher) pass(ctx context.Context) error {
 	d.forget(now)
 	var errs []error
 	for _, q := range sortedKeys(waiting) {
+		// blocked holds the kinds of conversation (channel, language) that found no agent
+		// in this pass: a younger one of the same kind must not overtake them when a slot
+		// frees up while the pass is still going down the list.
+		blocked := map[string]bool{}
 		for _, e := range waiting[q] {
-			if err := d.serve(ctx, rules, e, now); err != nil {
+			if err := d.serve(ctx, rules, e, now, blocked); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -122,7 +126,7 @@ func (d *dispatcher) forget(now time.Time) {
 }
 
 // serve handles one waiting conversation: overflow, escalation, or an agent.
-func (d *dispatcher) serve(ctx context.Context, rules *Rules, e *WaitEntry, now time.Time) error {
+func (d *dispatcher) serve(ctx context.Context, rules *Rules, e *WaitEntry, now time.Time, blocked map[string]bool) error {
 	switch {
 	case e.OverflowAt != nil && !now.Before(*e.OverflowAt):
 		return d.send(ctx, e.Customer, &Command{ID: fmt.Sprintf("overflow.%s.%d", e.Conversation, e.Seq),
@@ -142,11 +146,20 @@ func (d *dispatcher) serve(ctx context.Context, rules *Rules, e *WaitEntry, now 
 			Type: CommandReroute, ConversationID: e.Conversation, Queue: e.Queue,
 			Reason: fmt.Sprintf("queue %s no longer exists (rules %s)", e.Queue, rules.Version)})
 	}
-	return d.offer(ctx, rules, q, e, now)
+	kind := string(e.Channel) + "\x00" + e.Language
+	if blocked[kind] {
+		return nil
+	}
+	served, err := d.offer(ctx, rules, q, e, now)
+	if err == nil && !served {
+		blocked[kind] = true
+	}
+	return err
 }
 
 // offer picks an agent for a waiting conversation, reserves them and sends the assignment.
-func (d *dispatcher) offer(ctx context.Context, rules *Rules, q *queue, e *WaitEntry, now time.Time) error {
+// It reports whether an agent was found.
+func (d *dispatcher) offer(ctx context.Context, rules *Rules, q *queue, e *WaitEntry, now time.Time) (bool, error) {
 	in := &pickInput{roster: rules.roster, channel: e.Channel, weight: rules.roster.Weight(e.Channel),
 		language: e.Language, now: now, seed: tieSeed(e.Conversation)}
 	for race := 0; race < maxRaces; race++ {
@@ -156,7 +169,7 @@ func (d *dispatcher) offer(ctx context.Context, rules *Rules, q *queue, e *WaitE
 		)
 		d.r.board.Read(now, e.Conversation, func(v AgentView) { i, strategy, why = q.pick(v, in) })
 		if i < 0 {
-			return nil
+			return false, nil
 		}
 		agent := rules.roster.At(i).ID
 		cmd := &Command{ID: fmt.Sprintf("assign.%s.%d.%s", e.Conversation, e.Seq, agent), Type: CommandAssign,
@@ -169,12 +182,12 @@ func (d *dispatcher) offer(ctx context.Context, rules *Rules, q *queue, e *WaitE
 			continue
 		}
 		if err != nil {
-			return err
+			return true, err
 		}
 		d.sent["assign."+e.Conversation] = now
-		return d.send(ctx, e.Customer, cmd)
+		return true, d.send(ctx, e.Customer, cmd)
 	}
-	return nil
+	return false, nil
 }
 
 // requeueOffline sends the conversations of agents offline past the grace period back to

@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -62,34 +63,47 @@ func setPresence(t testing.TB, g *apptest.Gateway, agent string, status router.P
 // streamEvents returns every event on SB_CONVERSATIONS matching filter, in stream order.
 func streamEvents(t testing.TB, g *apptest.Gateway, filter string) []*schema.Event {
 	t.Helper()
+	evs, err := readEvents(g, filter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+// errBadEvent marks an event that breaks the contract: never worth waiting out.
+var errBadEvent = errors.New("bad event")
+
+// readEvents reads the events matching filter; errors reading the stream (a cluster
+// electing a new leader) are returned so that pollers can try again.
+func readEvents(g *apptest.Gateway, filter string) ([]*schema.Event, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cons, err := g.JS.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
-		t.Fatal(err)
+		return nil, fmt.Errorf("reading %s: %w", filter, err)
 	}
 	var out []*schema.Event
 	for {
 		batch, err := cons.FetchNoWait(256)
 		if err != nil {
-			t.Fatal(err)
+			return nil, fmt.Errorf("reading %s: %w", filter, err)
 		}
 		n, last := 0, false
 		for m := range batch.Messages() {
 			n++
 			var ev schema.Event
 			if err := json.Unmarshal(m.Data(), &ev); err != nil {
-				t.Fatal(err)
+				return nil, fmt.Errorf("%w: event on %s is not JSON: %w", errBadEvent, m.Subject(), err)
 			}
 			if err := schematest.Validate("event.v1.json", m.Data()); err != nil {
-				t.Fatalf("event on %s: %v", m.Subject(), err)
+				return nil, fmt.Errorf("%w: event on %s: %w", errBadEvent, m.Subject(), err)
 			}
 			out = append(out, &ev)
 			md, _ := m.Metadata()
 			last = md != nil && md.NumPending == 0
 		}
 		if n == 0 || last {
-			return out
+			return out, nil
 		}
 	}
 }
@@ -99,7 +113,12 @@ func waitFor(t testing.TB, g *apptest.Gateway, filter string, timeout time.Durat
 	t.Helper()
 	var evs []*schema.Event
 	apptest.Eventually(t, timeout, func() error {
-		evs = streamEvents(t, g, filter)
+		var err error
+		if evs, err = readEvents(g, filter); errors.Is(err, errBadEvent) {
+			t.Fatal(err)
+		} else if err != nil {
+			return err
+		}
 		return pred(evs)
 	})
 	return evs
