@@ -63,7 +63,7 @@ func TestBacklogThenNewMailDuringIdle(t *testing.T) {
 
 	sent := time.Now()
 	srv.Deliver(t, "INBOX", rfc822("carol@example.net", "c1@example.net", "Hello", "New mail while idling."))
-	if bySubject(e.waitInbound(3, 3*time.Second))["Hello"] == nil {
+	if bySubject(e.waitInbound(3, 10*time.Second))["Hello"] == nil { // well under the minute of polling
 		t.Fatal("the message delivered during IDLE is missing")
 	}
 	t.Logf("IDLE pickup took %v", time.Since(sent))
@@ -261,22 +261,36 @@ func TestSecretsStayOutOfLogsAndErrors(t *testing.T) {
 	srv := emailtest.StartMemIMAP(t, nil)
 	acct := testAccount(memServer(srv))
 	acct.IMAP.Password = cfg.NewSecret("wrong-password-42")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go connectors.Supervise(ctx, newConnector(e, acct).Sources()[0], connectors.SuperviseOptions{
-		Backoff: connectors.Backoff{Min: 50 * time.Millisecond, Max: 100 * time.Millisecond}, Logger: e.host.Logger})
-	<-ctx.Done()
-	time.Sleep(100 * time.Millisecond)
-	if logs.Len() == 0 {
-		t.Fatal("a refused login was not logged")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		connectors.Supervise(ctx, newConnector(e, acct).Sources()[0], connectors.SuperviseOptions{
+			Backoff: connectors.Backoff{Min: 50 * time.Millisecond, Max: 100 * time.Millisecond}, Logger: e.host.Logger})
+	}()
+	// Let it be refused a few times (on a loaded machine a dial can time out in between:
+	// that is logged too, as what it is).
+	refused := func() int {
+		n := 0
+		for _, entry := range logs.All() {
+			if strings.Contains(entry.Message+fmt.Sprint(entry.ContextMap()), "authentication failed") {
+				n++
+			}
+		}
+		return n
 	}
+	for deadline := time.Now().Add(20 * time.Second); refused() < 3; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("a refused login was not logged as such after 20s: %d lines: %v", logs.Len(), logs.All())
+		}
+	}
+	cancel()
+	<-done
 	for _, entry := range logs.All() {
 		line := entry.Message + fmt.Sprint(entry.ContextMap())
 		if strings.Contains(line, "wrong-password-42") {
 			t.Fatalf("the password leaked into a log line: %s", line)
-		}
-		if !strings.Contains(line, "authentication failed") {
-			t.Fatalf("unclear log line: %s", line)
 		}
 	}
 	if s := fmt.Sprintf("%v %+v %#v", acct.IMAP.Password, acct.IMAP, acct.IMAP.Password); strings.Contains(s, "wrong-password-42") {
