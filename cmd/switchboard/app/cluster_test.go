@@ -23,18 +23,7 @@ func TestTwoInstancesSurviveANodeFailureUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster failover test")
 	}
-	cluster := natstest.StartCluster(t, 3)
-	cfg := fmt.Sprintf(`
-log: {level: error}
-nats: {url: %q, replicas: 3}
-pipeline: {partitions: 4, lease_ttl: 4s}
-rest: {tokens: [{name: t, token: {env: APPTEST_TOKEN}}]}
-channels: {api: {accounts: {demo: {token: {env: APPTEST_TOKEN}}}}}
-`, cluster.URLs())
-	gws := []*apptest.Gateway{
-		apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-a"}),
-		apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-b"}),
-	}
+	cluster, gws := clusterGateways(t, "4s", "")
 	const senders, per = 8, 40
 	var mu sync.Mutex
 	accepted := map[string]bool{}
@@ -88,6 +77,24 @@ channels: {api: {accounts: {demo: {token: {env: APPTEST_TOKEN}}}}}
 }
 
 // postUntilAccepted retries like a provider does: the same external id until a 202.
+// clusterGateways starts a 3-node JetStream cluster with streams replicated 3 times and two
+// gateway instances (gw-a, gw-b) on it, with the given lease TTL and extra config.
+func clusterGateways(t *testing.T, leaseTTL, extra string) (*natstest.Cluster, []*apptest.Gateway) {
+	t.Helper()
+	cluster := natstest.StartCluster(t, 3)
+	cfg := fmt.Sprintf(`
+log: {level: error}
+nats: {url: %q, replicas: 3}
+pipeline: {partitions: 4, lease_ttl: %s}
+rest: {tokens: [{name: t, token: {env: APPTEST_TOKEN}}]}
+channels: {api: {accounts: {demo: {token: {env: APPTEST_TOKEN}}}}}
+`, cluster.URLs(), leaseTTL) + extra
+	return cluster, []*apptest.Gateway{
+		apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-a"}),
+		apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-b"}),
+	}
+}
+
 func postUntilAccepted(t *testing.T, g *apptest.Gateway, ext, from, text string) string {
 	body, _ := json.Marshal(map[string]string{"external_id": ext, "from": from, "text": text})
 	deadline := time.Now().Add(60 * time.Second)

@@ -6,9 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
-	"github.com/switchboardhq/switchboard/pipeline/natstest"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -21,23 +19,13 @@ func TestRoutingSurvivesANodeFailure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cluster failover test")
 	}
-	cluster := natstest.StartCluster(t, 3)
-	cfg := fmt.Sprintf(`
-log: {level: error}
-nats: {url: %q, replicas: 3}
-pipeline: {partitions: 4, lease_ttl: 3s}
-rest: {tokens: [{name: t, token: {env: APPTEST_TOKEN}}]}
-channels: {api: {accounts: {demo: {token: {env: APPTEST_TOKEN}}}}}
+	cluster, gws := clusterGateways(t, "3s", `
 router:
   agents:
     - {id: ann, skills: [general], capacity: {default: 3}}
     - {id: ben, skills: [general], capacity: {default: 3}}
     - {id: cat, skills: [general], capacity: {default: 2}}
-`, cluster.URLs())
-	gws := []*apptest.Gateway{
-		apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-a"}),
-		apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-b"}),
-	}
+`)
 	for _, a := range []string{"ann", "ben", "cat"} {
 		setPresence(t, gws[0], a, router.Available)
 	}
