@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -41,14 +42,43 @@ func (a *App) serveHTTP(w *wiring) error {
 		return err
 	}
 	a.ln = ln
+	fresh := &freshConns{conns: map[net.Conn]struct{}{}}
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-		ErrorLog: zap.NewStdLog(a.log.Named("http"))}
+		ErrorLog: zap.NewStdLog(a.log.Named("http")), ConnState: fresh.track}
+	a.srv.RegisterOnShutdown(fresh.closeAll)
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && err != http.ErrServerClosed {
 			a.log.Error("http server stopped", zap.Error(err))
 		}
 	}()
 	return nil
+}
+
+// freshConns tracks the connections that have not sent a request yet. http.Server.Shutdown
+// counts such a connection as busy for its first 5 seconds (a client's spare dial is one), which
+// would hold a SIGTERM up for nothing: once shutting down nothing new is served, so they are
+// closed as soon as the listener is.
+type freshConns struct {
+	mu    sync.Mutex
+	conns map[net.Conn]struct{}
+}
+
+func (f *freshConns) track(c net.Conn, state http.ConnState) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if state == http.StateNew {
+		f.conns[c] = struct{}{}
+	} else {
+		delete(f.conns, c)
+	}
+}
+
+func (f *freshConns) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for c := range f.conns {
+		_ = c.Close()
+	}
 }
 
 // readyz answers 200 when JetStream answers and every stream exists, 503 otherwise (and

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -100,5 +101,29 @@ func TestMetricsExposeThePipeline(t *testing.T) {
 	})
 	if status, b := g.Do("GET", "/readyz", "", nil); status != 200 || !strings.Contains(string(b), "ready") {
 		t.Fatalf("readyz: %d %s", status, b)
+	}
+}
+
+// A connection that never sends a request (a client's spare dial, a port scanner) does not
+// hold a shutdown up: net/http would wait 5 seconds for it before calling it idle.
+func TestShutdownIsNotHeldByAnUnusedConnection(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(g.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The server has accepted it (a request on another connection is served after it).
+	if st, _ := g.Do("GET", "/healthz", "", nil); st != http.StatusOK {
+		t.Fatalf("healthz %d", st)
+	}
+	start := time.Now()
+	g.Stop()
+	if took := time.Since(start); took >= 4500*time.Millisecond {
+		t.Fatalf("shutdown took %v with an unused connection open (net/http's 5s wait for new connections)", took)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Read(make([]byte, 1)); err == nil {
+		t.Fatal("the unused connection is still open after shutdown")
 	}
 }
