@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
@@ -68,6 +71,12 @@ type Retention struct {
 	DeadLetter    cfg.Duration `yaml:"dead_letter"`
 	Rejected      cfg.Duration `yaml:"rejected"`
 	Attachments   cfg.Duration `yaml:"attachments"`
+	// Messages and Outbox bound the message records (sb_messages) and send records
+	// (sb_outbox) by age since their last write. They are what keeps a redelivered or
+	// redriven message from applying twice, so they must outlive the streams that can
+	// deliver one again.
+	Messages cfg.Duration `yaml:"messages"`
+	Outbox   cfg.Duration `yaml:"outbox"`
 }
 
 // AttachmentLimits caps fetched attachments.
@@ -103,6 +112,8 @@ func (c Config) WithDefaults() Config {
 	setDur(&r.DeadLetter, 30*day)
 	setDur(&r.Rejected, 14*day)
 	setDur(&r.Attachments, 365*day)
+	setDur(&r.Messages, 365*day)
+	setDur(&r.Outbox, 365*day)
 	if c.Attachments.MaxBytes == 0 {
 		c.Attachments.MaxBytes = 25 << 20
 	}
@@ -132,6 +143,33 @@ func (c *Config) Validate(ck *cfg.Checker) {
 	if c.DedupeWindow != 0 && c.DedupeWindow.D().Milliseconds() < 100 {
 		ck.Errorf("dedupe_window", "must be at least 100ms")
 	}
+	r := c.WithDefaults().Retention
+	for _, rec := range []struct {
+		field string
+		keep  time.Duration
+		outer map[string]time.Duration
+	}{
+		{"messages", r.Messages.D(), map[string]time.Duration{"inbound": r.Inbound.D(), "route": r.Route.D(), "dead_letter": r.DeadLetter.D()}},
+		{"outbox", r.Outbox.D(), map[string]time.Duration{"outbound": r.Outbound.D(), "dead_letter": r.DeadLetter.D()}},
+	} {
+		for _, name := range slices.Sorted(maps.Keys(rec.outer)) {
+			if rec.keep < rec.outer[name] {
+				ck.Errorf("retention."+rec.field, "must be at least retention.%s (%s): a message redelivered from there would otherwise apply twice", name, shortDuration(rec.outer[name]))
+			}
+		}
+	}
+}
+
+// shortDuration renders 720h rather than 720h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Validate checks the NATS settings.

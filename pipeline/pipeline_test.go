@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -154,4 +155,34 @@ func TestKeyEncodingNeverCollides(t *testing.T) {
 	if Key("=x") == "=x" {
 		t.Fatal("a literal = must be encoded")
 	}
+}
+
+// Message and send records expire by pipeline.retention, and a changed retention reaches
+// buckets that already exist (an upgrade from records kept forever included).
+func TestRecordRetentionIsAppliedToExistingBuckets(t *testing.T) {
+	js := startJS(t, Config{Partitions: 4})
+	ctx := context.Background()
+	check := func(want time.Duration) {
+		t.Helper()
+		for _, b := range []string{BucketMessages, BucketOutbox} {
+			kv, err := js.KeyValue(ctx, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := kv.Status(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.TTL() != want {
+				t.Fatalf("%s keeps records %v, want %v", b, st.TTL(), want)
+			}
+		}
+	}
+	check(365 * 24 * time.Hour)
+	c := Config{Partitions: 4}
+	c.Retention.Messages, c.Retention.Outbox = cfg.Duration(800*time.Hour), cfg.Duration(800*time.Hour)
+	if err := Provision(ctx, js, c, 1); err != nil {
+		t.Fatal(err)
+	}
+	check(800 * time.Hour)
 }

@@ -61,12 +61,16 @@ func Buckets(c Config, r int) []jetstream.KeyValueConfig {
 	}
 	leases := mk(BucketLeases, "Leases that keep a pull source on one instance.", 1)
 	leases.TTL = c.LeaseTTL.D() // every write expires: a lease lives TTL past its last renewal
+	messages := mk(BucketMessages, "Message records by id.", 1)
+	messages.TTL = c.Retention.Messages.D()
+	outbox := mk(BucketOutbox, "Outbound send records and the provider id index.", 1)
+	outbox.TTL = c.Retention.Outbox.D()
 	return []jetstream.KeyValueConfig{
-		mk(BucketMessages, "Message records by id.", 1),
+		messages,
 		mk(BucketConversations, "Conversation snapshots by id.", 1),
 		mk(BucketCustomers, "Customers by id.", 1),
 		mk(BucketIdentities, "Identity key to customer id.", 1),
-		mk(BucketOutbox, "Outbound send records and the provider id index.", 1),
+		outbox,
 		mk(BucketState, "Connector state (cursors, sessions).", 1),
 		leases,
 		mk(BucketMeta, "Deployment facts.", 1),

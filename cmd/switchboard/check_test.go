@@ -36,6 +36,8 @@ channels:
     accounts:
       "bad name": {token: {env: CHECK_TEST_UNSET}}
       ok: {tokn: {env: X}}
+pipeline:
+  retention: {inbound: 1000h, messages: 720h, outbox: 1h}
 `), 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +54,9 @@ channels:
 		path + `:7:33: channels.api.accounts.bad name.token.env: environment variable CHECK_TEST_UNSET is not set`,
 		path + `:8:12: channels.api.accounts.ok.tokn: unknown field "tokn"; did you mean "token"?`,
 		path + `:8:7: channels.api.accounts.ok.token: is required`,
+		path + `:10:41: pipeline.retention.messages: must be at least retention.inbound (1000h)`,
+		path + `:10:55: pipeline.retention.outbox: must be at least retention.dead_letter (720h)`,
+		path + `:10:55: pipeline.retention.outbox: must be at least retention.outbound (168h)`,
 		"error(s)",
 	} {
 		if !strings.Contains(out, want) {
