@@ -39,6 +39,9 @@ type change struct {
 	transfer bool
 	// wasWaiting says the conversation had a waiting entry before the change.
 	wasWaiting bool
+	// reserved lists the agents this attempt reserved: if the published events name
+	// somebody else (an earlier attempt decided), they are released.
+	reserved []string
 }
 
 // newChange starts a change of conv by cause.
@@ -107,7 +110,7 @@ func (r *Router) followUp(ctx context.Context, c *change) error {
 			return err
 		}
 	}
-	return r.settle(ctx, c.conv, c.routing || c.applied(), c.wasWaiting || c.applied())
+	return r.settle(ctx, c.conv, c.routing || c.applied(), c.wasWaiting || c.applied(), c.reserved...)
 }
 
 var errFenced = errors.New("the conversation's stream has moved on")
@@ -129,12 +132,52 @@ func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, cause strin
 	ack, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(ev.ID),
 		jetstream.WithExpectLastSequenceForSubject(last, convFilter(ev.ConversationID)))
 	switch {
+	case err == nil && ack.Duplicate:
+		// An earlier attempt of this cause published an event with this id (JetStream
+		// answers with the stored one's sequence, before any fence check). It decided
+		// what the stream now says, which need not be what this attempt decided.
+		same, err := r.sameAsStored(ctx, ack.Sequence, ev)
+		if err != nil {
+			return 0, fmt.Errorf("%w: read back event %d: %v", connectors.ErrUnavailable, ack.Sequence, err)
+		}
+		if !same {
+			return 0, errFenced
+		}
+		return ack.Sequence, nil
 	case err == nil:
 		return ack.Sequence, nil
 	case isWrongLastSequence(err):
 		return 0, errFenced
 	}
 	return 0, fmt.Errorf("%w: publish event: %v", connectors.ErrUnavailable, err)
+}
+
+// sameAsStored reports whether the event stored at seq records what ev does: same type,
+// message, queue and agent (the time and the wording of the reason may differ).
+func (r *Router) sameAsStored(ctx context.Context, seq uint64, ev *schema.Event) (bool, error) {
+	stream, err := r.js.Stream(ctx, pipeline.StreamConversations)
+	if err != nil {
+		return false, err
+	}
+	raw, err := stream.GetMsg(ctx, seq)
+	if err != nil {
+		return false, err
+	}
+	var stored schema.Event
+	if err := json.Unmarshal(raw.Data, &stored); err != nil {
+		return false, err
+	}
+	key := func(e *schema.Event) [5]string {
+		k := [5]string{e.ID, string(e.Type)}
+		if e.Message != nil {
+			k[2] = e.Message.ID
+		}
+		if e.Routing != nil {
+			k[3], k[4] = e.Routing.Queue, e.Routing.AgentID
+		}
+		return k
+	}
+	return key(&stored) == key(ev), nil
 }
 
 // recover handles a fenced publish: the stream holds events of the conversation that its
@@ -196,7 +239,14 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 		c.conv, c.rev, c.routing = &base, newRev, true
 		return r.followUp(ctx, c)
 	}
-	return errStale // this cause still applies, on the rebuilt snapshot
+	// This cause still applies, on the rebuilt snapshot; what this attempt reserved for
+	// its decision was not published.
+	for _, a := range c.reserved {
+		if err := r.agents.release(ctx, a, c.conv.ID, c.cause); err != nil {
+			return err
+		}
+	}
+	return errStale
 }
 
 // completeFollowUps does what the causes of recovered events would have done after their

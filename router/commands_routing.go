@@ -100,6 +100,7 @@ func (r *Router) assignTo(ctx context.Context, c *change, cmd *Command) error {
 	if err != nil {
 		return err
 	}
+	c.reserved = appendNew(c.reserved, cmd.AgentID)
 	d := &Decision{RulesVersion: r.Rules().Version, Queue: conv.Queue, Priority: conv.Priority, Agent: cmd.AgentID,
 		Strategy: cmd.Strategy, Reason: cmd.Reason}
 	if cmd.Queue != "" {

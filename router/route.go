@@ -31,6 +31,7 @@ func (r *Router) route(ctx context.Context, c *change, in *Input) error {
 		}
 		err := r.agents.reserve(ctx, d.Agent, c.conv.ID, r.holdOn(c.conv, in.Channel, c.cause))
 		if err == nil {
+			c.reserved = appendNew(c.reserved, d.Agent)
 			break
 		}
 		if !errors.Is(err, ErrNoRoom) {

@@ -16,7 +16,8 @@ import (
 // a waiting conversation has a waiting entry and nobody holds it; an assigned one is held
 // by its agent only; a resolved one is held by nobody. It is idempotent, so a redelivered
 // cause simply runs it again. listed says a waiting entry may exist (only then is one deleted).
-func (r *Router) settle(ctx context.Context, conv *convState, touched, listed bool) error {
+// reserved names agents a change reserved, which the board may not show yet.
+func (r *Router) settle(ctx context.Context, conv *convState, touched, listed bool, reserved ...string) error {
 	if !touched || !r.routingOn() {
 		return nil
 	}
@@ -27,7 +28,7 @@ func (r *Router) settle(ctx context.Context, conv *convState, touched, listed bo
 	if conv.Status == schema.ConversationOpen {
 		owner = conv.AgentID
 	}
-	for _, a := range appendAll(conv.Release, r.board.Holders(conv.ID)) {
+	for _, a := range appendAll(appendAll(conv.Release, reserved), r.board.Holders(conv.ID)) {
 		if a != owner {
 			if err := r.agents.release(ctx, a, conv.ID, ""); err != nil {
 				return err

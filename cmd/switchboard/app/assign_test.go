@@ -211,11 +211,12 @@ router:
 			t.Fatalf("re-assigned %+v", e.Routing)
 		}
 	}
-	var ann router.AgentInfo
-	getJSON(t, g, "/v1/agents/ann", &ann)
-	if len(ann.Conversations) != 0 || ann.Presence != router.Offline {
-		t.Fatalf("ann: %+v", ann)
-	}
+	agentEventually(t, g, "ann", func(ann router.AgentInfo) error {
+		if len(ann.Conversations) != 0 || ann.Presence != router.Offline {
+			return fmt.Errorf("ann: %+v", ann)
+		}
+		return nil
+	})
 }
 
 // A heartbeat keeps an agent available; without one they turn offline.
@@ -278,11 +279,23 @@ rules: [{name: all, targets: [{queue: first, priority: 7}]}]
 	if res.Routing == nil || res.Routing.RulesVersion != a.Routing.RulesVersion || res.Routing.AgentID != "ben" {
 		t.Fatalf("resolved event routing %+v", res.Routing)
 	}
-	var ben router.AgentInfo
-	getJSON(t, g, "/v1/agents/ben", &ben)
-	if len(ben.Conversations) != 0 {
-		t.Fatalf("ben still holds %v after the resolve", ben.Conversations)
-	}
+	agentEventually(t, g, "ben", func(ben router.AgentInfo) error {
+		if len(ben.Conversations) != 0 {
+			return fmt.Errorf("ben still holds %v after the resolve", ben.Conversations)
+		}
+		return nil
+	})
+}
+
+// agentEventually waits until the agent's view satisfies check: holds are released right
+// after the events are recorded, and the agents' view follows a moment later.
+func agentEventually(t *testing.T, g *apptest.Gateway, id string, check func(router.AgentInfo) error) {
+	t.Helper()
+	apptest.Eventually(t, 5*time.Second, func() error {
+		var info router.AgentInfo
+		getJSON(t, g, "/v1/agents/"+id, &info)
+		return check(info)
+	})
 }
 
 // Changing the configuration under waiting and assigned conversations: a waiting

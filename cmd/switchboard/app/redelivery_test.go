@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,23 +14,35 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/natstest"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// copyOf finds the stream message carrying message id on stream and returns it.
+// copyOf finds the stream message carrying message id on stream and returns it (reading
+// again while a cluster's stream is not answering yet).
 func copyOf(t testing.TB, g *apptest.Gateway, stream, id string) *nats.Msg {
 	t.Helper()
+	var found *nats.Msg
+	apptest.Eventually(t, 15*time.Second, func() error {
+		var err error
+		found, err = findCopy(g, stream, id)
+		return err
+	})
+	return found
+}
+
+func findCopy(g *apptest.Gateway, stream, id string) (*nats.Msg, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	cons, err := g.JS.OrderedConsumer(ctx, stream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for {
 		m, err := cons.Next(jetstream.FetchMaxWait(time.Second))
 		if err != nil {
-			t.Fatalf("no copy of %s on %s: %v", id, stream, err)
+			return nil, fmt.Errorf("no copy of %s on %s: %w", id, stream, err)
 		}
 		var msg schema.Message
 		if json.Unmarshal(m.Data(), &msg) == nil && msg.ID == id {
@@ -39,13 +52,11 @@ func copyOf(t testing.TB, g *apptest.Gateway, stream, id string) *nats.Msg {
 					h[k] = v
 				}
 			}
-			return &nats.Msg{Subject: m.Subject(), Header: h, Data: m.Data()}
+			return &nats.Msg{Subject: m.Subject(), Header: h, Data: m.Data()}, nil
 		}
 	}
 }
 
-// redeliver publishes a copy again under a new message id, past JetStream's deduplication,
-// as a provider's late retry or a stage's second forward would arrive.
 func redeliver(t testing.TB, g *apptest.Gateway, m *nats.Msg, id string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -193,4 +204,66 @@ func TestCrashedMessageRedeliveredAfterANewerOne(t *testing.T) {
 	if fmt.Sprint(texts) != "[first second third]" {
 		t.Fatalf("messages %v", texts)
 	}
+}
+
+// A decision whose events were published but whose snapshot was not (a store failing under
+// the router, a crash) is retried; the retry sees the first attempt's reservation as load and
+// picks another agent, then finds the published events (on a cluster, as duplicates of its own
+// event ids). The events are the truth: afterwards the snapshot names their agent, that agent
+// holds the conversation and nobody else does.
+func TestRetriedDecisionLeavesOnlyThePublishedAgentHolding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster test")
+	}
+	cluster := natstest.StartCluster(t, 3)
+	cfg := fmt.Sprintf(`
+log: {level: error}
+nats: {url: %q, replicas: 3}
+pipeline: {partitions: 2, lease_ttl: 3s}
+rest: {tokens: [{name: t, token: {env: APPTEST_TOKEN}}]}
+channels: {api: {accounts: {demo: {token: {env: APPTEST_TOKEN}}}}}
+router:
+  agents:
+    - {id: ann, skills: [general], capacity: {default: 1}}
+    - {id: ben, skills: [general], capacity: {default: 1}}
+`, cluster.URLs())
+	g := apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-a"})
+	setPresence(t, g, "ann", router.Available)
+	setPresence(t, g, "ben", router.Available)
+	id := g.PostAPI("r1", "retry@example.com", "first")
+	assigned := ofType(waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned)), schema.EventAssigned)[0]
+	owner, convID := assigned.Routing.AgentID, assigned.ConversationID
+	routeCopy := copyOf(t, g, pipeline.StreamRoute, id)
+	// Undo everything written after the events: snapshot, message record, threading state.
+	ctx := context.Background()
+	for bucket, key := range map[string]string{pipeline.BucketConversations: convID, pipeline.BucketMessages: id,
+		router.BucketThreads: "c." + assigned.CustomerID} {
+		kv, err := g.JS.KeyValue(ctx, bucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := kv.Delete(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g.Stop()
+	g = apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-b"}) // nothing cached
+	redeliver(t, g, routeCopy, "retried-decision")
+	checkCompleted(t, g, convID, id, 1, 3)
+	var snap schema.Conversation
+	getJSON(t, g, "/v1/conversations/"+convID, &snap)
+	if snap.AgentID != owner {
+		t.Fatalf("the snapshot says %q, the published events %q", snap.AgentID, owner)
+	}
+	apptest.Eventually(t, 10*time.Second, func() error {
+		for _, a := range []string{"ann", "ben"} {
+			var info router.AgentInfo
+			getJSON(t, g, "/v1/agents/"+a, &info)
+			holds := slices.Contains(info.Conversations, convID)
+			if holds != (a == owner) {
+				return fmt.Errorf("%s holds %v; the conversation was assigned to %s", a, info.Conversations, owner)
+			}
+		}
+		return nil
+	})
 }

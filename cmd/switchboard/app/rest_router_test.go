@@ -72,16 +72,20 @@ func TestAssignAndTransferThroughREST(t *testing.T) {
 	if tr[1].ConversationID != c2 || tr[1].Routing.Queue != "billing" || tr[1].Routing.PreviousQueue != "general" {
 		t.Fatalf("transferred to queue %+v", tr[1].Routing)
 	}
-	var ben router.AgentInfo
-	getJSON(t, g, "/v1/agents/ben", &ben)
-	if len(ben.Conversations) != 0 {
-		t.Fatalf("ben still holds %v after the transfer", ben.Conversations)
-	}
-	var list struct{ Agents []router.AgentInfo }
-	getJSON(t, g, "/v1/agents", &list)
-	if len(list.Agents) != 2 || list.Agents[0].ID != "ann" || len(list.Agents[0].Conversations) != 1 {
-		t.Fatalf("agents: %+v", list.Agents)
-	}
+	agentEventually(t, g, "ben", func(ben router.AgentInfo) error {
+		if len(ben.Conversations) != 0 {
+			return fmt.Errorf("ben still holds %v after the transfer", ben.Conversations)
+		}
+		return nil
+	})
+	apptest.Eventually(t, 5*time.Second, func() error {
+		var list struct{ Agents []router.AgentInfo }
+		getJSON(t, g, "/v1/agents", &list)
+		if len(list.Agents) != 2 || list.Agents[0].ID != "ann" || len(list.Agents[0].Conversations) != 1 {
+			return fmt.Errorf("agents: %+v", list.Agents)
+		}
+		return nil
+	})
 	if st, _ := g.Do("PUT", "/v1/agents/ann/presence", apptest.Token, map[string]string{"status": "busy"}); st != 400 {
 		t.Fatalf("unknown presence: %d", st)
 	}
