@@ -35,11 +35,20 @@ type TLSConfig struct {
 // EmbeddedConfig configures the in-process nats-server.
 type EmbeddedConfig struct {
 	// Listen is host:port for helpdesks and the nats CLI; "" or "none" listens nowhere.
-	Listen    string       `yaml:"listen"`
-	User      string       `yaml:"user"`
-	Password  cfg.Secret   `yaml:"password"`
-	MaxMemory cfg.ByteSize `yaml:"max_memory"`
-	MaxStore  cfg.ByteSize `yaml:"max_store"`
+	Listen string `yaml:"listen"`
+	// Auth is "credentials" (the default: every client logs in; what User, Password,
+	// HelpdeskUser and HelpdeskPassword leave out is generated on first start and kept in
+	// data_dir/nats-auth.json) or "none" (anonymous clients may do anything: development only).
+	Auth string `yaml:"auth"`
+	// User and Password are the gateway's own login (full access).
+	User     string     `yaml:"user"`
+	Password cfg.Secret `yaml:"password"`
+	// HelpdeskUser and HelpdeskPassword are the helpdesks' login: read the conversation
+	// stream and manage their own consumers on it, nothing else.
+	HelpdeskUser     string       `yaml:"helpdesk_user"`
+	HelpdeskPassword cfg.Secret   `yaml:"helpdesk_password"`
+	MaxMemory        cfg.ByteSize `yaml:"max_memory"`
+	MaxStore         cfg.ByteSize `yaml:"max_store"`
 	// SyncInterval is how often the file store fsyncs (default 2m, nats-server's own); "always"
 	// is not offered: set it low for stricter durability on power loss.
 	SyncInterval cfg.Duration `yaml:"sync_interval"`

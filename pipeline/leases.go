@@ -91,7 +91,7 @@ func (le *lease) renew() {
 		case err == nil:
 			le.rev.Store(rev)
 			lastOK = time.Now()
-		case errors.Is(kvErr(err), connectors.ErrConflict) || errors.Is(err, jetstream.ErrKeyNotFound) ||
+		case errors.Is(KVError(err), connectors.ErrConflict) || errors.Is(err, jetstream.ErrKeyNotFound) ||
 			time.Since(lastOK) > le.l.ttl*2/3:
 			le.l.log.Warn("lease lost", zap.String("lease", le.key), zap.Error(err))
 			le.lostOnce.Do(func() { close(le.lost) })

@@ -352,7 +352,7 @@ func (d *Dispatcher) store(ctx context.Context, key string, rec sendRecord, rev 
 		rev, err = d.outbox.Update(ctx, key, data, rev)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("outbox %s: %w", key, kvErr(err))
+		return 0, fmt.Errorf("outbox %s: %w", key, KVError(err))
 	}
 	return rev, nil
 }

@@ -18,7 +18,7 @@ func externalKey(ch schema.Channel, account, externalID string) string {
 // IndexExternal records that the provider knows our message id by externalID.
 func IndexExternal(ctx context.Context, outbox jetstream.KeyValue, ch schema.Channel, account, externalID, id string) error {
 	_, err := outbox.Put(ctx, externalKey(ch, account, externalID), []byte(id))
-	return kvErr(err)
+	return KVError(err)
 }
 
 // LookupExternal finds our message id for a provider's message id.

@@ -19,7 +19,8 @@ import (
 
 // Embedded is an in-process nats-server with JetStream on file storage.
 type Embedded struct {
-	srv *server.Server
+	srv  *server.Server
+	auth *EmbeddedAuth // nil: anonymous (auth: none)
 }
 
 // StartEmbedded starts a nats-server storing under dataDir/jetstream. It listens on
@@ -47,11 +48,20 @@ func StartEmbedded(c EmbeddedConfig, dataDir string, log *zap.Logger) (*Embedded
 		}
 		opts.Host, opts.Port = host, port
 	}
-	if c.User != "" {
-		opts.Username, opts.Password = c.User, c.Password.Value()
-	}
 	if err := os.MkdirAll(filepath.Join(dataDir, "jetstream"), 0o750); err != nil {
 		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	auth, err := resolveAuth(c, dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("nats.embedded.auth: %w", err)
+	}
+	if auth != nil {
+		if opts.Users, err = auth.users(); err != nil {
+			return nil, fmt.Errorf("nats.embedded.auth: %w", err)
+		}
+	} else if !opts.DontListen {
+		log.Warn("nats.embedded.auth is none: ANY client that reaches " + c.Listen +
+			" can read, forge and delete every message; use this for development only")
 	}
 	srv, err := server.NewServer(opts)
 	if err != nil {
@@ -63,7 +73,23 @@ func StartEmbedded(c EmbeddedConfig, dataDir string, log *zap.Logger) (*Embedded
 		srv.Shutdown()
 		return nil, errors.New("embedded nats-server did not become ready in 30s (is the listen port free?)")
 	}
-	return &Embedded{srv: srv}, nil
+	return &Embedded{srv: srv, auth: auth}, nil
+}
+
+// Credentials are the gateway's own login (empty with auth: none).
+func (e *Embedded) Credentials() Credentials {
+	if e.auth == nil {
+		return Credentials{}
+	}
+	return e.auth.Gateway
+}
+
+// HelpdeskCredentials are the helpdesks' least-privilege login (empty with auth: none).
+func (e *Embedded) HelpdeskCredentials() Credentials {
+	if e.auth == nil {
+		return Credentials{}
+	}
+	return e.auth.Helpdesk
 }
 
 // ClientURL is the address helpdesks connect to ("" when not listening).
@@ -76,7 +102,8 @@ func (e *Embedded) ClientURL() string {
 
 // Connect opens an in-process client connection.
 func (e *Embedded) Connect(name string) (*nats.Conn, error) {
-	return nats.Connect("", nats.InProcessServer(e.srv), nats.Name(name), nats.MaxReconnects(-1))
+	return nats.Connect("", nats.InProcessServer(e.srv), nats.Name(name), nats.MaxReconnects(-1),
+		e.Credentials().Option())
 }
 
 // Shutdown stops the server after its clients are gone; file stores are flushed.

@@ -20,7 +20,8 @@ import (
 
 // Sanitize makes text safe to show and store: valid UTF-8, no control characters but tab
 // and newline, \n line ends; HTML cleaned of scripts and handlers (bluemonday's UGC policy);
-// a text version derived from HTML when the channel gave none.
+// a text version derived from HTML when the channel gave none; attachment names safe to save
+// under (SafeFileName; the name as sent is kept in original_name).
 type Sanitize struct {
 	policy *bluemonday.Policy
 }
@@ -37,6 +38,12 @@ func (s *Sanitize) Process(_ context.Context, m *schema.Message) error {
 	m.Text = CleanText(m.Text)
 	m.StrippedText = CleanText(m.StrippedText)
 	m.From.Name = strings.TrimSpace(CleanText(m.From.Name))
+	for i := range m.Attachments {
+		a := &m.Attachments[i]
+		if safe := SafeFileName(a.Name); a.Name != "" && safe != a.Name {
+			a.OriginalName, a.Name = strings.ToValidUTF8(a.Name, "\uFFFD"), safe
+		}
+	}
 	if m.HTML != "" {
 		m.HTML = s.policy.Sanitize(strings.ToValidUTF8(m.HTML, "\uFFFD"))
 		if strings.TrimSpace(m.Text) == "" {

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -26,7 +25,7 @@ func (s *State) key(k string) string { return s.ns + "." + Key(k) }
 func (s *State) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 	e, err := s.kv.Get(ctx, s.key(key))
 	if err != nil {
-		return nil, 0, kvErr(err)
+		return nil, 0, KVError(err)
 	}
 	return e.Value(), e.Revision(), nil
 }
@@ -34,39 +33,22 @@ func (s *State) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 // Create stores key only if it does not exist.
 func (s *State) Create(ctx context.Context, key string, value []byte) (uint64, error) {
 	rev, err := s.kv.Create(ctx, s.key(key), value)
-	return rev, kvErr(err)
+	return rev, KVError(err)
 }
 
 // Update stores key only if its revision is still rev.
 func (s *State) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
 	r, err := s.kv.Update(ctx, s.key(key), value, rev)
-	return r, kvErr(err)
+	return r, KVError(err)
 }
 
 // Put stores key unconditionally.
 func (s *State) Put(ctx context.Context, key string, value []byte) (uint64, error) {
 	r, err := s.kv.Put(ctx, s.key(key), value)
-	return r, kvErr(err)
+	return r, KVError(err)
 }
 
 // Delete removes key.
 func (s *State) Delete(ctx context.Context, key string) error {
-	return kvErr(s.kv.Delete(ctx, s.key(key)))
-}
-
-// kvErr maps JetStream KV errors onto the connectors vocabulary.
-func kvErr(err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
-		return connectors.ErrNotFound
-	case errors.Is(err, jetstream.ErrKeyExists):
-		return connectors.ErrExists
-	}
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence {
-		return connectors.ErrConflict
-	}
-	return unavailable(err)
+	return KVError(s.kv.Delete(ctx, s.key(key)))
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline"
 )
 
 // Errors of agent operations.
@@ -188,19 +189,8 @@ func putKV(ctx context.Context, kv jetstream.KeyValue, key string, v any, rev ui
 	switch {
 	case err == nil:
 		return rev, nil
-	case errors.Is(err, jetstream.ErrKeyExists), isWrongLastSequence(err):
+	case pipeline.IsConflict(err):
 		return 0, fmt.Errorf("write %s/%s: %w", kv.Bucket(), key, connectors.ErrConflict)
 	}
 	return 0, fmt.Errorf("write %s/%s: %w: %v", kv.Bucket(), key, connectors.ErrUnavailable, err)
-}
-
-// isWrongLastSequence reports a compare-and-set that lost (KV create or update, fenced
-// publish); replicated streams report it with another code (10164) than single ones (10071).
-func isWrongLastSequence(err error) bool {
-	if errors.Is(err, jetstream.ErrKeyRevisionMismatch) || errors.Is(err, jetstream.ErrKeyExists) {
-		return true
-	}
-	var apiErr *jetstream.APIError
-	return errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
 }

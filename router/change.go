@@ -146,7 +146,7 @@ func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, cause strin
 		return ack.Sequence, nil
 	case err == nil:
 		return ack.Sequence, nil
-	case isWrongLastSequence(err):
+	case pipeline.IsConflict(err):
 		return 0, errFenced
 	}
 	return 0, fmt.Errorf("%w: publish event: %v", connectors.ErrUnavailable, err)

@@ -85,11 +85,13 @@ func (r *Router) reply(c *change, cmd *Command) {
 	if m.ReceivedAt.IsZero() {
 		m.ReceivedAt = cmd.At
 	}
+	// A note is never sent; it names the channel and account a reply would take, so that it
+	// conforms to the message schema like every other message event.
+	m.Channel, m.Account = conv.ReplyRoute.Channel, conv.ReplyRoute.Account
 	if cmd.Type == CommandNote {
 		m.Kind = schema.KindNote
 	} else {
 		m.Kind = schema.KindMessage
-		m.Channel, m.Account = conv.ReplyRoute.Channel, conv.ReplyRoute.Account
 		m.To = []schema.Address{conv.ReplyRoute.To}
 		m.Status = schema.StatusPending
 		m.LastInboundAt = conv.LastInbound

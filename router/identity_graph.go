@@ -137,7 +137,7 @@ func (g *Graph) repoint(ctx context.Context, key, from, to string) error {
 			return nil
 		}
 		_, err = g.identities.Update(ctx, idKey(key), []byte(to), e.Revision())
-		if err == nil || !isWrongLastSequence(err) {
+		if err == nil || !pipeline.IsConflict(err) {
 			g.cache.forget(key)
 			return wrapKV(err)
 		}

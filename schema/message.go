@@ -121,16 +121,19 @@ func (a Address) Key() string { return a.Kind + ":" + a.Value }
 // Attachment is a file that travels with a message. The bytes live in the object store
 // (Bucket/Key); a URL is kept when the provider's copy has not been fetched (yet).
 type Attachment struct {
-	Name        string `json:"name,omitempty"`
-	ContentType string `json:"content_type,omitempty"`
-	Size        int64  `json:"size,omitempty"`
-	Bucket      string `json:"bucket,omitempty"`
-	Key         string `json:"key,omitempty"`
-	Digest      string `json:"digest,omitempty"`
-	URL         string `json:"url,omitempty"`
-	Inline      bool   `json:"inline,omitempty"`
-	ContentID   string `json:"content_id,omitempty"`
-	Problem     string `json:"problem,omitempty"`
+	// Name is safe to save a file under: no path, no control or reserved characters, at most
+	// 200 bytes. OriginalName is the name as the sender gave it, when that differs.
+	Name         string `json:"name,omitempty"`
+	OriginalName string `json:"original_name,omitempty"`
+	ContentType  string `json:"content_type,omitempty"`
+	Size         int64  `json:"size,omitempty"`
+	Bucket       string `json:"bucket,omitempty"`
+	Key          string `json:"key,omitempty"`
+	Digest       string `json:"digest,omitempty"`
+	URL          string `json:"url,omitempty"`
+	Inline       bool   `json:"inline,omitempty"`
+	ContentID    string `json:"content_id,omitempty"`
+	Problem      string `json:"problem,omitempty"`
 }
 
 // BlobRef points at an object in the object store.

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
+	"github.com/switchboardhq/switchboard/pipeline"
 )
 
 // benchEnv is the gateway under test and the connections to it.
@@ -36,7 +37,7 @@ func setupBench(ctx context.Context, o *benchOptions, sc scenario) (*benchEnv, e
 			return nil, fmt.Errorf("-target needs -nats to watch the conversation stream")
 		}
 		env.base = o.Target
-		return env, env.connect(o.NATS)
+		return env, env.connect(o.NATS, pipeline.Credentials{})
 	}
 	env.inproc = true
 	dir := o.DataDir
@@ -63,11 +64,11 @@ func setupBench(ctx context.Context, o *benchOptions, sc scenario) (*benchEnv, e
 		return nil, err
 	}
 	env.app, env.base = a, "http://"+a.HTTPAddr()
-	return env, env.connect(a.NATSURL())
+	return env, env.connect(a.NATSURL(), a.NATSLogin())
 }
 
-func (e *benchEnv) connect(url string) error {
-	nc, err := nats.Connect(url, nats.Name("switchboard bench"))
+func (e *benchEnv) connect(url string, login pipeline.Credentials) error {
+	nc, err := nats.Connect(url, nats.Name("switchboard bench"), login.Option())
 	if err != nil {
 		return fmt.Errorf("connect to %s: %w", url, err)
 	}

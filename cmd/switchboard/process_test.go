@@ -68,6 +68,7 @@ type gateway struct {
 	cmd        *exec.Cmd
 	httpURL    string
 	natsURL    string
+	login      pipeline.Credentials // the embedded server's generated gateway login
 	exited     chan struct{}
 	exitErr    error
 	logs       *bytes.Buffer
@@ -112,6 +113,11 @@ func startProcess(t *testing.T, dataDir string) *gateway {
 	select {
 	case a := <-up:
 		g.httpURL, g.natsURL = "http://"+a.http, a.nats
+		auth, err := pipeline.LoadAuth(dataDir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g.login = auth.Gateway
 	case <-g.exited:
 		t.Fatalf("switchboard exited before it was up: %v\n%s", g.exitErr, g.log())
 	case <-time.After(60 * time.Second):
@@ -169,9 +175,9 @@ func load(g *gateway, workers int, stop <-chan struct{}, accepted chan<- string)
 }
 
 // messageEvents counts, per message id, the message events on the conversation stream.
-func messageEvents(t *testing.T, natsURL string) map[string]int {
+func messageEvents(t *testing.T, g *gateway) map[string]int {
 	t.Helper()
-	nc, err := nats.Connect(natsURL)
+	nc, err := nats.Connect(g.natsURL, g.login.Option())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,11 +211,11 @@ func messageEvents(t *testing.T, natsURL string) map[string]int {
 }
 
 // waitAllRouted waits until every id has exactly one message event; it fails on duplicates.
-func waitAllRouted(t *testing.T, natsURL string, ids map[string]bool) {
+func waitAllRouted(t *testing.T, g *gateway, ids map[string]bool) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		counts := messageEvents(t, natsURL)
+		counts := messageEvents(t, g)
 		missing := 0
 		for id := range ids {
 			if counts[id] == 0 {
@@ -257,7 +263,7 @@ func TestKill9KeepsEveryAcceptedMessageExactlyOnce(t *testing.T) {
 
 	t1 := time.Now()
 	g2 := startProcess(t, dataDir)
-	waitAllRouted(t, g2.natsURL, ids)
+	waitAllRouted(t, g2, ids)
 	t.Logf("restarted and routed everything in %v", time.Since(t1))
 }
 
@@ -296,6 +302,6 @@ func TestSIGTERMDrainsAndExitsCleanly(t *testing.T) {
 	t.Logf("stopped in %v", time.Since(t0))
 	t1 := time.Now()
 	g2 := startProcess(t, dataDir)
-	waitAllRouted(t, g2.natsURL, ids)
+	waitAllRouted(t, g2, ids)
 	t.Logf("restarted and routed everything in %v", time.Since(t1))
 }

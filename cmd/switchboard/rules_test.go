@@ -89,7 +89,7 @@ router:
 	candidate := writeFile(t, "new.yaml", "queues: {general: {skills: [general]}, billing: {skills: [billing]}}\n"+
 		"rules:\n  - {name: money, when: {keywords: [refund, invoice]}, targets: [{queue: billing}]}\n"+
 		"  - {name: all, targets: [{queue: general}]}\n")
-	configPath := writeFile(t, "switchboard.yaml", cfg)
+	configPath := writeFile(t, "switchboard.yaml", cfg+"data_dir: "+g.DataDir+"\n") // the tool reads the generated NATS login there
 	var out bytes.Buffer
 	err := runRulesReplay(context.Background(), []string{"--config", configPath, "--rules", candidate,
 		"--nats", g.App.NATSURL(), "--agents", "none", "--json"}, &out)

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -64,29 +66,38 @@ func connectJetStream(configPath, url string) (*nats.Conn, jetstream.JetStream, 
 	return nc, js, nil
 }
 
+// tailConnect connects a local tool to the gateway's NATS: the config's external cluster, or
+// its embedded server with the credentials the server keeps in its data directory (./data
+// without a config), so an operator on the host never types a password.
 func tailConnect(configPath, url string) (*nats.Conn, error) {
-	opts := []nats.Option{nats.Name("switchboard tail"), nats.MaxReconnects(-1)}
+	opts := []nats.Option{nats.Name("switchboard tool"), nats.MaxReconnects(-1)}
+	embedded, dataDir := pipeline.EmbeddedConfig{}, "./data"
 	if configPath != "" {
 		c, err := app.LoadConfig(configPath)
 		if err != nil {
 			return nil, fmt.Errorf("config:\n%w", err)
 		}
-		if url == "" {
-			url = c.NATS.URL
+		if c.NATS.URL != "" && url == "" {
+			return pipeline.ConnectExternal(c.NATS, "switchboard tool", nopLogger())
 		}
 		if url == "" && c.NATS.Embedded.Listen != "none" {
 			url = "nats://" + c.NATS.Embedded.Listen
 		}
-		if u := c.NATS.Embedded.User; c.NATS.URL == "" && u != "" {
-			opts = append(opts, nats.UserInfo(u, c.NATS.Embedded.Password.Value()))
-		} else if c.NATS.URL != "" {
-			return pipeline.ConnectExternal(c.NATS, "switchboard tail", nopLogger())
+		embedded, dataDir = c.NATS.Embedded, c.DataDir
+	}
+	if embedded.Auth != pipeline.AuthNone {
+		if a, err := pipeline.EffectiveAuth(embedded, dataDir); err == nil {
+			opts = append(opts, a.Gateway.Option())
 		}
 	}
 	if url == "" {
 		url = "nats://127.0.0.1:4222"
 	}
 	nc, err := nats.Connect(url, opts...)
+	if errors.Is(err, nats.ErrAuthorization) {
+		return nil, fmt.Errorf("connect to %s: %w (the gateway's credentials are in %s; give --config with its data_dir)",
+			url, err, filepath.Join(dataDir, pipeline.AuthFile))
+	}
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w (is `switchboard serve` running?)", url, err)
 	}

@@ -14,7 +14,7 @@ import (
 // messages, the agent's reply and read receipts.
 func TestTabsOnTwoInstances(t *testing.T) {
 	g1 := apptest.Start(t, testConfig)
-	second := strings.Replace(testConfig, "pipeline:", "nats: {url: \""+g1.App.NATSURL()+"\"}\npipeline:", 1)
+	second := strings.Replace(testConfig, "pipeline:", "nats: "+g1.NATSFlow()+"\npipeline:", 1)
 	g2 := apptest.Start(t, second, apptest.Options{InstanceID: "second"})
 
 	a := connect(t, g1, nil)

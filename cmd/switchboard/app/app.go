@@ -179,6 +179,16 @@ func (a *App) NATSURL() string {
 	return a.embedded.ClientURL()
 }
 
+// NATSLogin is the login a local client of NATSURL uses: the embedded server's gateway
+// credentials (empty with auth: none), or the user and password configured for an external
+// cluster.
+func (a *App) NATSLogin() pipeline.Credentials {
+	if a.embedded == nil {
+		return pipeline.Credentials{User: a.cfg.NATS.User, Password: a.cfg.NATS.Password.Value()}
+	}
+	return a.embedded.Credentials()
+}
+
 // Embedded returns the embedded nats-server, or nil.
 func (a *App) Embedded() *pipeline.Embedded { return a.embedded }
 

@@ -132,6 +132,11 @@ func (c *Config) Validate(ck *cfg.Checker) {
 	default:
 		ck.Errorf("log.level", "must be debug, info, warn or error, not %q", c.Log.Level)
 	}
+	switch c.NATS.Embedded.Auth {
+	case "", pipeline.AuthCredentials, pipeline.AuthNone:
+	default:
+		ck.Errorf("nats.embedded.auth", "must be credentials or none, not %q", c.NATS.Embedded.Auth)
+	}
 	seen := map[string]bool{}
 	for i, t := range c.REST.Tokens {
 		if t.Name == "" || seen[t.Name] {

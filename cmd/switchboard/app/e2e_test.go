@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -239,5 +240,39 @@ func TestDuplicateAfterTheDedupeWindowChangesNothing(t *testing.T) {
 	}
 	if n := g.StreamCount(pipeline.StreamConversations, "sb.conv.*.message"); n != 2 {
 		t.Fatalf("%d message events, want 2", n)
+	}
+}
+
+// TestNotesAndIdentityChangesFollowTheServedSchema: an internal note and a link/unlink of an
+// identity are events like any other, so they must validate against the event schema the
+// gateway serves (a helpdesk that validates would otherwise reject every note).
+func TestNotesAndIdentityChangesFollowTheServedSchema(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	g.PostAPI("note-1", "nora@example.com", "my parcel is late")
+	msg := g.Events("sb.conv.*.message", 1, 10*time.Second)[0]
+	conv, cust := msg.ConversationID, msg.CustomerID
+	if st, body := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token,
+		map[string]any{"text": "checked with the courier", "agent_id": "dana", "note": true}); st != http.StatusAccepted {
+		t.Fatalf("note: %d %s", st, body)
+	}
+	if st, body := g.Do("POST", "/v1/customers/"+cust+"/identities", apptest.Token,
+		map[string]any{"kind": "phone", "value": "+15550001111"}); st != http.StatusOK {
+		t.Fatalf("link: %d %s", st, body)
+	}
+	if st, body := g.Do("DELETE", "/v1/customers/"+cust+"/identities/"+url.PathEscape("phone:+15550001111"), apptest.Token, nil); st != http.StatusOK {
+		t.Fatalf("unlink: %d %s", st, body)
+	}
+	note := g.Events("sb.conv."+conv+".message", 2, 10*time.Second)[1]
+	if note.Message.Kind != schema.KindNote || note.Message.Channel != "api" || note.Message.Account != "demo" {
+		t.Fatalf("note event: %+v", note.Message)
+	}
+	custEvs := g.Events("sb.customer."+cust+".>", 2, 10*time.Second)
+	for _, data := range g.StreamData(pipeline.StreamConversations) {
+		if err := schematest.Validate("event.v1.json", data); err != nil {
+			t.Errorf("%v\n%s", err, data)
+		}
+	}
+	if custEvs[0].Type != schema.EventIdentityLinked || custEvs[1].Type != schema.EventIdentityUnlinked {
+		t.Fatalf("customer events: %s", apptest.Sprint(custEvs))
 	}
 }

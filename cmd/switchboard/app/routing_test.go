@@ -37,7 +37,7 @@ func routingConfig(t testing.TB, routerSection, rules string) string {
 // second starts another gateway on the first one's NATS (a second `switchboard serve`
 // instance of the same deployment).
 func second(t testing.TB, first *apptest.Gateway, yaml string) *apptest.Gateway {
-	return apptest.Start(t, yaml+fmt.Sprintf("nats:\n  url: %s\n", first.App.NATSURL()), apptest.Options{InstanceID: "second"})
+	return apptest.Start(t, yaml+"nats: "+first.NATSFlow()+"\n", apptest.Options{InstanceID: "second"})
 }
 
 // publish hands a message to the pipeline the way a connector does and returns its id.

@@ -52,6 +52,7 @@ type Gateway struct {
 	JS      jetstream.JetStream
 	DataDir string
 	Config  *app.Config
+	stopped bool
 }
 
 // Options tune Start.
@@ -94,7 +95,7 @@ func Start(t testing.TB, yaml string, opts ...Options) *Gateway {
 	}
 	g := &Gateway{T: t, App: a, URL: "http://" + a.HTTPAddr(), DataDir: o.DataDir, Config: cfg}
 	t.Cleanup(func() { g.Stop() })
-	g.NC, err = nats.Connect(a.NATSURL())
+	g.NC, err = nats.Connect(a.NATSURL(), a.NATSLogin().Option())
 	if err != nil {
 		t.Fatalf("connect to gateway nats: %v", err)
 	}
@@ -102,9 +103,26 @@ func Start(t testing.TB, yaml string, opts ...Options) *Gateway {
 	return g
 }
 
+// NATSFlow is an inline `nats:` mapping that connects another gateway to this one's embedded
+// server with its generated login (the password goes through an environment variable).
+func (g *Gateway) NATSFlow() string {
+	login := g.App.NATSLogin()
+	id := schema.NewMessageID(time.Now())
+	env := "APPTEST_NATS_PASSWORD_" + strings.ToUpper(id[len(id)-8:])
+	os.Setenv(env, login.Password)
+	return fmt.Sprintf("{url: %q, user: %q, password: {env: %s}}", g.App.NATSURL(), login.User, env)
+}
+
 // Stop shuts the gateway down (idempotent).
 func (g *Gateway) Stop() {
+	if g.stopped {
+		return
+	}
+	g.stopped = true
 	if g.NC != nil {
+		if err := g.checkEvents(); err != nil && !g.T.Failed() {
+			g.T.Errorf("gateway %s: %v", g.URL, err)
+		}
 		g.NC.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
