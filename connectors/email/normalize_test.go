@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -235,4 +236,17 @@ func TestBounceOfOurReplyReportsUndelivered(t *testing.T) {
 	if st := bounceStatus(normalizeRaw(t, e, raw)); st != nil {
 		t.Fatalf("a bounce of a message that is not ours reported %+v", st)
 	}
+}
+
+func FuzzExtendedParam(f *testing.F) {
+	for _, s := range []string{`attachment; filename*=iso-8859-9''fatura-%FEubat%2Epdf`,
+		`attachment; filename*0*=windows-1251''%CF%F0; filename*1="x;y"`, `a; filename*=utf-8'`, `filename*=%`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		name, _ := extendedParam(raw, "filename")
+		if !utf8.ValidString(name) {
+			t.Fatalf("invalid UTF-8 name %q from %q", name, raw)
+		}
+	})
 }

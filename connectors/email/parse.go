@@ -81,7 +81,6 @@ func (p *parsed) leaf(path []int, ent *message.Entity, partErr error, lim limits
 	if partErr != nil {
 		p.problem(fmt.Sprintf("part %s: %v", where, partErr))
 	}
-	h := mail.AttachmentHeader{Header: ent.Header}
 	ctype, params, cterr := ent.Header.ContentType()
 	switch {
 	case cterr != nil && ent.Header.Has("Content-Type"):
@@ -92,12 +91,9 @@ func (p *parsed) leaf(path []int, ent *message.Entity, partErr error, lim limits
 		ctype = "text/plain"
 	}
 	disp, _, _ := ent.Header.ContentDisposition()
-	name, nerr := h.Filename()
-	if nerr != nil {
-		p.problem(fmt.Sprintf("part %s: filename: %v", where, nerr))
-	}
-	if name == "" {
-		name = params["name"]
+	name, nproblem := partName(ent.Header, params)
+	if nproblem != "" {
+		p.problem(fmt.Sprintf("part %s: %s", where, nproblem))
 	}
 	body := (ctype == "text/plain" || ctype == "text/html") && disp != "attachment" && name == ""
 	if body {
