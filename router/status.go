@@ -11,7 +11,9 @@ import (
 )
 
 // onStatus applies a delivery status to an outbound message. Statuses only move forward
-// (see [schema.DeliveryStatus.Rank]): a late "sent" after "delivered" changes nothing.
+// (see [schema.DeliveryStatus.Rank]): a late "sent" after "delivered" changes nothing. A
+// status that skips steps brings the implied ones first ([schema.DeliveryStatus.Implied]),
+// so a helpdesk always sees sent, delivered, read in that order.
 func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusUpdate) error {
 	m, _, err := r.store.Message(ctx, st.MessageID)
 	if errors.Is(err, connectors.ErrNotFound) {
@@ -33,6 +35,7 @@ func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusU
 	}
 	cause := fmt.Sprintf("status:%s:%s", st.MessageID, st.Status)
 	c := r.newChange(pc, cause, conv, rev, "channel")
+	prev := m.Status
 	m.Status = st.Status
 	if st.ExternalID != "" && m.ExternalID == "" {
 		m.ExternalID = st.ExternalID
@@ -40,6 +43,12 @@ func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusU
 	c.then(r.saveRecord(m))
 	if c.applied() {
 		return r.followUp(ctx, c)
+	}
+	for _, implied := range st.Status.Implied(prev) {
+		c.emit(r, schema.EventDelivery, func(e *schema.Event) {
+			e.Delivery = &schema.Delivery{MessageID: m.ID, ExternalID: st.ExternalID, Channel: m.Channel,
+				Status: implied, Implied: true}
+		})
 	}
 	c.emit(r, schema.EventDelivery, func(e *schema.Event) {
 		e.Delivery = &schema.Delivery{MessageID: m.ID, ExternalID: st.ExternalID, Channel: m.Channel,

@@ -87,6 +87,9 @@ type Delivery struct {
 	ErrorCode    string         `json:"error_code,omitempty"`
 	ErrorMessage string         `json:"error_message,omitempty"`
 	Attempts     int            `json:"attempts,omitempty"`
+	// Implied marks a status the channel never reported on its own: a later one implied it
+	// (read implies delivered, delivered implies sent). It comes right before that status.
+	Implied bool `json:"implied,omitempty"`
 }
 
 // Subject is the NATS subject an event is published on: sb.conv.<conversation>.<type>, or

@@ -43,6 +43,21 @@ func (s DeliveryStatus) Rank() int {
 	return 0
 }
 
+// Implied lists the statuses on the way to s that a message now at from skipped, in order:
+// read implies delivered and sent, delivered implies sent. Failures imply nothing.
+func (s DeliveryStatus) Implied(from DeliveryStatus) []DeliveryStatus {
+	if s != StatusDelivered && s != StatusRead {
+		return nil
+	}
+	var out []DeliveryStatus
+	for _, step := range []DeliveryStatus{StatusSent, StatusDelivered} {
+		if step.Rank() > from.Rank() && step.Rank() < s.Rank() {
+			out = append(out, step)
+		}
+	}
+	return out
+}
+
 // Final reports whether no further status is expected.
 func (s DeliveryStatus) Final() bool {
 	return s == StatusRead || s == StatusFailed || s == StatusUndelivered

@@ -276,3 +276,37 @@ func TestLongHistoryReplays(t *testing.T) {
 		}
 	}
 }
+
+// TestDeliveryStatusesArriveInOrder: a visitor who reads a reply the moment it arrives races
+// the delivered status; the helpdesk must still see sent, delivered and read, once each and in
+// that order (a skipped step comes as an implied status right before the one that implied it).
+func TestDeliveryStatusesArriveInOrder(t *testing.T) {
+	g := apptest.Start(t, testConfig)
+	c := connect(t, g, nil)
+	c.message("o1", "hi")
+	conv := c.expect("conversation", 10*time.Second)["conversation_id"].(string)
+	for i := 0; i < 3; i++ {
+		status, body := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token, map[string]any{"text": fmt.Sprint("reply ", i)})
+		if status != http.StatusAccepted {
+			t.Fatalf("reply: %d %s", status, body)
+		}
+		var reply struct{ ID string }
+		_ = json.Unmarshal(body, &reply)
+		c.expectMessage("agent", 10*time.Second)
+		c.send(map[string]any{"type": "read", "message_id": reply.ID}) // at once
+		waitStatus(t, g, reply.ID, schema.StatusRead)
+	}
+	time.Sleep(500 * time.Millisecond) // a straggling status would land by now
+	perMessage := map[string][]string{}
+	for _, e := range g.Events("sb.conv."+conv+".delivery", 9, 10*time.Second) {
+		perMessage[e.Delivery.MessageID] = append(perMessage[e.Delivery.MessageID], string(e.Delivery.Status))
+	}
+	if len(perMessage) != 3 {
+		t.Fatalf("delivery events for %d messages, want 3: %v", len(perMessage), perMessage)
+	}
+	for id, got := range perMessage {
+		if strings.Join(got, ",") != "sent,delivered,read" {
+			t.Errorf("message %s: statuses %v, want sent,delivered,read", id, got)
+		}
+	}
+}
