@@ -3,6 +3,9 @@ package webchat_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,23 +53,8 @@ func artifactsDir(t *testing.T) string {
 // visitor message, it appears on the conversation stream, an agent's REST reply appears in
 // the page.
 func TestWidgetInChromium(t *testing.T) {
-	bin := chromium(t)
 	g := apptest.Start(t, testConfig)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 800),
-	}
-	actx, stopAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer stopAlloc()
-	bctx, stopBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer func() {
-		_ = chromedp.Cancel(bctx) // closes the browser and waits for the process to exit
-		stopBrowser()
-	}()
-	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
-	defer cancel()
+	ctx := browser(t)
 
 	const shadow = `document.querySelector("#switchboard-chat").shadowRoot`
 	el := func(sel string) chromedp.JSPath { return chromedp.JSPath(shadow + `.querySelector("` + sel + `")`) }
@@ -107,6 +95,61 @@ func TestWidgetInChromium(t *testing.T) {
 		t.Fatalf("screenshot: %v", err)
 	}
 	path := filepath.Join(artifactsDir(t), "webchat-demo.png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// browser starts headless Chromium; it is closed when the test ends.
+func browser(t *testing.T) context.Context {
+	bin := chromium(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 800),
+	}
+	actx, stopAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, stopBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
+	t.Cleanup(func() {
+		cancel()
+		_ = chromedp.Cancel(bctx) // closes the browser and waits for the process to exit
+		stopBrowser()
+		stopAlloc()
+	})
+	return ctx
+}
+
+// TestEmbeddedWidgetShowsTheSiteTitle: a customer's own page with nothing but the one-line
+// tag shows the site's configured title and greeting (not the defaults).
+func TestEmbeddedWidgetShowsTheSiteTitle(t *testing.T) {
+	var gwURL string
+	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprintf(w, `<!doctype html><html><head><title>Shop</title></head><body><h1>Our shop</h1>`+
+			`<script src="%s/webchat/widget.js" data-site="shop" async></script></body></html>`, gwURL)
+	}))
+	defer page.Close()
+	cfg := strings.Replace(testConfig, "allowed_origins: [https://shop.example]",
+		"allowed_origins: [https://shop.example, "+page.URL+"]\n        title: Talk to Shop\n        greeting: Welcome to the shop!", 1)
+	g := apptest.Start(t, cfg)
+	gwURL = g.URL
+	ctx := browser(t)
+	const shadow = `document.querySelector("#switchboard-chat").shadowRoot`
+	el := func(sel string) chromedp.JSPath { return chromedp.JSPath(shadow + `.querySelector("` + sel + `")`) }
+	if err := chromedp.Do(ctx, chromedp.Navigate(page.URL), chromedp.WaitVisible(el(".bubble")), chromedp.Click(el(".bubble")),
+		chromedp.WaitVisible(el("textarea"))); err != nil {
+		t.Fatalf("open the widget: %v", err)
+	}
+	poll(t, ctx, shadow+`.querySelector("#sb-title").textContent`, func(v string) bool { return v == "Talk to Shop" })
+	poll(t, ctx, shadow+`.querySelector(".log").innerText`, func(v string) bool { return strings.Contains(v, "Welcome to the shop!") })
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(artifactsDir(t), "webchat-embedded.png")
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		t.Fatal(err)
 	}

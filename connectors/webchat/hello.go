@@ -70,7 +70,7 @@ func (s *conn) hello(f *clientFrame) bool {
 func (s *conn) welcome(sess session, conv string) welcomeFrame {
 	up := s.site.cfg.Uploads
 	w := welcomeFrame{Type: "welcome", Visitor: sess.Visitor, Token: s.rt.signer.sessionToken(sess),
-		Conversation: conv, Verified: sess.Verified,
+		Conversation: conv, Verified: sess.Verified, Title: s.site.cfg.Title, Greeting: s.site.cfg.Greeting,
 		Limits: wireLimits{MaxText: s.c.lim.maxText, MaxFrame: s.c.lim.maxFrame}}
 	if !up.Disabled {
 		w.Limits.UploadBytes = up.MaxBytes.Or(defaultUploadBytes)

@@ -134,6 +134,10 @@ type welcomeFrame struct {
 	Conversation string     `json:"conversation_id,omitempty"`
 	Verified     bool       `json:"verified,omitempty"`
 	Limits       wireLimits `json:"limits"`
+	// Title and Greeting are the site's configured ones; a tag's data-title and
+	// data-greeting win over them.
+	Title    string `json:"title,omitempty"`
+	Greeting string `json:"greeting,omitempty"`
 }
 
 type wireLimits struct {

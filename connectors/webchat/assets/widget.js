@@ -1,6 +1,7 @@
 /* Switchboard live-chat widget. One tag opens an accessible chat bubble:
  *   <script src="https://chat.example.com/webchat/widget.js" data-site="shop" async></script>
- * Optional attributes: data-title, data-greeting, and for a signed-in user data-user-id,
+ * Optional attributes: data-title, data-greeting (default: the site's configured title and
+ * greeting, sent in the welcome frame), and for a signed-in user data-user-id,
  * data-user-hash (hex HMAC-SHA256 of the user id with the site's identity secret), data-name,
  * data-email, data-email-hash. API: window.SwitchboardChat.open(), .close(), .logout(),
  * .on(event, fn) with events "conversation", "message", "status".
@@ -174,7 +175,9 @@
       setStatus("");
       emit("status", "connected");
       if (f.conversation_id && f.conversation_id !== state.conv) { adopt(f.conversation_id); }
-      if (!f.conversation_id && !log.querySelector(".msg") && data.greeting) { system(data.greeting); }
+      if (!data.title && f.title) { $("#sb-title").textContent = f.title; }
+      var greeting = data.greeting || f.greeting;
+      if (!f.conversation_id && !log.querySelector(".msg") && !state.greeted && greeting) { state.greeted = true; system(greeting); }
       outbox().forEach(function (m) {
         if (!state.byClient[m.id]) {
           state.byClient[m.id] = { author: "visitor", text: m.text, pending: true, clientID: m.id };
