@@ -25,6 +25,7 @@ rest:
 channels:
   webchat:
     rate: {per_second: 200, burst: 200}
+    per_ip: {max_sockets: 100000, handshakes_per_second: 100000, handshake_burst: 100000} # every test client is 127.0.0.1
     sites:
       shop:
         allowed_origins: [https://shop.example]

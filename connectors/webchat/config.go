@@ -1,7 +1,9 @@
 package webchat
 
 import (
+	"fmt"
 	"mime"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -28,6 +30,18 @@ type Config struct {
 	Rate           Rate         `yaml:"rate"`            // frames a socket may send
 	TokenTTL       cfg.Duration `yaml:"token_ttl"`       // session token lifetime (default 720h)
 	PublishTimeout cfg.Duration `yaml:"publish_timeout"` // durable handoff of one message (default 10s)
+	HelloTimeout   cfg.Duration `yaml:"hello_timeout"`   // a socket that says no hello by then is closed 1008 (default 10s)
+	PerIP          PerIP        `yaml:"per_ip"`          // what one client address may hold and open
+	// TrustedProxies are the proxies (CIDRs) whose X-Forwarded-For names the real client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+}
+
+// PerIP limits one client address: sockets open at once, and handshakes (a token bucket).
+// Refused handshakes get 429 with Retry-After.
+type PerIP struct {
+	MaxSockets int     `yaml:"max_sockets"`           // default 200 (offices and mobile carriers share addresses)
+	PerSecond  float64 `yaml:"handshakes_per_second"` // default 20
+	Burst      int     `yaml:"handshake_burst"`       // default 100
 }
 
 // Rate is a token bucket per socket.
@@ -69,6 +83,9 @@ type limits struct {
 	tokenTTL, publishTimeout              time.Duration
 	rate                                  float64
 	burst                                 int
+	hello                                 time.Duration
+	ipSockets, ipBurst                    int
+	ipRate                                float64
 }
 
 func (c *Config) limits() limits {
@@ -79,6 +96,8 @@ func (c *Config) limits() limits {
 		writeTimeout: c.WriteTimeout.Or(10 * time.Second), tokenTTL: c.TokenTTL.Or(30 * 24 * time.Hour),
 		publishTimeout: c.PublishTimeout.Or(10 * time.Second),
 		rate:           orF(c.Rate.PerSecond, 5), burst: or(c.Rate.Burst, 20),
+		hello:     c.HelloTimeout.Or(10 * time.Second),
+		ipSockets: or(c.PerIP.MaxSockets, 200), ipRate: orF(c.PerIP.PerSecond, 20), ipBurst: or(c.PerIP.Burst, 100),
 	}
 }
 
@@ -121,6 +140,32 @@ func (c *Config) Validate(ck *cfg.Checker) {
 	if c.PingInterval != 0 && c.PingInterval.D() < time.Second {
 		ck.Errorf("ping_interval", "must be at least 1s")
 	}
+	if c.HelloTimeout != 0 && c.HelloTimeout.D() < 100*time.Millisecond {
+		ck.Errorf("hello_timeout", "must be at least 100ms")
+	}
+	if c.PerIP.MaxSockets < 0 || c.PerIP.PerSecond < 0 || c.PerIP.Burst < 0 {
+		ck.Errorf("per_ip", "limits must not be negative")
+	}
+	if _, err := parsePrefixes(c.TrustedProxies); err != nil {
+		ck.Errorf("trusted_proxies", "%v", err)
+	}
+}
+
+// parsePrefixes reads CIDRs or single addresses.
+func parsePrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, s := range list {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("entry %d %q is not an address or CIDR like 10.0.0.0/8", i, s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // Validate checks one site.

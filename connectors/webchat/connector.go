@@ -31,6 +31,7 @@ import (
 type Connector struct {
 	cfg      Config
 	lim      limits
+	perIP    *ipLimits
 	host     connectors.Host
 	log      *zap.Logger
 	sites    map[string]*site
@@ -63,6 +64,8 @@ func New(c Config, host connectors.Host) *Connector {
 	}
 	con := &Connector{cfg: c, lim: c.limits(), host: host, log: host.Logger, sites: map[string]*site{},
 		metrics: newMetrics(host.Registerer)}
+	trusted, _ := parsePrefixes(c.TrustedProxies) // checked by Validate
+	con.perIP = newIPLimits(con.lim, trusted)
 	for name, s := range c.Sites {
 		st := &site{name: name, cfg: s, types: map[string]bool{}}
 		for _, o := range s.AllowedOrigins {

@@ -254,10 +254,14 @@ func TestIdleSocketsCostOneGoroutine(t *testing.T) {
 	for i := 0; i < n; i++ {
 		connect(t, g, nil) // the test's client sockets start no goroutines (nobody reads them)
 	}
-	time.Sleep(300 * time.Millisecond)
-	if extra := runtime.NumGoroutine() - before; extra < n || extra > n+10 {
-		t.Fatalf("%d idle sockets added %d goroutines, want %d", n, extra, n)
-	}
+	// Goroutines of the test's own earlier work (HTTP keep-alives, timers) come and go on a
+	// busy machine: wait for the count to settle inside the band rather than sample it once.
+	apptest.Eventually(t, 15*time.Second, func() error {
+		if extra := runtime.NumGoroutine() - before; extra < n || extra > n+10 {
+			return fmt.Errorf("%d idle sockets added %d goroutines, want %d", n, extra, n)
+		}
+		return nil
+	})
 }
 
 // TestPingPongDeadlines: a browser that answers pings stays; one that stops answering is

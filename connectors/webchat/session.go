@@ -1,6 +1,7 @@
 package webchat
 
 import (
+	"net/netip"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ type conn struct {
 	rt      *runtime
 	ws      *websocket.Conn
 	site    *site
+	addr    netip.Addr // the client's address, for the per-IP limits
 	limiter bucket
 
 	// Set by hello (reader goroutine), read by callbacks under mu.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -14,8 +15,7 @@ import (
 
 // Close codes this channel sends.
 const (
-	closeServiceRestart = 1012 // draining: reconnect (to another instance)
-	helloTimeout        = 10 * time.Second
+	closeServiceRestart = 1012            // draining: reconnect (to another instance)
 	closeGrace          = 2 * time.Second // wait for the browser's close reply
 	maxViolations       = 20              // rate-limited frames in a row before the socket is closed
 )
@@ -40,11 +40,23 @@ func (c *Connector) serveSocket(w http.ResponseWriter, r *http.Request) {
 	if !st.allowsOrigin(r) {
 		c.metrics.refused.WithLabelValues("origin").Inc()
 	}
+	addr := c.perIP.clientAddr(r)
+	if refusal, retry := c.perIP.admit(addr, time.Now()); refusal != ipOK {
+		reason, msg := "ip_sockets", "too many chat connections from your address"
+		if refusal == ipTooFast {
+			reason, msg = "ip_rate", "too many new chat connections from your address; slow down"
+		}
+		c.metrics.refused.WithLabelValues(reason).Inc()
+		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Round(time.Second).Seconds())))
+		connectors.WriteError(w, &connectors.HTTPError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: msg})
+		return
+	}
 	ws, err := c.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		c.perIP.release(addr)
 		return // the upgrader answered (403 for a foreign origin)
 	}
-	s := &conn{c: c, rt: rt, ws: ws, site: st, limiter: newBucket(c.lim.rate, c.lim.burst, time.Now())}
+	s := &conn{c: c, rt: rt, ws: ws, site: st, addr: addr, limiter: newBucket(c.lim.rate, c.lim.burst, time.Now())}
 	rt.hub.add(s)
 	c.metrics.connections.Inc()
 	go s.read()
@@ -56,7 +68,7 @@ func (s *conn) read() {
 	defer s.recoverPanic("reader")
 	ws := s.ws
 	ws.SetReadLimit(int64(s.c.lim.maxFrame))
-	_ = ws.SetReadDeadline(time.Now().Add(helloTimeout))
+	_ = ws.SetReadDeadline(time.Now().Add(s.c.lim.hello))
 	ws.SetPongHandler(func(string) error { return ws.SetReadDeadline(s.deadline()) })
 	for {
 		typ, r, err := ws.NextReader()
@@ -108,6 +120,10 @@ func (s *conn) readFailed(err error) {
 	default:
 		var ne interface{ Timeout() bool }
 		if errors.As(err, &ne) && ne.Timeout() {
+			if !s.helloed() { // say why, as the protocol documents (1008), not just hang up
+				s.closeWith(websocket.ClosePolicyViolation, "say hello first (within "+s.c.lim.hello.String()+")")
+				return
+			}
 			reason = "timeout"
 		} else if !websocket.IsCloseError(err, websocket.CloseNoStatusReceived, websocket.CloseAbnormalClosure) {
 			reason = "error"
@@ -147,5 +163,6 @@ func (s *conn) cleanup() {
 	s.rt.pinger.remove(s)
 	s.rt.hub.remove(s, visitor, conv)
 	_ = s.ws.Close()
+	s.c.perIP.release(s.addr)
 	s.c.metrics.connections.Dec()
 }
