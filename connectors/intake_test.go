@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -254,4 +255,20 @@ func TestIntakeCutsOffSlowBodies(t *testing.T) {
 	if r.StatusCode != 200 {
 		t.Fatalf("after the slow client: %d", r.StatusCode)
 	}
+}
+
+func FuzzDecodeJSONRefusesInvalidUTF8(f *testing.F) {
+	f.Add([]byte("{\"text\":\"caf\xe9\"}"))
+	f.Add([]byte(`{"a":[{"b":"ok"}]}`))
+	f.Add([]byte("{\"a\":[1,{\"\xff\":2}]}"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var v any
+		err := DecodeJSON(body, &v)
+		if !utf8.Valid(body) {
+			var he *HTTPError
+			if !errors.As(err, &he) || he.Status != 400 || he.Field == "" {
+				t.Fatalf("invalid UTF-8 %q: %v", body, err)
+			}
+		}
+	})
 }

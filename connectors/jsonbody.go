@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"unicode/utf8"
 )
 
-// DecodeJSON decodes a request body strictly: unknown fields, wrong types and trailing data are
-// 400s that name the offending field.
+// DecodeJSON decodes a request body strictly: unknown fields, wrong types, trailing data and
+// bytes that are not UTF-8 are 400s that name the offending field.
 func DecodeJSON(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return BadField(invalidUTF8Field(body, ""), "is not valid UTF-8 (send JSON in UTF-8)")
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -22,7 +22,7 @@ func fullMessage() *schema.Message {
 		To:         []schema.Address{{Kind: "email", Value: "support@example.com", Name: "Support"}},
 		CustomerID: "cus_1", ConversationID: "cnv_1", AgentID: "agent-7",
 		Subject: "Order 42", Text: "Hello\n> old", StrippedText: "Hello", HTML: "<p>Hello</p>", Language: "en",
-		Attachments: []schema.Attachment{{Name: "a.pdf", ContentType: "application/pdf", Size: 10, Bucket: "sb_attachments",
+		Attachments: []schema.Attachment{{Name: "a.pdf", OriginalName: "../a.pdf", ContentType: "application/pdf", Size: 10, Bucket: "sb_attachments",
 			Key: "att/x/0", Digest: "SHA-256=abc", URL: "https://example.com/a.pdf", Inline: true, ContentID: "img1", Problem: "none"}},
 		Location:   &schema.Location{Latitude: 52.5, Longitude: 13.4, Name: "Office", Address: "Street 1"},
 		Action:     &schema.Action{Type: "button", Title: "Yes", Payload: "YES"},
@@ -50,7 +50,7 @@ func fullEvent() *schema.Event {
 		Identity: &schema.IdentityChange{Identities: []schema.Identity{{Kind: "phone", Value: "+15551234567", Verified: true, AddedAt: at, Source: "rest"}},
 			OtherCustomer: "cus_2", Source: "agent:a1"},
 		Delivery: &schema.Delivery{MessageID: "msg_2", ExternalID: "SM2", Channel: schema.ChannelSMS, Status: schema.StatusFailed,
-			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2}}
+			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2, Implied: true}}
 }
 
 func fullStatus() *schema.StatusUpdate {

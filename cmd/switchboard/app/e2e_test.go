@@ -166,6 +166,8 @@ func TestBadInputIsRefusedAndNothingPublished(t *testing.T) {
 		{"unknown field", path, apptest.Token, "application/json", `{"external_id":"x","from":"a@b.c","text":"hi","txet":1}`, 400, "txet"},
 		{"wrong type", path, apptest.Token, "application/json", `{"external_id":7,"from":"a@b.c","text":"hi"}`, 400, "external_id"},
 		{"bad base64", path, apptest.Token, "application/json", `{"external_id":"x","from":"a@b.c","attachments":[{"data":"%%%"}]}`, 400, "attachments[0].data"},
+		{"invalid utf-8 text", path, apptest.Token, "application/json", "{\"external_id\":\"x\",\"from\":\"a@b.c\",\"text\":\"caf\xe9 \xff\"}", 400, "text"},
+		{"invalid utf-8 nested", path, apptest.Token, "application/json", "{\"external_id\":\"x\",\"from\":\"a@b.c\",\"attachments\":[{\"url\":\"https://x.example/a\"},{\"url\":\"https://x.example/b\",\"name\":\"\xc3(\"}]}", 400, "attachments[1].name"},
 		{"bad attachment url", path, apptest.Token, "application/json", `{"external_id":"x","from":"a@b.c","attachments":[{"url":"file:///etc/passwd"}]}`, 400, "attachments[0].url"},
 	}
 	for _, c := range cases {
