@@ -12,7 +12,7 @@ import (
 
 // emitted lists every event type, and every kind and direction of message event, the gateway
 // can put on the unified stream. Each test's gateway validates its events against the served
-// schema when it stops (apptest); a whole run of this package must have seen each of these.
+// schema when the test ends (apptest); a whole run of this package must have seen each of these.
 var emitted = []string{
 	"opened", "message", "queued", "assigned", "unassigned", "transferred", "reopened", "resolved",
 	"delivery", "identity_linked", "identity_unlinked", "customer_merged", "customer_split",

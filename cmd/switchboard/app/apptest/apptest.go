@@ -94,7 +94,15 @@ func Start(t testing.TB, yaml string, opts ...Options) *Gateway {
 		t.Fatalf("start gateway: %v", err)
 	}
 	g := &Gateway{T: t, App: a, URL: "http://" + a.HTTPAddr(), DataDir: o.DataDir, Config: cfg}
-	t.Cleanup(func() { g.Stop() })
+	t.Cleanup(func() {
+		// Validate the events while the gateway still runs, unless the test stopped it.
+		if !g.stopped && g.NC != nil {
+			if err := g.checkEvents(); err != nil && !t.Failed() {
+				t.Errorf("gateway %s: %v", g.URL, err)
+			}
+		}
+		g.Stop()
+	})
 	g.NC, err = nats.Connect(a.NATSURL(), a.NATSLogin().Option())
 	if err != nil {
 		t.Fatalf("connect to gateway nats: %v", err)
@@ -120,9 +128,6 @@ func (g *Gateway) Stop() {
 	}
 	g.stopped = true
 	if g.NC != nil {
-		if err := g.checkEvents(); err != nil && !g.T.Failed() {
-			g.T.Errorf("gateway %s: %v", g.URL, err)
-		}
 		g.NC.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -31,7 +31,8 @@ func SeenEventTypes() []string {
 
 // checkEvents validates every event this gateway put on SB_CONVERSATIONS against the event
 // schema the gateway serves at /v1/schemas/event.v1.json. A helpdesk that validates events
-// would reject any that fails, so every test that runs a gateway checks them when it stops.
+// would reject any that fails, so every test that runs a gateway checks them when it ends
+// (a gateway the test stopped itself is checked by the next one on its data directory).
 func (g *Gateway) checkEvents() error {
 	status, served := g.Do("GET", "/v1/schemas/event.v1.json", "", nil)
 	embedded, _ := schema.JSONSchemas.ReadFile("jsonschema/event.v1.json")
