@@ -47,7 +47,10 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 		}
 	case CommandReopen:
 		if fresh && conv.Status == schema.ConversationResolved {
-			keep := conv.AgentID
+			keep := ""
+			if r.o.Config.Threading.keepAgent(conv.ReplyRoute.Channel) {
+				keep = conv.AgentID
+			}
 			c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason, e.Routing = cmd.Reason, r.statusRouting(conv, cmd.Reason) })
 			return r.reroute(ctx, c, &Input{Prefer: keep}, "reopened by "+cmd.Actor)
 		}

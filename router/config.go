@@ -49,6 +49,8 @@ type ReopenPolicy struct {
 	// Window limits reopen to this long after the conversation was resolved; later messages
 	// start a new conversation. 0: no limit.
 	Window cfg.Duration `yaml:"window"`
+	// KeepAgent overrides threading.keep_agent_on_reopen for this channel.
+	KeepAgent *bool `yaml:"keep_agent"`
 }
 
 // Identity configures address normalization.
@@ -126,6 +128,15 @@ func (c Config) WithDefaults() Config {
 
 // RoutingEnabled reports whether conversations are queued and assigned at all.
 func (c Config) RoutingEnabled() bool { return c.RulesFile != "" || len(c.Agents) > 0 }
+
+// keepAgent reports whether a conversation reopened on ch goes back to its previous agent:
+// the channel's keep_agent, else keep_agent_on_reopen (default true).
+func (t Threading) keepAgent(ch schema.Channel) bool {
+	if k := t.reopenPolicy(ch).KeepAgent; k != nil {
+		return *k
+	}
+	return t.KeepAgent == nil || *t.KeepAgent
+}
 
 // reopenPolicy returns the policy for a channel.
 func (t Threading) reopenPolicy(ch schema.Channel) ReopenPolicy {

@@ -90,8 +90,11 @@ func (r *Router) continueConv(ctx context.Context, pc *partCache, ts *threadStat
 		since = m.ReceivedAt.Sub(*conv.ResolvedAt)
 	}
 	if p.Mode == ReopenAlways && (p.Window == 0 || since <= p.Window.D()) {
-		d := &threadDecision{conv: conv, rev: f.rev, scope: scope, reopen: true, route: r.routingOn(), keep: conv.AgentID,
+		d := &threadDecision{conv: conv, rev: f.rev, scope: scope, reopen: true, route: r.routingOn(),
 			reason: fmt.Sprintf("%s was resolved %s ago; %s policy reopens it", why, since.Round(time.Second), m.Channel)}
+		if r.o.Config.Threading.keepAgent(m.Channel) {
+			d.keep = conv.AgentID
+		}
 		return d, nil
 	}
 	reason := fmt.Sprintf("the previous conversation was resolved %s ago; %s policy starts a new one", since.Round(time.Second), m.Channel)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -127,5 +128,38 @@ router:
 	evs := last(13)
 	if evs[0].Type != schema.EventOpened || evs[0].ConversationID == conv || !strings.Contains(evs[0].Reason, "after the email reopen window of 1s") {
 		t.Fatalf("after the window a new conversation: %+v", evs[0])
+	}
+}
+
+// TestReopenKeepsOrResetsTheAgent: keep_agent_on_reopen (and a channel's keep_agent) decide
+// whether a reopened conversation goes straight back to its agent or is routed afresh.
+func TestReopenKeepsOrResetsTheAgent(t *testing.T) {
+	for _, tc := range []struct {
+		name, threading string
+		keep            bool
+	}{
+		{"default keeps", "reopen: {default: {mode: reopen}}", true},
+		{"global off", "keep_agent_on_reopen: false\n    reopen: {default: {mode: reopen}}", false},
+		{"channel off", "reopen: {default: {mode: reopen}, api: {mode: reopen, keep_agent: false}}", false},
+		{"channel on, global off", "keep_agent_on_reopen: false\n    reopen: {api: {mode: reopen, keep_agent: true}}", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := apptest.Start(t, routingConfig(t, "router:\n  threading:\n    "+tc.threading+
+				"\n  agents:\n    - {id: ann, skills: [general]}\n    - {id: ben, skills: [general]}\n", ""))
+			setPresence(t, g, "ann", router.Available)
+			g.PostAPI("k1", "kim@example.com", "first question")
+			first := g.Events("sb.conv.*.assigned", 1, 10*time.Second)[0]
+			conv := first.ConversationID
+			if st, body := g.Do("POST", "/v1/conversations/"+conv+"/resolve", apptest.Token, map[string]string{}); st != 202 && st != 200 {
+				t.Fatalf("resolve: %d %s", st, body)
+			}
+			g.Events("sb.conv."+conv+".resolved", 1, 10*time.Second)
+			g.PostAPI("k2", "kim@example.com", "one more thing")
+			g.Events("sb.conv."+conv+".reopened", 1, 10*time.Second)
+			again := g.Events("sb.conv."+conv+".assigned", 2, 10*time.Second)[1]
+			if kept := again.Routing.Strategy == "keep"; kept != tc.keep {
+				t.Fatalf("after reopen: strategy %q (%s), want keep=%v", again.Routing.Strategy, again.Routing.Reason, tc.keep)
+			}
+		})
 	}
 }
