@@ -51,7 +51,8 @@ type Server struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 	// Username defaults to the account's address.
 	Username string `yaml:"username"`
-	// Auth is "login" (password) or "xoauth2" (OAuth 2.0 access token).
+	// Auth is "login" (password), "xoauth2" (OAuth 2.0 access token) or, for SMTP only,
+	// "none" (an internal relay that allows this host by address; no credentials are sent).
 	Auth     string       `yaml:"auth"`
 	Password cfg.Secret   `yaml:"password"`
 	OAuth2   *OAuth2      `yaml:"oauth2"`
@@ -133,7 +134,7 @@ func (a *Account) Validate(ck *cfg.Checker) {
 
 // Validate checks the inbound side.
 func (m *IMAP) Validate(ck *cfg.Checker) {
-	m.Server.check(ck)
+	m.Server.check(ck, false)
 	for i, f := range m.Folders {
 		if strings.TrimSpace(f) == "" {
 			ck.Errorf("folders["+strconv.Itoa(i)+"]", "must not be empty")
@@ -155,9 +156,10 @@ func (m *IMAP) Validate(ck *cfg.Checker) {
 }
 
 // Validate checks the outbound side.
-func (s *SMTP) Validate(ck *cfg.Checker) { s.Server.check(ck) }
+func (s *SMTP) Validate(ck *cfg.Checker) { s.Server.check(ck, true) }
 
-func (s *Server) check(ck *cfg.Checker) {
+// check validates a server; relay is true for SMTP, which may submit without logging in.
+func (s *Server) check(ck *cfg.Checker, relay bool) {
 	ck.Required("host", s.Host == "")
 	if s.Port < 0 || s.Port > 65535 {
 		ck.Errorf("port", "must be between 1 and 65535")
@@ -165,8 +167,10 @@ func (s *Server) check(ck *cfg.Checker) {
 	switch s.TLS {
 	case "", "implicit", "starttls":
 	case "none":
-		if ip := net.ParseIP(s.Host); s.Host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			ck.Errorf("tls", "none is allowed only for loopback test servers; use implicit or starttls")
+		// Credentials never cross a network in the clear: plaintext is for loopback test
+		// servers, or for a relay that takes mail without a login.
+		if ip := net.ParseIP(s.Host); s.Host != "localhost" && (ip == nil || !ip.IsLoopback()) && s.Auth != "none" {
+			ck.Errorf("tls", "none is allowed only for loopback test servers or with auth: none (no credentials in the clear); use implicit or starttls")
 		}
 	default:
 		ck.Errorf("tls", "must be implicit, starttls or none, not %q", s.TLS)
@@ -179,8 +183,17 @@ func (s *Server) check(ck *cfg.Checker) {
 		}
 	case "xoauth2":
 		ck.Required("oauth2", s.OAuth2 == nil)
+	case "none":
+		switch {
+		case !relay:
+			ck.Errorf("auth", "none is only for SMTP relays; an IMAP mailbox needs login or xoauth2")
+		case s.Password.IsSet():
+			ck.Errorf("password", "is not used with auth: none (remove it, or use auth: login)")
+		case s.OAuth2 != nil:
+			ck.Errorf("oauth2", "is only used with auth: xoauth2")
+		}
 	default:
-		ck.Errorf("auth", "must be login or xoauth2, not %q", s.Auth)
+		ck.Errorf("auth", "must be login or xoauth2 (or none for an SMTP relay), not %q", s.Auth)
 	}
 }
 

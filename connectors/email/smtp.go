@@ -76,7 +76,7 @@ func (s *sender) submit(ctx context.Context, c *composed) error {
 	if err := cl.Hello(s.helo()); err != nil {
 		return err
 	}
-	if ok, _ := cl.Extension("AUTH"); ok {
+	if ok, _ := cl.Extension("AUTH"); ok && s.acct.SMTP.Auth != "none" {
 		sc, err := s.creds.saslClient(cl.SupportsAuth)
 		if err != nil {
 			return err

@@ -220,3 +220,53 @@ func TestReplyWithAttachment(t *testing.T) {
 		t.Fatalf("parts %q", got)
 	}
 }
+
+// TestReplyThroughARelayWithoutAuth: auth: none submits to an internal relay without logging
+// in, even where the server offers AUTH (after STARTTLS here), and no credential is sent.
+func TestReplyThroughARelayWithoutAuth(t *testing.T) {
+	e := newEnv(t)
+	sink := emailtest.StartSMTPSink(t)
+	for _, tlsMode := range []string{"starttls", "none"} {
+		acct := testAccount(Server{Host: "127.0.0.1", TLS: "none", Password: cfg.NewSecret("x")})
+		srv := smtpServer(sink)
+		srv.TLS, srv.Auth, srv.Password = tlsMode, "none", cfg.Secret{}
+		acct.SMTP = &SMTP{Server: srv}
+		if _, err := senderFor(t, e, acct).Send(context.Background(), reply()); err != nil {
+			t.Fatalf("tls %s: %v", tlsMode, err)
+		}
+	}
+	if n := len(sink.Received()); n != 2 {
+		t.Fatalf("relay received %d mails, want 2", n)
+	}
+	if a := sink.Auths(); len(a) != 0 {
+		t.Fatalf("auth: none sent credentials: %v", a)
+	}
+}
+
+func TestRelayConfig(t *testing.T) {
+	t.Setenv("PW", "x")
+	ok := `
+email:
+  accounts:
+    support:
+      address: support@example.com
+      message_id_secret: {env: PW}
+      imap: {host: imap.example.com, password: {env: PW}}
+      smtp: {host: relay.internal, port: 25, tls: none, auth: none}
+`
+	var w wrapper
+	if _, err := cfg.Decode("t.yaml", []byte(ok), &w); err != nil {
+		t.Fatalf("an unauthenticated relay on port 25 was refused: %v", err)
+	}
+	for bad, want := range map[string]string{
+		strings.Replace(ok, "auth: none}", "auth: none, password: {env: PW}}", 1): "smtp.password: is not used with auth: none",
+		strings.Replace(ok, "tls: none, auth: none}", "tls: none, password: {env: PW}}", 1): "tls: none is allowed only for loopback",
+		strings.Replace(ok, "imap: {host: imap.example.com, password: {env: PW}}", "imap: {host: imap.example.com, auth: none}", 1): "imap.auth: none is only for SMTP relays",
+	} {
+		var w wrapper
+		_, err := cfg.Decode("t.yaml", []byte(bad), &w)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("want %q, got %v", want, err)
+		}
+	}
+}
