@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"strings"
 	"sync"
 	"time"
 
@@ -283,7 +284,8 @@ func (d *Dispatcher) send(ctx context.Context, msg jetstream.Msg, m *schema.Mess
 	if errors.As(sendErr, &pe) && pe.Code != "" {
 		code = pe.Code
 	}
-	d.finish(ctx, msg, m, rec, schema.StatusFailed, code, sendErr.Error(), rev)
+	// The reason says what happened; the code stands beside it, not again inside it.
+	d.finish(ctx, msg, m, rec, schema.StatusFailed, code, strings.TrimPrefix(sendErr.Error(), code+": "), rev)
 	return nil
 }
 

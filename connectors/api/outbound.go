@@ -30,7 +30,8 @@ type Delivery struct {
 func (c *Connector) Send(ctx context.Context, m *schema.Message) (connectors.SendResult, error) {
 	acct, ok := c.cfg.Accounts[m.Account]
 	if !ok || acct.Callback == nil {
-		return connectors.SendResult{}, connectors.Permanent("no_callback", "api account %q has no callback url", m.Account)
+		return connectors.SendResult{}, connectors.Permanent("no_callback",
+			"api account %q has no callback url; set channels.api.accounts.%s.callback to receive replies", m.Account, m.Account)
 	}
 	now := time.Now().UTC()
 	body, err := json.Marshal(Delivery{Type: "message.outbound", Timestamp: now, Data: m})

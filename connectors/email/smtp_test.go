@@ -259,8 +259,8 @@ email:
 		t.Fatalf("an unauthenticated relay on port 25 was refused: %v", err)
 	}
 	for bad, want := range map[string]string{
-		strings.Replace(ok, "auth: none}", "auth: none, password: {env: PW}}", 1): "smtp.password: is not used with auth: none",
-		strings.Replace(ok, "tls: none, auth: none}", "tls: none, password: {env: PW}}", 1): "tls: none is allowed only for loopback",
+		strings.Replace(ok, "auth: none}", "auth: none, password: {env: PW}}", 1):                                                   "smtp.password: is not used with auth: none",
+		strings.Replace(ok, "tls: none, auth: none}", "tls: none, password: {env: PW}}", 1):                                         "tls: none is allowed only for loopback",
 		strings.Replace(ok, "imap: {host: imap.example.com, password: {env: PW}}", "imap: {host: imap.example.com, auth: none}", 1): "imap.auth: none is only for SMTP relays",
 	} {
 		var w wrapper

@@ -6,8 +6,17 @@ import (
 )
 
 // NewLogger builds the process logger: JSON for production (the default), console for
-// development.
+// development. Neither prints stack traces: a warning is for the operator, one line that
+// says what happened (a panic logs its own stack explicitly).
 func NewLogger(c LogConfig) (*zap.Logger, error) {
+	zc, err := loggerConfig(c)
+	if err != nil {
+		return nil, err
+	}
+	return zc.Build()
+}
+
+func loggerConfig(c LogConfig) (zap.Config, error) {
 	var zc zap.Config
 	if c.Format == "console" {
 		zc = zap.NewDevelopmentConfig()
@@ -17,15 +26,15 @@ func NewLogger(c LogConfig) (*zap.Logger, error) {
 		zc.EncoderConfig.TimeKey = "ts"
 		zc.EncoderConfig.EncodeTime = zapcore.ISO8601TimeEncoder
 	}
-	zc.DisableStacktrace = c.Format != "console"
+	zc.DisableStacktrace = true
 	if c.Level != "" {
 		lvl, err := zapcore.ParseLevel(c.Level)
 		if err != nil {
-			return nil, err
+			return zc, err
 		}
 		zc.Level = zap.NewAtomicLevelAt(lvl)
 	} else {
 		zc.Level = zap.NewAtomicLevelAt(zap.InfoLevel)
 	}
-	return zc.Build()
+	return zc, nil
 }

@@ -132,7 +132,8 @@ func TestReplyWithoutCallbackFailsWithClearEvent(t *testing.T) {
 		t.Fatalf("reply: %d %s", status, body)
 	}
 	del := g.Events("sb.conv."+conv+".delivery", 1, 10*time.Second)[0]
-	if del.Delivery.Status != schema.StatusFailed || del.Delivery.ErrorCode != "no_callback" {
+	if del.Delivery.Status != schema.StatusFailed || del.Delivery.ErrorCode != "no_callback" ||
+		del.Delivery.ErrorMessage != `api account "demo" has no callback url; set channels.api.accounts.demo.callback to receive replies` {
 		t.Fatalf("delivery: %+v", del.Delivery)
 	}
 }
