@@ -3,36 +3,72 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
+	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/router"
 )
 
 // runCheck checks a config file and the rules file it names (or --rules), reporting every
-// problem with file:line:col.
+// problem of both with file:line:col. Secrets that are not available here (an unset
+// environment variable) are warnings, so a config can be linted without the production
+// secrets; --require-secrets makes them errors, as they are for serve.
 func runCheck(_ context.Context, args []string) error {
 	fs := newFlags("check")
 	configPath := fs.String("config", "configs/switchboard.yaml", "config file to check")
 	rulesPath := fs.String("rules", "", "rules file to check against the config's roster (default: router.rules_file)")
+	requireSecrets := fs.Bool("require-secrets", false, "fail when a secret's environment variable or file is missing (serve always does)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	c, err := app.LoadConfig(*configPath)
-	if err != nil {
-		return reportErrors(err)
+	c, secrets, err := app.CheckConfig(*configPath)
+	if c == nil {
+		return err
 	}
-	fmt.Printf("%s: ok\n", *configPath)
+	failed := reportSecrets(secrets, *requireSecrets)
+	if err != nil {
+		failed = true
+		_ = reportErrors(err)
+	} else if !failed {
+		fmt.Printf("%s: ok\n", *configPath)
+	}
 	path := *rulesPath
 	if path == "" {
 		path = c.Router.RulesFile
 	}
-	if path == "" {
-		return nil
+	if path != "" {
+		rs, err := router.LoadRulesFile(path, router.NewRoster(c.Router.Agents, c.Router.LoadWeights))
+		if err != nil {
+			failed = true
+			_ = reportErrors(err)
+		} else {
+			fmt.Printf("%s: ok (version %s, %d queues)\n", path, rs.Version, len(rs.QueueNames()))
+		}
 	}
-	rs, err := router.LoadRulesFile(path, router.NewRoster(c.Router.Agents, c.Router.LoadWeights))
-	if err != nil {
-		return reportErrors(err)
+	if failed {
+		return errFailed
 	}
-	fmt.Printf("%s: ok (version %s, %d queues)\n", path, rs.Version, len(rs.QueueNames()))
 	return nil
+}
+
+// reportSecrets prints the secrets not available here, as warnings or (required) errors, and
+// reports whether they fail the command.
+func reportSecrets(secrets cfg.Errors, required bool) bool {
+	if len(secrets) == 0 {
+		return false
+	}
+	label := "warning"
+	if required {
+		label = "error"
+	}
+	for _, e := range secrets {
+		fmt.Fprintf(os.Stderr, "%s: %s\n", label, e.Error())
+	}
+	if required {
+		fmt.Fprintf(os.Stderr, "%d secret(s) missing\n", len(secrets))
+	} else {
+		fmt.Fprintf(os.Stderr, "%d secret(s) not set here: `serve` will refuse to start without them (--require-secrets makes this an error)\n", len(secrets))
+	}
+	return required
 }

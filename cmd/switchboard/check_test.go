@@ -71,3 +71,45 @@ func TestCheckAcceptsTheExampleConfig(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 }
+
+// TestCheckWithoutTheSecrets: a config can be linted in CI or on a laptop without the
+// production secrets: unset variables are warnings (errors with --require-secrets), and the
+// shipped routing cases pass without the token.
+func TestCheckWithoutTheSecrets(t *testing.T) {
+	t.Setenv("SWITCHBOARD_API_TOKEN", "") // empty counts as not set
+	var code int
+	out := captureStderr(t, func() { code = run(context.Background(), []string{"check", "--config", "../../configs/switchboard.yaml"}) })
+	if code != 0 || !strings.Contains(out, "warning: ") || !strings.Contains(out, "environment variable SWITCHBOARD_API_TOKEN is not set") {
+		t.Fatalf("exit %d, want 0 with a warning:\n%s", code, out)
+	}
+	out = captureStderr(t, func() {
+		code = run(context.Background(), []string{"check", "--require-secrets", "--config", "../../configs/switchboard.yaml"})
+	})
+	if code != 1 || !strings.Contains(out, "error: ") || !strings.Contains(out, "SWITCHBOARD_API_TOKEN is not set") {
+		t.Fatalf("--require-secrets: exit %d, want 1:\n%s", code, out)
+	}
+	out = captureStderr(t, func() {
+		code = run(context.Background(), []string{"rules", "test", "--config", "../../configs/switchboard.yaml", "../../configs/rules.cases.yaml"})
+	})
+	if code != 0 {
+		t.Fatalf("rules test without the token: exit %d\n%s", code, out)
+	}
+}
+
+// TestCheckReportsConfigAndRulesErrorsTogether: a config error does not hide the rules file's.
+func TestCheckReportsConfigAndRulesErrorsTogether(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte("queues: {general: {skills: [general]}}\nrules:\n  - {name: r, targets: [{queue: nowhere}]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "switchboard.yaml")
+	if err := os.WriteFile(conf, []byte("log: {level: loud}\nrouter:\n  rules_file: rules.yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	out := captureStderr(t, func() { code = run(context.Background(), []string{"check", "--config", conf}) })
+	if code != 1 || !strings.Contains(out, conf+":1:") || !strings.Contains(out, rules+":3:") {
+		t.Fatalf("exit %d, want 1 naming both files:\n%s", code, out)
+	}
+}

@@ -30,21 +30,34 @@ func runRules(ctx context.Context, args []string) error {
 }
 
 // loadRules loads the config's roster and a rules file (rulesPath, or the config's).
+// Secrets the config names but this machine lacks are warnings here: testing and replaying
+// rules needs none of them. Other config problems are reported together with the rules
+// file's.
 func loadRules(configPath, rulesPath string) (*app.Config, *router.Rules, error) {
-	c, err := app.LoadConfig(configPath)
-	if err != nil {
-		return nil, nil, reportErrors(err)
+	c, secrets, cerr := app.CheckConfig(configPath)
+	if c == nil {
+		return nil, nil, cerr
+	}
+	reportSecrets(secrets, false)
+	if cerr != nil {
+		_ = reportErrors(cerr)
 	}
 	roster := router.NewRoster(c.Router.Agents, c.Router.LoadWeights)
 	if rulesPath == "" {
 		rulesPath = c.Router.RulesFile
 	}
 	if rulesPath == "" {
+		if cerr != nil {
+			return nil, nil, errFailed
+		}
 		return c, router.DefaultRules(roster), nil
 	}
 	rs, err := router.LoadRulesFile(rulesPath, roster)
 	if err != nil {
 		return nil, nil, reportErrors(err)
+	}
+	if cerr != nil {
+		return nil, nil, errFailed
 	}
 	return c, rs, nil
 }

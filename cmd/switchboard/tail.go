@@ -73,7 +73,7 @@ func tailConnect(configPath, url string) (*nats.Conn, error) {
 	opts := []nats.Option{nats.Name("switchboard tool"), nats.MaxReconnects(-1)}
 	embedded, dataDir := pipeline.EmbeddedConfig{}, "./data"
 	if configPath != "" {
-		c, err := app.LoadConfig(configPath)
+		c, _, err := app.CheckConfig(configPath) // secrets a tool does not need may be unset here
 		if err != nil {
 			return nil, fmt.Errorf("config:\n%w", err)
 		}

@@ -53,8 +53,10 @@ func Decode(file string, data []byte, v any) (*Doc, error) {
 }
 
 // Errorf records a problem at path (or at its nearest known ancestor).
-func (d *Doc) Errorf(path, format string, args ...any) {
-	e := &Error{File: d.File, Path: path, Msg: fmt.Sprintf(format, args...)}
+func (d *Doc) Errorf(path, format string, args ...any) { d.record(path, false, format, args...) }
+
+func (d *Doc) record(path string, secret bool, format string, args ...any) {
+	e := &Error{File: d.File, Path: path, Msg: fmt.Sprintf(format, args...), Secret: secret}
 	if p := d.Pos(path); p != nil {
 		e.Line, e.Col = p.Line, p.Column
 	}

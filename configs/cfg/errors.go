@@ -13,6 +13,9 @@ type Error struct {
 	Col  int
 	Path string // dotted field path, e.g. channels.api.accounts.demo.token
 	Msg  string
+	// Secret marks a secret that is not available here (an unset environment variable, an
+	// unreadable file): fatal for serve, only a warning where the config is merely checked.
+	Secret bool
 }
 
 func (e *Error) Error() string {
@@ -48,6 +51,18 @@ func (es Errors) Unwrap() []error {
 		out[i] = e
 	}
 	return out
+}
+
+// SplitSecrets separates the secrets that are not available here from the other problems.
+func (es Errors) SplitSecrets() (problems, secrets Errors) {
+	for _, e := range es {
+		if e.Secret {
+			secrets = append(secrets, e)
+		} else {
+			problems = append(problems, e)
+		}
+	}
+	return problems, secrets
 }
 
 // Err returns es sorted by position, or nil when there is nothing to report.

@@ -114,14 +114,14 @@ func (s *Secret) Validate(c *Checker) {
 	case s.Env != "":
 		v, ok := os.LookupEnv(s.Env)
 		if !ok || v == "" {
-			c.Errorf("env", "environment variable %s is not set", s.Env)
+			c.SecretErrorf("env", "environment variable %s is not set", s.Env)
 			return
 		}
 		s.value = v
 	case s.File != "":
 		b, err := os.ReadFile(s.File)
 		if err != nil {
-			c.Errorf("file", "cannot read secret file: %v", err)
+			c.SecretErrorf("file", "cannot read secret file: %v", err)
 			return
 		}
 		s.value = strings.TrimRight(string(b), "\r\n")

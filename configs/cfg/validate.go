@@ -24,6 +24,11 @@ func (c *Checker) Errorf(field, format string, args ...any) {
 	c.Doc.Errorf(c.Field(field), format, args...)
 }
 
+// SecretErrorf reports a secret that is not available here ([Error.Secret]).
+func (c *Checker) SecretErrorf(field, format string, args ...any) {
+	c.Doc.record(c.Field(field), true, format, args...)
+}
+
 // KeyErrorf reports a problem with a key itself (e.g. a map key naming an account).
 func (c *Checker) KeyErrorf(field, format string, args ...any) {
 	c.Doc.KeyErrorf(c.Field(field), format, args...)

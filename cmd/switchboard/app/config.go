@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -78,6 +79,30 @@ func LoadConfig(path string) (*Config, error) {
 		return nil, err
 	}
 	return ParseConfig(path, data)
+}
+
+// CheckConfig reads a config file the way `switchboard check` needs it: c is what could be
+// decoded (defaults applied) even when there are problems, so that the rules file can still be
+// checked against it; secrets lists the secrets not available here (unset environment
+// variables, unreadable files), apart from the other problems in err.
+func CheckConfig(path string) (c *Config, secrets cfg.Errors, err error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	c = &Config{}
+	_, err = cfg.Decode(path, data, c)
+	var es cfg.Errors
+	if errors.As(err, &es) {
+		var problems cfg.Errors
+		problems, secrets = es.SplitSecrets()
+		err = problems.Err()
+	}
+	c.applyDefaults()
+	if f := c.Router.RulesFile; f != "" && !filepath.IsAbs(f) {
+		c.Router.RulesFile = filepath.Join(filepath.Dir(path), f)
+	}
+	return c, secrets, err
 }
 
 // ParseConfig is LoadConfig on bytes already read.
