@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
-	"github.com/switchboardhq/switchboard/connectors/twilio/twiliotest"
+	"github.com/switchboardhq/switchboard/connectors/twilio"
 )
 
 // benchTwilioSID is the fake account of the twilio scenario (Twilio's format).
@@ -44,7 +45,13 @@ func (s twilioScenario) Request(o *benchOptions, base string, c, seq int, payloa
 		"ApiVersion": {"2010-04-01"},
 	}
 	target := base + "/v1/channels/twilio/bench/messages"
-	return twiliotest.Request(o.Token, target, target, []byte(form.Encode())), nil
+	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Twilio-Signature", twilio.Sign(o.Token, target, form))
+	return req, nil
 }
 
 func (twilioScenario) Accepted(status int) bool { return status == http.StatusOK }
