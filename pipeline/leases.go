@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,17 +19,41 @@ import (
 // TTL (pipeline.lease_ttl) expires every write, so a dead holder's lease frees itself TTL
 // after its last renewal.
 type Leases struct {
-	kv     jetstream.KeyValue
-	holder string
-	ttl    time.Duration
-	log    *zap.Logger
+	kv       jetstream.KeyValue
+	instance *Instance
+	holder   string // instance id # this run's incarnation
+	ttl      time.Duration
+	log      *zap.Logger
 }
 
 var _ connectors.Leaser = (*Leases)(nil)
 
-// NewLeases returns a leaser for this instance (holder); ttl must be the bucket's TTL.
-func NewLeases(kv jetstream.KeyValue, holder string, ttl time.Duration, log *zap.Logger) *Leases {
-	return &Leases{kv: kv, holder: holder, ttl: ttl, log: log}
+// NewLeases returns a leaser for this instance; ttl must be the bucket's TTL. A lease records
+// the instance and this run ("<id>#<run>"); a stable instance takes back at once a lease an
+// earlier run of its own still holds (that run is dead: the data directory's lock says so).
+func NewLeases(kv jetstream.KeyValue, inst *Instance, ttl time.Duration, log *zap.Logger) *Leases {
+	return &Leases{kv: kv, instance: inst, holder: inst.ID + "#" + randomSecret()[:8], ttl: ttl, log: log}
+}
+
+// reclaim takes over key when an earlier run of this stable instance holds it.
+func (l *Leases) reclaim(ctx context.Context, key string) (uint64, bool) {
+	if !l.instance.Stable {
+		return 0, false
+	}
+	e, err := l.kv.Get(ctx, key)
+	if err != nil {
+		return 0, false
+	}
+	held := string(e.Value())
+	if id, _, _ := strings.Cut(held, "#"); id != l.instance.ID || held == l.holder {
+		return 0, false
+	}
+	rev, err := l.kv.Update(ctx, key, []byte(l.holder), e.Revision())
+	if err != nil {
+		return 0, false
+	}
+	l.log.Info("took back a lease of this instance's previous run", zap.String("lease", key), zap.String("previous", held))
+	return rev, true
 }
 
 // Acquire blocks until the lease on key is held or ctx ends.
@@ -36,6 +61,11 @@ func (l *Leases) Acquire(ctx context.Context, key string) (connectors.Lease, err
 	k := Key(key)
 	for {
 		rev, err := l.kv.Create(ctx, k, []byte(l.holder))
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			if r, ok := l.reclaim(ctx, k); ok {
+				rev, err = r, nil
+			}
+		}
 		if err == nil {
 			le := &lease{l: l, key: k, lost: make(chan struct{}), done: make(chan struct{})}
 			le.rev.Store(rev)

@@ -51,8 +51,8 @@ func TestProvisionIsIdempotentAndGuardsPartitions(t *testing.T) {
 func TestLeaseIsExclusiveAndFreesOnRelease(t *testing.T) {
 	js := startJS(t, Config{LeaseTTL: 3e9})
 	kv, _ := js.KeyValue(context.Background(), BucketLeases)
-	a := NewLeases(kv, "a", 3*time.Second, zap.NewNop())
-	b := NewLeases(kv, "b", 3*time.Second, zap.NewNop())
+	a := NewLeases(kv, &Instance{ID: "a"}, 3*time.Second, zap.NewNop())
+	b := NewLeases(kv, &Instance{ID: "b"}, 3*time.Second, zap.NewNop())
 	la, err := a.Acquire(context.Background(), "mailbox/support@example.com")
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestLeaseExpiresWhenTheHolderStopsRenewing(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l, err := NewLeases(kv, "b", 3*time.Second, zap.NewNop()).Acquire(ctx, "inbox")
+	l, err := NewLeases(kv, &Instance{ID: "b"}, 3*time.Second, zap.NewNop()).Acquire(ctx, "inbox")
 	if err != nil {
 		t.Fatalf("takeover: %v", err)
 	}

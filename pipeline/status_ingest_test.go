@@ -22,7 +22,7 @@ func TestUnmatchedStatusDoesNotHoldUpMessages(t *testing.T) {
 	customers, _ := js.KeyValue(ctx, BucketCustomers)
 	m := NewMetrics(nil)
 	in, err := NewIngest(ctx, IngestOptions{JS: js, Config: conf, Stages: []Stage{NewSenderIdentity(customers)},
-		Leases: NewLeases(leases, "test", 3*time.Second, zap.NewNop()), DLQ: NewDeadLetters(js, m), Metrics: m, Logger: zap.NewNop()})
+		Leases: NewLeases(leases, &Instance{ID: "test"}, 3*time.Second, zap.NewNop()), DLQ: NewDeadLetters(js, m), Metrics: m, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func (e *env) hostOn(nc *nats.Conn, holder string) connectors.Host {
 	leases, _ := js.KeyValue(ctx, pipeline.BucketLeases)
 	pub := pipeline.NewPublisher(js, blobs, e.pc.Partitions, pipeline.NewMetrics(prometheus.NewRegistry()))
 	return connectors.Host{Publisher: pub, Blobs: blobs, State: pipeline.NewState(state, "email"),
-		Leases: pipeline.NewLeases(leases, holder, e.pc.LeaseTTL.D(), e.log.Named(holder)), Logger: e.log.Named(holder)}
+		Leases: pipeline.NewLeases(leases, &pipeline.Instance{ID: holder}, e.pc.LeaseTTL.D(), e.log.Named(holder)), Logger: e.log.Named(holder)}
 }
 
 // instance is a second gateway instance: its own NATS connection and host services.

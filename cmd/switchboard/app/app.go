@@ -47,6 +47,7 @@ type App struct {
 	conns    []connectors.Connector
 	srv      *http.Server
 	ln       net.Listener
+	instance *pipeline.Instance // this process's name in leases; holds the data directory
 
 	stopSources context.CancelFunc
 	sources     sync.WaitGroup
@@ -94,7 +95,10 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err = pipeline.Provision(ctx, a.js, cfg.Pipeline, cfg.NATS.Replicas); err != nil {
 		return nil, err
 	}
-	w, err := a.wire(ctx, instanceID(o.InstanceID))
+	if a.instance, err = claimInstance(o.InstanceID, cfg.DataDir); err != nil {
+		return nil, err
+	}
+	w, err := a.wire(ctx, a.instance)
 	if err != nil {
 		return nil, err
 	}
@@ -119,12 +123,15 @@ func applyOverrides(c *Config, o Options) {
 	}
 }
 
-func instanceID(id string) string {
+// claimInstance names this process in leases: the configured id, else the data directory's
+// stable id when this process holds the directory (so a restart after kill -9 takes its own
+// leases back at once), else hostname-pid-random.
+func claimInstance(id, dataDir string) (*pipeline.Instance, error) {
 	if id != "" {
-		return id
+		return &pipeline.Instance{ID: id}, nil
 	}
 	host, _ := os.Hostname()
-	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), schema.NewMessageID(time.Now())[4:12])
+	return pipeline.ClaimInstance(dataDir, fmt.Sprintf("%s-%d-%s", host, os.Getpid(), schema.NewMessageID(time.Now())[4:12]))
 }
 
 func (a *App) connectNATS(ctx context.Context) error {
@@ -225,6 +232,9 @@ func (a *App) shutdown(ctx context.Context) error {
 	}
 	if a.embedded != nil {
 		a.embedded.Shutdown()
+	}
+	if a.instance != nil {
+		a.instance.Release()
 	}
 	_ = a.log.Sync()
 	return errors.Join(errs...)

@@ -36,7 +36,7 @@ type wiring struct {
 
 // wire builds the host services, the connectors and the stages. Connectors are listed here
 // explicitly; there is no registry.
-func (a *App) wire(ctx context.Context, instance string) (*wiring, error) {
+func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, error) {
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	w := &wiring{connMetrics: connectors.NewMetrics(a.reg), metrics: pipeline.NewMetrics(a.reg)}
 	blobs, err := pipeline.NewBlobs(ctx, a.js)
