@@ -18,6 +18,8 @@ type HTTPError struct {
 	// Reject marks a refused request worth a forensic record (bad signature, bad token).
 	Reject bool
 	Err    error
+	// RetryAfter, when set, is sent as the Retry-After header (whole seconds, at least 1).
+	RetryAfter time.Duration
 }
 
 func (e *HTTPError) Error() string {

@@ -238,6 +238,9 @@ func writeError(w http.ResponseWriter, err error) {
 	if he.Field != "" {
 		body["field"] = he.Field
 	}
+	if he.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((he.RetryAfter+time.Second-1)/time.Second))))
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(he.Status)
 	_ = json.NewEncoder(w).Encode(map[string]any{"error": body})

@@ -52,7 +52,9 @@ func setupBench(ctx context.Context, o *benchOptions, sc scenario) (*benchEnv, e
 		o.Token = "benchtoken0123456789"
 	}
 	os.Setenv("SWITCHBOARD_BENCH_TOKEN", o.Token)
-	yaml := fmt.Sprintf("log: {level: error}\npipeline: {partitions: %d}\nhttp: {max_in_flight: %d}\n%s",
+	// The generator is one misbehaving integration by design: no per-sender or account limits.
+	yaml := fmt.Sprintf("log: {level: error}\npipeline: {partitions: %d}\n"+
+		"http: {max_in_flight: %d, rate_limits: {per_sender: {per_second: 1e9}, per_account: {per_second: 1e9}}}\n%s",
 		o.Partitions, max(1024, o.Concurrency*4), sc.Config())
 	cfg, err := app.ParseConfig("bench.yaml", []byte(yaml))
 	if err != nil {

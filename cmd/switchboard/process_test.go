@@ -56,6 +56,7 @@ func binary(t *testing.T) string {
 const processConfig = `
 log: {level: info, format: json}
 pipeline: {partitions: 4}
+http: {rate_limits: {per_sender: {per_second: 1000000}, per_account: {per_second: 1000000}}} # load tests
 rest:
   tokens: [{name: test, token: {env: PROC_TOKEN}}]
 channels:

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/connectors/api"
 	"github.com/switchboardhq/switchboard/connectors/email"
 	"github.com/switchboardhq/switchboard/connectors/meta"
@@ -48,6 +49,8 @@ type HTTPConfig struct {
 	Timeout     cfg.Duration `yaml:"handler_timeout"`
 	// ShutdownGrace bounds each shutdown phase.
 	ShutdownGrace cfg.Duration `yaml:"shutdown_grace"`
+	// RateLimits caps messages per sender and per account (429 + Retry-After).
+	RateLimits connectors.RateLimits `yaml:"rate_limits"`
 }
 
 // RESTConfig authenticates helpdesks on the REST API.

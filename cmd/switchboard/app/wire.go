@@ -62,8 +62,9 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 		return nil, err
 	}
 	feed, signals := pipeline.NewFeed(feedJS, a.log), pipeline.NewSignals(feedJS.Conn(), a.log)
+	limited := connectors.NewLimitedPublisher(publisher, a.cfg.HTTP.RateLimits, a.reg)
 	hostFor := func(name string) connectors.Host {
-		return connectors.Host{Publisher: publisher, Blobs: blobs, State: pipeline.NewState(stateKV, name),
+		return connectors.Host{Publisher: limited, Blobs: blobs, State: pipeline.NewState(stateKV, name),
 			Leases: w.leases, Feed: feed, Signals: signals, Logger: a.log.Named(name), PublicURL: a.cfg.HTTP.PublicURL, Registerer: a.reg}
 	}
 	w.host = hostFor("rest")
