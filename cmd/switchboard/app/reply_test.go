@@ -98,8 +98,12 @@ func TestReplyIsDeliveredToSignedCallbackOnce(t *testing.T) {
 		t.Fatalf("idempotent reply got two ids: %v", ids)
 	}
 	// The first delivery attempt gets a 503 and is retried with backoff.
-	evs := g.Events("sb.conv."+conv+".>", 4, 20*time.Second) // opened, message, message(out), delivery
-	out, del := evs[2], evs[3]
+	// opened, message, message(out), delivery sent (implied by delivered), delivery delivered
+	evs := g.Events("sb.conv."+conv+".>", 5, 20*time.Second)
+	out, sent, del := evs[2], evs[3], evs[4]
+	if sent.Type != schema.EventDelivery || sent.Delivery.Status != schema.StatusSent || !sent.Delivery.Implied {
+		t.Fatalf("implied sent: %+v", sent.Delivery)
+	}
 	if out.Type != schema.EventMessage || out.Message.Direction != schema.Outbound || out.Message.ID != ids[0] ||
 		out.Message.Status != schema.StatusPending || out.Message.AgentID != "dana" || out.Message.Subject != "Order 7" {
 		t.Fatalf("outbound message event: %+v", out.Message)
