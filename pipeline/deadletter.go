@@ -29,9 +29,15 @@ func NewDeadLetters(js jetstream.JetStream, m *Metrics) *DeadLetters {
 
 // Put dead-letters msg from stage with reason. It returns once the dead letter is durable.
 func (d *DeadLetters) Put(ctx context.Context, stage string, msg jetstream.Msg, reason string) error {
+	_, err := d.PutSeq(ctx, stage, msg, reason)
+	return err
+}
+
+// PutSeq is Put that also returns the dead letter's sequence in SB_DLQ.
+func (d *DeadLetters) PutSeq(ctx context.Context, stage string, msg jetstream.Msg, reason string) (uint64, error) {
 	h := nats.Header{}
 	for k, v := range msg.Headers() {
-		if k != nats.MsgIdHdr {
+		if k != nats.MsgIdHdr && k != HeaderRedrive {
 			h[k] = v
 		}
 	}
@@ -42,10 +48,10 @@ func (d *DeadLetters) Put(ctx context.Context, stage string, msg jetstream.Msg, 
 		h.Set(HeaderOrigStream, md.Stream)
 		h.Set(HeaderOrigSeq, strconv.FormatUint(md.Sequence.Stream, 10))
 	}
-	_, err := d.js.PublishMsg(ctx, &nats.Msg{Subject: DeadLetterSubject(stage), Header: h, Data: msg.Data()})
+	ack, err := d.js.PublishMsg(ctx, &nats.Msg{Subject: DeadLetterSubject(stage), Header: h, Data: msg.Data()})
 	if err != nil {
-		return unavailable(err)
+		return 0, unavailable(err)
 	}
 	d.metrics.DeadLetters.WithLabelValues(stage).Inc()
-	return nil
+	return ack.Sequence, nil
 }

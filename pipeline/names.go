@@ -34,6 +34,9 @@ const (
 	HeaderKind   = "Sb-Kind"   // message | status | command
 	HeaderReason = "Sb-Reason" // why a message is in the dead-letter stream
 	HeaderStage  = "Sb-Stage"  // which stage dead-lettered it
+	// HeaderRedrive marks a message `switchboard dlq redrive` put back (the dead letter's
+	// sequence): a failed reply carrying it is sent again.
+	HeaderRedrive = "Sb-Redrive"
 )
 
 // Envelope kinds on the route stream.

@@ -34,20 +34,26 @@ type sendRecord struct {
 	Code       string                `json:"code,omitempty"`
 	Error      string                `json:"error,omitempty"`
 	UpdatedAt  time.Time             `json:"updated_at"`
+	Resend     int                   `json:"resend,omitempty"`      // times an operator resent it (dlq redrive)
+	Redrive    string                `json:"redrive,omitempty"`     // the dead letter the current resend came from
+	DeadLetter uint64                `json:"dead_letter,omitempty"` // where the last failure was kept
 }
 
 // update is the status report for a settled record.
 func (r sendRecord) update(m *schema.Message) *schema.StatusUpdate {
 	return &schema.StatusUpdate{Channel: m.Channel, Account: m.Account, MessageID: m.ID, ExternalID: r.ExternalID,
-		Status: r.Status, ErrorCode: r.Code, ErrorMessage: r.Error, Attempts: r.Attempts}
+		Status: r.Status, ErrorCode: r.Code, ErrorMessage: r.Error, Attempts: r.Attempts, Resend: r.Resend, DeadLetter: r.DeadLetter}
 }
 
 // DispatcherOptions configures the outbound dispatcher.
 type DispatcherOptions struct {
-	JS          jetstream.JetStream
-	Leases      connectors.Leaser // one instance at a time sends a channel's replies, in order
-	Senders     []connectors.SenderSpec
-	Statuses    connectors.Publisher
+	JS       jetstream.JetStream
+	Leases   connectors.Leaser // one instance at a time sends a channel's replies, in order
+	Senders  []connectors.SenderSpec
+	Statuses connectors.Publisher
+	// DLQ keeps every reply that failed for good (stage "outbound"), so that
+	// `switchboard dlq redrive` can send it again; nil keeps none.
+	DLQ         *DeadLetters
 	MaxAttempts int           // default 10
 	Timeout     time.Duration // per Send (default 30s)
 	Workers     int           // concurrent sends per channel (default 8), ordered per conversation
@@ -244,6 +250,11 @@ func (d *Dispatcher) send(ctx context.Context, msg jetstream.Msg, m *schema.Mess
 	if err != nil {
 		return err
 	}
+	if redrive := msg.Headers().Get(HeaderRedrive); redrive != "" && rec.State == sendFailed && redrive != rec.Redrive {
+		if rec, rev, err = d.resend(ctx, m, rec, rev, redrive); err != nil {
+			return err
+		}
+	}
 	switch {
 	case rec.State == sendDone || rec.State == sendFailed:
 		// A redelivery of a settled message: never send twice. Report the outcome again in
@@ -310,9 +321,30 @@ func (d *Dispatcher) succeed(ctx context.Context, msg jetstream.Msg, m *schema.M
 	return d.report(ctx, msg, rec.update(m))
 }
 
-// finish settles a message as failed and reports it.
+// resend starts a failed message over because an operator redrove it from the dead-letter
+// queue: attempts from zero, statuses from queued (a delivery event says so).
+func (d *Dispatcher) resend(ctx context.Context, m *schema.Message, rec sendRecord, rev uint64, redrive string) (sendRecord, uint64, error) {
+	next := sendRecord{State: sendRetrying, Resend: rec.Resend + 1, Redrive: redrive, Status: schema.StatusQueued, UpdatedAt: time.Now().UTC()}
+	rev, err := d.store(ctx, "m."+m.ID, next, rev)
+	if err != nil {
+		return rec, rev, err
+	}
+	d.log.Info("resending a failed reply redriven from the dead-letter queue", zap.String("message", m.ID), zap.Int("resend", next.Resend))
+	return next, rev, d.o.Statuses.PublishStatus(ctx, next.update(m))
+}
+
+// finish settles a message as failed and reports it. A failed reply is dead-lettered first,
+// so that nothing an agent wrote is lost: `switchboard dlq redrive` sends it again.
 func (d *Dispatcher) finish(ctx context.Context, msg jetstream.Msg, m *schema.Message, rec sendRecord, st schema.DeliveryStatus, code, reason string, rev uint64) {
 	rec.State, rec.Status, rec.Code, rec.Error, rec.UpdatedAt = sendFailed, st, code, reason, time.Now().UTC()
+	if d.o.DLQ != nil {
+		seq, err := d.o.DLQ.PutSeq(ctx, "outbound", msg, code+": "+reason)
+		if err != nil {
+			_ = msg.NakWithDelay(time.Second)
+			return
+		}
+		rec.DeadLetter = seq
+	}
 	if _, err := d.store(ctx, "m."+m.ID, rec, rev); err != nil {
 		_ = msg.NakWithDelay(time.Second)
 		return

@@ -73,6 +73,9 @@ func (p *Publisher) PublishStatus(ctx context.Context, s *schema.StatusUpdate) e
 		ref = s.ExternalID
 	}
 	id := fmt.Sprintf("status:%s:%s:%s:%s", s.Channel, s.Account, ref, s.Status)
+	if s.Resend > 0 {
+		id += fmt.Sprintf(":r%d", s.Resend) // a resend's statuses are news again
+	}
 	_, err = p.publish(ctx, StreamInbound, StatusSubject(s.Channel, s.Account, Partition(ref, p.partitions)), id, KindStatus, data)
 	return err
 }

@@ -25,7 +25,9 @@ func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusU
 	if m.ConversationID == "" {
 		return fmt.Errorf("status for message %s that is not routed yet", st.MessageID)
 	}
-	if st.Status.Rank() <= m.Status.Rank() {
+	// An operator's resend of a failed message starts its statuses over from queued.
+	resend := st.Resend > 0 && st.Status == schema.StatusQueued && m.Status.Rank() == schema.StatusFailed.Rank()
+	if !resend && st.Status.Rank() <= m.Status.Rank() {
 		r.o.Metrics.Stage.WithLabelValues("router", "stale_status").Inc()
 		return nil
 	}
@@ -34,6 +36,9 @@ func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusU
 		return err
 	}
 	cause := fmt.Sprintf("status:%s:%s", st.MessageID, st.Status)
+	if st.Resend > 0 {
+		cause += fmt.Sprintf(":r%d", st.Resend)
+	}
 	c := r.newChange(pc, cause, conv, rev, "channel")
 	prev := m.Status
 	m.Status = st.Status
@@ -47,12 +52,13 @@ func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusU
 	for _, implied := range st.Status.Implied(prev) {
 		c.emit(r, schema.EventDelivery, func(e *schema.Event) {
 			e.Delivery = &schema.Delivery{MessageID: m.ID, ExternalID: st.ExternalID, Channel: m.Channel,
-				Status: implied, Implied: true}
+				Status: implied, Implied: true, Resend: st.Resend}
 		})
 	}
 	c.emit(r, schema.EventDelivery, func(e *schema.Event) {
 		e.Delivery = &schema.Delivery{MessageID: m.ID, ExternalID: st.ExternalID, Channel: m.Channel,
-			Status: st.Status, ErrorCode: st.ErrorCode, ErrorMessage: st.ErrorMessage, Attempts: st.Attempts}
+			Status: st.Status, ErrorCode: st.ErrorCode, ErrorMessage: st.ErrorMessage, Attempts: st.Attempts,
+			Resend: st.Resend, DeadLetter: st.DeadLetter}
 	})
 	return r.commit(ctx, c)
 }

@@ -90,6 +90,12 @@ type Delivery struct {
 	// Implied marks a status the channel never reported on its own: a later one implied it
 	// (read implies delivered, delivered implies sent). It comes right before that status.
 	Implied bool `json:"implied,omitempty"`
+	// Resend counts the times the message was resent after it failed (dlq redrive); statuses
+	// of a resend start over from queued.
+	Resend int `json:"resend,omitempty"`
+	// DeadLetter is the SB_DLQ sequence a failed message was kept under, for
+	// `switchboard dlq redrive --seq N`.
+	DeadLetter uint64 `json:"dead_letter,omitempty"`
 }
 
 // Subject is the NATS subject an event is published on: sb.conv.<conversation>.<type>, or

@@ -50,13 +50,13 @@ func fullEvent() *schema.Event {
 		Identity: &schema.IdentityChange{Identities: []schema.Identity{{Kind: "phone", Value: "+15551234567", Verified: true, AddedAt: at, Source: "rest"}},
 			OtherCustomer: "cus_2", Source: "agent:a1"},
 		Delivery: &schema.Delivery{MessageID: "msg_2", ExternalID: "SM2", Channel: schema.ChannelSMS, Status: schema.StatusFailed,
-			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2, Implied: true}}
+			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2, Implied: true, Resend: 1, DeadLetter: 42}}
 }
 
 func fullStatus() *schema.StatusUpdate {
 	return &schema.StatusUpdate{Schema: schema.StatusSchema, Channel: schema.ChannelSMS, Account: "main", MessageID: "msg_2",
 		ExternalID: "SM2", Status: schema.StatusUndelivered, ErrorCode: "30005", ErrorMessage: "unknown destination",
-		Attempts: 1, At: at, Raw: json.RawMessage(`{"MessageStatus":"undelivered"}`)}
+		Attempts: 1, Resend: 1, DeadLetter: 42, At: at, Raw: json.RawMessage(`{"MessageStatus":"undelivered"}`)}
 }
 
 func fullConversation() *schema.Conversation {

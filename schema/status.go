@@ -67,15 +67,20 @@ func (s DeliveryStatus) Final() bool {
 // Meta delivery or read receipt) or a sender's own result. MessageID is ours when known;
 // otherwise ExternalID (the provider's id) is looked up.
 type StatusUpdate struct {
-	Schema       string          `json:"schema"`
-	Channel      Channel         `json:"channel"`
-	Account      string          `json:"account"`
-	MessageID    string          `json:"message_id,omitempty"`
-	ExternalID   string          `json:"external_id,omitempty"`
-	Status       DeliveryStatus  `json:"status"`
-	ErrorCode    string          `json:"error_code,omitempty"`
-	ErrorMessage string          `json:"error_message,omitempty"`
-	Attempts     int             `json:"attempts,omitempty"`
-	At           time.Time       `json:"at"`
-	Raw          json.RawMessage `json:"raw,omitempty"`
+	Schema       string         `json:"schema"`
+	Channel      Channel        `json:"channel"`
+	Account      string         `json:"account"`
+	MessageID    string         `json:"message_id,omitempty"`
+	ExternalID   string         `json:"external_id,omitempty"`
+	Status       DeliveryStatus `json:"status"`
+	ErrorCode    string         `json:"error_code,omitempty"`
+	ErrorMessage string         `json:"error_message,omitempty"`
+	Attempts     int            `json:"attempts,omitempty"`
+	// Resend counts the times an operator resent a failed message (dlq redrive); statuses of
+	// a resend start over from queued.
+	Resend int `json:"resend,omitempty"`
+	// DeadLetter is the SB_DLQ sequence a failed message was kept under.
+	DeadLetter uint64          `json:"dead_letter,omitempty"`
+	At         time.Time       `json:"at"`
+	Raw        json.RawMessage `json:"raw,omitempty"`
 }

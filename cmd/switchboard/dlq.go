@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -145,6 +146,7 @@ func redriveDLQ(ctx context.Context, js jetstream.JetStream, stage string, only 
 				h[k] = v
 			}
 		}
+		h.Set(pipeline.HeaderRedrive, strconv.FormatUint(dl.Seq, 10)) // a failed reply is sent again
 		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: dl.OrigSubject, Header: h, Data: m.Data()}); err != nil {
 			return fmt.Errorf("redrive %d: %w", dl.Seq, err)
 		}

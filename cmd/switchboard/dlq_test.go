@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,5 +75,68 @@ func TestPoisonMessagesAreDeadLetteredAndRedriven(t *testing.T) {
 	})
 	if _, err := redriveDLQ(ctx, g.JS, "", dl.Seq); err == nil {
 		t.Fatal("redriving a removed dead letter succeeded")
+	}
+}
+
+// TestFailedReplyIsDeadLetteredAndResent: a reply the channel refuses for good is kept in the
+// dead-letter queue (its delivery event says where); redriving it after the cause is fixed
+// sends it again, once, and its statuses start over (queued, then delivered) as resend 1.
+func TestFailedReplyIsDeadLetteredAndResent(t *testing.T) {
+	var refuse atomic.Bool
+	refuse.Store(true)
+	var delivered atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse.Load() {
+			http.Error(w, "no such ticket queue", http.StatusBadRequest) // permanent
+			return
+		}
+		delivered.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	t.Setenv("DLQ_CALLBACK_SECRET", "whsec_"+base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
+	g := apptest.Start(t, apptest.DefaultConfig+`
+      ops:
+        token: {env: APPTEST_TOKEN}
+        callback: {url: `+srv.URL+`, secret: {env: DLQ_CALLBACK_SECRET}}
+`)
+	ctx := context.Background()
+	if st, body := g.Do("POST", "/v1/channels/api/ops/messages", apptest.Token,
+		map[string]any{"external_id": "d1", "from": "dora@example.com", "text": "hello"}); st != http.StatusAccepted {
+		t.Fatalf("post: %d %s", st, body)
+	}
+	conv := g.Events("sb.conv.*.opened", 1, 10*time.Second)[0].ConversationID
+	if st, body := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token, map[string]any{"text": "answer"}); st != http.StatusAccepted {
+		t.Fatalf("reply: %d %s", st, body)
+	}
+	failed := g.Events("sb.conv."+conv+".delivery", 1, 10*time.Second)[0].Delivery
+	if failed.Status != "failed" || failed.ErrorCode != "http_400" || failed.DeadLetter == 0 {
+		t.Fatalf("failed delivery: %+v", failed)
+	}
+	var out bytes.Buffer
+	if err := listDLQ(ctx, g.JS, "outbound", true, &out); err != nil || !strings.Contains(out.String(), `"stage":"outbound"`) ||
+		!strings.Contains(out.String(), fmt.Sprintf(`"seq":%d`, failed.DeadLetter)) {
+		t.Fatalf("dlq list: %v\n%s", err, out.String())
+	}
+
+	refuse.Store(false) // the helpdesk fixed its endpoint
+	if n, err := redriveDLQ(ctx, g.JS, "outbound", failed.DeadLetter); err != nil || n != 1 {
+		t.Fatalf("redrive: %d %v", n, err)
+	}
+	evs := g.Events("sb.conv."+conv+".delivery", 4, 15*time.Second) // failed, queued, sent (implied), delivered
+	var got []string
+	for _, e := range evs {
+		got = append(got, fmt.Sprintf("%s/%d", e.Delivery.Status, e.Delivery.Resend))
+	}
+	if strings.Join(got, ",") != "failed/0,queued/1,sent/1,delivered/1" {
+		t.Fatalf("delivery events %v", got)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := delivered.Load(); n != 1 {
+		t.Fatalf("callback got the resent reply %d times, want 1", n)
+	}
+	out.Reset()
+	if err := listDLQ(ctx, g.JS, "outbound", true, &out); err != nil || strings.TrimSpace(out.String()) != "" {
+		t.Fatalf("dead letters left after the resend: %v %s", err, out.String())
 	}
 }

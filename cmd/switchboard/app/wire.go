@@ -149,7 +149,7 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 		return err
 	}
 	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: js["outbound"], Leases: w.leases, Senders: senders,
-		Statuses: publisher, Metrics: w.metrics, Logger: a.log}); err != nil {
+		Statuses: publisher, DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
 	}
 	for _, s := range []interface{ Setup(context.Context) error }{w.ingest, w.router, w.dispatcher} {
