@@ -54,7 +54,7 @@ func setupBench(ctx context.Context, o *benchOptions, sc scenario) (*benchEnv, e
 	os.Setenv("SWITCHBOARD_BENCH_TOKEN", o.Token)
 	// The generator is one misbehaving integration by design: no per-sender or account limits.
 	yaml := fmt.Sprintf("log: {level: error}\npipeline: {partitions: %d}\n"+
-		"http: {max_in_flight: %d, rate_limits: {per_sender: {per_second: 1e9}, per_account: {per_second: 1e9}}}\n%s",
+		"http: {max_in_flight: %d, rate_limits: {per_sender: {per_second: 1000000000}, per_account: {per_second: 1000000000}}}\n%s",
 		o.Partitions, max(1024, o.Concurrency*4), sc.Config())
 	cfg, err := app.ParseConfig("bench.yaml", []byte(yaml))
 	if err != nil {
