@@ -3,6 +3,7 @@ package connectors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -113,6 +114,9 @@ var (
 	// ErrUnavailable means the durable store could not take the message now; a webhook
 	// answers 503 so the provider retries.
 	ErrUnavailable = errors.New("store unavailable")
+	// ErrCircuitOpen is ErrUnavailable known before trying: JetStream is unreachable (the
+	// connection is down, or publishes time out), so the request is refused at once.
+	ErrCircuitOpen = fmt.Errorf("%w: jetstream unreachable, refused at once until a publish succeeds again", ErrUnavailable)
 	// ErrInvalidMessage means a connector built a message the contract refuses (a bug in
 	// the connector, not the provider's fault).
 	ErrInvalidMessage = errors.New("invalid message")

@@ -163,9 +163,11 @@ func (in *Intake) fail(w *statusWriter, req *Request, ep Endpoint, err error) {
 			in.reject(req, ep, he)
 		}
 		writeError(w, he)
+	case errors.Is(err, ErrCircuitOpen): // counted by the publisher; one log line per request would flood
+		writeUnavailable(w, "message store unreachable, retry later")
 	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		in.log.Warn("handoff failed", zap.String("path", ep.Path), zap.Error(err))
-		writeUnavailable(w, "message store unavailable, retry later")
+		writeUnavailable(w, "message store unavailable, retry later (a retry with the same id is safe: it may already be stored)")
 	default:
 		in.log.Error("handler failed", zap.String("path", ep.Path), zap.Error(err))
 		writeError(w, &HTTPError{Status: 500, Code: "internal", Message: "internal error"})

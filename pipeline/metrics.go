@@ -6,6 +6,8 @@ import "github.com/prometheus/client_golang/prometheus"
 type Metrics struct {
 	Messages     *prometheus.CounterVec   // switchboard_messages_total{channel,outcome}
 	Publish      *prometheus.HistogramVec // switchboard_publish_duration_seconds{stream}
+	CircuitOpen  prometheus.Gauge         // switchboard_publish_circuit_open
+	FastRefused  prometheus.Counter       // switchboard_publish_refused_total
 	Stage        *prometheus.CounterVec   // switchboard_stage_messages_total{stage,outcome}
 	StageLatency *prometheus.HistogramVec // switchboard_stage_duration_seconds{stage}
 	Outbound     *prometheus.CounterVec   // switchboard_outbound_total{channel,outcome}
@@ -22,6 +24,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_messages_total",
 			Help: "Messages handed to the pipeline by connectors, by outcome (accepted, duplicate, failed).",
 		}, []string{"channel", "outcome"}),
+		CircuitOpen: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_publish_circuit_open",
+			Help: "1 while JetStream is unreachable and new messages are refused at once (503)."}),
+		FastRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_publish_refused_total",
+			Help: "Messages refused at once while the publish circuit was open."}),
 		Publish: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "switchboard_publish_duration_seconds", Help: "Time from publish to JetStream acknowledgement.",
 			Buckets: latencyBuckets,
@@ -45,7 +51,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"component"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.Publish, m.Stage, m.StageLatency, m.Outbound, m.DeadLetters, m.Errors)
+		reg.MustRegister(m.Messages, m.Publish, m.CircuitOpen, m.FastRefused, m.Stage, m.StageLatency, m.Outbound, m.DeadLetters, m.Errors)
 	}
 	return m
 }

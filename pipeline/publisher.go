@@ -21,13 +21,15 @@ type Publisher struct {
 	blobs      connectors.BlobStore
 	partitions int
 	metrics    *Metrics
+	circuit    *circuit
 }
 
 var _ connectors.Publisher = (*Publisher)(nil)
 
 // NewPublisher returns a publisher over js.
 func NewPublisher(js jetstream.JetStream, blobs connectors.BlobStore, partitions int, m *Metrics) *Publisher {
-	return &Publisher{js: js, blobs: blobs, partitions: max(partitions, 1), metrics: m}
+	return &Publisher{js: js, blobs: blobs, partitions: max(partitions, 1), metrics: m,
+		circuit: &circuit{conn: js.Conn(), metrics: m}}
 }
 
 // Publish stores m on SB_INBOUND. See [connectors.Publisher].
@@ -85,16 +87,30 @@ func (p *Publisher) PublishStatus(ctx context.Context, s *schema.StatusUpdate) e
 // through well inside the caller's deadline.
 const publishAttempt = 3 * time.Second
 
+// publish makes one message durable, or says why not within handoffBudget. While JetStream
+// is known to be unreachable it refuses at once (connectors.ErrCircuitOpen). A message refused
+// after a timeout may still land (the publish was sent); its retry, with the same id, is then
+// answered as a duplicate.
 func (p *Publisher) publish(ctx context.Context, stream, subject, id, kind string, data []byte) (*jetstream.PubAck, error) {
 	start := time.Now()
+	if !p.circuit.allow(start) {
+		p.metrics.FastRefused.Inc()
+		return nil, connectors.ErrCircuitOpen
+	}
+	ctx, cancelAll := context.WithTimeout(ctx, handoffBudget)
+	defer cancelAll()
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{HeaderKind: {kind}}}
 	for {
 		actx, cancel := context.WithTimeout(ctx, publishAttempt)
 		ack, err := p.js.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(stream))
 		cancel()
 		if err == nil {
+			p.circuit.succeeded()
 			p.metrics.Publish.WithLabelValues(stream).Observe(time.Since(start).Seconds())
 			return ack, nil
+		}
+		if retryablePublish(err) && !errors.Is(err, nats.ErrNoResponders) {
+			p.circuit.trip() // no answer in time: new messages are refused at once
 		}
 		if ctx.Err() != nil || !retryablePublish(err) {
 			return nil, unavailable(err)
