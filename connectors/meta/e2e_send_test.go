@@ -105,13 +105,16 @@ func TestWhatsAppRepliesAndStatuses(t *testing.T) {
 	second := "wamid.sent2" // the attachment's message
 	status := `{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","changes":[{"field":"messages","value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"15550783881","phone_number_id":"` + phoneID + `"},"statuses":[{"id":"` + second + `","status":"delivered","timestamp":"1750263775","recipient_id":"16505551234"}]}}]}]}`
 	mustDeliver(t, g, []byte(status))
-	if d := delivery(t, g, conv, 2); d.MessageID != id || d.Status != schema.StatusDelivered {
+	if d := delivery(t, g, conv, 2); d.MessageID != id || d.Status != schema.StatusSent || !d.Implied { // delivered implies sent
+		t.Fatalf("implied status before the attachment's wamid: %+v", d)
+	}
+	if d := delivery(t, g, conv, 3); d.MessageID != id || d.Status != schema.StatusDelivered {
 		t.Fatalf("status of the attachment's wamid: %+v", d)
 	}
 
 	reply(t, g, conv, map[string]any{"template": map[string]any{"name": "order_update", "language": "en_US",
 		"variables": map[string]string{"1": "4521", "2": "Friday"}}})
-	delivery(t, g, conv, 3)
+	delivery(t, g, conv, 4)
 	calls = graph.requests("POST", path)
 	jsonEqual(t, calls[2].Body, `{"messaging_product":"whatsapp","recipient_type":"individual","to":"16505551234","type":"template","template":{"name":"order_update","language":{"code":"en_US"},"components":[{"type":"body","parameters":[{"type":"text","text":"4521"},{"type":"text","text":"Friday"}]}]}}`)
 
@@ -119,7 +122,7 @@ func TestWhatsAppRepliesAndStatuses(t *testing.T) {
 		return 400, `{"error":{"message":"(#131026) Message undeliverable","type":"OAuthException","code":131026,"error_data":{"messaging_product":"whatsapp","details":"Receiver is incapable of receiving this message"},"fbtrace_id":"A1"}}`
 	})
 	reply(t, g, conv, map[string]any{"text": "anyone there?"})
-	if d := delivery(t, g, conv, 4); d.Status != schema.StatusFailed || d.ErrorCode != "131026" || !strings.Contains(d.ErrorMessage, "incapable") {
+	if d := delivery(t, g, conv, 5); d.Status != schema.StatusFailed || d.ErrorCode != "131026" || !strings.Contains(d.ErrorMessage, "incapable") {
 		t.Fatalf("refused send: %+v", d)
 	}
 
@@ -131,7 +134,7 @@ func TestWhatsAppRepliesAndStatuses(t *testing.T) {
 		return 0, ""
 	})
 	reply(t, g, conv, map[string]any{"text": "sorry for the wait"})
-	if d := delivery(t, g, conv, 5); d.Status != schema.StatusQueued || d.Attempts != 2 {
+	if d := delivery(t, g, conv, 6); d.Status != schema.StatusQueued || d.Attempts != 2 {
 		t.Fatalf("throttled send: %+v", d)
 	}
 }
