@@ -20,6 +20,11 @@ func (g *Graph) Resolve(ctx context.Context, m *schema.Message) (string, error) 
 		m.Problems = append(m.Problems, "identity: "+err.Error())
 	}
 	id.Source = "channel"
+	if a := m.SenderAuth; a != nil && a.Verdict == schema.AuthFail {
+		// The channel proved the address forged: the message gets a customer of its own
+		// (one per forged address), never the address's real customer.
+		id.Kind = "unverified_" + id.Kind
+	}
 	key := IdentityKey(id)
 	hints := g.verifiedHints(m)
 	if len(hints) == 0 {

@@ -32,6 +32,7 @@ func fullMessage() *schema.Message {
 		Thread: &schema.Thread{MessageID: "a@b", InReplyTo: []string{"c@d"}, References: []string{"e@f"}, ThreadIndex: "AQ==",
 			ReplyToExternalID: "SM1", ReplyToMessageID: "msg_1", EditOfExternalID: "SM0"},
 		Profile:       &schema.Profile{Name: "Alice", ExternalID: "u1", Email: "alice@example.com", Phone: "+15551234567", Verified: true},
+		SenderAuth:    &schema.SenderAuth{Verdict: "pass", SPF: "pass", DKIM: "pass", DKIMDomain: "example.com", DMARC: "pass", Source: "dkim"},
 		Status:        schema.StatusDelivered,
 		LastInboundAt: &at,
 		Flags:         []string{"forwarded"}, Problems: []string{"unknown charset x-foo"},

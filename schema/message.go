@@ -83,6 +83,8 @@ type Message struct {
 	ExternalID string   `json:"external_id"`
 	Thread     *Thread  `json:"thread,omitempty"`
 	Profile    *Profile `json:"profile,omitempty"`
+	// SenderAuth is how far the sender address is authenticated (email: SPF, DKIM, DMARC).
+	SenderAuth *SenderAuth `json:"sender_auth,omitempty"`
 
 	// Status is the delivery status of an outbound message.
 	Status DeliveryStatus `json:"status,omitempty"`
@@ -185,6 +187,27 @@ type Thread struct {
 	// it replaces (a Messenger mid; for Telegram "<chat>:<message_id>").
 	EditOfExternalID string `json:"edit_of_external_id,omitempty"`
 }
+
+// SenderAuth is what the channel could prove about the sender address. Verdict is pass
+// (the address is authenticated: it may link and merge customers), fail (it is forged or
+// broken: the message is kept apart from the address's customer) or none (nothing is known).
+type SenderAuth struct {
+	Verdict    string `json:"verdict"`
+	SPF        string `json:"spf,omitempty"`
+	DKIM       string `json:"dkim,omitempty"`
+	DKIMDomain string `json:"dkim_domain,omitempty"`
+	DMARC      string `json:"dmarc,omitempty"`
+	// Source is where the results come from: "authentication-results:<authserv-id>" (the
+	// receiving server's header, trusted by configuration) or "dkim" (checked here).
+	Source string `json:"source,omitempty"`
+}
+
+// Sender authentication verdicts.
+const (
+	AuthPass = "pass"
+	AuthFail = "fail"
+	AuthNone = "none"
+)
 
 // Profile is what the channel tells about the sender. Verified is set only when the channel
 // proved it (a site-signed identity on live chat, an API account vouching for its users).

@@ -38,6 +38,9 @@ type Account struct {
 	MaxAttachmentSize cfg.ByteSize `yaml:"max_attachment_size"`
 	// MaxAttachments caps stored attachments per message (default 20).
 	MaxAttachments int `yaml:"max_attachments"`
+	// Authentication says how sender addresses are proven (SPF, DKIM, DMARC); without it
+	// no sender is authenticated and none links or merges customers on its own.
+	Authentication Authentication `yaml:"authentication"`
 }
 
 // Server is where a protocol client connects and how it authenticates.

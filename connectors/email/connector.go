@@ -62,7 +62,7 @@ func (c *Connector) source(name string, acct *Account, folder string) *source {
 		dial:    newDialer(&acct.IMAP.Server, 993, 143),
 		creds:   newCredentials(&acct.IMAP.Server, acct),
 		cursors: newCursorStore(c.host.State, name, folder),
-		norm: &normalizer{account: name, folder: folder, lim: acct.limits(), blobs: c.host.Blobs,
+		norm: &normalizer{account: name, folder: folder, lim: acct.limits(), blobs: c.host.Blobs, auth: &senderAuth{cfg: acct.Authentication},
 			signer: newSigner(acct.MessageIDSecret.Value(), acct.Address)},
 		pub:   c.host.Publisher,
 		log:   c.host.Logger.With(zap.String("account", name), zap.String("folder", folder)),

@@ -35,6 +35,7 @@ type normalizer struct {
 	lim     limits
 	blobs   connectors.BlobStore
 	signer  *signer
+	auth    *senderAuth // nil: sender addresses are not authenticated
 }
 
 func (n *normalizer) message(ctx context.Context, f *fetched) (*schema.Message, error) {
@@ -66,6 +67,7 @@ func (n *normalizer) build(f *fetched) (*schema.Message, *parsed) {
 	m.Metadata = map[string]string{"email.folder": n.folder, "email.uid": strconv.FormatUint(uint64(f.uid), 10),
 		"email.uidvalidity": strconv.FormatUint(uint64(f.uidValidity), 10), "email.size": strconv.FormatInt(f.size, 10)}
 	n.automated(m, p)
+	n.authenticate(m, f, p)
 	n.ours(m)
 	m.ExternalID = externalID(m.Thread, p, f)
 	m.ID = schema.MessageID(schema.DedupeKey(m.Channel, m.Account, m.ExternalID))
@@ -102,6 +104,35 @@ func fit(m *schema.Message) {
 			m.Problems = append(m.Problems, "bodies shortened to fit the stream's message size (the full message is in raw_ref)")
 		}
 	}
+}
+
+// authenticate records how far the From address is proven. An authenticated sender is a
+// verified identity (it may link and merge customers); one that failed is flagged and kept
+// apart from the address's customer, so a forged From cannot write into someone's
+// conversation.
+func (n *normalizer) authenticate(m *schema.Message, f *fetched, p *parsed) {
+	sa := n.auth.check(f.raw, p.header, m.From.Value)
+	if sa == nil || m.From.Kind != "email" || m.From.Value == unknownSender {
+		return
+	}
+	m.SenderAuth = sa
+	switch sa.Verdict {
+	case schema.AuthPass:
+		if m.Profile == nil {
+			m.Profile = &schema.Profile{Email: m.From.Value, Verified: true}
+		}
+	case schema.AuthFail:
+		m.Flags = append(m.Flags, "sender_unauthenticated")
+		m.Problems = append(m.Problems, fmt.Sprintf("the sender %s failed authentication (spf=%s dkim=%s dmarc=%s): kept apart from that address's customer",
+			m.From.Value, or(sa.SPF, "none"), or(sa.DKIM, "none"), or(sa.DMARC, "none")))
+	}
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 func (n *normalizer) addresses(m *schema.Message, p *parsed) {

@@ -163,3 +163,33 @@ channels:
 		t.Fatalf("customer events:\n%s", apptest.Sprint(custEvs))
 	}
 }
+
+// TestForgedEmailSenderIsKeptApart: mail whose From failed authentication (the email
+// connector's verdict) never joins the real customer of that address: it gets a customer and
+// conversation of its own. An authenticated message from the same address joins the real one.
+func TestForgedEmailSenderIsKeptApart(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	mail := func(ext string, auth *schema.SenderAuth) *schema.Message {
+		return &schema.Message{Channel: schema.ChannelEmail, Account: "support", ExternalID: ext, Text: ext,
+			From: schema.Address{Kind: "email", Value: "victim@example.com"}, SenderAuth: auth}
+	}
+	publish(t, g, mail("real-1", nil))
+	real := g.Events("sb.conv.*.message", 1, 10*time.Second)[0]
+	publish(t, g, mail("forged-1", &schema.SenderAuth{Verdict: schema.AuthFail, DMARC: "fail"}))
+	publish(t, g, mail("real-2", &schema.SenderAuth{Verdict: schema.AuthPass, DMARC: "pass"}))
+	evs := g.Events("sb.conv.*.message", 3, 10*time.Second)
+	byExt := map[string]*schema.Event{}
+	for _, e := range evs {
+		byExt[e.Message.ExternalID] = e
+	}
+	forged, authed := byExt["forged-1"], byExt["real-2"]
+	if forged == nil || authed == nil {
+		t.Fatalf("events: %s", apptest.Sprint(evs))
+	}
+	if forged.CustomerID == real.CustomerID || forged.ConversationID == real.ConversationID {
+		t.Fatalf("the forged mail joined the victim's customer %s / conversation %s", real.CustomerID, real.ConversationID)
+	}
+	if authed.CustomerID != real.CustomerID || authed.ConversationID != real.ConversationID {
+		t.Fatalf("the authenticated mail went to %s, want the customer %s", authed.CustomerID, real.CustomerID)
+	}
+}
