@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -19,13 +20,16 @@ import (
 
 // IntakeOptions configures an [Intake].
 type IntakeOptions struct {
-	PublicURL   string        // base URL providers call; "" derives it from each request's Host
-	MaxBody     int64         // default body limit (default 1 MiB)
-	MaxInFlight int           // requests handled at once before answering 503 (default 1024)
-	Timeout     time.Duration // deadline for one handler (default 10s, inside Twilio's 15s)
-	Rejections  Rejecter      // where refused requests are recorded; nil records nothing
-	Metrics     *Metrics
-	Logger      *zap.Logger
+	PublicURL   string // base URL providers call; "" derives it from each request's Host
+	MaxBody     int64  // default body limit (default 1 MiB)
+	MaxInFlight int    // requests handled at once before answering 503 (default 1024)
+	// MaxInFlightBytes caps the request bodies held at once (default 64 MiB): a burst of
+	// large bodies is answered 503 at once instead of growing the process.
+	MaxInFlightBytes int64
+	Timeout          time.Duration // deadline for one handler (default 10s, inside Twilio's 15s)
+	Rejections       Rejecter      // where refused requests are recorded; nil records nothing
+	Metrics          *Metrics
+	Logger           *zap.Logger
 }
 
 // Intake serves connector endpoints with the guarantees every webhook needs. Its zero value
@@ -33,6 +37,7 @@ type IntakeOptions struct {
 type Intake struct {
 	opts     IntakeOptions
 	sem      chan struct{}
+	bytes    atomic.Int64 // body bytes reserved by requests in flight
 	inflight inflight
 	log      *zap.Logger
 }
@@ -41,6 +46,9 @@ type Intake struct {
 func NewIntake(opts IntakeOptions) *Intake {
 	if opts.MaxBody <= 0 {
 		opts.MaxBody = 1 << 20
+	}
+	if opts.MaxInFlightBytes <= 0 {
+		opts.MaxInFlightBytes = 64 << 20
 	}
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 1024
@@ -114,6 +122,16 @@ func (in *Intake) serve(w *statusWriter, r *http.Request, ep Endpoint) {
 	if limit <= 0 {
 		limit = in.opts.MaxBody
 	}
+	cost := limit // what the body may take; its declared length when it has one
+	if r.ContentLength >= 0 && r.ContentLength < limit {
+		cost = r.ContentLength
+	}
+	if !in.reserve(cost) {
+		in.opts.Metrics.Overload.WithLabelValues(string(ep.Channel)).Inc()
+		writeUnavailable(w, "overloaded (too many request bytes in flight)")
+		return
+	}
+	defer in.bytes.Add(-cost)
 	// A client that trickles its body must not hold an in-flight slot for long (a few
 	// thousand of them would answer every provider 503): the body gets the handler's deadline.
 	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(in.opts.Timeout))
@@ -131,6 +149,20 @@ func (in *Intake) serve(w *statusWriter, r *http.Request, ep Endpoint) {
 		return
 	}
 	writeResponse(w, resp)
+}
+
+// reserve takes n bytes of the in-flight budget; a body larger than the whole budget still
+// gets through when nothing else is in flight.
+func (in *Intake) reserve(n int64) bool {
+	for {
+		cur := in.bytes.Load()
+		if cur > 0 && cur+n > in.opts.MaxInFlightBytes {
+			return false
+		}
+		if in.bytes.CompareAndSwap(cur, cur+n) {
+			return true
+		}
+	}
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {

@@ -36,6 +36,8 @@ func runServe(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	limitMemory(cfg.MemoryLimit.Or(0), log)
+	go releaseMemory(ctx)
 	if len(cfg.REST.Tokens) == 0 {
 		log.Warn("rest.tokens is empty: the REST API is open to anyone who can reach http.listen")
 	}

@@ -22,14 +22,17 @@ import (
 
 // Config is the whole configuration file (docs/configuration.md).
 type Config struct {
-	Log      LogConfig           `yaml:"log"`
-	DataDir  string              `yaml:"data_dir"`
-	HTTP     HTTPConfig          `yaml:"http"`
-	REST     RESTConfig          `yaml:"rest"`
-	NATS     pipeline.NATSConfig `yaml:"nats"`
-	Pipeline pipeline.Config     `yaml:"pipeline"`
-	Router   router.Config       `yaml:"router"`
-	Channels Channels            `yaml:"channels"`
+	Log     LogConfig `yaml:"log"`
+	DataDir string    `yaml:"data_dir"`
+	// MemoryLimit is the Go runtime's soft memory limit for serve (default: 80% of the
+	// container's cgroup limit, none outside a container; GOMEMLIMIT wins).
+	MemoryLimit cfg.ByteSize        `yaml:"memory_limit"`
+	HTTP        HTTPConfig          `yaml:"http"`
+	REST        RESTConfig          `yaml:"rest"`
+	NATS        pipeline.NATSConfig `yaml:"nats"`
+	Pipeline    pipeline.Config     `yaml:"pipeline"`
+	Router      router.Config       `yaml:"router"`
+	Channels    Channels            `yaml:"channels"`
 }
 
 // LogConfig chooses the log format and level.
@@ -46,7 +49,9 @@ type HTTPConfig struct {
 	PublicURL   string       `yaml:"public_url"`
 	MaxBody     cfg.ByteSize `yaml:"max_body"`
 	MaxInFlight int          `yaml:"max_in_flight"`
-	Timeout     cfg.Duration `yaml:"handler_timeout"`
+	// MaxInFlightBytes caps the request bodies held at once (default 64MiB; 503 beyond).
+	MaxInFlightBytes cfg.ByteSize `yaml:"max_in_flight_bytes"`
+	Timeout          cfg.Duration `yaml:"handler_timeout"`
 	// ShutdownGrace bounds each shutdown phase.
 	ShutdownGrace cfg.Duration `yaml:"shutdown_grace"`
 	// RateLimits caps messages per sender and per account (429 + Retry-After).

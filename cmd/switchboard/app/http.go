@@ -21,7 +21,8 @@ import (
 func (a *App) serveHTTP(w *wiring) error {
 	a.intake = connectors.NewIntake(connectors.IntakeOptions{
 		PublicURL: a.cfg.HTTP.PublicURL, MaxBody: a.cfg.HTTP.MaxBody.Or(0), MaxInFlight: a.cfg.HTTP.MaxInFlight,
-		Timeout: a.cfg.HTTP.Timeout.D(), Rejections: pipeline.NewRejections(a.js, a.log.Named("forensics")),
+		MaxInFlightBytes: a.cfg.HTTP.MaxInFlightBytes.Or(0),
+		Timeout:          a.cfg.HTTP.Timeout.D(), Rejections: pipeline.NewRejections(a.js, a.log.Named("forensics")),
 		Metrics: w.connMetrics, Logger: a.log.Named("intake"),
 	})
 	mux := http.NewServeMux()
