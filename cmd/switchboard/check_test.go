@@ -78,7 +78,9 @@ func TestCheckAcceptsTheExampleConfig(t *testing.T) {
 func TestCheckWithoutTheSecrets(t *testing.T) {
 	t.Setenv("SWITCHBOARD_API_TOKEN", "") // empty counts as not set
 	var code int
-	out := captureStderr(t, func() { code = run(context.Background(), []string{"check", "--config", "../../configs/switchboard.yaml"}) })
+	out := captureStderr(t, func() {
+		code = run(context.Background(), []string{"check", "--config", "../../configs/switchboard.yaml"})
+	})
 	if code != 0 || !strings.Contains(out, "warning: ") || !strings.Contains(out, "environment variable SWITCHBOARD_API_TOKEN is not set") {
 		t.Fatalf("exit %d, want 0 with a warning:\n%s", code, out)
 	}
