@@ -17,6 +17,7 @@ type Proxy struct {
 
 	mu     sync.Mutex
 	paused bool
+	down   bool // Cut: connections are refused (a killed server)
 	resume chan struct{}
 	conns  []net.Conn
 }
@@ -42,6 +43,13 @@ func (p *Proxy) accept() {
 		c, err := p.ln.Accept()
 		if err != nil {
 			return
+		}
+		p.mu.Lock()
+		down := p.down
+		p.mu.Unlock()
+		if down {
+			c.Close()
+			continue
 		}
 		up, err := net.DialTimeout("tcp", p.target, 5*time.Second)
 		if err != nil {
@@ -95,10 +103,23 @@ func (p *Proxy) Pause() {
 	}
 }
 
-// Resume lets the held bytes through.
+// Cut closes every connection and refuses new ones until Resume: the server is gone as far
+// as the client can tell.
+func (p *Proxy) Cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		_ = c.Close()
+	}
+	p.conns = nil
+}
+
+// Resume lets the held bytes through and accepts connections again.
 func (p *Proxy) Resume() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.down = false
 	if p.paused {
 		p.paused = false
 		close(p.resume)

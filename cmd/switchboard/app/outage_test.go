@@ -95,3 +95,35 @@ func TestNATSStallIsRefusedAtOnce(t *testing.T) {
 		t.Fatal("circuit metrics missing or still open")
 	}
 }
+
+// TestNATSOutageIsRefusedAtOnce: when the connection to NATS is gone (a killed server), new
+// requests get 503 with Retry-After at once; once NATS is back the gateway reconnects and
+// takes messages again.
+func TestNATSOutageIsRefusedAtOnce(t *testing.T) {
+	srv := natstest.StartServer(t)
+	proxy := natstest.StartProxy(t, srv.Addr().String())
+	g := apptest.Start(t, apptest.DefaultConfig+"nats: {url: "+proxy.URL()+"}\n")
+	if st, _, _ := postTimed(g, "before"); st != http.StatusAccepted {
+		t.Fatalf("before the outage: %d", st)
+	}
+	proxy.Cut()
+	apptest.Eventually(t, 5*time.Second, func() error { // the client notices the cut
+		if st, _, _ := postTimed(g, "probe"); st != http.StatusServiceUnavailable {
+			return fmt.Errorf("during the outage: %d", st)
+		}
+		return nil
+	})
+	for i := 0; i < 5; i++ {
+		st, ra, took := postTimed(g, fmt.Sprint("down-", i))
+		if st != http.StatusServiceUnavailable || ra == "" || took > time.Second {
+			t.Fatalf("request %d during the outage: %d (Retry-After %q) after %v, want 503 at once", i, st, ra, took)
+		}
+	}
+	proxy.Resume()
+	apptest.Eventually(t, 20*time.Second, func() error {
+		if st, _, _ := postTimed(g, "after"); st != http.StatusAccepted {
+			return fmt.Errorf("after the outage: %d", st)
+		}
+		return nil
+	})
+}
