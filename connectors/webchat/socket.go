@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -47,8 +46,7 @@ func (c *Connector) serveSocket(w http.ResponseWriter, r *http.Request) {
 			reason, msg = "ip_rate", "too many new chat connections from your address; slow down"
 		}
 		c.metrics.refused.WithLabelValues(reason).Inc()
-		w.Header().Set("Retry-After", strconv.Itoa(int(retry.Round(time.Second).Seconds())))
-		connectors.WriteError(w, &connectors.HTTPError{Status: http.StatusTooManyRequests, Code: "rate_limited", Message: msg})
+		connectors.WriteError(w, connectors.RateLimited(retry, "%s", msg))
 		return
 	}
 	ws, err := c.upgrader.Upgrade(w, r, nil)

@@ -12,9 +12,15 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline/natstest"
 )
 
-// postTimed posts one API message and returns the status, Retry-After and how long it took.
+// postTimed posts one API message from stall@example.com and returns the status,
+// Retry-After and how long it took.
 func postTimed(g *apptest.Gateway, ext string) (int, string, time.Duration) {
-	body := fmt.Sprintf(`{"external_id":%q,"from":"stall@example.com","text":"hi"}`, ext)
+	return postFrom(g, ext, "stall@example.com")
+}
+
+// postFrom is postTimed for any sender.
+func postFrom(g *apptest.Gateway, ext, from string) (int, string, time.Duration) {
+	body := fmt.Sprintf(`{"external_id":%q,"from":%q,"text":"hi"}`, ext, from)
 	req, _ := http.NewRequest("POST", g.URL+"/v1/channels/api/demo/messages", strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+apptest.Token)
 	req.Header.Set("Content-Type", "application/json")
