@@ -2,13 +2,12 @@ package connectors
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -18,7 +17,7 @@ type Host struct {
 	Publisher Publisher
 	Blobs     BlobStore
 	State     StateStore
-	Leases    Leaser
+	Leases    kernel.Leaser
 	Feed      Feed
 	Signals   Signals
 	Logger    *zap.Logger
@@ -63,18 +62,6 @@ type StateStore interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Leaser hands out exclusive, self-renewing leases across all instances.
-type Leaser interface {
-	// Acquire blocks until this instance holds the lease on key or ctx ends.
-	Acquire(ctx context.Context, key string) (Lease, error)
-}
-
-// Lease is held until Release or until it is lost (renewal failed, another holder won).
-type Lease interface {
-	Lost() <-chan struct{}
-	Release()
-}
-
 // Feed follows the unified conversation stream. One instance shares a single live
 // subscription among all its watchers; the stream is read only to catch a watcher up.
 type Feed interface {
@@ -104,20 +91,3 @@ type Signals interface {
 	// in "."), from one goroutine per Listen; fn must not block. stop ends it.
 	Listen(prefix string, fn func(topic string, data []byte)) (stop func(), err error)
 }
-
-// Errors of the Host services, matched with errors.Is.
-var (
-	ErrNotFound = errors.New("not found")
-	ErrExists   = errors.New("already exists")
-	ErrConflict = errors.New("revision conflict")
-	ErrTooLarge = errors.New("too large")
-	// ErrUnavailable means the durable store could not take the message now; a webhook
-	// answers 503 so the provider retries.
-	ErrUnavailable = errors.New("store unavailable")
-	// ErrCircuitOpen is ErrUnavailable known before trying: JetStream is unreachable (the
-	// connection is down, or publishes time out), so the request is refused at once.
-	ErrCircuitOpen = fmt.Errorf("%w: jetstream unreachable, refused at once until a publish succeeds again", ErrUnavailable)
-	// ErrInvalidMessage means a connector built a message the contract refuses (a bug in
-	// the connector, not the provider's fault).
-	ErrInvalidMessage = errors.New("invalid message")
-)

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"go.uber.org/zap"
 )
 
@@ -195,9 +196,9 @@ func (in *Intake) fail(w *statusWriter, req *Request, ep Endpoint, err error) {
 			in.reject(req, ep, he)
 		}
 		writeError(w, he)
-	case errors.Is(err, ErrCircuitOpen): // counted by the publisher; one log line per request would flood
+	case errors.Is(err, kernel.ErrCircuitOpen): // counted by the publisher; one log line per request would flood
 		writeUnavailable(w, "message store unreachable, retry later")
-	case errors.Is(err, ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, kernel.ErrUnavailable), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		in.log.Warn("handoff failed", zap.String("path", ep.Path), zap.Error(err))
 		writeUnavailable(w, "message store unavailable, retry later (a retry with the same id is safe: it may already be stored)")
 	default:

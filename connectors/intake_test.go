@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -58,7 +59,7 @@ func TestIntakeMapsErrorsToAnswers(t *testing.T) {
 		{"bad field", BadField("text", "is required"), 400, "invalid_field", false},
 		{"unauthorized", Unauthorized("no"), 401, "unauthorized", true},
 		{"forbidden", Forbidden("bad_signature", "nope"), 403, "bad_signature", true},
-		{"store down", ErrUnavailable, 503, "unavailable", false},
+		{"store down", kernel.ErrUnavailable, 503, "unavailable", false},
 		{"deadline", context.DeadlineExceeded, 503, "unavailable", false},
 		{"bug", errors.New("boom"), 500, "internal", false},
 	}
@@ -204,18 +205,6 @@ func TestIntakeRebuildsPublicURL(t *testing.T) {
 	serveOne(t, in, ep, httptest.NewRequest("POST", "http://10.0.0.5:8080/hook?a=1&b=2", nil))
 	if got != "https://gw.example.com/base/hook?a=1&b=2" {
 		t.Fatalf("public URL %q", got)
-	}
-}
-
-func TestBackoffGrowsAndJitters(t *testing.T) {
-	b := Backoff{Min: 100 * time.Millisecond, Max: time.Second}
-	for n, want := range []time.Duration{100, 200, 400, 800, 1000, 1000} {
-		hi := want * time.Millisecond
-		for i := 0; i < 50; i++ {
-			if d := b.Delay(n); d < hi/2 || d > hi {
-				t.Fatalf("Delay(%d) = %v, want within [%v, %v]", n, d, hi/2, hi)
-			}
-		}
 	}
 }
 

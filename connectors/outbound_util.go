@@ -9,6 +9,8 @@ import (
 	"net/textproto"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // SplitText cuts text into pieces of at most max characters for providers that cap a
@@ -51,7 +53,7 @@ func byteOffset(s string, n int) int {
 type FilePart struct {
 	Field, Name, ContentType string
 	Body                     io.Reader
-	Max                      int64 // larger files are refused with ErrTooLarge
+	Max                      int64 // larger files are refused with kernel.ErrTooLarge
 }
 
 // Multipart builds a multipart/form-data body from fields and one file (provider upload
@@ -77,7 +79,7 @@ func Multipart(fields [][2]string, f FilePart) ([]byte, string, error) {
 	case err != nil:
 		return nil, "", err
 	case n > f.Max:
-		return nil, "", fmt.Errorf("%w: the file is larger than %d bytes", ErrTooLarge, f.Max)
+		return nil, "", fmt.Errorf("%w: the file is larger than %d bytes", kernel.ErrTooLarge, f.Max)
 	}
 	if err := w.Close(); err != nil {
 		return nil, "", errors.Join(errors.New("multipart"), err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 func TestSplitText(t *testing.T) {
@@ -58,7 +60,7 @@ func TestMultipart(t *testing.T) {
 		t.Fatalf("form %v, file %q", form.Value, data)
 	}
 	_, _, err = Multipart(nil, FilePart{Field: "f", Name: "x", ContentType: "text/plain", Body: strings.NewReader("toolong"), Max: 5})
-	if !errors.Is(err, ErrTooLarge) {
+	if !errors.Is(err, kernel.ErrTooLarge) {
 		t.Fatalf("oversized file: %v", err)
 	}
 }

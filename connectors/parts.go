@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // Part sends one provider message of a reply and returns the provider's id for it.
@@ -48,7 +50,7 @@ func SendParts(ctx context.Context, state StateStore, messageID string, parts []
 
 func loadParts(ctx context.Context, state StateStore, key string) ([]string, uint64, error) {
 	data, rev, err := state.Get(ctx, key)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return nil, 0, nil
 	}
 	if err != nil {

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // memState is a StateStore in memory, with revisions, for unit tests of the helpers.
@@ -24,7 +26,7 @@ func (s *memState) Get(_ context.Context, k string) ([]byte, uint64, error) {
 	defer s.mu.Unlock()
 	v, ok := s.vals[k]
 	if !ok {
-		return nil, 0, ErrNotFound
+		return nil, 0, kernel.ErrNotFound
 	}
 	return v, s.revs[k], nil
 }
@@ -33,7 +35,7 @@ func (s *memState) Create(ctx context.Context, k string, v []byte) (uint64, erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.vals[k]; ok {
-		return 0, ErrExists
+		return 0, kernel.ErrExists
 	}
 	return s.put(k, v), nil
 }
@@ -42,7 +44,7 @@ func (s *memState) Update(_ context.Context, k string, v []byte, rev uint64) (ui
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.revs[k] != rev {
-		return 0, ErrConflict
+		return 0, kernel.ErrConflict
 	}
 	return s.put(k, v), nil
 }

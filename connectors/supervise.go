@@ -3,39 +3,16 @@ package connectors
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"go.uber.org/zap"
 )
 
-// Backoff is an exponential backoff with full jitter.
-type Backoff struct {
-	Min, Max time.Duration
-}
-
-// Delay returns the wait before attempt n (0-based): a random duration in
-// [d/2, d] where d = min(Max, Min*2^n).
-func (b Backoff) Delay(n int) time.Duration {
-	lo, hi := b.Min, b.Max
-	if lo <= 0 {
-		lo = 500 * time.Millisecond
-	}
-	if hi < lo {
-		hi = 2 * time.Minute
-	}
-	d := lo
-	for i := 0; i < n && d < hi; i++ {
-		d *= 2
-	}
-	d = min(d, hi)
-	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
-}
-
 // SuperviseOptions configures [Supervise].
 type SuperviseOptions struct {
-	Leases  Leaser // nil: no lease is taken
-	Backoff Backoff
+	Leases  kernel.Leaser // nil: no lease is taken
+	Backoff kernel.Backoff
 	// Healthy is how long Run must last before a failure counts as a fresh one (the
 	// backoff restarts from its minimum).
 	Healthy time.Duration
@@ -79,36 +56,23 @@ func Supervise(ctx context.Context, spec SourceSpec, o SuperviseOptions) {
 	}
 }
 
-var errLeaseLost = errors.New("lease lost")
-
 func superviseOnce(ctx context.Context, spec SourceSpec, o SuperviseOptions, log *zap.Logger) error {
-	runCtx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	if spec.LeaseKey != "" && o.Leases != nil {
-		lease, err := o.Leases.Acquire(ctx, spec.LeaseKey)
-		if err != nil {
-			return err
+	run := func(ctx context.Context, _ <-chan struct{}) error {
+		o.Metrics.SourceUp.WithLabelValues(spec.Name).Set(1)
+		defer o.Metrics.SourceUp.WithLabelValues(spec.Name).Set(0)
+		err := spec.Source.Run(ctx)
+		if err == nil && ctx.Err() == nil {
+			err = errors.New("source returned without error")
 		}
-		defer lease.Release()
+		return err
+	}
+	if spec.LeaseKey == "" || o.Leases == nil {
+		return run(ctx, nil)
+	}
+	return kernel.RunLeased(ctx, o.Leases, spec.LeaseKey, func(ctx context.Context, lost <-chan struct{}) error {
 		o.Metrics.SourceLeased.WithLabelValues(spec.Name).Set(1)
 		defer o.Metrics.SourceLeased.WithLabelValues(spec.Name).Set(0)
 		log.Info("lease acquired", zap.String("lease", spec.LeaseKey))
-		go func() {
-			select {
-			case <-lease.Lost():
-				cancel(errLeaseLost)
-			case <-runCtx.Done():
-			}
-		}()
-	}
-	o.Metrics.SourceUp.WithLabelValues(spec.Name).Set(1)
-	defer o.Metrics.SourceUp.WithLabelValues(spec.Name).Set(0)
-	err := spec.Source.Run(runCtx)
-	if cause := context.Cause(runCtx); errors.Is(cause, errLeaseLost) {
-		return errLeaseLost
-	}
-	if err == nil && ctx.Err() == nil {
-		err = errors.New("source returned without error")
-	}
-	return err
+		return run(ctx, lost)
+	})
 }

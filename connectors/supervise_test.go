@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 type sourceFunc func(ctx context.Context) error
@@ -25,7 +27,7 @@ func TestSuperviseRestartsAFailingSource(t *testing.T) {
 	})
 	done := make(chan struct{})
 	go func() {
-		Supervise(ctx, SourceSpec{Name: "s", Source: src}, SuperviseOptions{Backoff: Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}})
+		Supervise(ctx, SourceSpec{Name: "s", Source: src}, SuperviseOptions{Backoff: kernel.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}})
 		close(done)
 	}()
 	select {
@@ -48,7 +50,7 @@ type testLeaser struct {
 	leases   chan *testLease
 }
 
-func (l *testLeaser) Acquire(ctx context.Context, key string) (Lease, error) {
+func (l *testLeaser) Acquire(ctx context.Context, key string) (kernel.Lease, error) {
 	l.acquired.Add(1)
 	le := &testLease{lost: make(chan struct{})}
 	l.leases <- le
@@ -66,10 +68,10 @@ func TestSuperviseStopsTheSourceWhenItsLeaseIsLost(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go Supervise(ctx, SourceSpec{Name: "mailbox", LeaseKey: "k", Source: src},
-		SuperviseOptions{Leases: leaser, Backoff: Backoff{Min: time.Millisecond, Max: 2 * time.Millisecond}})
+		SuperviseOptions{Leases: leaser, Backoff: kernel.Backoff{Min: time.Millisecond, Max: 2 * time.Millisecond}})
 	first := <-leaser.leases
 	close(first.lost)
-	if cause := <-stopped; !errors.Is(cause, errLeaseLost) {
+	if cause := <-stopped; !errors.Is(cause, kernel.ErrLeaseLost) {
 		t.Fatalf("source stopped with %v, want lease lost", cause)
 	}
 	<-leaser.leases // re-acquired after the backoff

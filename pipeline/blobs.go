@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -37,10 +38,10 @@ func (b *Blobs) Put(ctx context.Context, key, contentType string, r io.Reader, l
 	info, err := b.obs.Put(ctx, meta, cr)
 	if cr.over {
 		_ = b.obs.Delete(context.WithoutCancel(ctx), key)
-		return schema.BlobRef{}, fmt.Errorf("%w: more than %d bytes", connectors.ErrTooLarge, limit)
+		return schema.BlobRef{}, fmt.Errorf("%w: more than %d bytes", kernel.ErrTooLarge, limit)
 	}
 	if err != nil {
-		return schema.BlobRef{}, unavailable(err)
+		return schema.BlobRef{}, kernel.Unavailable(err)
 	}
 	return schema.BlobRef{Bucket: ObjectAttachments, Key: key, Size: int64(info.Size), Digest: info.Digest}, nil
 }
@@ -49,10 +50,10 @@ func (b *Blobs) Put(ctx context.Context, key, contentType string, r io.Reader, l
 func (b *Blobs) Open(ctx context.Context, key string) (io.ReadCloser, string, error) {
 	res, err := b.obs.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, "", connectors.ErrNotFound
+		return nil, "", kernel.ErrNotFound
 	}
 	if err != nil {
-		return nil, "", unavailable(err)
+		return nil, "", kernel.Unavailable(err)
 	}
 	info, err := res.Info()
 	if err != nil {

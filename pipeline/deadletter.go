@@ -6,6 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // DeadLetters puts unprocessable messages on SB_DLQ with the reason, keeping the original
@@ -50,7 +51,7 @@ func (d *DeadLetters) PutSeq(ctx context.Context, stage string, msg jetstream.Ms
 	}
 	ack, err := d.js.PublishMsg(ctx, &nats.Msg{Subject: DeadLetterSubject(stage), Header: h, Data: msg.Data()})
 	if err != nil {
-		return 0, unavailable(err)
+		return 0, kernel.Unavailable(err)
 	}
 	d.metrics.DeadLetters.WithLabelValues(stage).Inc()
 	return ack.Sequence, nil

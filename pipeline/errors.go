@@ -4,7 +4,7 @@ import (
 	"errors"
 	"time"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // PoisonError marks a message no retry can fix (undecodable, invalid): it is dead-lettered at once.
@@ -31,5 +31,5 @@ func Later(err error, d time.Duration) error { return &LaterError{Err: err, Afte
 
 func isPoison(err error) bool {
 	var p *PoisonError
-	return errors.As(err, &p) || errors.Is(err, connectors.ErrInvalidMessage)
+	return errors.As(err, &p) || errors.Is(err, kernel.ErrInvalidMessage)
 }

@@ -2,47 +2,23 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
-
-// errLeaseLost is returned when work stopped because its lease was lost.
-var errLeaseLost = errors.New("lease lost")
 
 // exclusively runs work on a consumer while holding the lease key, so that one instance at a
 // time consumes it. Before work starts it waits until the consumer has nothing
-// unacknowledged with a previous holder. work's context ends when ctx ends or the lease is
-// lost; lost is closed in the second case, and work must then abandon what it holds.
-func exclusively(ctx context.Context, leases connectors.Leaser, key string, js jetstream.JetStream, stream, consumer string,
+// unacknowledged with a previous holder. See [kernel.RunLeased] for work's context and lost.
+func exclusively(ctx context.Context, leases kernel.Leaser, key string, js jetstream.JetStream, stream, consumer string,
 	ackWait time.Duration, work func(ctx context.Context, lost <-chan struct{}) error) error {
-	lease, err := leases.Acquire(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer lease.Release()
-	lost := make(chan struct{})
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-lease.Lost():
-			close(lost)
-			cancel()
-		case <-wctx.Done():
+	return kernel.RunLeased(ctx, leases, key, func(ctx context.Context, lost <-chan struct{}) error {
+		if err := awaitHandback(ctx, js, stream, consumer, ackWait); err != nil {
+			return err
 		}
-	}()
-	if err := awaitHandback(wctx, js, stream, consumer, ackWait); err != nil {
-		return err
-	}
-	err = work(wctx, lost)
-	if isClosed(lost) {
-		return errLeaseLost
-	}
-	return err
+		return work(ctx, lost)
+	})
 }
 
 // awaitHandback waits until the consumer has no message outstanding with a previous holder:
@@ -68,14 +44,5 @@ func awaitHandback(ctx context.Context, js jetstream.JetStream, stream, consumer
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-}
-
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
 	}
 }

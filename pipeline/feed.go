@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -63,7 +64,7 @@ func (f *Feed) start() error {
 	}
 	sub, err := f.nc.Subscribe(LiveConvPrefix+">", f.onLive)
 	if err != nil {
-		return unavailable(err)
+		return kernel.Unavailable(err)
 	}
 	_ = sub.SetPendingLimits(1<<20, 256<<20)
 	f.sub = sub
@@ -140,7 +141,7 @@ func parseSeq(s string) uint64 {
 // Watch implements [connectors.Feed].
 func (f *Feed) Watch(conversationID string, after uint64, fn func(*schema.Event)) (func(), error) {
 	if !schema.ValidToken(conversationID) {
-		return nil, fmt.Errorf("%w: conversation id %q", connectors.ErrNotFound, conversationID)
+		return nil, fmt.Errorf("%w: conversation id %q", kernel.ErrNotFound, conversationID)
 	}
 	w := &watcher{conv: conversationID, fn: fn, log: f.log, last: after, syncing: true}
 	f.mu.Lock()
@@ -243,7 +244,7 @@ func (f *Feed) conversationStream(ctx context.Context) (jetstream.Stream, error)
 	}
 	st, err := f.js.Stream(ctx, StreamConversations)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, kernel.Unavailable(err)
 	}
 	f.stream = st
 	return st, nil
@@ -257,11 +258,11 @@ func (f *Feed) messageRecords(ctx context.Context) (jetstream.KeyValue, error) {
 	}
 	kv, err := f.js.KeyValue(ctx, BucketMessages)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, kernel.Unavailable(err)
 	}
 	f.messages = kv
 	return kv, nil
 }
 
 // retryDelay spaces out catch-up attempts while the stream is unavailable.
-var retryDelay = connectors.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
+var retryDelay = kernel.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -182,7 +183,7 @@ func (f *Feed) catchUp(w *watcher) error {
 		return nil // nothing stored yet
 	}
 	if err != nil {
-		return unavailable(err)
+		return kernel.Unavailable(err)
 	}
 	var newest struct {
 		Seq uint64 `json:"seq"`
@@ -196,7 +197,7 @@ func (f *Feed) catchUp(w *watcher) error {
 	}
 	cons, err := f.js.OrderedConsumer(ctx, StreamConversations, oc)
 	if err != nil {
-		return unavailable(err)
+		return kernel.Unavailable(err)
 	}
 	return readUntil(cons, w, last, newest.Seq)
 }
@@ -211,7 +212,7 @@ func readUntil(cons jetstream.Consumer, w *watcher, from, upTo uint64) error {
 		}
 		batch, err := cons.Fetch(want, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
-			return unavailable(err)
+			return kernel.Unavailable(err)
 		}
 		n, done := 0, false
 		for m := range batch.Messages() {
@@ -222,7 +223,7 @@ func readUntil(cons jetstream.Consumer, w *watcher, from, upTo uint64) error {
 			}
 			md, err := m.Metadata()
 			if err != nil {
-				return unavailable(err)
+				return kernel.Unavailable(err)
 			}
 			w.replayed(&ev, md.Sequence.Stream)
 			from = max(from, ev.Seq)
@@ -231,7 +232,7 @@ func readUntil(cons jetstream.Consumer, w *watcher, from, upTo uint64) error {
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return unavailable(err)
+			return kernel.Unavailable(err)
 		}
 		if n == 0 || done {
 			return nil

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -27,7 +27,7 @@ type IngestOptions struct {
 	JS      jetstream.JetStream
 	Config  Config
 	Stages  []Stage
-	Leases  connectors.Leaser // makes each partition exclusive across instances
+	Leases  kernel.Leaser // makes each partition exclusive across instances
 	DLQ     *DeadLetters
 	Metrics *Metrics
 	Logger  *zap.Logger
@@ -68,7 +68,7 @@ func NewIngest(ctx context.Context, o IngestOptions) (*Ingest, error) {
 			Filters:       func(p int) []string { return []string{fmt.Sprintf(subject, p)} },
 			MaxAckPending: maxAckPending,
 			Handle:        in.handle, Leases: o.Leases, MaxAttempts: c.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
-			Backoff: connectors.Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second},
+			Backoff: kernel.Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second},
 		}
 	}
 	in.runner = runner("ingest", "sb.in.*.*.%d", 1)
@@ -128,7 +128,7 @@ func (in *Ingest) forward(ctx context.Context, customerID, id, kind string, data
 	msg := &nats.Msg{Subject: RouteSubject(Partition(customerID, in.parts)), Data: data,
 		Header: nats.Header{HeaderKind: {kind}}}
 	if _, err := in.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
-		return unavailable(err)
+		return kernel.Unavailable(err)
 	}
 	return nil
 }
@@ -144,7 +144,7 @@ func (in *Ingest) handleStatus(ctx context.Context, data []byte) error {
 	}
 	if st.MessageID == "" {
 		id, err := LookupExternal(ctx, in.outbox, st.Channel, st.Account, st.ExternalID)
-		if errors.Is(err, connectors.ErrNotFound) {
+		if errors.Is(err, kernel.ErrNotFound) {
 			return Later(fmt.Errorf("no outbound message has provider id %q (yet)", st.ExternalID), statusDelay)
 		}
 		if err != nil {
@@ -157,7 +157,7 @@ func (in *Ingest) handleStatus(ctx context.Context, data []byte) error {
 		return Later(fmt.Errorf("status for unknown message %s", st.MessageID), statusDelay)
 	}
 	if err != nil {
-		return unavailable(err)
+		return kernel.Unavailable(err)
 	}
 	var m schema.Message
 	if err := json.Unmarshal(e.Value(), &m); err != nil || m.CustomerID == "" {

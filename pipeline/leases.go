@@ -9,9 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"go.uber.org/zap"
-
-	"github.com/switchboardhq/switchboard/connectors"
 )
 
 // Leases hands out exclusive leases stored in bucket sb_leases. A lease is a key holding the
@@ -26,7 +25,7 @@ type Leases struct {
 	log      *zap.Logger
 }
 
-var _ connectors.Leaser = (*Leases)(nil)
+var _ kernel.Leaser = (*Leases)(nil)
 
 // NewLeases returns a leaser for this instance; ttl must be the bucket's TTL. A lease records
 // the instance and this run ("<id>#<run>"); a stable instance takes back at once a lease an
@@ -57,7 +56,7 @@ func (l *Leases) reclaim(ctx context.Context, key string) (uint64, bool) {
 }
 
 // Acquire blocks until the lease on key is held or ctx ends.
-func (l *Leases) Acquire(ctx context.Context, key string) (connectors.Lease, error) {
+func (l *Leases) Acquire(ctx context.Context, key string) (kernel.Lease, error) {
 	k := Key(key)
 	for {
 		rev, err := l.kv.Create(ctx, k, []byte(l.holder))
@@ -121,7 +120,7 @@ func (le *lease) renew() {
 		case err == nil:
 			le.rev.Store(rev)
 			lastOK = time.Now()
-		case errors.Is(KVError(err), connectors.ErrConflict) || errors.Is(err, jetstream.ErrKeyNotFound) ||
+		case errors.Is(kernel.KVError(err), kernel.ErrConflict) || errors.Is(err, jetstream.ErrKeyNotFound) ||
 			time.Since(lastOK) > le.l.ttl*2/3:
 			le.l.log.Warn("lease lost", zap.String("lease", le.key), zap.Error(err))
 			le.lostOnce.Do(func() { close(le.lost) })

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -48,7 +49,7 @@ func (r sendRecord) update(m *schema.Message) *schema.StatusUpdate {
 // DispatcherOptions configures the outbound dispatcher.
 type DispatcherOptions struct {
 	JS       jetstream.JetStream
-	Leases   connectors.Leaser // one instance at a time sends a channel's replies, in order
+	Leases   kernel.Leaser // one instance at a time sends a channel's replies, in order
 	Senders  []connectors.SenderSpec
 	Statuses connectors.Publisher
 	// DLQ keeps every reply that failed for good (stage "outbound"), so that
@@ -66,7 +67,7 @@ type Dispatcher struct {
 	o       DispatcherOptions
 	outbox  jetstream.KeyValue
 	senders map[schema.Channel]map[string]connectors.SenderSpec
-	backoff connectors.Backoff
+	backoff kernel.Backoff
 	log     *zap.Logger
 }
 
@@ -90,7 +91,7 @@ func NewDispatcher(ctx context.Context, o DispatcherOptions) (*Dispatcher, error
 		return nil, err
 	}
 	return &Dispatcher{o: o, outbox: outbox, senders: senders,
-		backoff: connectors.Backoff{Min: time.Second, Max: 5 * time.Minute}, log: o.Logger.Named("outbound")}, nil
+		backoff: kernel.Backoff{Min: time.Second, Max: 5 * time.Minute}, log: o.Logger.Named("outbound")}, nil
 }
 
 // ErrDuplicateSender means two senders claim one channel and account: replies would go
@@ -371,7 +372,7 @@ func (d *Dispatcher) record(ctx context.Context, key string) (sendRecord, uint64
 		return rec, 0, nil
 	}
 	if err != nil {
-		return rec, 0, unavailable(err)
+		return rec, 0, kernel.Unavailable(err)
 	}
 	_ = json.Unmarshal(e.Value(), &rec)
 	return rec, e.Revision(), nil
@@ -386,7 +387,7 @@ func (d *Dispatcher) store(ctx context.Context, key string, rec sendRecord, rev 
 		rev, err = d.outbox.Update(ctx, key, data, rev)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("outbox %s: %w", key, KVError(err))
+		return 0, fmt.Errorf("outbox %s: %w", key, kernel.KVError(err))
 	}
 	return rev, nil
 }

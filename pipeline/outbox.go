@@ -6,7 +6,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -18,20 +18,20 @@ func externalKey(ch schema.Channel, account, externalID string) string {
 // IndexExternal records that the provider knows our message id by externalID.
 func IndexExternal(ctx context.Context, outbox jetstream.KeyValue, ch schema.Channel, account, externalID, id string) error {
 	_, err := outbox.Put(ctx, externalKey(ch, account, externalID), []byte(id))
-	return KVError(err)
+	return kernel.KVError(err)
 }
 
 // LookupExternal finds our message id for a provider's message id.
 func LookupExternal(ctx context.Context, outbox jetstream.KeyValue, ch schema.Channel, account, externalID string) (string, error) {
 	if externalID == "" {
-		return "", connectors.ErrNotFound
+		return "", kernel.ErrNotFound
 	}
 	e, err := outbox.Get(ctx, externalKey(ch, account, externalID))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return "", connectors.ErrNotFound
+		return "", kernel.ErrNotFound
 	}
 	if err != nil {
-		return "", unavailable(err)
+		return "", kernel.Unavailable(err)
 	}
 	return string(e.Value()), nil
 }

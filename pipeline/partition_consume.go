@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"go.uber.org/zap"
 )
 
@@ -63,7 +64,7 @@ func (r *Partitioned) process(ctx context.Context, lost <-chan struct{}, p int, 
 		err := r.Handle(actx, p, msg)
 		acancel()
 		r.Metrics.StageLatency.WithLabelValues(r.Stage).Observe(time.Since(start).Seconds())
-		if hctx.Err() != nil && isClosed(lost) {
+		if hctx.Err() != nil && kernel.IsClosed(lost) {
 			return // abandoned: the next holder gets it again
 		}
 		var later *LaterError

@@ -8,9 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"go.uber.org/zap"
-
-	"github.com/switchboardhq/switchboard/connectors"
 )
 
 // Handler processes one message of a partition. Returning nil acks it. A [PoisonError]
@@ -36,9 +35,9 @@ type Partitioned struct {
 	Partitions  int
 	Filters     func(p int) []string
 	Handle      Handler
-	Leases      connectors.Leaser
+	Leases      kernel.Leaser
 	MaxAttempts int
-	Backoff     connectors.Backoff
+	Backoff     kernel.Backoff
 	AckWait     time.Duration
 	// MaxAckPending is 1 (the default) for strict order: the next message comes only once
 	// the previous one is acknowledged. Order-free streams (statuses) set more, so that a

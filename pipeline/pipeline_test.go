@@ -12,7 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -124,7 +124,7 @@ func TestPublisherRefusesIncompleteMessages(t *testing.T) {
 		{Channel: "sms", Account: "a.b", ExternalID: "x", From: schema.Address{Kind: "phone", Value: "+1"}}, // bad account token
 		{Channel: "sms", Account: "a", ExternalID: "x"},                                                     // no sender
 	} {
-		if _, err := p.Publish(context.Background(), m); !errors.Is(err, connectors.ErrInvalidMessage) {
+		if _, err := p.Publish(context.Background(), m); !errors.Is(err, kernel.ErrInvalidMessage) {
 			t.Fatalf("%+v: %v", m, err)
 		}
 	}
@@ -134,10 +134,10 @@ func TestBlobsEnforceTheSizeCap(t *testing.T) {
 	js := startJS(t, Config{})
 	blobs, _ := NewBlobs(context.Background(), js)
 	_, err := blobs.Put(context.Background(), "att/x/0", "text/plain", strings.NewReader(strings.Repeat("a", 1001)), 1000)
-	if !errors.Is(err, connectors.ErrTooLarge) {
+	if !errors.Is(err, kernel.ErrTooLarge) {
 		t.Fatalf("over the cap: %v", err)
 	}
-	if _, _, err := blobs.Open(context.Background(), "att/x/0"); !errors.Is(err, connectors.ErrNotFound) {
+	if _, _, err := blobs.Open(context.Background(), "att/x/0"); !errors.Is(err, kernel.ErrNotFound) {
 		t.Fatalf("an oversized blob was kept: %v", err)
 	}
 	if _, err := blobs.Put(context.Background(), "att/x/1", "text/plain", strings.NewReader(strings.Repeat("a", 1000)), 1000); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -60,7 +61,7 @@ func (p *Publisher) Publish(ctx context.Context, m *schema.Message) (connectors.
 // PublishStatus stores a delivery status update on SB_INBOUND.
 func (p *Publisher) PublishStatus(ctx context.Context, s *schema.StatusUpdate) error {
 	if s.Channel == "" || !schema.ValidToken(s.Account) || s.Status == "" || (s.MessageID == "" && s.ExternalID == "") {
-		return fmt.Errorf("%w: status update needs channel, account, status and a message or external id", connectors.ErrInvalidMessage)
+		return fmt.Errorf("%w: status update needs channel, account, status and a message or external id", kernel.ErrInvalidMessage)
 	}
 	s.Schema = schema.StatusSchema
 	if s.At.IsZero() {
@@ -88,14 +89,14 @@ func (p *Publisher) PublishStatus(ctx context.Context, s *schema.StatusUpdate) e
 const publishAttempt = 3 * time.Second
 
 // publish makes one message durable, or says why not within handoffBudget. While JetStream
-// is known to be unreachable it refuses at once (connectors.ErrCircuitOpen). A message refused
+// is known to be unreachable it refuses at once (kernel.ErrCircuitOpen). A message refused
 // after a timeout may still land (the publish was sent); its retry, with the same id, is then
 // answered as a duplicate.
 func (p *Publisher) publish(ctx context.Context, stream, subject, id, kind string, data []byte) (*jetstream.PubAck, error) {
 	start := time.Now()
 	if !p.circuit.allow(start) {
 		p.metrics.FastRefused.Inc()
-		return nil, connectors.ErrCircuitOpen
+		return nil, kernel.ErrCircuitOpen
 	}
 	ctx, cancelAll := context.WithTimeout(ctx, handoffBudget)
 	defer cancelAll()
@@ -113,11 +114,11 @@ func (p *Publisher) publish(ctx context.Context, stream, subject, id, kind strin
 			p.circuit.trip() // no answer in time: new messages are refused at once
 		}
 		if ctx.Err() != nil || !retryablePublish(err) {
-			return nil, unavailable(err)
+			return nil, kernel.Unavailable(err)
 		}
 		select {
 		case <-ctx.Done():
-			return nil, unavailable(err)
+			return nil, kernel.Unavailable(err)
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
@@ -150,7 +151,7 @@ func prepare(m *schema.Message) error {
 		missing = append(missing, "from")
 	}
 	if len(missing) > 0 {
-		return fmt.Errorf("%w: missing or invalid %v", connectors.ErrInvalidMessage, missing)
+		return fmt.Errorf("%w: missing or invalid %v", kernel.ErrInvalidMessage, missing)
 	}
 	m.Schema = schema.MessageSchema
 	m.ID = schema.MessageID(schema.DedupeKey(m.Channel, m.Account, m.ExternalID))
@@ -170,7 +171,7 @@ func prepare(m *schema.Message) error {
 func (p *Publisher) encode(ctx context.Context, m *schema.Message) ([]byte, error) {
 	data, err := json.Marshal(m)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", connectors.ErrInvalidMessage, err)
+		return nil, fmt.Errorf("%w: %v", kernel.ErrInvalidMessage, err)
 	}
 	const headroom = 4 << 10
 	if len(data) <= MaxPayload-headroom {
@@ -179,7 +180,7 @@ func (p *Publisher) encode(ctx context.Context, m *schema.Message) ([]byte, erro
 	if len(m.Raw) > 0 && p.blobs != nil {
 		ref, err := p.blobs.Put(ctx, "raw/"+m.ID, "application/json", bytesReader(m.Raw), int64(len(m.Raw)))
 		if err != nil {
-			return nil, unavailable(err)
+			return nil, kernel.Unavailable(err)
 		}
 		m.Raw, m.RawRef = nil, &ref
 		if data, err = json.Marshal(m); err == nil && len(data) <= MaxPayload-headroom {
@@ -187,13 +188,5 @@ func (p *Publisher) encode(ctx context.Context, m *schema.Message) ([]byte, erro
 		}
 	}
 	return nil, fmt.Errorf("%w: message is %d bytes after moving the raw payload out; the limit is %d",
-		connectors.ErrTooLarge, len(data), MaxPayload-headroom)
-}
-
-// unavailable marks NATS failures as retryable unavailability.
-func unavailable(err error) error {
-	if err == nil || errors.Is(err, connectors.ErrUnavailable) {
-		return err
-	}
-	return fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+		kernel.ErrTooLarge, len(data), MaxPayload-headroom)
 }

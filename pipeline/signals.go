@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -33,10 +34,10 @@ func NewSignals(nc *nats.Conn, log *zap.Logger) *Signals {
 // Signal publishes data on sb.signal.<topic>.
 func (s *Signals) Signal(topic string, data []byte) error {
 	if !validTopic(topic) {
-		return fmt.Errorf("%w: signal topic %q", connectors.ErrInvalidMessage, topic)
+		return fmt.Errorf("%w: signal topic %q", kernel.ErrInvalidMessage, topic)
 	}
 	if err := s.nc.Publish(SignalPrefix+topic, data); err != nil {
-		return unavailable(err)
+		return kernel.Unavailable(err)
 	}
 	return nil
 }
@@ -44,7 +45,7 @@ func (s *Signals) Signal(topic string, data []byte) error {
 // Listen subscribes to sb.signal.<prefix>>.
 func (s *Signals) Listen(prefix string, fn func(topic string, data []byte)) (func(), error) {
 	if prefix != "" && (!strings.HasSuffix(prefix, ".") || !validTopic(strings.TrimSuffix(prefix, "."))) {
-		return nil, fmt.Errorf("%w: signal prefix %q must be tokens ending in '.'", connectors.ErrInvalidMessage, prefix)
+		return nil, fmt.Errorf("%w: signal prefix %q must be tokens ending in '.'", kernel.ErrInvalidMessage, prefix)
 	}
 	sub, err := s.nc.Subscribe(SignalPrefix+prefix+">", func(m *nats.Msg) {
 		defer func() { // a listener's bug must not take the connection's dispatcher down
@@ -55,7 +56,7 @@ func (s *Signals) Listen(prefix string, fn func(topic string, data []byte)) (fun
 		fn(strings.TrimPrefix(m.Subject, SignalPrefix), m.Data)
 	})
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, kernel.Unavailable(err)
 	}
 	return func() { _ = sub.Unsubscribe() }, nil
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -90,14 +91,14 @@ type Media struct {
 	blobs    connectors.BlobStore
 	fetchers map[schema.Channel]map[string]connectors.MediaFetcher // channel → account ("*": any)
 	limits   AttachmentLimits
-	backoff  connectors.Backoff
+	backoff  kernel.Backoff
 }
 
 // NewMedia returns the media stage. A fetcher serves the accounts its [connectors.MediaScope]
 // names, or every account of its channels ("*") when it has none.
 func NewMedia(blobs connectors.BlobStore, fetchers []connectors.MediaFetcher, l AttachmentLimits) *Media {
 	m := &Media{blobs: blobs, fetchers: map[schema.Channel]map[string]connectors.MediaFetcher{}, limits: l,
-		backoff: connectors.Backoff{Min: 200 * time.Millisecond, Max: 2 * time.Second}}
+		backoff: kernel.Backoff{Min: 200 * time.Millisecond, Max: 2 * time.Second}}
 	for _, f := range fetchers {
 		for _, ch := range f.MediaChannels() {
 			if m.fetchers[ch] == nil {
@@ -157,7 +158,7 @@ func (s *Media) fetch(ctx context.Context, f connectors.MediaFetcher, m *schema.
 			}
 		}
 		err = s.fetchOnce(ctx, f, m, i)
-		if err == nil || errors.Is(err, connectors.ErrTooLarge) {
+		if err == nil || errors.Is(err, kernel.ErrTooLarge) {
 			return err
 		}
 		if _, temp := connectors.IsTemporary(err); !temp {
@@ -220,7 +221,7 @@ func (s *SenderIdentity) Process(ctx context.Context, m *schema.Message) error {
 		Identities: []schema.Identity{{Kind: m.From.Kind, Value: m.From.Value, AddedAt: now}}}
 	data, _ := json.Marshal(&c)
 	if _, err := s.customers.Create(ctx, id, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return unavailable(err)
+		return kernel.Unavailable(err)
 	}
 	s.mu.Lock()
 	if len(s.known) > 1_000_000 {

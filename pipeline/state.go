@@ -6,6 +6,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // State is a connector's namespaced key-value state in bucket sb_state.
@@ -25,7 +26,7 @@ func (s *State) key(k string) string { return s.ns + "." + Key(k) }
 func (s *State) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 	e, err := s.kv.Get(ctx, s.key(key))
 	if err != nil {
-		return nil, 0, KVError(err)
+		return nil, 0, kernel.KVError(err)
 	}
 	return e.Value(), e.Revision(), nil
 }
@@ -33,22 +34,22 @@ func (s *State) Get(ctx context.Context, key string) ([]byte, uint64, error) {
 // Create stores key only if it does not exist.
 func (s *State) Create(ctx context.Context, key string, value []byte) (uint64, error) {
 	rev, err := s.kv.Create(ctx, s.key(key), value)
-	return rev, KVError(err)
+	return rev, kernel.KVError(err)
 }
 
 // Update stores key only if its revision is still rev.
 func (s *State) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
 	r, err := s.kv.Update(ctx, s.key(key), value, rev)
-	return r, KVError(err)
+	return r, kernel.KVError(err)
 }
 
 // Put stores key unconditionally.
 func (s *State) Put(ctx context.Context, key string, value []byte) (uint64, error) {
 	r, err := s.kv.Put(ctx, s.key(key), value)
-	return r, KVError(err)
+	return r, kernel.KVError(err)
 }
 
 // Delete removes key.
 func (s *State) Delete(ctx context.Context, key string) error {
-	return KVError(s.kv.Delete(ctx, s.key(key)))
+	return kernel.KVError(s.kv.Delete(ctx, s.key(key)))
 }

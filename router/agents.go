@@ -9,9 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/switchboardhq/switchboard/connectors"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // Errors of agent operations.
@@ -103,13 +101,13 @@ func (s *agentStore) changeLoad(ctx context.Context, agent, what string, fn func
 			return err
 		}
 		err = s.writeLoad(ctx, rec, rev)
-		if !errors.Is(err, connectors.ErrConflict) {
+		if !errors.Is(err, kernel.ErrConflict) {
 			return err
 		}
 		fresh = true
 		s.conflicts()
 	}
-	return fmt.Errorf("%w: %s %s: too many concurrent changes", connectors.ErrUnavailable, what, agent)
+	return fmt.Errorf("%w: %s %s: too many concurrent changes", kernel.ErrUnavailable, what, agent)
 }
 
 // load returns a private copy of the agent's load record: from the board, or from KV when
@@ -124,7 +122,7 @@ func (s *agentStore) load(ctx context.Context, agent string, fresh bool) (LoadRe
 	}
 	rec := LoadRecord{Agent: agent, Conversations: map[string]Hold{}}
 	rev, err := get(ctx, s.kv, loadKey(agent), &rec)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return rec, 0, nil
 	}
 	if rec.Conversations == nil {
@@ -150,7 +148,7 @@ func (s *agentStore) setPresence(ctx context.Context, agent string, status Prese
 	for attempt := 0; attempt < maxCASAttempts; attempt++ {
 		rec := PresenceRecord{Agent: agent, Status: Offline}
 		rev, err := get(ctx, s.kv, presenceKey(agent), &rec)
-		if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+		if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 			return rec, err
 		}
 		now := s.now().UTC()
@@ -162,7 +160,7 @@ func (s *agentStore) setPresence(ctx context.Context, agent string, status Prese
 		}
 		rec.LastSeen = now
 		newRev, err := putKV(ctx, s.kv, presenceKey(agent), rec, rev)
-		if errors.Is(err, connectors.ErrConflict) {
+		if errors.Is(err, kernel.ErrConflict) {
 			continue
 		}
 		if err != nil {
@@ -171,11 +169,11 @@ func (s *agentStore) setPresence(ctx context.Context, agent string, status Prese
 		s.board.setPresence(rec, newRev)
 		return rec, nil
 	}
-	return PresenceRecord{}, fmt.Errorf("%w: presence of %s: too many concurrent changes", connectors.ErrUnavailable, agent)
+	return PresenceRecord{}, fmt.Errorf("%w: presence of %s: too many concurrent changes", kernel.ErrUnavailable, agent)
 }
 
 // putKV writes v under key: created when rev is 0, else only over revision rev. A lost race
-// is connectors.ErrConflict.
+// is kernel.ErrConflict.
 func putKV(ctx context.Context, kv jetstream.KeyValue, key string, v any, rev uint64) (uint64, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
@@ -189,8 +187,8 @@ func putKV(ctx context.Context, kv jetstream.KeyValue, key string, v any, rev ui
 	switch {
 	case err == nil:
 		return rev, nil
-	case pipeline.IsConflict(err):
-		return 0, fmt.Errorf("write %s/%s: %w", kv.Bucket(), key, connectors.ErrConflict)
+	case kernel.IsConflict(err):
+		return 0, fmt.Errorf("write %s/%s: %w", kv.Bucket(), key, kernel.ErrConflict)
 	}
-	return 0, fmt.Errorf("write %s/%s: %w: %v", kv.Bucket(), key, connectors.ErrUnavailable, err)
+	return 0, fmt.Errorf("write %s/%s: %w: %v", kv.Bucket(), key, kernel.ErrUnavailable, err)
 }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // partCache keeps one partition's conversation snapshots and threading states with their KV
@@ -83,7 +83,7 @@ func (r *Router) loadThread(ctx context.Context, pc *partCache, customer string)
 	}
 	t := &threadState{}
 	rev, err := get(ctx, r.store.Threads, threadKey(customer), t)
-	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+	if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return nil, 0, err
 	}
 	if t.Current == nil {

@@ -11,8 +11,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -138,7 +138,7 @@ func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, cause strin
 		// what the stream now says, which need not be what this attempt decided.
 		same, err := r.sameAsStored(ctx, ack.Sequence, ev)
 		if err != nil {
-			return 0, fmt.Errorf("%w: read back event %d: %v", connectors.ErrUnavailable, ack.Sequence, err)
+			return 0, fmt.Errorf("%w: read back event %d: %v", kernel.ErrUnavailable, ack.Sequence, err)
 		}
 		if !same {
 			return 0, errFenced
@@ -146,10 +146,10 @@ func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, cause strin
 		return ack.Sequence, nil
 	case err == nil:
 		return ack.Sequence, nil
-	case pipeline.IsConflict(err):
+	case kernel.IsConflict(err):
 		return 0, errFenced
 	}
-	return 0, fmt.Errorf("%w: publish event: %v", connectors.ErrUnavailable, err)
+	return 0, fmt.Errorf("%w: publish event: %v", kernel.ErrUnavailable, err)
 }
 
 // sameAsStored reports whether the event stored at seq records what ev does: same type,
@@ -189,7 +189,7 @@ func (r *Router) sameAsStored(ctx context.Context, seq uint64, ev *schema.Event)
 func (r *Router) recover(ctx context.Context, c *change) error {
 	var base convState
 	rev, err := get(ctx, r.store.Conversations, c.conv.ID, &base)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		base, rev = convState{}, 0
 	} else if err != nil {
 		return err
@@ -285,7 +285,7 @@ func (r *Router) createRecord(ctx context.Context, m *schema.Message) error {
 		return err
 	}
 	if _, err := r.store.Messages.Create(ctx, m.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return errors.Join(connectors.ErrUnavailable, err)
+		return errors.Join(kernel.ErrUnavailable, err)
 	}
 	return nil
 }
@@ -313,13 +313,13 @@ func (r *Router) eventsAfter(ctx context.Context, conv string, after uint64) ([]
 	}
 	cons, err := r.js.OrderedConsumer(ctx, pipeline.StreamConversations, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+		return nil, kernel.Unavailable(err)
 	}
 	var out []storedEvent
 	for {
 		batch, err := cons.FetchNoWait(64)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+			return nil, kernel.Unavailable(err)
 		}
 		n := 0
 		for m := range batch.Messages() {

@@ -9,15 +9,15 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
 // onCommand applies a helpdesk or dispatcher command.
 func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) error {
 	conv, rev, err := r.loadConv(ctx, pc, cmd.ConversationID)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return pipeline.Poison(fmt.Errorf("command %s: unknown conversation %s", cmd.ID, cmd.ConversationID))
 	}
 	if err != nil {
@@ -122,7 +122,7 @@ func (r *Router) publishOutbound(ctx context.Context, m *schema.Message) error {
 	}
 	msg := &nats.Msg{Subject: pipeline.OutboundSubject(m.Channel, m.Account), Data: data}
 	if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID)); err != nil {
-		return errors.Join(connectors.ErrUnavailable, err)
+		return errors.Join(kernel.ErrUnavailable, err)
 	}
 	return nil
 }

@@ -7,8 +7,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -154,7 +154,7 @@ func (r *Router) routeMessage(ctx context.Context, conv *convState) (*schema.Mes
 		if err == nil && m.Direction == schema.Inbound {
 			return m, nil
 		}
-		if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+		if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 			return nil, err
 		}
 	}

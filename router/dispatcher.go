@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -44,30 +44,20 @@ const (
 	janitorMinAge    = 2 * time.Minute
 )
 
-func (d *dispatcher) runLeased(ctx context.Context, leases connectors.Leaser) {
+func (d *dispatcher) runLeased(ctx context.Context, leases kernel.Leaser) {
 	if leases == nil {
 		d.run(ctx)
 		return
 	}
 	for ctx.Err() == nil {
-		lease, err := leases.Acquire(ctx, DispatcherLease)
-		if err != nil {
-			return
+		err := kernel.RunLeased(ctx, leases, DispatcherLease, func(ctx context.Context, _ <-chan struct{}) error {
+			d.log.Info("dispatching on this instance")
+			d.run(ctx)
+			return nil
+		})
+		if err != nil && !errors.Is(err, kernel.ErrLeaseLost) {
+			return // Acquire ends only with ctx
 		}
-		lctx, cancel := context.WithCancel(ctx)
-		stop := context.AfterFunc(ctx, cancel)
-		go func() {
-			select {
-			case <-lease.Lost():
-				cancel()
-			case <-lctx.Done():
-			}
-		}()
-		d.log.Info("dispatching on this instance")
-		d.run(lctx)
-		stop()
-		cancel()
-		lease.Release()
 	}
 }
 
@@ -236,7 +226,7 @@ func (d *dispatcher) janitor(ctx context.Context, now time.Time) error {
 				continue
 			}
 			c, _, err := d.r.store.Conversation(ctx, conv)
-			if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+			if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 				return err
 			}
 			if err == nil && c.Status == schema.ConversationOpen && c.AgentID == id {
@@ -309,7 +299,7 @@ func SubmitCommand(ctx context.Context, js jetstream.JetStream, partitions int, 
 	msg := &nats.Msg{Subject: pipeline.RouteSubject(pipeline.Partition(cmd.CustomerID, partitions)), Data: data,
 		Header: nats.Header{pipeline.HeaderKind: {pipeline.KindCommand}}}
 	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID("c:"+cmd.ID)); err != nil {
-		return errors.Join(connectors.ErrUnavailable, err)
+		return errors.Join(kernel.ErrUnavailable, err)
 	}
 	return nil
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -69,7 +69,7 @@ func (g *Graph) Owner(ctx context.Context, key string) (string, error) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+		return "", kernel.Unavailable(err)
 	}
 	id := string(e.Value())
 	survivor, err := g.survivor(ctx, id)
@@ -87,7 +87,7 @@ func (g *Graph) survivor(ctx context.Context, id string) (string, error) {
 	for depth := 0; depth < maxMergeDepth; depth++ {
 		var rec custRecord
 		_, err := get(ctx, g.customers, id, &rec)
-		if errors.Is(err, connectors.ErrNotFound) || (err == nil && rec.MergedInto == "") {
+		if errors.Is(err, kernel.ErrNotFound) || (err == nil && rec.MergedInto == "") {
 			return id, nil
 		}
 		if err != nil {
@@ -107,7 +107,7 @@ func (g *Graph) claim(ctx context.Context, key, customer string) (string, error)
 		return customer, nil
 	}
 	if !errors.Is(err, jetstream.ErrKeyExists) {
-		return "", fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+		return "", kernel.Unavailable(err)
 	}
 	owner, err := g.Owner(ctx, key)
 	if err != nil {
@@ -137,19 +137,19 @@ func (g *Graph) repoint(ctx context.Context, key, from, to string) error {
 			return nil
 		}
 		_, err = g.identities.Update(ctx, idKey(key), []byte(to), e.Revision())
-		if err == nil || !pipeline.IsConflict(err) {
+		if err == nil || !kernel.IsConflict(err) {
 			g.cache.forget(key)
 			return wrapKV(err)
 		}
 	}
-	return fmt.Errorf("%w: identity %s: too many concurrent changes", connectors.ErrUnavailable, key)
+	return fmt.Errorf("%w: identity %s: too many concurrent changes", kernel.ErrUnavailable, key)
 }
 
 func wrapKV(err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+	return kernel.Unavailable(err)
 }
 
 // mutate changes a customer record and publishes the events the change added.

@@ -9,7 +9,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -209,7 +209,7 @@ func (g *Graph) Unlink(ctx context.Context, cust string, key, opID, actor string
 	}
 	newID := schema.CustomerID("unlink:" + key + ":" + opID)
 	if owner != cust && owner != newID {
-		return nil, fmt.Errorf("%w: identity %s does not belong to %s", connectors.ErrNotFound, key, cust)
+		return nil, fmt.Errorf("%w: identity %s does not belong to %s", kernel.ErrNotFound, key, cust)
 	}
 	if id.Kind == "" {
 		kind, value, _ := strings.Cut(key, ":")

@@ -11,7 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -36,7 +36,7 @@ func mutateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn fu
 	for attempt := 0; attempt < maxCASAttempts; attempt++ {
 		var rec custRecord
 		rev, err := get(ctx, kv, id, &rec)
-		if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+		if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 			return nil, err
 		}
 		if rev == 0 {
@@ -46,12 +46,12 @@ func mutateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn fu
 			return &rec, nil
 		}
 		_, err = putKV(ctx, kv, id, &rec, rev)
-		if errors.Is(err, connectors.ErrConflict) {
+		if errors.Is(err, kernel.ErrConflict) {
 			continue
 		}
 		return &rec, err
 	}
-	return nil, fmt.Errorf("%w: customer %s: too many concurrent changes", connectors.ErrUnavailable, id)
+	return nil, fmt.Errorf("%w: customer %s: too many concurrent changes", kernel.ErrUnavailable, id)
 }
 
 // addEvent appends a customer event to the record's outbox.
@@ -75,7 +75,7 @@ func flushEvents(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyVa
 			return err
 		}
 		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
-			return fmt.Errorf("%w: publish customer event: %v", connectors.ErrUnavailable, err)
+			return fmt.Errorf("%w: publish customer event: %v", kernel.ErrUnavailable, err)
 		}
 		done = append(done, ev.ID)
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -23,7 +23,7 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	// message record, written once the message is routed, says so.
 	var rec routedRecord
 	_, err := get(ctx, r.store.Messages, m.ID, &rec)
-	if err != nil && !errors.Is(err, connectors.ErrNotFound) {
+	if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return err
 	}
 	if err == nil && rec.ConversationID != "" {
@@ -103,7 +103,7 @@ func (r *Router) messageFollowUps(c *change, m *schema.Message, d *threadDecisio
 		key := emailKey(t.MessageID)
 		c.then(func(ctx context.Context) error {
 			if _, err := r.store.Threads.Put(ctx, key, data); err != nil {
-				return errors.Join(connectors.ErrUnavailable, err)
+				return errors.Join(kernel.ErrUnavailable, err)
 			}
 			return nil
 		})
@@ -136,7 +136,7 @@ func (r *Router) forward(ctx context.Context, m *schema.Message, survivor string
 	msg := &nats.Msg{Subject: pipeline.RouteSubject(pipeline.Partition(survivor, r.o.Partitions)), Data: data,
 		Header: nats.Header{pipeline.HeaderKind: {pipeline.KindMessage}}}
 	if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID("m:"+m.ID+":"+survivor)); err != nil {
-		return errors.Join(connectors.ErrUnavailable, err)
+		return errors.Join(kernel.ErrUnavailable, err)
 	}
 	r.o.Metrics.Stage.WithLabelValues("router", "forwarded").Inc()
 	return nil
@@ -146,7 +146,7 @@ func (r *Router) forward(ctx context.Context, m *schema.Message, survivor string
 func (r *Router) customer(ctx context.Context, id string) (*custRecord, error) {
 	var c custRecord
 	if _, err := get(ctx, r.store.Customers, id, &c); err != nil {
-		if errors.Is(err, connectors.ErrNotFound) {
+		if errors.Is(err, kernel.ErrNotFound) {
 			c = custRecord{Customer: schema.Customer{ID: id}}
 			return &c, nil
 		}
@@ -183,7 +183,7 @@ func (r *Router) saveRecord(m *schema.Message) func(context.Context) error {
 			return err
 		}
 		if _, err := r.store.Messages.Put(ctx, m.ID, data); err != nil {
-			return errors.Join(connectors.ErrUnavailable, err)
+			return errors.Join(kernel.ErrUnavailable, err)
 		}
 		return nil
 	}

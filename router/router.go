@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -32,7 +32,7 @@ type Options struct {
 	Rules *RulesHolder
 	// Leases make each customer partition exclusive across instances, and keep the
 	// dispatcher (waiting queue, escalations, presence timers) on one instance at a time.
-	Leases connectors.Leaser
+	Leases kernel.Leaser
 	// Registerer takes the router's metrics (nil: unregistered).
 	Registerer prometheus.Registerer
 }
@@ -80,7 +80,7 @@ func New(ctx context.Context, o Options) (*Router, error) {
 		Filters: func(p int) []string { return []string{pipeline.RouteSubject(p)} },
 		Handle:  r.handle, Leases: o.Leases,
 		MaxAttempts: o.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
-		Backoff: connectors.Backoff{Min: 50 * time.Millisecond, Max: 10 * time.Second},
+		Backoff: kernel.Backoff{Min: 50 * time.Millisecond, Max: 10 * time.Second},
 	}
 	r.dispatcher = &dispatcher{r: r, log: r.log.Named("dispatcher")}
 	r.metrics.watch(r.board, r.waits, o.Rules, o.Now)

@@ -8,7 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -60,7 +60,7 @@ func (r *Router) settleWaiting(ctx context.Context, conv *convState, listed bool
 			return nil
 		}
 		if err := r.store.Waiting.Delete(ctx, conv.ID); err != nil {
-			return errors.Join(connectors.ErrUnavailable, err)
+			return errors.Join(kernel.ErrUnavailable, err)
 		}
 		return nil
 	}
@@ -69,7 +69,7 @@ func (r *Router) settleWaiting(ctx context.Context, conv *convState, listed bool
 		return err
 	}
 	if _, err := r.store.Waiting.Put(ctx, conv.ID, data); err != nil {
-		return errors.Join(connectors.ErrUnavailable, err)
+		return errors.Join(kernel.ErrUnavailable, err)
 	}
 	return nil
 }

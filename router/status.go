@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -16,7 +16,7 @@ import (
 // so a helpdesk always sees sent, delivered, read in that order.
 func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusUpdate) error {
 	m, _, err := r.store.Message(ctx, st.MessageID)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return pipeline.Poison(fmt.Errorf("status for unknown message %s", st.MessageID))
 	}
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -74,11 +74,8 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 // get decodes key into v and returns its revision; ErrNotFound when absent.
 func get(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uint64, error) {
 	e, err := kv.Get(ctx, key)
-	if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
-		return 0, connectors.ErrNotFound
-	}
 	if err != nil {
-		return 0, fmt.Errorf("%w: %v", connectors.ErrUnavailable, err)
+		return 0, kernel.KVError(err)
 	}
 	if err := json.Unmarshal(e.Value(), v); err != nil {
 		return 0, fmt.Errorf("corrupt record %s/%s: %w", kv.Bucket(), key, err)
@@ -111,10 +108,10 @@ func (s *Store) Customer(ctx context.Context, id string) (*schema.Customer, uint
 func (s *Store) Agent(ctx context.Context, id string) (PresenceRecord, LoadRecord, error) {
 	p := PresenceRecord{Agent: id, Status: Offline}
 	l := LoadRecord{Agent: id, Conversations: map[string]Hold{}}
-	if _, err := get(ctx, s.Agents, presenceKey(id), &p); err != nil && !errors.Is(err, connectors.ErrNotFound) {
+	if _, err := get(ctx, s.Agents, presenceKey(id), &p); err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return p, l, err
 	}
-	if _, err := get(ctx, s.Agents, loadKey(id), &l); err != nil && !errors.Is(err, connectors.ErrNotFound) {
+	if _, err := get(ctx, s.Agents, loadKey(id), &l); err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return p, l, err
 	}
 	return p, l, nil

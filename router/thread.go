@@ -7,8 +7,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -52,7 +52,7 @@ func (r *Router) thread(ctx context.Context, pc *partCache, ts *threadState, m *
 		if err == nil {
 			return r.continueConv(ctx, pc, ts, scope, m, &found{conv, rev}, "the customer's current conversation", false)
 		}
-		if !errors.Is(err, connectors.ErrNotFound) {
+		if !errors.Is(err, kernel.ErrNotFound) {
 			return nil, err
 		}
 	}
@@ -113,7 +113,7 @@ func (r *Router) openConv(ctx context.Context, pc *partCache, m *schema.Message,
 	if err == nil {
 		return &threadDecision{conv: conv, rev: rev, scope: scope, reason: conv.ThreadReason, prev: prev}, nil
 	}
-	if !errors.Is(err, connectors.ErrNotFound) {
+	if !errors.Is(err, kernel.ErrNotFound) {
 		return nil, err
 	}
 	conv = &convState{Conversation: schema.Conversation{ID: id, CustomerID: m.CustomerID}, Scope: scope}
@@ -159,7 +159,7 @@ func (r *Router) referenced(ctx context.Context, pc *partCache, m *schema.Messag
 			continue
 		}
 		conv, rev, err := r.loadConv(ctx, pc, convID)
-		if errors.Is(err, connectors.ErrNotFound) {
+		if errors.Is(err, kernel.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -192,7 +192,7 @@ func (r *Router) resolveRef(ctx context.Context, m *schema.Message, ref string) 
 	if err == nil {
 		return ix.Conversation, nil
 	}
-	if !errors.Is(err, connectors.ErrNotFound) {
+	if !errors.Is(err, kernel.ErrNotFound) {
 		return "", err
 	}
 	return r.outboundConversation(ctx, m.Channel, m.Account, val)
@@ -201,7 +201,7 @@ func (r *Router) resolveRef(ctx context.Context, m *schema.Message, ref string) 
 // conversationOf returns the conversation of a routed message ("" when unknown).
 func (r *Router) conversationOf(ctx context.Context, msgID string) (string, error) {
 	rec, _, err := r.store.Message(ctx, msgID)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {
@@ -214,7 +214,7 @@ func (r *Router) conversationOf(ctx context.Context, msgID string) (string, erro
 // gave it (for email, the Message-ID the sender generated).
 func (r *Router) outboundConversation(ctx context.Context, ch schema.Channel, account, externalID string) (string, error) {
 	id, err := pipeline.LookupExternal(ctx, r.store.Outbox, ch, account, externalID)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return "", nil
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -29,12 +30,12 @@ type memBlobs struct{}
 func (memBlobs) Put(_ context.Context, key, _ string, r io.Reader, limit int64) (schema.BlobRef, error) {
 	n, _ := io.Copy(io.Discard, io.LimitReader(r, limit+1))
 	if n > limit {
-		return schema.BlobRef{}, connectors.ErrTooLarge
+		return schema.BlobRef{}, kernel.ErrTooLarge
 	}
 	return schema.BlobRef{Bucket: "b", Key: key, Size: n}, nil
 }
 func (memBlobs) Open(context.Context, string) (io.ReadCloser, string, error) {
-	return nil, "", connectors.ErrNotFound
+	return nil, "", kernel.ErrNotFound
 }
 
 func newTestConnector(pub connectors.Publisher) *Connector {

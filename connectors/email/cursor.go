@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // cursor is how far a folder has been ingested: every message with a UID up to LastUID
@@ -33,7 +34,7 @@ func newCursorStore(state connectors.StateStore, account, folder string) *cursor
 // load returns the stored cursor, or a zero one when the folder was never read.
 func (s *cursorStore) load(ctx context.Context) (*cursor, error) {
 	data, rev, err := s.state.Get(ctx, s.key)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return &cursor{}, nil
 	}
 	if err != nil {

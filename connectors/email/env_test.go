@@ -20,6 +20,7 @@ import (
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -199,7 +200,7 @@ func run(t testing.TB, c *Connector) context.CancelFunc {
 		go func() {
 			defer func() { done <- struct{}{} }()
 			connectors.Supervise(ctx, spec, connectors.SuperviseOptions{Leases: c.host.Leases,
-				Backoff: connectors.Backoff{Min: 50 * time.Millisecond, Max: 300 * time.Millisecond}, Logger: c.host.Logger})
+				Backoff: kernel.Backoff{Min: 50 * time.Millisecond, Max: 300 * time.Millisecond}, Logger: c.host.Logger})
 		}()
 	}
 	var once sync.Once

@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -194,7 +194,7 @@ func (s *source) publishWithStatus(ctx context.Context, m *schema.Message) error
 // and the message is not lost (its raw copy is referenced).
 func (s *source) publish(ctx context.Context, m *schema.Message) error {
 	_, err := s.pub.Publish(ctx, m)
-	if err == nil || !(errors.Is(err, connectors.ErrInvalidMessage) || errors.Is(err, connectors.ErrTooLarge)) {
+	if err == nil || !(errors.Is(err, kernel.ErrInvalidMessage) || errors.Is(err, kernel.ErrTooLarge)) {
 		return err
 	}
 	s.log.Error("message refused; publishing a minimal copy", zap.String("external_id", m.ExternalID), zap.Error(err))

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -227,7 +228,7 @@ func (n *normalizer) store(ctx context.Context, m *schema.Message, f *fetched, p
 		} else if pt.data != nil {
 			ref, err := n.blobs.Put(ctx, fmt.Sprintf("att/%s/%d", m.ID, i), pt.contentType, bytes.NewReader(pt.data), int64(len(pt.data)))
 			switch {
-			case errors.Is(err, connectors.ErrTooLarge):
+			case errors.Is(err, kernel.ErrTooLarge):
 				a.Problem = err.Error()
 			case err != nil:
 				return fmt.Errorf("store attachment %d: %w", i, err)

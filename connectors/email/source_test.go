@@ -15,6 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -267,7 +268,7 @@ func TestSecretsStayOutOfLogsAndErrors(t *testing.T) {
 	go func() {
 		defer close(done)
 		connectors.Supervise(ctx, newConnector(e, acct).Sources()[0], connectors.SuperviseOptions{
-			Backoff: connectors.Backoff{Min: 50 * time.Millisecond, Max: 100 * time.Millisecond}, Logger: e.host.Logger})
+			Backoff: kernel.Backoff{Min: 50 * time.Millisecond, Max: 100 * time.Millisecond}, Logger: e.host.Logger})
 	}()
 	// Let it be refused a few times (on a loaded machine a dial can time out in between:
 	// that is logged too, as what it is).

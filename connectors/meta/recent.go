@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -45,7 +45,7 @@ func (c *Connector) rememberSent(ctx context.Context, account, to string, ids []
 		if err = c.storeRecent(ctx, key, entries, rev); err == nil {
 			return
 		}
-		if !errors.Is(err, connectors.ErrConflict) && !errors.Is(err, connectors.ErrExists) {
+		if !errors.Is(err, kernel.ErrConflict) && !errors.Is(err, kernel.ErrExists) {
 			break
 		}
 	}
@@ -58,7 +58,7 @@ func (c *Connector) resolveWatermark(ctx context.Context, w *watermark) (int, er
 	key := recentKey(w.Account, w.To)
 	entries, rev, err := c.recent(ctx, key)
 	if err != nil {
-		return 0, fmt.Errorf("%w: recent sends: %v", connectors.ErrUnavailable, err)
+		return 0, fmt.Errorf("%w: recent sends: %v", kernel.ErrUnavailable, err)
 	}
 	var keep []sentEntry
 	n := 0
@@ -85,7 +85,7 @@ func (c *Connector) resolveWatermark(ctx context.Context, w *watermark) (int, er
 
 func (c *Connector) recent(ctx context.Context, key string) ([]sentEntry, uint64, error) {
 	data, rev, err := c.host.State.Get(ctx, key)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return nil, 0, nil
 	}
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -54,7 +55,7 @@ func (s *sender) recipient(m *schema.Message, kind string) (string, error) {
 // openBlob opens a stored attachment for upload.
 func (s *sender) openBlob(ctx context.Context, a *schema.Attachment) (io.ReadCloser, string, error) {
 	rc, ctype, err := s.c.host.Blobs.Open(ctx, a.Key)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return nil, "", connectors.Permanent("attachment_missing", "attachment %s is not in the object store", a.Key)
 	}
 	if err != nil {

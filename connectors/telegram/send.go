@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -110,7 +111,7 @@ func (s *sender) filePart(chat string, a *schema.Attachment) connectors.Part {
 
 func (s *sender) upload(ctx context.Context, chat string, a *schema.Attachment, r *sent) (string, error) {
 	rc, ctype, err := s.c.host.Blobs.Open(ctx, a.Key)
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return "", connectors.Permanent("attachment_missing", "attachment %s is not in the object store", a.Key)
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/connectors/twilio/twiliotest"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -101,7 +102,7 @@ func TestStatusCallbacks(t *testing.T) {
 	if _, n := r.pub.counts(); n != len(cases) {
 		t.Fatalf("%d statuses published", n)
 	}
-	r.pub.fail = connectors.ErrUnavailable
+	r.pub.fail = kernel.ErrUnavailable
 	if status, _ := r.post(statusPath, []byte(cases[1].form), testToken); status != http.StatusServiceUnavailable {
 		t.Fatalf("store down: %d", status)
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/twilio/twilio-go/client"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
-	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/connectors/twilio/twiliotest"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // The reference signer reproduces the example Twilio publishes for its algorithm (auth token
@@ -211,7 +211,7 @@ func TestDuplicateAndUnavailable(t *testing.T) {
 	if n, _ := r.pub.counts(); n != 1 {
 		t.Fatalf("%d messages stored for one MessageSid", n)
 	}
-	r.pub.fail = errors.Join(connectors.ErrUnavailable, errors.New("no JetStream"))
+	r.pub.fail = errors.Join(kernel.ErrUnavailable, errors.New("no JetStream"))
 	status, answer := r.post(inboundPath, readFixture(t, "mms.form"), testToken)
 	if status != 503 || strings.Contains(answer, "Response") {
 		t.Fatalf("store down: %d %s, want 503 so Twilio retries", status, answer)

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -65,7 +66,7 @@ func (s *conn) published(clientID string, rc connectors.Receipt, err error) {
 	case err == nil:
 		s.c.metrics.messages.WithLabelValues("stored").Inc()
 		frame = encode(ackFrame{Type: "ack", ID: clientID, MessageID: rc.ID, Duplicate: rc.Duplicate})
-	case errors.Is(err, connectors.ErrTooLarge), errors.Is(err, connectors.ErrInvalidMessage):
+	case errors.Is(err, kernel.ErrTooLarge), errors.Is(err, kernel.ErrInvalidMessage):
 		s.c.metrics.messages.WithLabelValues("refused").Inc()
 		frame = encode(errorFrame{Type: "error", ID: clientID, Code: "refused", Message: "the message cannot be stored"})
 		s.c.log.Warn("webchat message refused by the store", zap.Error(err))

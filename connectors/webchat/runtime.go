@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // runtime is what runs while sockets exist: the shared writers, the ping wheel, the status
@@ -83,7 +83,7 @@ func (c *Connector) secret(ctx context.Context) ([]byte, error) {
 	defer cancel()
 	if v, _, err := c.host.State.Get(ctx, secretKey); err == nil {
 		return v, nil
-	} else if !errors.Is(err, connectors.ErrNotFound) {
+	} else if !errors.Is(err, kernel.ErrNotFound) {
 		return nil, fmt.Errorf("webchat: read signing secret: %w", err)
 	}
 	var b [32]byte
@@ -91,7 +91,7 @@ func (c *Connector) secret(ctx context.Context) ([]byte, error) {
 	fresh := []byte(base64.RawURLEncoding.EncodeToString(b[:]))
 	if _, err := c.host.State.Create(ctx, secretKey, fresh); err == nil {
 		return fresh, nil
-	} else if !errors.Is(err, connectors.ErrExists) {
+	} else if !errors.Is(err, kernel.ErrExists) {
 		return nil, fmt.Errorf("webchat: store signing secret: %w", err)
 	}
 	v, _, err := c.host.State.Get(ctx, secretKey)

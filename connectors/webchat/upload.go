@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 const defaultUploadBytes = 10 << 20
@@ -84,7 +85,7 @@ func (c *Connector) store(r *http.Request, st *site, sess session) (attachment, 
 	key := "webchat/" + st.name + "/" + sess.Visitor + "/" + newVisitor()[1:]
 	ref, err := c.host.Blobs.Put(r.Context(), key, ctype, io.MultiReader(bytes.NewReader(head), r.Body), limit)
 	switch {
-	case errors.Is(err, connectors.ErrTooLarge):
+	case errors.Is(err, kernel.ErrTooLarge):
 		return attachment{}, tooLarge(limit)
 	case err != nil:
 		return attachment{}, &connectors.HTTPError{Status: 503, Code: "unavailable", Message: "could not store the file, retry", Err: err}

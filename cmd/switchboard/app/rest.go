@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -79,7 +80,7 @@ func notFound(what, id string) error {
 
 // lookup maps a store error to the REST answer.
 func lookup(err error, what, id string) error {
-	if errors.Is(err, connectors.ErrNotFound) {
+	if errors.Is(err, kernel.ErrNotFound) {
 		return notFound(what, id)
 	}
 	return err
@@ -100,7 +101,7 @@ func (s *REST) getMessage(ctx context.Context, r *connectors.Request) (*connecto
 // answering 404.
 func (s *REST) conversation(ctx context.Context, id string) (*schema.Conversation, error) {
 	c, _, err := s.store.Conversation(ctx, id)
-	if !errors.Is(err, connectors.ErrNotFound) || !schema.ValidToken(id) {
+	if !errors.Is(err, kernel.ErrNotFound) || !schema.ValidToken(id) {
 		return c, lookup(err, "conversation", id)
 	}
 	st, serr := s.js.Stream(ctx, pipeline.StreamConversations)
@@ -111,7 +112,7 @@ func (s *REST) conversation(ctx context.Context, id string) (*schema.Conversatio
 		return nil, lookup(err, "conversation", id)
 	}
 	deadline := time.Now().Add(2 * time.Second)
-	for errors.Is(err, connectors.ErrNotFound) && time.Now().Before(deadline) {
+	for errors.Is(err, kernel.ErrNotFound) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 		c, _, err = s.store.Conversation(ctx, id)
 	}
@@ -171,7 +172,7 @@ func (s *REST) listConversations(ctx context.Context, r *connectors.Request) (*c
 func (s *REST) conversationIDs(ctx context.Context, customerID string) ([]string, error) {
 	if customerID != "" {
 		c, _, err := s.store.Customer(ctx, customerID)
-		if errors.Is(err, connectors.ErrNotFound) {
+		if errors.Is(err, kernel.ErrNotFound) {
 			return nil, nil
 		}
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/connectors/twilio"
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/router"
 )
 
@@ -28,7 +29,7 @@ type wiring struct {
 	ingest      *pipeline.Ingest
 	router      *router.Router
 	dispatcher  *pipeline.Dispatcher
-	leases      connectors.Leaser
+	leases      kernel.Leaser
 	sources     []connectors.SourceSpec
 	rest        *REST
 	graph       *router.Graph
@@ -199,7 +200,7 @@ func (a *App) startWorkers(w *wiring) {
 		go func() {
 			defer a.sources.Done()
 			connectors.Supervise(sctx, spec, connectors.SuperviseOptions{Leases: w.leases,
-				Backoff: connectors.Backoff{Min: time.Second, Max: 2 * time.Minute}, Metrics: w.connMetrics,
+				Backoff: kernel.Backoff{Min: time.Second, Max: 2 * time.Minute}, Metrics: w.connMetrics,
 				Logger: a.log.Named("source")})
 		}()
 	}

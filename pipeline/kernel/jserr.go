@@ -1,32 +1,41 @@
-package pipeline
+package kernel
 
 import (
 	"errors"
+	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/switchboardhq/switchboard/connectors"
 )
 
-// KVError maps a JetStream KV or fenced-publish error onto the error catalog, the one place
-// that does: a missing key is connectors.ErrNotFound, a create over an existing key
-// connectors.ErrExists, a compare-and-set that lost connectors.ErrConflict (whatever code the
-// server used: 10071 on a single replica, 10164 on a replicated bucket), anything else
-// connectors.ErrUnavailable (wrapping the original).
+// KVError maps a JetStream KV error onto the error catalog, the one place that does: a
+// missing key is [ErrNotFound], a create over an existing key [ErrExists], a
+// compare-and-set that lost [ErrConflict] (whatever code the server used: 10071 on a single
+// replica, 10164 on a replicated bucket), anything else [ErrUnavailable] (wrapping the
+// original). A fenced publish that lost answers the same code as a create over an existing
+// key (10071), so publishes are checked with [IsConflict] instead.
 func KVError(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
-		return connectors.ErrNotFound
+		return ErrNotFound
 	case errors.Is(err, jetstream.ErrKeyRevisionMismatch): // before ErrKeyExists: it matches both
-		return connectors.ErrConflict
+		return ErrConflict
 	case errors.Is(err, jetstream.ErrKeyExists):
-		return connectors.ErrExists
+		return ErrExists
 	case IsConflict(err):
-		return connectors.ErrConflict
+		return ErrConflict
 	}
-	return unavailable(err)
+	return Unavailable(err)
+}
+
+// Unavailable wraps err as [ErrUnavailable], keeping its text; nil stays nil. The original
+// is not in the chain, so a caller never mistakes an outage for one of its causes.
+func Unavailable(err error) error {
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }
 
 // IsConflict reports a compare-and-set that lost: a KV create or update over another
