@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/rules"
 )
 
 // Errors of agent operations.
@@ -26,7 +27,7 @@ var (
 type agentStore struct {
 	kv     jetstream.KeyValue
 	board  *Board
-	roster *Roster
+	roster *rules.Roster
 	now    func() time.Time
 	// Conflicts counts compare-and-set retries (switchboard_router_assign_conflicts_total).
 	conflicts func()
@@ -39,16 +40,16 @@ func presenceKey(agent string) string { return "presence." + agent }
 
 // reserve counts conversation conv against the agent's capacity. Reserving a conversation
 // the agent already holds succeeds without a change.
-func (s *agentStore) reserve(ctx context.Context, agent, conv string, h Hold) error {
+func (s *agentStore) reserve(ctx context.Context, agent, conv string, h rules.Hold) error {
 	a, ok := s.roster.Lookup(agent)
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownAgent, agent)
 	}
-	return s.changeLoad(ctx, agent, "reserve", func(rec *LoadRecord, fresh bool) (bool, error) {
+	return s.changeLoad(ctx, agent, "reserve", func(rec *rules.LoadRecord, fresh bool) (bool, error) {
 		if _, held := rec.Conversations[conv]; held {
 			return false, nil
 		}
-		if !roomIn(rec, a, h.Weight, h.Channel) {
+		if !rec.HasRoom(a, h.Weight, h.Channel) {
 			if !fresh { // the board may be a moment behind a release: look again
 				return false, errLookAgain
 			}
@@ -63,7 +64,7 @@ func (s *agentStore) reserve(ctx context.Context, agent, conv string, h Hold) er
 // release takes conv off the agent's load. With cause set, only a hold made by that cause
 // is released (a reservation whose decision did not go through).
 func (s *agentStore) release(ctx context.Context, agent, conv, cause string) error {
-	return s.changeLoad(ctx, agent, "release", func(rec *LoadRecord, fresh bool) (bool, error) {
+	return s.changeLoad(ctx, agent, "release", func(rec *rules.LoadRecord, fresh bool) (bool, error) {
 		h, held := rec.Conversations[conv]
 		if !held || (cause != "" && h.Cause != cause) {
 			if !fresh {
@@ -85,7 +86,7 @@ var errLookAgain = errors.New("look again")
 // changeLoad applies fn to a private copy of the agent's load record (from the board first,
 // from KV when fresh) and writes it with compare-and-set when fn says so; a lost race reads
 // again and retries.
-func (s *agentStore) changeLoad(ctx context.Context, agent, what string, fn func(rec *LoadRecord, fresh bool) (bool, error)) error {
+func (s *agentStore) changeLoad(ctx context.Context, agent, what string, fn func(rec *rules.LoadRecord, fresh bool) (bool, error)) error {
 	fresh := false
 	for attempt := 0; attempt < maxCASAttempts; attempt++ {
 		rec, rev, err := s.load(ctx, agent, fresh)
@@ -112,26 +113,26 @@ func (s *agentStore) changeLoad(ctx context.Context, agent, what string, fn func
 
 // load returns a private copy of the agent's load record: from the board, or from KV when
 // fresh is set.
-func (s *agentStore) load(ctx context.Context, agent string, fresh bool) (LoadRecord, uint64, error) {
+func (s *agentStore) load(ctx context.Context, agent string, fresh bool) (rules.LoadRecord, uint64, error) {
 	if !fresh {
-		if st := s.board.State(agent); st != nil && st.loadRev > 0 {
+		if st := s.board.State(agent); st != nil && st.LoadRev() > 0 {
 			rec := st.Load
 			rec.Conversations = maps.Clone(rec.Conversations)
-			return rec, st.loadRev, nil
+			return rec, st.LoadRev(), nil
 		}
 	}
-	rec := LoadRecord{Agent: agent, Conversations: map[string]Hold{}}
+	rec := rules.LoadRecord{Agent: agent, Conversations: map[string]rules.Hold{}}
 	rev, err := get(ctx, s.kv, loadKey(agent), &rec)
 	if errors.Is(err, kernel.ErrNotFound) {
 		return rec, 0, nil
 	}
 	if rec.Conversations == nil {
-		rec.Conversations = map[string]Hold{}
+		rec.Conversations = map[string]rules.Hold{}
 	}
 	return rec, rev, err
 }
 
-func (s *agentStore) writeLoad(ctx context.Context, rec LoadRecord, rev uint64) error {
+func (s *agentStore) writeLoad(ctx context.Context, rec rules.LoadRecord, rev uint64) error {
 	newRev, err := putKV(ctx, s.kv, loadKey(rec.Agent), rec, rev)
 	if err != nil {
 		return err
@@ -141,12 +142,12 @@ func (s *agentStore) writeLoad(ctx context.Context, rec LoadRecord, rev uint64) 
 }
 
 // setPresence records an agent's presence. A heartbeat (status "") only refreshes LastSeen.
-func (s *agentStore) setPresence(ctx context.Context, agent string, status Presence, reason string) (PresenceRecord, error) {
+func (s *agentStore) setPresence(ctx context.Context, agent string, status rules.Presence, reason string) (rules.PresenceRecord, error) {
 	if _, ok := s.roster.Lookup(agent); !ok {
-		return PresenceRecord{}, fmt.Errorf("%w %q", ErrUnknownAgent, agent)
+		return rules.PresenceRecord{}, fmt.Errorf("%w %q", ErrUnknownAgent, agent)
 	}
 	for attempt := 0; attempt < maxCASAttempts; attempt++ {
-		rec := PresenceRecord{Agent: agent, Status: Offline}
+		rec := rules.PresenceRecord{Agent: agent, Status: rules.Offline}
 		rev, err := get(ctx, s.kv, presenceKey(agent), &rec)
 		if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 			return rec, err
@@ -169,7 +170,7 @@ func (s *agentStore) setPresence(ctx context.Context, agent string, status Prese
 		s.board.setPresence(rec, newRev)
 		return rec, nil
 	}
-	return PresenceRecord{}, fmt.Errorf("%w: presence of %s: too many concurrent changes", kernel.ErrUnavailable, agent)
+	return rules.PresenceRecord{}, fmt.Errorf("%w: presence of %s: too many concurrent changes", kernel.ErrUnavailable, agent)
 }
 
 // putKV writes v under key: created when rev is 0, else only over revision rev. A lost race

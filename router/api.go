@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -20,28 +21,28 @@ var ErrUnknownQueue = errors.New("unknown queue")
 // reserved now, so a full agent is refused at once with [ErrNoRoom]) or, with agent empty,
 // to queue. It returns once the command is durable; the outcome is an event.
 func (r *Router) Move(ctx context.Context, conv *schema.Conversation, typ CommandType, cmdID, agent, queue, reason, actor string) error {
-	rules := r.Rules()
-	if rules == nil {
+	rs := r.Rules()
+	if rs == nil {
 		return ErrRoutingOff
 	}
 	cmd := &Command{ID: cmdID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID, Actor: actor,
 		Reason: reason, AgentID: agent, Queue: queue, At: r.o.Now().UTC()}
 	switch {
 	case agent != "":
-		if _, ok := rules.roster.Lookup(agent); !ok {
+		if _, ok := rs.Roster().Lookup(agent); !ok {
 			return fmt.Errorf("%w %q", ErrUnknownAgent, agent)
 		}
-		if p, _ := r.board.Effective(agent, cmd.At); p == Offline {
+		if p, _ := r.board.Effective(agent, cmd.At); p == rules.Offline {
 			return fmt.Errorf("%w: %s is offline", ErrNoRoom, agent)
 		}
 		if conv.AgentID != agent {
 			ch := conv.ReplyRoute.Channel
-			h := Hold{Customer: conv.CustomerID, Channel: ch, Weight: rules.roster.Weight(ch), Cause: cmd.Cause(), At: cmd.At}
+			h := rules.Hold{Customer: conv.CustomerID, Channel: ch, Weight: rs.Roster().Weight(ch), Cause: cmd.Cause(), At: cmd.At}
 			if err := r.agents.reserve(ctx, agent, conv.ID, h); err != nil {
 				return err
 			}
 		}
-	case !rules.Queue(queue):
+	case !rs.Queue(queue):
 		return fmt.Errorf("%w %q", ErrUnknownQueue, queue)
 	}
 	return SubmitCommand(ctx, r.js, r.o.Partitions, cmd)
@@ -54,7 +55,7 @@ type AgentInfo struct {
 	Skills        []string       `json:"skills,omitempty"`
 	Languages     []string       `json:"languages,omitempty"`
 	Teams         []string       `json:"teams,omitempty"`
-	Presence      Presence       `json:"presence"`
+	Presence      rules.Presence `json:"presence"`
 	Since         *time.Time     `json:"since,omitempty"`
 	LastSeen      *time.Time     `json:"last_seen,omitempty"`
 	Load          int            `json:"load"`
@@ -83,14 +84,11 @@ func (r *Router) Agent(id string) (AgentInfo, error) {
 	return r.agentInfo(a, r.o.Now()), nil
 }
 
-func (r *Router) agentInfo(a *Agent, now time.Time) AgentInfo {
+func (r *Router) agentInfo(a *rules.Agent, now time.Time) AgentInfo {
 	st := r.board.State(a.ID)
 	p, since := st.Effective(now, r.board.hb)
 	info := AgentInfo{ID: a.ID, Name: a.Name, Skills: a.Skills, Languages: a.Languages, Teams: a.Teams, Presence: p,
-		Load: st.load, MaxLoad: a.MaxLoad, Capacity: map[string]int{"default": a.defCap}, Conversations: []string{}}
-	for ch, n := range a.capacity {
-		info.Capacity[string(ch)] = n
-	}
+		Load: st.Weighted(), MaxLoad: a.MaxLoad, Capacity: a.Capacities(), Conversations: []string{}}
 	if !since.IsZero() {
 		info.Since = &since
 	}

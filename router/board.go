@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"go.uber.org/zap"
 )
 
@@ -17,24 +18,24 @@ import (
 // it; the compare-and-set writes in [agentStore] are what keep capacity exact when the view
 // is a moment behind.
 type Board struct {
-	roster *Roster
+	roster *rules.Roster
 	hb     time.Duration
 	now    func() time.Time
 	waits  *Waitlist
 
 	mu      sync.RWMutex
-	states  []*AgentState
+	states  []*rules.AgentState
 	holders map[string][]string // conversation → agents holding it (normally one)
 	notify  chan struct{}
 }
 
 // NewBoard returns a board for the roster with every agent offline and idle.
-func NewBoard(roster *Roster, heartbeat time.Duration, waits *Waitlist, now func() time.Time) *Board {
+func NewBoard(roster *rules.Roster, heartbeat time.Duration, waits *Waitlist, now func() time.Time) *Board {
 	b := &Board{roster: roster, hb: heartbeat, now: now, waits: waits, notify: make(chan struct{}, 1),
 		holders: map[string][]string{}}
-	b.states = make([]*AgentState, roster.Len())
+	b.states = make([]*rules.AgentState, roster.Len())
 	for i := range b.states {
-		b.states[i] = newAgentState(roster.At(i).ID)
+		b.states[i] = rules.NewAgentState(roster.At(i).ID)
 	}
 	return b
 }
@@ -51,28 +52,28 @@ func (b *Board) signal() {
 
 // Read runs fn with a consistent view of the agents at now. self is a conversation that
 // must not count as waiting ahead of itself.
-func (b *Board) Read(now time.Time, self string, fn func(AgentView)) {
+func (b *Board) Read(now time.Time, self string, fn func(rules.AgentView)) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	fn(boardView{b: b, now: now, self: self})
 }
 
 // State returns an agent's state (nil for an agent not in the roster).
-func (b *Board) State(id string) *AgentState {
+func (b *Board) State(id string) *rules.AgentState {
 	a, ok := b.roster.Lookup(id)
 	if !ok {
 		return nil
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.states[a.idx]
+	return b.states[a.Index()]
 }
 
 // Effective is an agent's effective presence at now.
-func (b *Board) Effective(id string, now time.Time) (Presence, time.Time) {
+func (b *Board) Effective(id string, now time.Time) (rules.Presence, time.Time) {
 	s := b.State(id)
 	if s == nil {
-		return Offline, time.Time{}
+		return rules.Offline, time.Time{}
 	}
 	return s.Effective(now, b.hb)
 }
@@ -83,9 +84,9 @@ type boardView struct {
 	self string
 }
 
-func (v boardView) State(i int) *AgentState { return v.b.states[i] }
+func (v boardView) State(i int) *rules.AgentState { return v.b.states[i] }
 
-func (v boardView) Presence(i int) Presence {
+func (v boardView) Presence(i int) rules.Presence {
 	p, _ := v.b.states[i].Effective(v.now, v.b.hb)
 	return p
 }
@@ -98,13 +99,13 @@ func (v boardView) WaitingAhead(queue string, priority int) int {
 }
 
 // setLoad applies a load record read or written at rev, unless a newer one is known.
-func (b *Board) setLoad(rec LoadRecord, rev uint64) {
+func (b *Board) setLoad(rec rules.LoadRecord, rev uint64) {
 	a, ok := b.roster.Lookup(rec.Agent)
 	if !ok {
 		return
 	}
 	b.mu.Lock()
-	if s := b.states[a.idx]; rev > s.loadRev {
+	if s := b.states[a.Index()]; rev > s.LoadRev() {
 		for conv := range s.Load.Conversations {
 			if _, still := rec.Conversations[conv]; !still {
 				b.holders[conv] = slices.DeleteFunc(b.holders[conv], func(id string) bool { return id == rec.Agent })
@@ -118,7 +119,7 @@ func (b *Board) setLoad(rec LoadRecord, rev uint64) {
 				b.holders[conv] = append(b.holders[conv], rec.Agent)
 			}
 		}
-		b.states[a.idx] = s.withLoad(rec, rev)
+		b.states[a.Index()] = s.WithLoad(rec, rev)
 	}
 	b.mu.Unlock()
 	b.signal()
@@ -132,14 +133,14 @@ func (b *Board) Holders(conv string) []string {
 }
 
 // setPresence applies a presence record read or written at rev, unless a newer one is known.
-func (b *Board) setPresence(rec PresenceRecord, rev uint64) {
+func (b *Board) setPresence(rec rules.PresenceRecord, rev uint64) {
 	a, ok := b.roster.Lookup(rec.Agent)
 	if !ok {
 		return
 	}
 	b.mu.Lock()
-	if s := b.states[a.idx]; rev > s.presRev {
-		b.states[a.idx] = s.withPresence(rec, rev)
+	if s := b.states[a.Index()]; rev > s.PresenceRev() {
+		b.states[a.Index()] = s.WithPresence(rec, rev)
 	}
 	b.mu.Unlock()
 	b.signal()
@@ -152,12 +153,12 @@ func (b *Board) Watch(ctx context.Context, kv jetstream.KeyValue, log *zap.Logge
 		kind, _, _ := strings.Cut(e.Key(), ".")
 		switch kind {
 		case "load":
-			var rec LoadRecord
+			var rec rules.LoadRecord
 			if json.Unmarshal(e.Value(), &rec) == nil {
 				b.setLoad(rec, e.Revision())
 			}
 		case "presence":
-			var rec PresenceRecord
+			var rec rules.PresenceRecord
 			if json.Unmarshal(e.Value(), &rec) == nil {
 				b.setPresence(rec, e.Revision())
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -52,7 +53,7 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 				keep = conv.AgentID
 			}
 			c.emit(r, schema.EventReopened, func(e *schema.Event) { e.Reason, e.Routing = cmd.Reason, r.statusRouting(conv, cmd.Reason) })
-			return r.reroute(ctx, c, &Input{Prefer: keep}, "reopened by "+cmd.Actor)
+			return r.reroute(ctx, c, &rules.Input{Prefer: keep}, "reopened by "+cmd.Actor)
 		}
 	case CommandAssign, CommandTransfer, CommandRequeue, CommandEscalate, CommandOverflow, CommandReroute:
 		if fresh {
@@ -68,11 +69,11 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 // in force and the conversation's queue, agent, rule and target at that moment (nil when
 // routing is off).
 func (r *Router) statusRouting(conv *convState, reason string) *schema.Routing {
-	rules := r.Rules()
-	if rules == nil {
+	rs := r.Rules()
+	if rs == nil {
 		return nil
 	}
-	rt := &schema.Routing{RulesVersion: rules.Version, Queue: conv.Queue, AgentID: conv.AgentID, Priority: conv.Priority, Reason: reason}
+	rt := &schema.Routing{RulesVersion: rs.Version, Queue: conv.Queue, AgentID: conv.AgentID, Priority: conv.Priority, Reason: reason}
 	if conv.Route != nil {
 		rt.Rule, rt.Target = conv.Route.Rule, conv.Route.Target
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -29,7 +30,7 @@ func (r *Router) routingCommand(ctx context.Context, c *change, cmd *Command) er
 	case CommandAssign, CommandTransfer:
 		if cmd.AgentID == "" {
 			c.transfer = true
-			return r.reroute(ctx, c, &Input{Queue: cmd.Queue, Priority: conv.Priority, Exclude: []string{conv.AgentID}},
+			return r.reroute(ctx, c, &rules.Input{Queue: cmd.Queue, Priority: conv.Priority, Exclude: []string{conv.AgentID}},
 				"transferred to queue "+cmd.Queue+reasonSuffix(cmd.Reason))
 		}
 		return r.assignTo(ctx, c, cmd)
@@ -43,24 +44,24 @@ func (r *Router) routingCommand(ctx context.Context, c *change, cmd *Command) er
 			e.Reason = cmd.Reason
 			e.Routing = &schema.Routing{RulesVersion: r.Rules().Version, Queue: queue, PreviousAgent: cmd.AgentID, Reason: cmd.Reason}
 		})
-		return r.reroute(ctx, c, &Input{Queue: queue, Priority: conv.Priority, Exclude: []string{cmd.AgentID}}, "re-queued: "+cmd.Reason)
+		return r.reroute(ctx, c, &rules.Input{Queue: queue, Priority: conv.Priority, Exclude: []string{cmd.AgentID}}, "re-queued: "+cmd.Reason)
 	case CommandEscalate:
 		rt := conv.Route
 		if rt == nil || !rt.Waiting || rt.Rule != cmd.Rule || rt.Target != cmd.Target {
 			return nil
 		}
-		return r.reroute(ctx, c, &Input{Rule: rt.Rule, From: rt.Target + 1}, cmd.Reason)
+		return r.reroute(ctx, c, &rules.Input{Rule: rt.Rule, From: rt.Target + 1}, cmd.Reason)
 	case CommandOverflow:
-		q := r.Rules().queues[conv.Queue]
-		if conv.Route == nil || !conv.Route.Waiting || conv.Queue != cmd.Queue || q == nil || q.overflow == "" {
+		to, _, ok := r.Rules().Overflow(conv.Queue)
+		if conv.Route == nil || !conv.Route.Waiting || conv.Queue != cmd.Queue || !ok {
 			return nil
 		}
-		return r.reroute(ctx, c, &Input{Queue: q.overflow, Priority: conv.Priority}, cmd.Reason)
+		return r.reroute(ctx, c, &rules.Input{Queue: to, Priority: conv.Priority}, cmd.Reason)
 	case CommandReroute:
 		if conv.Route == nil || !conv.Route.Waiting || conv.Queue != cmd.Queue || r.Rules().Queue(conv.Queue) {
 			return nil
 		}
-		return r.reroute(ctx, c, &Input{}, cmd.Reason)
+		return r.reroute(ctx, c, &rules.Input{}, cmd.Reason)
 	}
 	return nil
 }
@@ -101,7 +102,7 @@ func (r *Router) assignTo(ctx context.Context, c *change, cmd *Command) error {
 		return err
 	}
 	c.reserved = appendNew(c.reserved, cmd.AgentID)
-	d := &Decision{RulesVersion: r.Rules().Version, Queue: conv.Queue, Priority: conv.Priority, Agent: cmd.AgentID,
+	d := &rules.Decision{RulesVersion: r.Rules().Version, Queue: conv.Queue, Priority: conv.Priority, Agent: cmd.AgentID,
 		Strategy: cmd.Strategy, Reason: cmd.Reason}
 	if cmd.Queue != "" {
 		d.Queue = cmd.Queue
@@ -118,7 +119,7 @@ func (r *Router) assignTo(ctx context.Context, c *change, cmd *Command) error {
 
 // reroute routes an existing conversation again (escalation, overflow, re-queue, transfer
 // to a queue, reopen), from the message that last routed it.
-func (r *Router) reroute(ctx context.Context, c *change, in *Input, why string) error {
+func (r *Router) reroute(ctx context.Context, c *change, in *rules.Input, why string) error {
 	if !r.routingOn() {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -22,8 +23,8 @@ type Config struct {
 	Identity       Identity     `yaml:"identity"`
 	// Agents is the roster. Without agents and without a rules file, routing is off: the
 	// router threads conversations and queues nothing.
-	Agents   []AgentConfig  `yaml:"agents"`
-	Presence PresenceConfig `yaml:"presence"`
+	Agents   []rules.AgentConfig `yaml:"agents"`
+	Presence PresenceConfig      `yaml:"presence"`
 	// LoadWeights weigh an agent's open conversations by channel (default 1 each): with
 	// webchat: 3, one chat counts like three emails against max_load.
 	LoadWeights map[string]int `yaml:"load_weights"`
@@ -62,20 +63,6 @@ type Identity struct {
 	Regions map[string]string `yaml:"regions"`
 }
 
-// AgentConfig is one agent of the roster.
-type AgentConfig struct {
-	ID        string   `yaml:"id"`
-	Name      string   `yaml:"name"`
-	Skills    []string `yaml:"skills"`
-	Languages []string `yaml:"languages"`
-	Teams     []string `yaml:"teams"`
-	// Capacity caps open conversations per channel; "default" covers the others
-	// (default: 5 per channel).
-	Capacity map[string]int `yaml:"capacity"`
-	// MaxLoad caps the weighted sum of open conversations across channels (0: no cap).
-	MaxLoad int `yaml:"max_load"`
-}
-
 // PresenceConfig configures agent presence.
 type PresenceConfig struct {
 	// HeartbeatTimeout turns an agent offline when neither a presence update nor a heartbeat
@@ -97,9 +84,6 @@ const (
 	ReopenAlways = "reopen"
 	ReopenNew    = "new"
 )
-
-// DefaultCapacity is an agent's per-channel capacity when the roster gives none.
-const DefaultCapacity = 5
 
 // WithDefaults fills what the file left out.
 func (c Config) WithDefaults() Config {
@@ -206,18 +190,6 @@ func (id *Identity) Validate(ck *cfg.Checker) {
 func validRegion(r string) bool {
 	_, ok := phonenumbers.GetSupportedRegions()[r]
 	return ok
-}
-
-// Validate checks one agent.
-func (a *AgentConfig) Validate(ck *cfg.Checker) {
-	for ch, n := range a.Capacity {
-		if n < 0 || n > 10000 {
-			ck.Errorf("capacity."+ch, "must be between 0 and 10000")
-		}
-	}
-	if a.MaxLoad < 0 {
-		ck.Errorf("max_load", "must not be negative")
-	}
 }
 
 // Validate checks the presence timers.

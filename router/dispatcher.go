@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -84,17 +87,17 @@ func (d *dispatcher) run(ctx context.Context) {
 // the janitor.
 func (d *dispatcher) pass(ctx context.Context) error {
 	now := d.r.o.Now().UTC()
-	rules := d.r.Rules()
+	rs := d.r.Rules()
 	waiting := d.r.waits.Ordered()
 	d.forget(now)
 	var errs []error
-	for _, q := range sortedKeys(waiting) {
+	for _, q := range slices.Sorted(maps.Keys(waiting)) {
 		// blocked holds the kinds of conversation (channel, language) that found no agent
 		// in this pass: a younger one of the same kind must not overtake them when a slot
 		// frees up while the pass is still going down the list.
 		blocked := map[string]bool{}
 		for _, e := range waiting[q] {
-			if err := d.serve(ctx, rules, e, now, blocked); err != nil {
+			if err := d.serve(ctx, rs, e, now, blocked); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -116,7 +119,7 @@ func (d *dispatcher) forget(now time.Time) {
 }
 
 // serve handles one waiting conversation: overflow, escalation, or an agent.
-func (d *dispatcher) serve(ctx context.Context, rules *Rules, e *WaitEntry, now time.Time, blocked map[string]bool) error {
+func (d *dispatcher) serve(ctx context.Context, rs *rules.Rules, e *WaitEntry, now time.Time, blocked map[string]bool) error {
 	switch {
 	case e.OverflowAt != nil && !now.Before(*e.OverflowAt):
 		return d.send(ctx, e.Customer, &Command{ID: fmt.Sprintf("overflow.%s.%d", e.Conversation, e.Seq),
@@ -130,17 +133,16 @@ func (d *dispatcher) serve(ctx context.Context, rules *Rules, e *WaitEntry, now 
 	if _, busy := d.sent["assign."+e.Conversation]; busy {
 		return nil
 	}
-	q := rules.queues[e.Queue]
-	if q == nil { // the rules were changed under it
-		return d.send(ctx, e.Customer, &Command{ID: fmt.Sprintf("reroute.%s.%d.%s", e.Conversation, e.Seq, rules.Version),
+	if !rs.Queue(e.Queue) { // the rules were changed under it
+		return d.send(ctx, e.Customer, &Command{ID: fmt.Sprintf("reroute.%s.%d.%s", e.Conversation, e.Seq, rs.Version),
 			Type: CommandReroute, ConversationID: e.Conversation, Queue: e.Queue,
-			Reason: fmt.Sprintf("queue %s no longer exists (rules %s)", e.Queue, rules.Version)})
+			Reason: fmt.Sprintf("queue %s no longer exists (rules %s)", e.Queue, rs.Version)})
 	}
 	kind := string(e.Channel) + "\x00" + e.Language
 	if blocked[kind] {
 		return nil
 	}
-	served, err := d.offer(ctx, rules, q, e, now)
+	served, err := d.offer(ctx, rs, e, now)
 	if err == nil && !served {
 		blocked[kind] = true
 	}
@@ -149,26 +151,25 @@ func (d *dispatcher) serve(ctx context.Context, rules *Rules, e *WaitEntry, now 
 
 // offer picks an agent for a waiting conversation, reserves them and sends the assignment.
 // It reports whether an agent was found.
-func (d *dispatcher) offer(ctx context.Context, rules *Rules, q *queue, e *WaitEntry, now time.Time) (bool, error) {
-	in := &pickInput{roster: rules.roster, channel: e.Channel, weight: rules.roster.Weight(e.Channel),
-		language: e.Language, now: now, seed: tieSeed(e.Conversation)}
+func (d *dispatcher) offer(ctx context.Context, rs *rules.Rules, e *WaitEntry, now time.Time) (bool, error) {
+	w := &rules.Waiting{Queue: e.Queue, Conversation: e.Conversation, Channel: e.Channel, Language: e.Language, Now: now}
 	for race := 0; race < maxRaces; race++ {
 		var (
 			i             = -1
 			strategy, why string
 		)
-		d.r.board.Read(now, e.Conversation, func(v AgentView) { i, strategy, why = q.pick(v, in) })
+		d.r.board.Read(now, e.Conversation, func(v rules.AgentView) { i, strategy, why = rs.Pick(v, w) })
 		if i < 0 {
 			return false, nil
 		}
-		agent := rules.roster.At(i).ID
+		agent := rs.Roster().At(i).ID
 		cmd := &Command{ID: fmt.Sprintf("assign.%s.%d.%s", e.Conversation, e.Seq, agent), Type: CommandAssign,
 			ConversationID: e.Conversation, AgentID: agent, Queue: e.Queue, Strategy: strategy, Actor: "dispatcher",
 			Reason: fmt.Sprintf("waited %s in %s; %s", now.Sub(e.QueuedAt).Round(time.Millisecond), e.Queue, why)}
-		h := Hold{Customer: e.Customer, Channel: e.Channel, Weight: in.weight, Cause: cmd.Cause(), At: now}
+		h := rules.Hold{Customer: e.Customer, Channel: e.Channel, Weight: rs.Roster().Weight(e.Channel), Cause: cmd.Cause(), At: now}
 		err := d.r.agents.reserve(ctx, agent, e.Conversation, h)
 		if errors.Is(err, ErrNoRoom) {
-			in.exclude = append(in.exclude, agent)
+			w.Exclude = append(w.Exclude, agent)
 			continue
 		}
 		if err != nil {
@@ -190,7 +191,7 @@ func (d *dispatcher) requeueOffline(ctx context.Context, now time.Time) error {
 		id := roster.At(i).ID
 		st := d.r.board.State(id)
 		p, since := st.Effective(now, d.r.board.hb)
-		if p != Offline || len(st.Load.Conversations) == 0 || now.Sub(since) < grace {
+		if p != rules.Offline || len(st.Load.Conversations) == 0 || now.Sub(since) < grace {
 			continue
 		}
 		convs := make([]string, 0, len(st.Load.Conversations))
@@ -257,7 +258,7 @@ func (d *dispatcher) departed(ctx context.Context) error {
 		if _, ok := d.r.board.roster.Lookup(agent); ok {
 			continue
 		}
-		var rec LoadRecord
+		var rec rules.LoadRecord
 		if _, err := get(ctx, d.r.store.Agents, key, &rec); err != nil {
 			errs = append(errs, err)
 			continue

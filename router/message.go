@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -78,7 +79,7 @@ func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message,
 	if !d.route {
 		return nil
 	}
-	in := &Input{Message: m, Customer: &cust.Customer, Channel: m.Channel, Now: r.o.Now().UTC(), Prefer: d.keep}
+	in := &rules.Input{Message: m, Customer: &cust.Customer, Channel: m.Channel, Now: r.o.Now().UTC(), Prefer: d.keep}
 	if p := d.prev; p != nil && p.AgentID != "" {
 		in.PreviousAgent, in.PreviousAt = p.AgentID, p.UpdatedAt
 		if p.ResolvedAt != nil {

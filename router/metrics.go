@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/switchboardhq/switchboard/router/rules"
 )
 
 // Metrics are the router's Prometheus series.
@@ -46,7 +47,7 @@ func (m *Metrics) watch(b *Board, w *Waitlist, h *RulesHolder, now func() time.T
 		m.ReloadOK.Set(1)
 		m.ReloadTime.Set(float64(rs.LoadedAt.Unix()))
 		m.RulesInfo.WithLabelValues(rs.Version).Set(1)
-		h.onReload = func(ok bool, rs *Rules) {
+		h.onReload = func(ok bool, rs *rules.Rules) {
 			if !ok {
 				m.ReloadOK.Set(0)
 				return
@@ -83,13 +84,13 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	for q, list := range c.w.Ordered() {
 		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(len(list)), q)
 	}
-	counts := map[Presence]int{Available: 0, Away: 0, Offline: 0}
+	counts := map[rules.Presence]int{rules.Available: 0, rules.Away: 0, rules.Offline: 0}
 	load := 0
 	now := c.now()
-	c.b.Read(now, "", func(v AgentView) {
+	c.b.Read(now, "", func(v rules.AgentView) {
 		for i := 0; i < c.b.roster.Len(); i++ {
 			counts[v.Presence(i)]++
-			load += v.State(i).load
+			load += v.State(i).Weighted()
 		}
 	})
 	for p, n := range counts {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"go.uber.org/zap"
 )
 
@@ -27,14 +28,14 @@ const (
 
 // PresenceUpdate is the body of a presence message.
 type PresenceUpdate struct {
-	Status Presence `json:"status"`
-	Reason string   `json:"reason,omitempty"`
+	Status rules.Presence `json:"status"`
+	Reason string         `json:"reason,omitempty"`
 }
 
 // SetPresence records an agent's presence (status "" is a heartbeat).
-func (r *Router) SetPresence(ctx context.Context, agent string, status Presence, reason string) (PresenceRecord, error) {
+func (r *Router) SetPresence(ctx context.Context, agent string, status rules.Presence, reason string) (rules.PresenceRecord, error) {
 	if status != "" && !status.Valid() {
-		return PresenceRecord{}, fmt.Errorf("presence must be available, away or offline, not %q", status)
+		return rules.PresenceRecord{}, fmt.Errorf("presence must be available, away or offline, not %q", status)
 	}
 	return r.agents.setPresence(ctx, agent, status, reason)
 }
@@ -78,7 +79,7 @@ func (r *Router) onPresence(msg *nats.Msg) {
 	r.answer(msg, &rec, err)
 }
 
-func (r *Router) answer(msg *nats.Msg, rec *PresenceRecord, err error) {
+func (r *Router) answer(msg *nats.Msg, rec *rules.PresenceRecord, err error) {
 	if msg.Reply == "" {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/switchboardhq/switchboard/router/rules"
 	"go.uber.org/zap"
 )
 
@@ -16,29 +17,29 @@ import (
 // logs why and sets switchboard_rules_last_reload_successful to 0.
 type RulesHolder struct {
 	path   string
-	roster *Roster
+	roster *rules.Roster
 	log    *zap.Logger
-	cur    atomic.Pointer[Rules]
+	cur    atomic.Pointer[rules.Rules]
 
 	mu       sync.Mutex
 	lastData []byte
 	lastErr  error
 	lastOK   bool
-	onReload func(ok bool, r *Rules)
+	onReload func(ok bool, r *rules.Rules)
 }
 
 // NewRulesHolder loads the rules file (path "" uses [DefaultRules]); a bad file is an error.
-func NewRulesHolder(path string, roster *Roster, log *zap.Logger) (*RulesHolder, error) {
+func NewRulesHolder(path string, roster *rules.Roster, log *zap.Logger) (*RulesHolder, error) {
 	h := &RulesHolder{path: path, roster: roster, log: log.Named("rules"), lastOK: true}
 	if path == "" {
-		h.cur.Store(DefaultRules(roster))
+		h.cur.Store(rules.DefaultRules(roster))
 		return h, nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := ParseRules(path, data, roster)
+	rs, err := rules.ParseRules(path, data, roster)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func NewRulesHolder(path string, roster *Roster, log *zap.Logger) (*RulesHolder,
 }
 
 // Current returns the rules in force.
-func (h *RulesHolder) Current() *Rules { return h.cur.Load() }
+func (h *RulesHolder) Current() *rules.Rules { return h.cur.Load() }
 
 // Status reports the last reload: whether it succeeded and, if not, why.
 func (h *RulesHolder) Status() (ok bool, err error) {
@@ -69,9 +70,9 @@ func (h *RulesHolder) Reload() (bool, error) {
 	if err == nil && bytes.Equal(data, h.lastData) {
 		return false, h.lastErr
 	}
-	var rs *Rules
+	var rs *rules.Rules
 	if err == nil {
-		rs, err = ParseRules(h.path, data, h.roster)
+		rs, err = rules.ParseRules(h.path, data, h.roster)
 	}
 	h.lastData = data
 	h.lastErr, h.lastOK = err, err == nil
@@ -87,7 +88,7 @@ func (h *RulesHolder) Reload() (bool, error) {
 	return true, nil
 }
 
-func (h *RulesHolder) notify(ok bool, rs *Rules) {
+func (h *RulesHolder) notify(ok bool, rs *rules.Rules) {
 	if h.onReload != nil {
 		h.onReload(ok, rs)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -13,9 +14,9 @@ const maxRaces = 4
 
 // route decides the conversation's queue and agent, reserves the agent and records the
 // decision as an event.
-func (r *Router) route(ctx context.Context, c *change, in *Input) error {
-	rules := r.Rules()
-	if rules == nil {
+func (r *Router) route(ctx context.Context, c *change, in *rules.Input) error {
+	rs := r.Rules()
+	if rs == nil {
 		return nil
 	}
 	if in.Channel == "" {
@@ -23,9 +24,9 @@ func (r *Router) route(ctx context.Context, c *change, in *Input) error {
 	}
 	in.Conversation = c.conv.ID
 	prevQueue, prevAgent := c.conv.Queue, c.conv.AgentID
-	var d Decision
+	var d rules.Decision
 	for race := 0; ; race++ {
-		r.board.Read(in.Now, c.conv.ID, func(v AgentView) { d = rules.Decide(in, v) })
+		r.board.Read(in.Now, c.conv.ID, func(v rules.AgentView) { d = rs.Decide(in, v) })
 		if d.Agent == "" || d.Agent == prevAgent {
 			break
 		}
@@ -46,7 +47,7 @@ func (r *Router) route(ctx context.Context, c *change, in *Input) error {
 
 // record emits the event for a decision: assigned, transferred (from another agent) or
 // queued.
-func (r *Router) record(c *change, d *Decision, prevQueue, prevAgent string) {
+func (r *Router) record(c *change, d *rules.Decision, prevQueue, prevAgent string) {
 	typ := schema.EventQueued
 	switch {
 	case d.Agent != "" && prevAgent != "" && prevAgent != d.Agent:
@@ -73,6 +74,6 @@ func (r *Router) record(c *change, d *Decision, prevQueue, prevAgent string) {
 }
 
 // holdOn is the hold a decision reserves for a conversation counted on channel ch.
-func (r *Router) holdOn(conv *convState, ch schema.Channel, cause string) Hold {
-	return Hold{Customer: conv.CustomerID, Channel: ch, Weight: r.board.roster.Weight(ch), Cause: cause, At: r.o.Now().UTC()}
+func (r *Router) holdOn(conv *convState, ch schema.Channel, cause string) rules.Hold {
+	return rules.Hold{Customer: conv.CustomerID, Channel: ch, Weight: r.board.roster.Weight(ch), Cause: cause, At: r.o.Now().UTC()}
 }

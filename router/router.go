@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -64,7 +65,7 @@ func New(ctx context.Context, o Options) (*Router, error) {
 	}
 	r := &Router{o: o, js: o.JS, store: st, log: o.Logger.Named("router"), waits: NewWaitlist(),
 		metrics: NewMetrics(o.Registerer)}
-	roster := NewRoster(o.Config.Agents, o.Config.LoadWeights)
+	roster := rules.NewRoster(o.Config.Agents, o.Config.LoadWeights)
 	if o.Rules != nil {
 		roster = o.Rules.Current().Roster()
 	}
@@ -94,7 +95,7 @@ func (r *Router) Store() *Store { return r.store }
 func (r *Router) Board() *Board { return r.board }
 
 // Rules returns the rules in force (nil when routing is off).
-func (r *Router) Rules() *Rules {
+func (r *Router) Rules() *rules.Rules {
 	if r.o.Rules == nil {
 		return nil
 	}

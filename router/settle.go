@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -83,9 +84,9 @@ func (r *Router) waitEntry(conv *convState) *WaitEntry {
 	if conv.QueuedAt != nil {
 		e.QueuedAt = *conv.QueuedAt
 	}
-	if rules := r.Rules(); rules != nil {
-		if q := rules.queues[conv.Queue]; q != nil && q.maxWait > 0 && q.overflow != "" {
-			at := e.QueuedAt.Add(q.maxWait)
+	if rs := r.Rules(); rs != nil {
+		if _, maxWait, ok := rs.Overflow(conv.Queue); ok && maxWait > 0 {
+			at := e.QueuedAt.Add(maxWait)
 			e.OverflowAt = &at
 		}
 	}
@@ -93,7 +94,7 @@ func (r *Router) waitEntry(conv *convState) *WaitEntry {
 }
 
 // hold is what an agent's load records for conv.
-func (r *Router) hold(conv *convState, cause string) Hold {
+func (r *Router) hold(conv *convState, cause string) rules.Hold {
 	ch := conv.ReplyRoute.Channel
 	if conv.Route != nil && conv.Route.Channel != "" {
 		ch = conv.Route.Channel

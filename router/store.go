@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -105,9 +106,9 @@ func (s *Store) Customer(ctx context.Context, id string) (*schema.Customer, uint
 }
 
 // Agent returns an agent's presence and load as stored.
-func (s *Store) Agent(ctx context.Context, id string) (PresenceRecord, LoadRecord, error) {
-	p := PresenceRecord{Agent: id, Status: Offline}
-	l := LoadRecord{Agent: id, Conversations: map[string]Hold{}}
+func (s *Store) Agent(ctx context.Context, id string) (rules.PresenceRecord, rules.LoadRecord, error) {
+	p := rules.PresenceRecord{Agent: id, Status: rules.Offline}
+	l := rules.LoadRecord{Agent: id, Conversations: map[string]rules.Hold{}}
 	if _, err := get(ctx, s.Agents, presenceKey(id), &p); err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return p, l, err
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/configs/cfg"
-	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 )
 
 // runCheck checks a config file and the rules file it names (or --rules), reporting every
@@ -38,7 +38,7 @@ func runCheck(_ context.Context, args []string) error {
 		path = c.Router.RulesFile
 	}
 	if path != "" {
-		rs, err := router.LoadRulesFile(path, router.NewRoster(c.Router.Agents, c.Router.LoadWeights))
+		rs, err := rules.LoadRulesFile(path, rules.NewRoster(c.Router.Agents, c.Router.LoadWeights))
 		if err != nil {
 			failed = true
 			_ = reportErrors(err)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/configs/cfg"
-	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 )
 
 // runRules dispatches `switchboard rules test|replay`.
@@ -33,7 +33,7 @@ func runRules(ctx context.Context, args []string) error {
 // Secrets the config names but this machine lacks are warnings here: testing and replaying
 // rules needs none of them. Other config problems are reported together with the rules
 // file's.
-func loadRules(configPath, rulesPath string) (*app.Config, *router.Rules, error) {
+func loadRules(configPath, rulesPath string) (*app.Config, *rules.Rules, error) {
 	c, secrets, cerr := app.CheckConfig(configPath)
 	if c == nil {
 		return nil, nil, cerr
@@ -42,7 +42,7 @@ func loadRules(configPath, rulesPath string) (*app.Config, *router.Rules, error)
 	if cerr != nil {
 		_ = reportErrors(cerr)
 	}
-	roster := router.NewRoster(c.Router.Agents, c.Router.LoadWeights)
+	roster := rules.NewRoster(c.Router.Agents, c.Router.LoadWeights)
 	if rulesPath == "" {
 		rulesPath = c.Router.RulesFile
 	}
@@ -50,9 +50,9 @@ func loadRules(configPath, rulesPath string) (*app.Config, *router.Rules, error)
 		if cerr != nil {
 			return nil, nil, errFailed
 		}
-		return c, router.DefaultRules(roster), nil
+		return c, rules.DefaultRules(roster), nil
 	}
-	rs, err := router.LoadRulesFile(rulesPath, roster)
+	rs, err := rules.LoadRulesFile(rulesPath, roster)
 	if err != nil {
 		return nil, nil, reportErrors(err)
 	}
@@ -87,7 +87,7 @@ func runRulesTest(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	results, err := router.RunCaseFile(fs.Arg(0), rs)
+	results, err := rules.RunCaseFile(fs.Arg(0), rs)
 	if err != nil {
 		return reportErrors(err)
 	}

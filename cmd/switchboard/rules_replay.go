@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -57,7 +58,7 @@ func runRulesReplay(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep := router.Replay(col.Items, current, candidate, func(id string) *schema.Customer { return customers[id] }, available)
+	rep := rules.Replay(col.Items, current, candidate, func(id string) *schema.Customer { return customers[id] }, available)
 	if *asJSON {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
@@ -68,7 +69,7 @@ func runRulesReplay(ctx context.Context, args []string, out io.Writer) error {
 }
 
 // collectReplay reads the conversation stream up to its current end.
-func collectReplay(ctx context.Context, js jetstream.JetStream, since time.Duration) (*router.ReplayCollector, error) {
+func collectReplay(ctx context.Context, js jetstream.JetStream, since time.Duration) (*rules.ReplayCollector, error) {
 	oc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{"sb.conv.>"}}
 	if since > 0 {
 		t := time.Now().Add(-since)
@@ -78,7 +79,7 @@ func collectReplay(ctx context.Context, js jetstream.JetStream, since time.Durat
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", pipeline.StreamConversations, err)
 	}
-	col := router.NewReplayCollector()
+	col := rules.NewReplayCollector()
 	for {
 		batch, err := cons.Fetch(512, jetstream.FetchMaxWait(time.Second))
 		if err != nil {
@@ -102,7 +103,7 @@ func collectReplay(ctx context.Context, js jetstream.JetStream, since time.Durat
 }
 
 // replayCustomers reads the customers of the replayed conversations (as they are now).
-func replayCustomers(ctx context.Context, js jetstream.JetStream, items []router.ReplayItem) (map[string]*schema.Customer, error) {
+func replayCustomers(ctx context.Context, js jetstream.JetStream, items []rules.ReplayItem) (map[string]*schema.Customer, error) {
 	kv, err := js.KeyValue(ctx, pipeline.BucketCustomers)
 	if err != nil {
 		return nil, err
@@ -137,12 +138,12 @@ func replayAvailability(ctx context.Context, js jetstream.JetStream, mode string
 	}
 	return func(id string) bool {
 		e, err := kv.Get(ctx, "presence."+id)
-		var p router.PresenceRecord
-		return err == nil && json.Unmarshal(e.Value(), &p) == nil && p.Status == router.Available
+		var p rules.PresenceRecord
+		return err == nil && json.Unmarshal(e.Value(), &p) == nil && p.Status == rules.Available
 	}, nil
 }
 
-func printReplay(out io.Writer, rep *router.ReplayReport, limit int) {
+func printReplay(out io.Writer, rep *rules.ReplayReport, limit int) {
 	fmt.Fprintf(out, "replayed %d routed conversations: rules %s (in force) vs %s (candidate)\n",
 		rep.Routed, rep.CurrentVersion, rep.CandidateVersion)
 	fmt.Fprintf(out, "agent state is simulated; the in-force simulation reproduces %d of %d recorded decisions\n\n",
@@ -160,7 +161,7 @@ func printReplay(out io.Writer, rep *router.ReplayReport, limit int) {
 	printCounts(out, "agent (assignments)", rep.Agents)
 }
 
-func printCounts(out io.Writer, what string, m map[string]*router.ReplayCounts) {
+func printCounts(out io.Writer, what string, m map[string]*rules.ReplayCounts) {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 )
 
 const exampleConfig = "../../configs/switchboard.yaml"
@@ -96,7 +96,7 @@ router:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rep router.ReplayReport
+	var rep rules.ReplayReport
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}

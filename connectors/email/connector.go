@@ -11,6 +11,7 @@
 package email
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -46,7 +47,7 @@ func (c *Connector) Name() string { return "email" }
 // Sources implements [connectors.SourceProvider]: one per folder of every account.
 func (c *Connector) Sources() []connectors.SourceSpec {
 	var out []connectors.SourceSpec
-	for _, name := range sortedKeys(c.cfg.Accounts) {
+	for _, name := range slices.Sorted(maps.Keys(c.cfg.Accounts)) {
 		acct := c.cfg.Accounts[name]
 		for _, folder := range acct.IMAP.folders() {
 			id := "email/" + name + "/" + folder
@@ -74,7 +75,7 @@ func (c *Connector) source(name string, acct *Account, folder string) *source {
 // Senders implements [connectors.SenderProvider]: accounts with smtp send their replies.
 func (c *Connector) Senders() []connectors.SenderSpec {
 	var out []connectors.SenderSpec
-	for _, name := range sortedKeys(c.cfg.Accounts) {
+	for _, name := range slices.Sorted(maps.Keys(c.cfg.Accounts)) {
 		acct := c.cfg.Accounts[name]
 		if acct.SMTP == nil {
 			continue
@@ -88,13 +89,4 @@ func (c *Connector) Senders() []connectors.SenderSpec {
 		out = append(out, connectors.SenderSpec{Channel: schema.ChannelEmail, Account: name, Sender: s})
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

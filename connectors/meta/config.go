@@ -1,9 +1,10 @@
 package meta
 
 import (
+	"maps"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/schema"
@@ -84,7 +85,7 @@ func (c *Config) Validate(ck *cfg.Checker) {
 	if len(c.Apps) == 0 {
 		ck.Errorf("apps", "at least one Meta app is required (its app_secret verifies the webhooks)")
 	}
-	for _, name := range sortedKeys(c.Apps) {
+	for _, name := range slices.Sorted(maps.Keys(c.Apps)) {
 		if !schema.ValidToken(name) {
 			ck.Errorf("apps."+name, "app names may hold only letters, digits, - and _")
 		}
@@ -93,11 +94,11 @@ func (c *Config) Validate(ck *cfg.Checker) {
 		ck.Errorf("", "configure at least one of messenger, instagram, whatsapp")
 	}
 	seen := map[string]string{}
-	for _, name := range sortedKeys(c.Messenger) {
+	for _, name := range slices.Sorted(maps.Keys(c.Messenger)) {
 		p := c.Messenger[name]
 		c.checkAccount(ck, seen, "messenger", name, p.App, "page_id", p.PageID)
 	}
-	for _, name := range sortedKeys(c.Instagram) {
+	for _, name := range slices.Sorted(maps.Keys(c.Instagram)) {
 		a := c.Instagram[name]
 		c.checkAccount(ck, seen, "instagram", name, a.App, "account_id", a.AccountID)
 		if a.PageID != "" && !numericID.MatchString(a.PageID) {
@@ -107,7 +108,7 @@ func (c *Config) Validate(ck *cfg.Checker) {
 			checkBaseURL(ck, "instagram."+name+".graph_url", a.GraphURL)
 		}
 	}
-	for _, name := range sortedKeys(c.WhatsApp) {
+	for _, name := range slices.Sorted(maps.Keys(c.WhatsApp)) {
 		w := c.WhatsApp[name]
 		c.checkAccount(ck, seen, "whatsapp", name, w.App, "phone_number_id", w.PhoneNumberID)
 	}
@@ -123,7 +124,7 @@ func (c *Config) checkAccount(ck *cfg.Checker, seen map[string]string, kind, nam
 	case app == "" && len(c.Apps) > 1:
 		ck.Errorf(path+".app", "is required when more than one app is configured")
 	case app != "" && c.Apps[app] == nil:
-		ck.Errorf(path+".app", "no app %q under apps (have %v)", app, sortedKeys(c.Apps))
+		ck.Errorf(path+".app", "no app %q under apps (have %v)", app, slices.Sorted(maps.Keys(c.Apps)))
 	}
 	switch {
 	case id == "":
@@ -159,13 +160,4 @@ func checkBaseURL(ck *cfg.Checker, field, raw string) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
 		ck.Errorf(field, "must be an absolute http(s) URL without a query")
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

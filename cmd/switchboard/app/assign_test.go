@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -55,7 +56,7 @@ router:
 	g1 := apptest.Start(t, cfg)
 	g2 := second(t, g1, cfg)
 	for _, a := range []string{"ann", "ben", "cat"} {
-		setPresence(t, g1, a, router.Available)
+		setPresence(t, g1, a, rules.Available)
 	}
 	const customers = 30
 	var wg sync.WaitGroup
@@ -152,8 +153,8 @@ rules:
       - {queue: first, priority: 5, timeout: 700ms}
       - {queue: second, priority: 5}
 `))
-	setPresence(t, g, "ann", router.Away) // ann could serve tier 1 but is away: it waits there
-	setPresence(t, g, "ben", router.Available)
+	setPresence(t, g, "ann", rules.Away) // ann could serve tier 1 but is away: it waits there
+	setPresence(t, g, "ben", rules.Available)
 	g.PostAPI("e1", "esc@example.com", "anyone?")
 	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
 	q, a := ofType(evs, schema.EventQueued)[0], ofType(evs, schema.EventAssigned)[0]
@@ -181,23 +182,23 @@ router:
     - {id: ann, skills: [general]}
     - {id: ben, skills: [general]}
 `, ""))
-	setPresence(t, g, "ann", router.Available)
+	setPresence(t, g, "ann", rules.Available)
 	g.PostAPI("o1", "off1@example.com", "first")
 	g.PostAPI("o2", "off2@example.com", "second")
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventAssigned))
 
 	// Back within the grace period: nothing happens.
-	setPresence(t, g, "ann", router.Offline)
+	setPresence(t, g, "ann", rules.Offline)
 	time.Sleep(200 * time.Millisecond)
-	setPresence(t, g, "ann", router.Available)
+	setPresence(t, g, "ann", rules.Available)
 	time.Sleep(800 * time.Millisecond)
 	if evs := streamEvents(t, g, "sb.conv.>"); len(ofType(evs, schema.EventUnassigned)) != 0 {
 		t.Fatalf("re-queued within the grace period:\n%s", apptest.Sprint(evs))
 	}
 
-	setPresence(t, g, "ben", router.Available)
+	setPresence(t, g, "ben", rules.Available)
 	off := time.Now()
-	setPresence(t, g, "ann", router.Offline)
+	setPresence(t, g, "ann", rules.Offline)
 	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(4, schema.EventAssigned))
 	un := ofType(evs, schema.EventUnassigned)
 	if len(un) != 2 || un[0].Routing.PreviousAgent != "ann" {
@@ -212,7 +213,7 @@ router:
 		}
 	}
 	agentEventually(t, g, "ann", func(ann router.AgentInfo) error {
-		if len(ann.Conversations) != 0 || ann.Presence != router.Offline {
+		if len(ann.Conversations) != 0 || ann.Presence != rules.Offline {
 			return fmt.Errorf("ann: %+v", ann)
 		}
 		return nil
@@ -226,7 +227,7 @@ router:
   presence: {heartbeat_timeout: 2s, offline_grace: 300ms}
   agents: [{id: ann, skills: [general]}]
 `, ""))
-	setPresence(t, g, "ann", router.Available)
+	setPresence(t, g, "ann", rules.Available)
 	g.PostAPI("h1", "hb@example.com", "hello")
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
 	for i := 0; i < 4; i++ { // well inside the 2s timeout even on a busy machine
@@ -258,7 +259,7 @@ queues:
   second: {skills: [second]}
 rules: [{name: all, targets: [{queue: first, priority: 7}]}]
 `))
-	setPresence(t, g, "ben", router.Available) // nobody serves "first"
+	setPresence(t, g, "ben", rules.Available) // nobody serves "first"
 	g.PostAPI("ov1", "overflow@example.com", "waiting")
 	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
 	queued := ofType(evs, schema.EventQueued)
@@ -302,7 +303,7 @@ func agentEventually(t *testing.T, g *apptest.Gateway, id string, check func(rou
 // conversation whose queue disappears from the rules is routed by the new rules, and an agent
 // removed from the roster loses their conversations to the queue.
 func TestRosterAndRulesChangesReroute(t *testing.T) {
-	rules := `
+	rulesYAML := `
 queues: {old: {skills: [general]}, other: {skills: [general]}}
 rules: [{name: all, targets: [{queue: old}]}]
 `
@@ -310,17 +311,17 @@ rules: [{name: all, targets: [{queue: old}]}]
 router:
   reload_interval: 100ms
   agents: [{id: ann, skills: [general]}, {id: ben, skills: [general], capacity: {default: 1}}]
-`, rules)
+`, rulesYAML)
 	path := strings.TrimSpace(cfg[strings.LastIndex(cfg, "rules_file:")+len("rules_file:"):])
 	g := apptest.Start(t, cfg)
-	setPresence(t, g, "ann", router.Available)
+	setPresence(t, g, "ann", rules.Available)
 	g.PostAPI("rr1", "held@example.com", "assigned to ann")
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
-	setPresence(t, g, "ann", router.Away)
+	setPresence(t, g, "ann", rules.Away)
 	g.PostAPI("rr2", "waits@example.com", "waiting in old")
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventQueued))
 
-	if err := os.WriteFile(path, []byte(strings.ReplaceAll(rules, "old", "new")), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(strings.ReplaceAll(rulesYAML, "old", "new")), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventQueued))
@@ -332,7 +333,7 @@ router:
 	g.Stop()
 	cfg = strings.Replace(cfg, "{id: ann, skills: [general]}, ", "", 1)
 	g = apptest.Start(t, cfg, apptest.Options{DataDir: dir})
-	setPresence(t, g, "ben", router.Available)
+	setPresence(t, g, "ben", rules.Available)
 	evs = waitFor(t, g, "sb.conv.>", 15*time.Second, atLeast(1, schema.EventUnassigned))
 	if u := ofType(evs, schema.EventUnassigned)[0]; u.Routing.PreviousAgent != "ann" || !strings.Contains(u.Reason, "no longer in router.agents") {
 		t.Fatalf("unassigned: %+v", u)

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/natstest"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -82,7 +83,7 @@ func stageCount(g *apptest.Gateway, stage, outcome string) string {
 // of the customer were applied) appends nothing, assigns nobody and sends nothing twice.
 func TestRedeliveredMessageChangesNothing(t *testing.T) {
 	g := apptest.Start(t, routingConfig(t, "\nrouter:\n  agents: [{id: ann, skills: [general]}]\n", ""))
-	setPresence(t, g, "ann", router.Available)
+	setPresence(t, g, "ann", rules.Available)
 	id := g.PostAPI("r1", "redo@example.com", "first")
 	g.PostAPI("r2", "redo@example.com", "second")
 	before := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventMessage))
@@ -120,7 +121,7 @@ func TestRedeliveredMessageChangesNothing(t *testing.T) {
 func crashAfterEvents(t *testing.T) (*apptest.Gateway, string, string, *nats.Msg, []*schema.Event) {
 	cfg := routingConfig(t, "\nrouter:\n  agents: [{id: ann, skills: [general]}]\n", "")
 	g := apptest.Start(t, cfg)
-	setPresence(t, g, "ann", router.Available)
+	setPresence(t, g, "ann", rules.Available)
 	g.PostAPI("k1", "crash@example.com", "first")
 	first := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
 	convID := first[0].ConversationID
@@ -228,8 +229,8 @@ router:
     - {id: ben, skills: [general], capacity: {default: 1}}
 `, cluster.URLs())
 	g := apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-a"})
-	setPresence(t, g, "ann", router.Available)
-	setPresence(t, g, "ben", router.Available)
+	setPresence(t, g, "ann", rules.Available)
+	setPresence(t, g, "ben", rules.Available)
 	id := g.PostAPI("r1", "retry@example.com", "first")
 	assigned := ofType(waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned)), schema.EventAssigned)[0]
 	owner, convID := assigned.Routing.AgentID, assigned.ConversationID

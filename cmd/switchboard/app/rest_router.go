@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -133,7 +134,7 @@ func (s *REST) heartbeat(ctx context.Context, r *connectors.Request) (*connector
 	return s.presence(ctx, r.PathValue("id"), "", "")
 }
 
-func (s *REST) presence(ctx context.Context, id string, status router.Presence, reason string) (*connectors.Response, error) {
+func (s *REST) presence(ctx context.Context, id string, status rules.Presence, reason string) (*connectors.Response, error) {
 	rec, err := s.router.SetPresence(ctx, id, status, reason)
 	if errors.Is(err, router.ErrUnknownAgent) {
 		return nil, notFound("agent", id)

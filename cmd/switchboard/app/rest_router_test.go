@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -32,8 +33,8 @@ rules: [{name: all, targets: [{queue: general}]}]
 // Helpdesks assign and transfer through the REST API; a full agent is refused at once.
 func TestAssignAndTransferThroughREST(t *testing.T) {
 	g := apptest.Start(t, routingConfig(t, twoAgents, oneQueue))
-	setPresence(t, g, "ann", router.Away) // away: no automatic assignments, manual ones are fine
-	setPresence(t, g, "ben", router.Away)
+	setPresence(t, g, "ann", rules.Away) // away: no automatic assignments, manual ones are fine
+	setPresence(t, g, "ben", rules.Away)
 	g.PostAPI("a1", "one@example.com", "first")
 	g.PostAPI("a2", "two@example.com", "second")
 	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventQueued))
@@ -102,8 +103,8 @@ func TestPresenceOverNATS(t *testing.T) {
 		reply, err = g.NC.Request("sb.agent.ann.presence", []byte(`{"status": "available"}`), 5*time.Second)
 		return err
 	})
-	var rec router.PresenceRecord
-	if err := json.Unmarshal(reply.Data, &rec); err != nil || rec.Status != router.Available {
+	var rec rules.PresenceRecord
+	if err := json.Unmarshal(reply.Data, &rec); err != nil || rec.Status != rules.Available {
 		t.Fatalf("reply %s", reply.Data)
 	}
 	if reply, _ = g.NC.Request("sb.agent.ann.presence", []byte(`{"status": "gone"}`), 5*time.Second); !strings.Contains(string(reply.Data), "error") {
@@ -114,7 +115,7 @@ func TestPresenceOverNATS(t *testing.T) {
 	}
 	var ann router.AgentInfo
 	getJSON(t, g, "/v1/agents/ann", &ann)
-	if ann.Presence != router.Available || ann.LastSeen == nil {
+	if ann.Presence != rules.Available || ann.LastSeen == nil {
 		t.Fatalf("ann: %+v", ann)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -27,7 +28,7 @@ router:
     - {id: cat, skills: [general], capacity: {default: 2}}
 `)
 	for _, a := range []string{"ann", "ben", "cat"} {
-		setPresence(t, gws[0], a, router.Available)
+		setPresence(t, gws[0], a, rules.Available)
 	}
 	const customers = 16
 	var wg sync.WaitGroup

@@ -14,7 +14,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
-	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/schema/schematest"
 )
@@ -53,7 +53,7 @@ func publish(t testing.TB, g *apptest.Gateway, m *schema.Message) string {
 	return rc.ID
 }
 
-func setPresence(t testing.TB, g *apptest.Gateway, agent string, status router.Presence) {
+func setPresence(t testing.TB, g *apptest.Gateway, agent string, status rules.Presence) {
 	t.Helper()
 	if st, body := g.Do("PUT", "/v1/agents/"+agent+"/presence", apptest.Token, map[string]string{"status": string(status)}); st != 200 {
 		t.Fatalf("presence %s %s: %d %s", agent, status, st, body)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
-	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -146,7 +146,7 @@ func TestReopenKeepsOrResetsTheAgent(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := apptest.Start(t, routingConfig(t, "router:\n  threading:\n    "+tc.threading+
 				"\n  agents:\n    - {id: ann, skills: [general]}\n    - {id: ben, skills: [general]}\n", ""))
-			setPresence(t, g, "ann", router.Available)
+			setPresence(t, g, "ann", rules.Available)
 			g.PostAPI("k1", "kim@example.com", "first question")
 			first := g.Events("sb.conv.*.assigned", 1, 10*time.Second)[0]
 			conv := first.ConversationID

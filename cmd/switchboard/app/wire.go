@@ -19,6 +19,7 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rules"
 )
 
 // wiring is everything built from the config, before anything runs.
@@ -165,17 +166,17 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 // located) and builds the router.
 func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream, dlq *pipeline.DeadLetters) (*router.Router, error) {
 	rc := a.cfg.Router
-	var rules *router.RulesHolder
+	var holder *router.RulesHolder
 	if rc.RoutingEnabled() {
 		var err error
-		rules, err = router.NewRulesHolder(rc.RulesFile, router.NewRoster(rc.Agents, rc.LoadWeights), a.log)
+		holder, err = router.NewRulesHolder(rc.RulesFile, rules.NewRoster(rc.Agents, rc.LoadWeights), a.log)
 		if err != nil {
 			return nil, fmt.Errorf("rules:\n%w", err)
 		}
 	}
 	return router.New(ctx, router.Options{JS: js, Partitions: a.cfg.Pipeline.Partitions,
 		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log,
-		Config: rc, Rules: rules, Leases: w.leases, Registerer: a.reg})
+		Config: rc, Rules: holder, Leases: w.leases, Registerer: a.reg})
 }
 
 // startWorkers runs the stages and the pull sources.

@@ -1,4 +1,4 @@
-package router
+package rules
 
 import (
 	"github.com/switchboardhq/switchboard/configs/cfg"

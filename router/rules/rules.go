@@ -1,10 +1,12 @@
-package router
+package rules
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -120,4 +122,4 @@ func (rs *Rules) Roster() *Roster { return rs.roster }
 func (rs *Rules) Queue(name string) bool { return rs.queues[name] != nil }
 
 // QueueNames lists the queues.
-func (rs *Rules) QueueNames() []string { return sortedKeys(rs.queues) }
+func (rs *Rules) QueueNames() []string { return slices.Sorted(maps.Keys(rs.queues)) }

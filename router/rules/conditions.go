@@ -1,6 +1,7 @@
-package router
+package rules
 
 import (
+	"maps"
 	"slices"
 	"strings"
 
@@ -85,7 +86,7 @@ func compileConditions(c *rulesChecker, i int, w *WhenSpec) []condition {
 func customerCondition(want map[string]string) condition {
 	type pair struct{ k, v string }
 	pairs := make([]pair, 0, len(want))
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		pairs = append(pairs, pair{k, want[k]})
 	}
 	return func(e *evalCtx) bool {

@@ -1,4 +1,4 @@
-package router
+package rules
 
 import (
 	"crypto/sha256"
@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -21,6 +22,18 @@ type Agent struct {
 	capacity  map[schema.Channel]int
 	defCap    int
 	idx       int
+}
+
+// Index is the agent's position in the roster (what [AgentView] is indexed by).
+func (a *Agent) Index() int { return a.idx }
+
+// Capacities is the agent's per-channel capacity as configured, "default" included.
+func (a *Agent) Capacities() map[string]int {
+	out := map[string]int{"default": a.defCap}
+	for ch, n := range a.capacity {
+		out[string(ch)] = n
+	}
+	return out
 }
 
 // Roster is the compiled agent list. It is immutable.
@@ -121,4 +134,33 @@ func primaryLanguage(tag string) string {
 		}
 	}
 	return strings.ToLower(tag)
+}
+
+// AgentConfig is one agent of the roster.
+type AgentConfig struct {
+	ID        string   `yaml:"id"`
+	Name      string   `yaml:"name"`
+	Skills    []string `yaml:"skills"`
+	Languages []string `yaml:"languages"`
+	Teams     []string `yaml:"teams"`
+	// Capacity caps open conversations per channel; "default" covers the others
+	// (default: 5 per channel).
+	Capacity map[string]int `yaml:"capacity"`
+	// MaxLoad caps the weighted sum of open conversations across channels (0: no cap).
+	MaxLoad int `yaml:"max_load"`
+}
+
+// DefaultCapacity is an agent's per-channel capacity when the roster gives none.
+const DefaultCapacity = 5
+
+// Validate checks one agent.
+func (a *AgentConfig) Validate(ck *cfg.Checker) {
+	for ch, n := range a.Capacity {
+		if n < 0 || n > 10000 {
+			ck.Errorf("capacity."+ch, "must be between 0 and 10000")
+		}
+	}
+	if a.MaxLoad < 0 {
+		ck.Errorf("max_load", "must not be negative")
+	}
 }

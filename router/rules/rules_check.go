@@ -1,10 +1,11 @@
-package router
+package rules
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/expr-lang/expr/file"
@@ -32,10 +33,10 @@ func (c *rulesChecker) errorf(path, format string, args ...any) { c.doc.Errorf(p
 
 func (c *rulesChecker) check() {
 	c.exprs, c.regexes, c.hours = map[int]*vm.Program{}, map[int]*regexp.Regexp{}, map[string]*openingHours{}
-	for _, name := range sortedKeys(c.spec.Queues) {
+	for _, name := range slices.Sorted(maps.Keys(c.spec.Queues)) {
 		c.checkQueue(name, c.spec.Queues[name])
 	}
-	for _, name := range sortedKeys(c.spec.BusinessHours) {
+	for _, name := range slices.Sorted(maps.Keys(c.spec.BusinessHours)) {
 		h, err := compileHours(c.spec.BusinessHours[name])
 		if err != nil {
 			var he *hoursError
@@ -78,14 +79,14 @@ func hoursHint(m map[string]*HoursSpec) string {
 	if len(m) == 0 {
 		return " (no business_hours are defined)"
 	}
-	return " (business_hours: " + strings.Join(sortedKeys(m), ", ") + ")"
+	return " (business_hours: " + strings.Join(slices.Sorted(maps.Keys(m)), ", ") + ")"
 }
 
 func (c *rulesChecker) queueHint() string {
 	if len(c.spec.Queues) == 0 {
 		return " (no queues are defined)"
 	}
-	return " (queues: " + strings.Join(sortedKeys(c.spec.Queues), ", ") + ")"
+	return " (queues: " + strings.Join(slices.Sorted(maps.Keys(c.spec.Queues)), ", ") + ")"
 }
 
 func (c *rulesChecker) checkQueue(name string, q *QueueSpec) {
@@ -219,15 +220,6 @@ func (c *rulesChecker) checkExpr(i int, path, src string) {
 	}
 	line, col := valuePosition(c.data, pos.Line, pos.Column, fe.Line, fe.Column)
 	c.extra = append(c.extra, &cfg.Error{File: c.doc.File, Line: line, Col: col, Path: path, Msg: msg})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // validName reports whether s is usable as a queue name (it appears in metrics and events).

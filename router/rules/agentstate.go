@@ -1,4 +1,4 @@
-package router
+package rules
 
 import (
 	"time"
@@ -78,13 +78,14 @@ type AgentState struct {
 	counts   map[schema.Channel]int
 }
 
-func newAgentState(id string) *AgentState {
+// NewAgentState is an agent nothing is known about yet: offline, with no conversation.
+func NewAgentState(id string) *AgentState {
 	return &AgentState{Presence: PresenceRecord{Agent: id, Status: Offline},
 		Load: LoadRecord{Agent: id, Conversations: map[string]Hold{}}, counts: map[schema.Channel]int{}}
 }
 
-// withLoad returns a copy of s carrying load record l at revision rev.
-func (s *AgentState) withLoad(l LoadRecord, rev uint64) *AgentState {
+// WithLoad returns a copy of s carrying load record l at revision rev.
+func (s *AgentState) WithLoad(l LoadRecord, rev uint64) *AgentState {
 	cp := *s
 	if l.Conversations == nil {
 		l.Conversations = map[string]Hold{}
@@ -97,12 +98,19 @@ func (s *AgentState) withLoad(l LoadRecord, rev uint64) *AgentState {
 	return &cp
 }
 
-// withPresence returns a copy of s carrying presence p at revision rev.
-func (s *AgentState) withPresence(p PresenceRecord, rev uint64) *AgentState {
+// WithPresence returns a copy of s carrying presence p at revision rev.
+func (s *AgentState) WithPresence(p PresenceRecord, rev uint64) *AgentState {
 	cp := *s
 	cp.Presence, cp.presRev = p, rev
 	return &cp
 }
+
+// LoadRev and PresenceRev are the KV revisions the load and presence were read at.
+func (s *AgentState) LoadRev() uint64     { return s.loadRev }
+func (s *AgentState) PresenceRev() uint64 { return s.presRev }
+
+// Weighted is the weighted sum of the agent's open conversations.
+func (s *AgentState) Weighted() int { return s.load }
 
 // Effective is the agent's presence at now: an available or away agent whose heartbeat is
 // older than hb (when hb > 0) is offline since the heartbeat expired.
@@ -122,8 +130,9 @@ func (s *AgentState) HasRoom(a *Agent, weight int, ch schema.Channel) bool {
 	return a.MaxLoad == 0 || s.load+weight <= a.MaxLoad
 }
 
-// roomIn reports the same for a load record about to be written.
-func roomIn(l *LoadRecord, a *Agent, weight int, ch schema.Channel) bool {
+// HasRoom reports whether a load record about to be written leaves room for one more
+// conversation on ch for agent a.
+func (l *LoadRecord) HasRoom(a *Agent, weight int, ch schema.Channel) bool {
 	if l.Count(ch) >= a.Capacity(ch) {
 		return false
 	}

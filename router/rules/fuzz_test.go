@@ -1,4 +1,4 @@
-package router
+package rules
 
 import (
 	"errors"
@@ -12,7 +12,7 @@ import (
 
 // FuzzParseRules: any input gives rules or located errors, never a panic.
 func FuzzParseRules(f *testing.F) {
-	if data, err := os.ReadFile("../configs/rules.yaml"); err == nil {
+	if data, err := os.ReadFile("../../configs/rules.yaml"); err == nil {
 		f.Add(string(data))
 	}
 	f.Add("queues: {q: {skills: [general]}}\nrules: [{name: a, when: {expr: 'message.text == \"\"'}, targets: [{queue: q}]}]\n")
@@ -34,7 +34,7 @@ func FuzzParseRules(f *testing.F) {
 // FuzzDecide: any message through the example rules decides without a panic, and an
 // assigned agent is available, serves the queue and has room.
 func FuzzDecide(f *testing.F) {
-	data, err := os.ReadFile("../configs/rules.yaml")
+	data, err := os.ReadFile("../../configs/rules.yaml")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package router
+package rules
 
 import (
 	"regexp/syntax"

@@ -1,7 +1,9 @@
-package router
+package rules
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	_ "time/tzdata" // business hours name IANA zones; do not depend on the host's zoneinfo
@@ -39,7 +41,7 @@ func compileHours(h *HoursSpec) (*openingHours, error) {
 	if len(h.Weekly) == 0 {
 		return nil, &hoursError{"weekly", "is required: e.g. {mon-fri: [\"09:00-17:00\"]}"}
 	}
-	for _, key := range sortedKeys(h.Weekly) {
+	for _, key := range slices.Sorted(maps.Keys(h.Weekly)) {
 		days, err := parseDays(key)
 		if err != nil {
 			return nil, &hoursError{"weekly." + key, err.Error()}

@@ -1,4 +1,4 @@
-package router
+package rules
 
 import (
 	"fmt"
@@ -196,7 +196,7 @@ func NewStaticView(r *Roster) *StaticView {
 	v := &StaticView{roster: r, presence: make([]Presence, r.Len()), states: make([]*AgentState, r.Len()), waiting: map[string]int{}}
 	for i := range v.states {
 		v.presence[i] = Offline
-		v.states[i] = newAgentState(r.At(i).ID)
+		v.states[i] = NewAgentState(r.At(i).ID)
 	}
 	return v
 }
@@ -211,7 +211,7 @@ func (v *StaticView) Set(i int, p Presence, load map[string]int, at time.Time) {
 			rec.Conversations[fmt.Sprintf("%s-%d", ch, k)] = Hold{Channel: schema.Channel(ch), Weight: w, At: at}
 		}
 	}
-	v.states[i] = v.states[i].withLoad(rec, v.states[i].loadRev+1)
+	v.states[i] = v.states[i].WithLoad(rec, v.states[i].loadRev+1)
 }
 
 // Hold adds one conversation to agent i's load (a simulated assignment).
@@ -223,7 +223,7 @@ func (v *StaticView) Hold(i int, conv string, ch schema.Channel, at time.Time) {
 	}
 	convs[conv] = Hold{Channel: ch, Weight: v.roster.Weight(ch), At: at}
 	rec.Conversations, rec.LastAssigned = convs, at
-	v.states[i] = v.states[i].withLoad(rec, v.states[i].loadRev+1)
+	v.states[i] = v.states[i].WithLoad(rec, v.states[i].loadRev+1)
 }
 
 // Release takes a conversation off agent i's load.
@@ -242,7 +242,7 @@ func (v *StaticView) Release(i int, conv string, at time.Time) {
 	if len(convs) == 0 {
 		rec.IdleSince = at
 	}
-	v.states[i] = v.states[i].withLoad(rec, v.states[i].loadRev+1)
+	v.states[i] = v.states[i].WithLoad(rec, v.states[i].loadRev+1)
 }
 
 // State implements [AgentView].
