@@ -46,8 +46,8 @@ func compileExpr(src string) (*vm.Program, error) {
 
 // cleanExprMessage replaces Go type names in expr's messages with what the user wrote.
 func cleanExprMessage(msg string) string {
-	r := strings.NewReplacer("router.exprMessage", "message", "router.exprCustomer", "customer",
-		"router.exprEnv", "the environment")
+	r := strings.NewReplacer("rules.exprMessage", "message", "rules.exprCustomer", "customer",
+		"rules.exprEnv", "the environment")
 	return r.Replace(msg)
 }
 
