@@ -189,7 +189,7 @@ func (s *Media) fetchOnce(ctx context.Context, f connectors.MediaFetcher, m *sch
 }
 
 // SenderIdentity identifies the customer as the sender's address within its account. The
-// gateway uses the router's identity graph instead (router.IdentityStage); this simple stage
+// gateway uses the router's identity graph instead (identity.Stage); this simple stage
 // serves pipeline tests, which cannot import the router. The customer record is created on
 // first sight; concurrent first messages agree on the id, which is derived from the address.
 type SenderIdentity struct {

@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -32,8 +31,6 @@ type agentStore struct {
 	// Conflicts counts compare-and-set retries (switchboard_router_assign_conflicts_total).
 	conflicts func()
 }
-
-const maxCASAttempts = 32
 
 func loadKey(agent string) string     { return "load." + agent }
 func presenceKey(agent string) string { return "presence." + agent }
@@ -88,7 +85,7 @@ var errLookAgain = errors.New("look again")
 // again and retries.
 func (s *agentStore) changeLoad(ctx context.Context, agent, what string, fn func(rec *rules.LoadRecord, fresh bool) (bool, error)) error {
 	fresh := false
-	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+	for attempt := 0; attempt < kernel.MaxCASAttempts; attempt++ {
 		rec, rev, err := s.load(ctx, agent, fresh)
 		if err != nil {
 			return err
@@ -122,7 +119,7 @@ func (s *agentStore) load(ctx context.Context, agent string, fresh bool) (rules.
 		}
 	}
 	rec := rules.LoadRecord{Agent: agent, Conversations: map[string]rules.Hold{}}
-	rev, err := get(ctx, s.kv, loadKey(agent), &rec)
+	rev, err := kernel.GetJSON(ctx, s.kv, loadKey(agent), &rec)
 	if errors.Is(err, kernel.ErrNotFound) {
 		return rec, 0, nil
 	}
@@ -133,7 +130,7 @@ func (s *agentStore) load(ctx context.Context, agent string, fresh bool) (rules.
 }
 
 func (s *agentStore) writeLoad(ctx context.Context, rec rules.LoadRecord, rev uint64) error {
-	newRev, err := putKV(ctx, s.kv, loadKey(rec.Agent), rec, rev)
+	newRev, err := kernel.PutJSON(ctx, s.kv, loadKey(rec.Agent), rec, rev)
 	if err != nil {
 		return err
 	}
@@ -146,9 +143,9 @@ func (s *agentStore) setPresence(ctx context.Context, agent string, status rules
 	if _, ok := s.roster.Lookup(agent); !ok {
 		return rules.PresenceRecord{}, fmt.Errorf("%w %q", ErrUnknownAgent, agent)
 	}
-	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+	for attempt := 0; attempt < kernel.MaxCASAttempts; attempt++ {
 		rec := rules.PresenceRecord{Agent: agent, Status: rules.Offline}
-		rev, err := get(ctx, s.kv, presenceKey(agent), &rec)
+		rev, err := kernel.GetJSON(ctx, s.kv, presenceKey(agent), &rec)
 		if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 			return rec, err
 		}
@@ -160,7 +157,7 @@ func (s *agentStore) setPresence(ctx context.Context, agent string, status rules
 			rec.Status, rec.Since, rec.Reason = status, now, reason
 		}
 		rec.LastSeen = now
-		newRev, err := putKV(ctx, s.kv, presenceKey(agent), rec, rev)
+		newRev, err := kernel.PutJSON(ctx, s.kv, presenceKey(agent), rec, rev)
 		if errors.Is(err, kernel.ErrConflict) {
 			continue
 		}
@@ -171,25 +168,4 @@ func (s *agentStore) setPresence(ctx context.Context, agent string, status rules
 		return rec, nil
 	}
 	return rules.PresenceRecord{}, fmt.Errorf("%w: presence of %s: too many concurrent changes", kernel.ErrUnavailable, agent)
-}
-
-// putKV writes v under key: created when rev is 0, else only over revision rev. A lost race
-// is kernel.ErrConflict.
-func putKV(ctx context.Context, kv jetstream.KeyValue, key string, v any, rev uint64) (uint64, error) {
-	data, err := json.Marshal(v)
-	if err != nil {
-		return 0, err
-	}
-	if rev == 0 {
-		rev, err = kv.Create(ctx, key, data)
-	} else {
-		rev, err = kv.Update(ctx, key, data, rev)
-	}
-	switch {
-	case err == nil:
-		return rev, nil
-	case kernel.IsConflict(err):
-		return 0, fmt.Errorf("write %s/%s: %w", kv.Bucket(), key, kernel.ErrConflict)
-	}
-	return 0, fmt.Errorf("write %s/%s: %w: %v", kv.Bucket(), key, kernel.ErrUnavailable, err)
 }

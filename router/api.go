@@ -102,35 +102,6 @@ func (r *Router) agentInfo(a *rules.Agent, now time.Time) AgentInfo {
 	return info
 }
 
-// SetAttributes changes a customer's name (when not empty) and attributes (a nil value
-// deletes one); rules see them on the next decision.
-func (g *Graph) SetAttributes(ctx context.Context, id, name string, attrs map[string]*string) (*schema.Customer, error) {
-	if _, err := g.record(ctx, id); err != nil {
-		return nil, err
-	}
-	rec, err := g.mutate(ctx, id, func(r *custRecord) bool {
-		if name != "" {
-			r.Name = name
-		}
-		for k, v := range attrs {
-			if v == nil {
-				delete(r.Attributes, k)
-				continue
-			}
-			if r.Attributes == nil {
-				r.Attributes = map[string]string{}
-			}
-			r.Attributes[k] = *v
-		}
-		r.UpdatedAt = g.now().UTC()
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &rec.Customer, nil
-}
-
 // RulesStatus reports whether the last rules reload succeeded and, if not, why.
 func (r *Router) RulesStatus() (bool, error) {
 	if r.o.Rules == nil {

@@ -68,7 +68,7 @@ func (r *Router) loadConv(ctx context.Context, pc *partCache, id string) (*convS
 		return e.s, e.rev, nil
 	}
 	var s convState
-	rev, err := get(ctx, r.store.Conversations, id, &s)
+	rev, err := kernel.GetJSON(ctx, r.store.Conversations, id, &s)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -82,7 +82,7 @@ func (r *Router) loadThread(ctx context.Context, pc *partCache, customer string)
 		return e.s, e.rev, nil
 	}
 	t := &threadState{}
-	rev, err := get(ctx, r.store.Threads, threadKey(customer), t)
+	rev, err := kernel.GetJSON(ctx, r.store.Threads, threadKey(customer), t)
 	if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return nil, 0, err
 	}
@@ -103,7 +103,7 @@ func (r *Router) setCurrent(ctx context.Context, pc *partCache, customer, scope,
 		return nil
 	}
 	t.Current[scope] = conv
-	newRev, err := putKV(ctx, r.store.Threads, threadKey(customer), t, rev)
+	newRev, err := kernel.PutJSON(ctx, r.store.Threads, threadKey(customer), t, rev)
 	if err != nil {
 		delete(pc.threads, customer)
 		return err

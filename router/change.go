@@ -96,7 +96,7 @@ func (r *Router) commit(ctx context.Context, c *change) error {
 	}
 	c.conv.LastCause = c.cause
 	c.conv.UpdatedAt = r.o.Now().UTC()
-	rev, err := putKV(ctx, r.store.Conversations, c.conv.ID, c.conv, c.rev)
+	rev, err := kernel.PutJSON(ctx, r.store.Conversations, c.conv.ID, c.conv, c.rev)
 	if err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func (r *Router) sameAsStored(ctx context.Context, seq uint64, ev *schema.Event)
 // was the one) or is retried on the rebuilt snapshot.
 func (r *Router) recover(ctx context.Context, c *change) error {
 	var base convState
-	rev, err := get(ctx, r.store.Conversations, c.conv.ID, &base)
+	rev, err := kernel.GetJSON(ctx, r.store.Conversations, c.conv.ID, &base)
 	if errors.Is(err, kernel.ErrNotFound) {
 		base, rev = convState{}, 0
 	} else if err != nil {
@@ -227,7 +227,7 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	base.UpdatedAt = r.o.Now().UTC()
 	r.log.Warn("rebuilt a snapshot from published events", zap.String("conversation", base.ID),
 		zap.String("completed", base.LastCause), zap.String("cause", c.cause))
-	newRev, err := putKV(ctx, r.store.Conversations, base.ID, &base, rev)
+	newRev, err := kernel.PutJSON(ctx, r.store.Conversations, base.ID, &base, rev)
 	if err != nil {
 		return err
 	}

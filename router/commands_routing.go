@@ -131,7 +131,7 @@ func (r *Router) reroute(ctx context.Context, c *change, in *rules.Input, why st
 	if err != nil {
 		return err
 	}
-	in.Message, in.Customer, in.Now = m, &cust.Customer, r.o.Now().UTC()
+	in.Message, in.Customer, in.Now = m, cust, r.o.Now().UTC()
 	if rt := c.conv.Route; rt != nil && in.Channel == "" {
 		in.Channel = rt.Channel
 	}

@@ -4,9 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -18,9 +17,9 @@ type Config struct {
 	// with every agent, least-loaded.
 	RulesFile string `yaml:"rules_file"`
 	// ReloadInterval is how often the rules file is checked for changes (default 5s).
-	ReloadInterval cfg.Duration `yaml:"reload_interval"`
-	Threading      Threading    `yaml:"threading"`
-	Identity       Identity     `yaml:"identity"`
+	ReloadInterval cfg.Duration    `yaml:"reload_interval"`
+	Threading      Threading       `yaml:"threading"`
+	Identity       identity.Config `yaml:"identity"`
 	// Agents is the roster. Without agents and without a rules file, routing is off: the
 	// router threads conversations and queues nothing.
 	Agents   []rules.AgentConfig `yaml:"agents"`
@@ -52,15 +51,6 @@ type ReopenPolicy struct {
 	Window cfg.Duration `yaml:"window"`
 	// KeepAgent overrides threading.keep_agent_on_reopen for this channel.
 	KeepAgent *bool `yaml:"keep_agent"`
-}
-
-// Identity configures address normalization.
-type Identity struct {
-	// DefaultRegion is the ISO 3166-1 region national phone numbers are read in (e.g. US,
-	// GB). Numbers in international form (+...) do not need it.
-	DefaultRegion string `yaml:"default_region"`
-	// Regions overrides it per account: keys are "<account>" or "<channel>/<account>".
-	Regions map[string]string `yaml:"regions"`
 }
 
 // PresenceConfig configures agent presence.
@@ -173,23 +163,6 @@ func (p *ReopenPolicy) Validate(ck *cfg.Checker) {
 	default:
 		ck.Errorf("mode", "must be reopen or new, not %q", p.Mode)
 	}
-}
-
-// Validate checks the regions.
-func (id *Identity) Validate(ck *cfg.Checker) {
-	if id.DefaultRegion != "" && !validRegion(id.DefaultRegion) {
-		ck.Errorf("default_region", "unknown region %q (write an ISO 3166-1 code such as US, GB, DE)", id.DefaultRegion)
-	}
-	for k, r := range id.Regions {
-		if !validRegion(r) {
-			ck.Errorf("regions."+k, "unknown region %q (write an ISO 3166-1 code such as US, GB, DE)", r)
-		}
-	}
-}
-
-func validRegion(r string) bool {
-	_, ok := phonenumbers.GetSupportedRegions()[r]
-	return ok
 }
 
 // Validate checks the presence timers.

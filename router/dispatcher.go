@@ -259,7 +259,7 @@ func (d *dispatcher) departed(ctx context.Context) error {
 			continue
 		}
 		var rec rules.LoadRecord
-		if _, err := get(ctx, d.r.store.Agents, key, &rec); err != nil {
+		if _, err := kernel.GetJSON(ctx, d.r.store.Agents, key, &rec); err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -23,7 +23,7 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	// duplicate past the dedupe windows) may come after later messages were applied: the
 	// message record, written once the message is routed, says so.
 	var rec routedRecord
-	_, err := get(ctx, r.store.Messages, m.ID, &rec)
+	_, err := kernel.GetJSON(ctx, r.store.Messages, m.ID, &rec)
 	if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return err
 	}
@@ -43,7 +43,7 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	if err != nil {
 		return err
 	}
-	var cust *custRecord
+	var cust *schema.Customer
 	if d.isNew || d.route {
 		if cust, err = r.customer(ctx, m.CustomerID); err != nil {
 			return err
@@ -63,7 +63,7 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	return r.commit(ctx, c)
 }
 
-func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message, d *threadDecision, cust *custRecord) error {
+func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message, d *threadDecision, cust *schema.Customer) error {
 	if d.isNew {
 		c.emit(r, schema.EventOpened, func(e *schema.Event) { e.Reason = d.reason })
 	}
@@ -79,7 +79,7 @@ func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message,
 	if !d.route {
 		return nil
 	}
-	in := &rules.Input{Message: m, Customer: &cust.Customer, Channel: m.Channel, Now: r.o.Now().UTC(), Prefer: d.keep}
+	in := &rules.Input{Message: m, Customer: cust, Channel: m.Channel, Now: r.o.Now().UTC(), Prefer: d.keep}
 	if p := d.prev; p != nil && p.AgentID != "" {
 		in.PreviousAgent, in.PreviousAt = p.AgentID, p.UpdatedAt
 		if p.ResolvedAt != nil {
@@ -143,29 +143,18 @@ func (r *Router) forward(ctx context.Context, m *schema.Message, survivor string
 	return nil
 }
 
-// customer reads a customer record.
-func (r *Router) customer(ctx context.Context, id string) (*custRecord, error) {
-	var c custRecord
-	if _, err := get(ctx, r.store.Customers, id, &c); err != nil {
-		if errors.Is(err, kernel.ErrNotFound) {
-			c = custRecord{Customer: schema.Customer{ID: id}}
-			return &c, nil
-		}
+// customer reads a customer record (empty when the customer is not recorded yet).
+func (r *Router) customer(ctx context.Context, id string) (*schema.Customer, error) {
+	c, err := identity.Lookup(ctx, r.store.Customers, id)
+	if err != nil {
 		return nil, fmt.Errorf("customer %s: %w", id, err)
 	}
-	return &c, nil
+	return c, nil
 }
 
 // addConversation lists a conversation on its customer's record.
 func (r *Router) addConversation(ctx context.Context, customer, convID string) error {
-	return updateCustomer(ctx, r.store.Customers, customer, func(c *custRecord) bool {
-		if slices.Contains(c.Conversations, convID) {
-			return false
-		}
-		c.Conversations = append(c.Conversations, convID)
-		c.UpdatedAt = r.o.Now().UTC()
-		return true
-	})
+	return identity.AddConversation(ctx, r.store.Customers, customer, convID, r.o.Now().UTC())
 }
 
 // eventMessage is the copy of a message carried in an event: the raw provider payload stays in

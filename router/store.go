@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -72,36 +71,24 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	return &s, nil
 }
 
-// get decodes key into v and returns its revision; ErrNotFound when absent.
-func get(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uint64, error) {
-	e, err := kv.Get(ctx, key)
-	if err != nil {
-		return 0, kernel.KVError(err)
-	}
-	if err := json.Unmarshal(e.Value(), v); err != nil {
-		return 0, fmt.Errorf("corrupt record %s/%s: %w", kv.Bucket(), key, err)
-	}
-	return e.Revision(), nil
-}
-
 // Message returns a message record.
 func (s *Store) Message(ctx context.Context, id string) (*schema.Message, uint64, error) {
 	var m schema.Message
-	rev, err := get(ctx, s.Messages, id, &m)
+	rev, err := kernel.GetJSON(ctx, s.Messages, id, &m)
 	return &m, rev, err
 }
 
 // Conversation returns a conversation snapshot.
 func (s *Store) Conversation(ctx context.Context, id string) (*schema.Conversation, uint64, error) {
 	var c schema.Conversation
-	rev, err := get(ctx, s.Conversations, id, &c)
+	rev, err := kernel.GetJSON(ctx, s.Conversations, id, &c)
 	return &c, rev, err
 }
 
 // Customer returns a customer record.
 func (s *Store) Customer(ctx context.Context, id string) (*schema.Customer, uint64, error) {
 	var c schema.Customer
-	rev, err := get(ctx, s.Customers, id, &c)
+	rev, err := kernel.GetJSON(ctx, s.Customers, id, &c)
 	return &c, rev, err
 }
 
@@ -109,10 +96,10 @@ func (s *Store) Customer(ctx context.Context, id string) (*schema.Customer, uint
 func (s *Store) Agent(ctx context.Context, id string) (rules.PresenceRecord, rules.LoadRecord, error) {
 	p := rules.PresenceRecord{Agent: id, Status: rules.Offline}
 	l := rules.LoadRecord{Agent: id, Conversations: map[string]rules.Hold{}}
-	if _, err := get(ctx, s.Agents, presenceKey(id), &p); err != nil && !errors.Is(err, kernel.ErrNotFound) {
+	if _, err := kernel.GetJSON(ctx, s.Agents, presenceKey(id), &p); err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return p, l, err
 	}
-	if _, err := get(ctx, s.Agents, loadKey(id), &l); err != nil && !errors.Is(err, kernel.ErrNotFound) {
+	if _, err := kernel.GetJSON(ctx, s.Agents, loadKey(id), &l); err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return p, l, err
 	}
 	return p, l, nil

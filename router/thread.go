@@ -188,7 +188,7 @@ func (r *Router) resolveRef(ctx context.Context, m *schema.Message, ref string) 
 		return r.outboundConversation(ctx, m.Channel, m.Account, val)
 	}
 	var ix emailIndex
-	_, err := get(ctx, r.store.Threads, emailKey(val), &ix)
+	_, err := kernel.GetJSON(ctx, r.store.Threads, emailKey(val), &ix)
 	if err == nil {
 		return ix.Conversation, nil
 	}

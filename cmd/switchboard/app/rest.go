@@ -18,6 +18,7 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -31,7 +32,7 @@ type REST struct {
 	signals    connectors.Signals
 	log        *zap.Logger
 	router     *router.Router
-	graph      *router.Graph
+	graph      *identity.Graph
 }
 
 const restChannel = schema.Channel("rest")

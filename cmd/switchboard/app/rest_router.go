@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -156,12 +157,12 @@ func (s *REST) findCustomer(ctx context.Context, r *connectors.Request) (*connec
 	if err != nil {
 		return nil, connectors.BadField("identity", "%v", err)
 	}
-	owner, err := s.graph.Owner(ctx, router.IdentityKey(id))
+	owner, err := s.graph.Owner(ctx, identity.Key(id))
 	if err != nil {
 		return nil, err
 	}
 	if owner == "" {
-		return nil, notFound("customer with identity", router.IdentityKey(id))
+		return nil, notFound("customer with identity", identity.Key(id))
 	}
 	c, err := s.graph.Customer(ctx, owner)
 	if err != nil {
@@ -286,7 +287,7 @@ func identityAnswer(c *schema.Customer, err error, id string) (*connectors.Respo
 	switch {
 	case err == nil:
 		return connectors.JSON(http.StatusOK, c), nil
-	case router.IsConflict(err):
+	case identity.IsConflict(err):
 		return nil, conflict("identity_conflict", err.Error())
 	}
 	return nil, lookup(err, "customer", id)

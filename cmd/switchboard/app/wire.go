@@ -19,6 +19,7 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/rules"
 )
 
@@ -33,7 +34,7 @@ type wiring struct {
 	leases      kernel.Leaser
 	sources     []connectors.SourceSpec
 	rest        *REST
-	graph       *router.Graph
+	graph       *identity.Graph
 }
 
 // wire builds the host services, the connectors and the stages. Connectors are listed here
@@ -122,7 +123,7 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 	if err := router.Provision(ctx, a.js, a.cfg.NATS.Replicas); err != nil {
 		return err
 	}
-	graph, err := router.NewGraph(ctx, js["ingest"], a.cfg.Router.Identity, a.log, nil)
+	graph, err := identity.NewGraph(ctx, js["ingest"], a.cfg.Router.Identity, a.log, nil)
 	if err != nil {
 		return err
 	}
@@ -141,7 +142,7 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 	stages := []pipeline.Stage{
 		pipeline.NewSanitize(),
 		pipeline.NewMedia(blobs, fetchers, a.cfg.Pipeline.Attachments),
-		router.NewIdentityStage(graph),
+		identity.NewStage(graph),
 	}
 	if w.ingest, err = pipeline.NewIngest(ctx, pipeline.IngestOptions{JS: js["ingest"], Config: a.cfg.Pipeline, Stages: stages, Leases: w.leases,
 		DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {

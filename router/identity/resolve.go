@@ -1,4 +1,4 @@
-package router
+package identity
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -25,7 +26,7 @@ func (g *Graph) Resolve(ctx context.Context, m *schema.Message) (string, error) 
 		// (one per forged address), never the address's real customer.
 		id.Kind = "unverified_" + id.Kind
 	}
-	key := IdentityKey(id)
+	key := Key(id)
 	hints := g.verifiedHints(m)
 	if len(hints) == 0 {
 		if c, ok := g.cache.get(key, g.now()); ok {
@@ -78,9 +79,9 @@ func (g *Graph) verifiedHints(m *schema.Message) []schema.Identity {
 // create makes the customer for a new identity: the owner of a verified hint if there is
 // one, else a new customer seeded by the verified external id or the identity itself.
 func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identity, hints []schema.Identity) (string, error) {
-	seed := IdentityKey(id)
+	seed := Key(id)
 	for _, h := range hints {
-		owner, err := g.Owner(ctx, IdentityKey(h))
+		owner, err := g.Owner(ctx, Key(h))
 		if err != nil {
 			return "", err
 		}
@@ -88,7 +89,7 @@ func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identit
 			return g.attach(ctx, owner, id, m)
 		}
 		if h.Kind == "external" {
-			seed = IdentityKey(h)
+			seed = Key(h)
 		}
 	}
 	cust := schema.CustomerID(seed)
@@ -110,14 +111,14 @@ func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identit
 	}
 	owner, err := g.attach(ctx, cust, id, m)
 	if err == nil && owner != cust { // a concurrent first message with other hints won
-		err = updateCustomer(ctx, g.customers, cust, func(r *custRecord) bool { return removeIdentities(r, []string{IdentityKey(id)}) })
+		err = updateCustomer(ctx, g.customers, cust, func(r *custRecord) bool { return removeIdentities(r, []string{Key(id)}) })
 	}
 	return owner, err
 }
 
 // attach claims an identity for a customer (or finds who won it) and lists it there.
 func (g *Graph) attach(ctx context.Context, cust string, id schema.Identity, m *schema.Message) (string, error) {
-	owner, err := g.claim(ctx, IdentityKey(id), cust)
+	owner, err := g.claim(ctx, Key(id), cust)
 	if err != nil {
 		return "", err
 	}
@@ -135,7 +136,7 @@ func (g *Graph) attach(ctx context.Context, cust string, id schema.Identity, m *
 // applyHint links a verified identity to cust, or merges cust into the customer that has
 // it, or records a conflict.
 func (g *Graph) applyHint(ctx context.Context, cust string, h schema.Identity, m *schema.Message) (string, error) {
-	key := IdentityKey(h)
+	key := Key(h)
 	owner, err := g.Owner(ctx, key)
 	if err != nil || owner == cust {
 		return cust, err
@@ -194,7 +195,7 @@ func (g *Graph) conflict(ctx context.Context, cust string, h schema.Identity, ot
 
 func (g *Graph) record(ctx context.Context, id string) (*custRecord, error) {
 	var rec custRecord
-	_, err := get(ctx, g.customers, id, &rec)
+	_, err := kernel.GetJSON(ctx, g.customers, id, &rec)
 	if err != nil {
 		return nil, fmt.Errorf("customer %s: %w", id, err)
 	}

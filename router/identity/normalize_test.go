@@ -1,4 +1,4 @@
-package router
+package identity
 
 import (
 	"strings"
@@ -8,7 +8,7 @@ import (
 )
 
 func TestNormalizeIdentities(t *testing.T) {
-	n := NewNormalizer(Identity{DefaultRegion: "US", Regions: map[string]string{"uk": "GB", "sms/de-line": "DE"}})
+	n := NewNormalizer(Config{DefaultRegion: "US", Regions: map[string]string{"uk": "GB", "sms/de-line": "DE"}})
 	cases := []struct {
 		ch, account, kind, value string
 		want                     string
@@ -33,14 +33,14 @@ func TestNormalizeIdentities(t *testing.T) {
 	}
 	for _, c := range cases {
 		id, err := n.Identity(schema.Channel(c.ch), c.account, schema.Address{Kind: c.kind, Value: c.value})
-		if got := IdentityKey(id); got != c.want || (err != nil) != c.bad {
+		if got := Key(id); got != c.want || (err != nil) != c.bad {
 			t.Errorf("%s/%s %s %q: got %s, err %v; want %s (error %v)", c.ch, c.account, c.kind, c.value, got, err, c.want, c.bad)
 		}
 	}
 }
 
 func TestNationalNumberWithoutRegionIsAProblemNotAGuess(t *testing.T) {
-	n := NewNormalizer(Identity{})
+	n := NewNormalizer(Config{})
 	_, err := n.Identity("sms", "x", schema.Address{Kind: "phone", Value: "07911 123456"})
 	if err == nil || !strings.Contains(err.Error(), "default_region") {
 		t.Fatalf("err %v", err)

@@ -1,4 +1,4 @@
-package router
+package identity
 
 import (
 	"context"
@@ -21,7 +21,7 @@ func (g *Graph) Link(ctx context.Context, cust string, id schema.Identity, actor
 		return nil, err
 	}
 	id.Source = "rest"
-	key := IdentityKey(id)
+	key := Key(id)
 	owner, err := g.Owner(ctx, key)
 	if err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func (g *Graph) merge(ctx context.Context, survivor, other, actor, reason string
 		return err
 	}
 	for _, id := range o.Identities {
-		if err := g.repoint(ctx, IdentityKey(id), other, survivor); err != nil {
+		if err := g.repoint(ctx, Key(id), other, survivor); err != nil {
 			return err
 		}
 	}
@@ -164,8 +164,8 @@ func (g *Graph) Split(ctx context.Context, survivor, other, actor string) (*sche
 	}
 	keys := make([]string, 0, len(o.Identities))
 	for _, id := range o.Identities {
-		keys = append(keys, IdentityKey(id))
-		if err := g.repoint(ctx, IdentityKey(id), survivor, other); err != nil {
+		keys = append(keys, Key(id))
+		if err := g.repoint(ctx, Key(id), survivor, other); err != nil {
 			return nil, err
 		}
 	}
@@ -203,7 +203,7 @@ func (g *Graph) Unlink(ctx context.Context, cust string, key, opID, actor string
 	}
 	var id schema.Identity
 	for _, i := range rec.Identities {
-		if IdentityKey(i) == key {
+		if Key(i) == key {
 			id = i
 		}
 	}
@@ -251,4 +251,33 @@ func (g *Graph) Unlink(ctx context.Context, cust string, key, opID, actor string
 // IsConflict reports an identity conflict or a split of customers that were not merged.
 func IsConflict(err error) bool {
 	return errors.Is(err, ErrIdentityConflict) || errors.Is(err, ErrNotMerged)
+}
+
+// SetAttributes changes a customer's name (when not empty) and attributes (a nil value
+// deletes one); rules see them on the next decision.
+func (g *Graph) SetAttributes(ctx context.Context, id, name string, attrs map[string]*string) (*schema.Customer, error) {
+	if _, err := g.record(ctx, id); err != nil {
+		return nil, err
+	}
+	rec, err := g.mutate(ctx, id, func(r *custRecord) bool {
+		if name != "" {
+			r.Name = name
+		}
+		for k, v := range attrs {
+			if v == nil {
+				delete(r.Attributes, k)
+				continue
+			}
+			if r.Attributes == nil {
+				r.Attributes = map[string]string{}
+			}
+			r.Attributes[k] = *v
+		}
+		r.UpdatedAt = g.now().UTC()
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &rec.Customer, nil
 }

@@ -1,4 +1,4 @@
-package router
+package identity
 
 import (
 	"context"
@@ -33,9 +33,9 @@ func updateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn fu
 }
 
 func mutateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn func(*custRecord) bool) (*custRecord, error) {
-	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+	for attempt := 0; attempt < kernel.MaxCASAttempts; attempt++ {
 		var rec custRecord
-		rev, err := get(ctx, kv, id, &rec)
+		rev, err := kernel.GetJSON(ctx, kv, id, &rec)
 		if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 			return nil, err
 		}
@@ -45,13 +45,38 @@ func mutateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn fu
 		if !fn(&rec) {
 			return &rec, nil
 		}
-		_, err = putKV(ctx, kv, id, &rec, rev)
+		_, err = kernel.PutJSON(ctx, kv, id, &rec, rev)
 		if errors.Is(err, kernel.ErrConflict) {
 			continue
 		}
 		return &rec, err
 	}
 	return nil, fmt.Errorf("%w: customer %s: too many concurrent changes", kernel.ErrUnavailable, id)
+}
+
+// Lookup reads customer id's public record from the customers bucket; a customer not
+// recorded yet is an empty record with that id.
+func Lookup(ctx context.Context, kv jetstream.KeyValue, id string) (*schema.Customer, error) {
+	var c custRecord
+	if _, err := kernel.GetJSON(ctx, kv, id, &c); err != nil {
+		if errors.Is(err, kernel.ErrNotFound) {
+			return &schema.Customer{ID: id}, nil
+		}
+		return nil, err
+	}
+	return &c.Customer, nil
+}
+
+// AddConversation lists convID on the customer's record (once).
+func AddConversation(ctx context.Context, kv jetstream.KeyValue, customer, convID string, at time.Time) error {
+	return updateCustomer(ctx, kv, customer, func(c *custRecord) bool {
+		if slices.Contains(c.Conversations, convID) {
+			return false
+		}
+		c.Conversations = append(c.Conversations, convID)
+		c.UpdatedAt = at
+		return true
+	})
 }
 
 // addEvent appends a customer event to the record's outbox.
@@ -88,12 +113,12 @@ func flushEvents(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyVa
 
 // hasIdentity reports whether the record lists the identity.
 func hasIdentity(rec *custRecord, key string) bool {
-	return slices.ContainsFunc(rec.Identities, func(i schema.Identity) bool { return IdentityKey(i) == key })
+	return slices.ContainsFunc(rec.Identities, func(i schema.Identity) bool { return Key(i) == key })
 }
 
 // addIdentity lists an identity on the record (once); it reports whether it was added.
 func addIdentity(rec *custRecord, id schema.Identity) bool {
-	if hasIdentity(rec, IdentityKey(id)) {
+	if hasIdentity(rec, Key(id)) {
 		return false
 	}
 	rec.Identities = append(rec.Identities, id)
@@ -107,7 +132,7 @@ func addIdentity(rec *custRecord, id schema.Identity) bool {
 func removeIdentities(rec *custRecord, keys []string) bool {
 	n := len(rec.Identities)
 	rec.Identities = slices.DeleteFunc(rec.Identities, func(i schema.Identity) bool {
-		if slices.Contains(keys, IdentityKey(i)) {
+		if slices.Contains(keys, Key(i)) {
 			if i.Kind == "external" && rec.ExternalID == i.Value {
 				rec.ExternalID = ""
 			}

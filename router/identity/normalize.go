@@ -1,4 +1,4 @@
-package router
+package identity
 
 import (
 	"fmt"
@@ -18,7 +18,7 @@ type Normalizer struct {
 }
 
 // NewNormalizer returns a normalizer for the identity config.
-func NewNormalizer(c Identity) *Normalizer {
+func NewNormalizer(c Config) *Normalizer {
 	return &Normalizer{defRegion: strings.ToUpper(c.DefaultRegion), regions: c.Regions}
 }
 
@@ -50,8 +50,8 @@ func (n *Normalizer) Identity(ch schema.Channel, account string, a schema.Addres
 	return schema.Identity{Kind: kind, Value: value}, nil
 }
 
-// IdentityKey is an identity as one key of the graph: "kind:value".
-func IdentityKey(id schema.Identity) string { return id.Kind + ":" + id.Value }
+// Key is an identity as one key of the graph: "kind:value".
+func Key(id schema.Identity) string { return id.Kind + ":" + id.Value }
 
 // NormalizeEmail lower-cases an address and strips "mailto:" and angle brackets. It does not
 // guess at provider-specific aliases (dots, +tags): those can be different people.

@@ -1,4 +1,4 @@
-package router
+package identity
 
 import (
 	"context"
@@ -37,7 +37,7 @@ var (
 )
 
 // NewGraph opens the identity graph.
-func NewGraph(ctx context.Context, js jetstream.JetStream, c Identity, log *zap.Logger, now func() time.Time) (*Graph, error) {
+func NewGraph(ctx context.Context, js jetstream.JetStream, c Config, log *zap.Logger, now func() time.Time) (*Graph, error) {
 	if now == nil {
 		now = time.Now
 	}
@@ -86,7 +86,7 @@ func (g *Graph) Owner(ctx context.Context, key string) (string, error) {
 func (g *Graph) survivor(ctx context.Context, id string) (string, error) {
 	for depth := 0; depth < maxMergeDepth; depth++ {
 		var rec custRecord
-		_, err := get(ctx, g.customers, id, &rec)
+		_, err := kernel.GetJSON(ctx, g.customers, id, &rec)
 		if errors.Is(err, kernel.ErrNotFound) || (err == nil && rec.MergedInto == "") {
 			return id, nil
 		}
@@ -121,7 +121,7 @@ func (g *Graph) claim(ctx context.Context, key, customer string) (string, error)
 
 // repoint moves key from customer from to customer to (no change if it belongs to someone else).
 func (g *Graph) repoint(ctx context.Context, key, from, to string) error {
-	for attempt := 0; attempt < maxCASAttempts; attempt++ {
+	for attempt := 0; attempt < kernel.MaxCASAttempts; attempt++ {
 		e, err := g.identities.Get(ctx, idKey(key))
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrKeyDeleted) {
 			_, err = g.identities.Create(ctx, idKey(key), []byte(to))
@@ -164,7 +164,7 @@ func (g *Graph) mutate(ctx context.Context, id string, fn func(*custRecord) bool
 // Customer reads a customer record (ErrNotFound when absent).
 func (g *Graph) Customer(ctx context.Context, id string) (*schema.Customer, error) {
 	var rec custRecord
-	if _, err := get(ctx, g.customers, id, &rec); err != nil {
+	if _, err := kernel.GetJSON(ctx, g.customers, id, &rec); err != nil {
 		return nil, err
 	}
 	return &rec.Customer, nil
