@@ -7,6 +7,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -30,15 +31,15 @@ func (r *Router) Move(ctx context.Context, conv *schema.Conversation, typ Comman
 	switch {
 	case agent != "":
 		if _, ok := rs.Roster().Lookup(agent); !ok {
-			return fmt.Errorf("%w %q", ErrUnknownAgent, agent)
+			return fmt.Errorf("%w %q", agents.ErrUnknownAgent, agent)
 		}
 		if p, _ := r.board.Effective(agent, cmd.At); p == rules.Offline {
-			return fmt.Errorf("%w: %s is offline", ErrNoRoom, agent)
+			return fmt.Errorf("%w: %s is offline", agents.ErrNoRoom, agent)
 		}
 		if conv.AgentID != agent {
 			ch := conv.ReplyRoute.Channel
 			h := rules.Hold{Customer: conv.CustomerID, Channel: ch, Weight: rs.Roster().Weight(ch), Cause: cmd.Cause(), At: cmd.At}
-			if err := r.agents.reserve(ctx, agent, conv.ID, h); err != nil {
+			if err := r.agents.Reserve(ctx, agent, conv.ID, h); err != nil {
 				return err
 			}
 		}
@@ -66,7 +67,7 @@ type AgentInfo struct {
 
 // Agents lists the roster with each agent's effective presence and load.
 func (r *Router) Agents() []AgentInfo {
-	roster := r.board.roster
+	roster := r.board.Roster()
 	now := r.o.Now()
 	out := make([]AgentInfo, 0, roster.Len())
 	for i := 0; i < roster.Len(); i++ {
@@ -77,16 +78,16 @@ func (r *Router) Agents() []AgentInfo {
 
 // Agent returns one agent ([ErrUnknownAgent] if not in the roster).
 func (r *Router) Agent(id string) (AgentInfo, error) {
-	a, ok := r.board.roster.Lookup(id)
+	a, ok := r.board.Roster().Lookup(id)
 	if !ok {
-		return AgentInfo{}, fmt.Errorf("%w %q", ErrUnknownAgent, id)
+		return AgentInfo{}, fmt.Errorf("%w %q", agents.ErrUnknownAgent, id)
 	}
 	return r.agentInfo(a, r.o.Now()), nil
 }
 
 func (r *Router) agentInfo(a *rules.Agent, now time.Time) AgentInfo {
 	st := r.board.State(a.ID)
-	p, since := st.Effective(now, r.board.hb)
+	p, since := st.Effective(now, r.board.Heartbeat())
 	info := AgentInfo{ID: a.ID, Name: a.Name, Skills: a.Skills, Languages: a.Languages, Teams: a.Teams, Presence: p,
 		Load: st.Weighted(), MaxLoad: a.MaxLoad, Capacity: a.Capacities(), Conversations: []string{}}
 	if !since.IsZero() {

@@ -242,7 +242,7 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	// This cause still applies, on the rebuilt snapshot; what this attempt reserved for
 	// its decision was not published.
 	for _, a := range c.reserved {
-		if err := r.agents.release(ctx, a, c.conv.ID, c.cause); err != nil {
+		if err := r.agents.Release(ctx, a, c.conv.ID, c.cause); err != nil {
 			return err
 		}
 	}

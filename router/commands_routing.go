@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -36,7 +37,7 @@ func (r *Router) routingCommand(ctx context.Context, c *change, cmd *Command) er
 		return r.assignTo(ctx, c, cmd)
 	case CommandRequeue:
 		if conv.AgentID != cmd.AgentID {
-			c.then(func(ctx context.Context) error { return r.agents.release(ctx, cmd.AgentID, conv.ID, "") })
+			c.then(func(ctx context.Context) error { return r.agents.Release(ctx, cmd.AgentID, conv.ID, "") })
 			return nil
 		}
 		queue := conv.Queue
@@ -79,7 +80,7 @@ func (r *Router) giveBack(c *change, cmd *Command) {
 		return
 	}
 	conv, cause := c.conv.ID, c.cause
-	c.then(func(ctx context.Context) error { return r.agents.release(ctx, cmd.AgentID, conv, cause) })
+	c.then(func(ctx context.Context) error { return r.agents.Release(ctx, cmd.AgentID, conv, cause) })
 }
 
 // assignTo gives the conversation to the command's agent, whose slot the sender reserved.
@@ -92,8 +93,8 @@ func (r *Router) assignTo(ctx context.Context, c *change, cmd *Command) error {
 		r.giveBack(c, cmd) // a stale offer: the conversation moved on
 		return nil
 	}
-	err := r.agents.reserve(ctx, cmd.AgentID, conv.ID, r.hold(conv, c.cause))
-	if errors.Is(err, ErrNoRoom) {
+	err := r.agents.Reserve(ctx, cmd.AgentID, conv.ID, r.hold(conv, c.cause))
+	if errors.Is(err, agents.ErrNoRoom) {
 		r.log.Info("assignment lost its reservation; the conversation stays as it is",
 			zap.String("conversation", conv.ID), zap.String("agent", cmd.AgentID))
 		return nil

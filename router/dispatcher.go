@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -119,7 +120,7 @@ func (d *dispatcher) forget(now time.Time) {
 }
 
 // serve handles one waiting conversation: overflow, escalation, or an agent.
-func (d *dispatcher) serve(ctx context.Context, rs *rules.Rules, e *WaitEntry, now time.Time, blocked map[string]bool) error {
+func (d *dispatcher) serve(ctx context.Context, rs *rules.Rules, e *agents.WaitEntry, now time.Time, blocked map[string]bool) error {
 	switch {
 	case e.OverflowAt != nil && !now.Before(*e.OverflowAt):
 		return d.send(ctx, e.Customer, &Command{ID: fmt.Sprintf("overflow.%s.%d", e.Conversation, e.Seq),
@@ -151,7 +152,7 @@ func (d *dispatcher) serve(ctx context.Context, rs *rules.Rules, e *WaitEntry, n
 
 // offer picks an agent for a waiting conversation, reserves them and sends the assignment.
 // It reports whether an agent was found.
-func (d *dispatcher) offer(ctx context.Context, rs *rules.Rules, e *WaitEntry, now time.Time) (bool, error) {
+func (d *dispatcher) offer(ctx context.Context, rs *rules.Rules, e *agents.WaitEntry, now time.Time) (bool, error) {
 	w := &rules.Waiting{Queue: e.Queue, Conversation: e.Conversation, Channel: e.Channel, Language: e.Language, Now: now}
 	for race := 0; race < maxRaces; race++ {
 		var (
@@ -167,8 +168,8 @@ func (d *dispatcher) offer(ctx context.Context, rs *rules.Rules, e *WaitEntry, n
 			ConversationID: e.Conversation, AgentID: agent, Queue: e.Queue, Strategy: strategy, Actor: "dispatcher",
 			Reason: fmt.Sprintf("waited %s in %s; %s", now.Sub(e.QueuedAt).Round(time.Millisecond), e.Queue, why)}
 		h := rules.Hold{Customer: e.Customer, Channel: e.Channel, Weight: rs.Roster().Weight(e.Channel), Cause: cmd.Cause(), At: now}
-		err := d.r.agents.reserve(ctx, agent, e.Conversation, h)
-		if errors.Is(err, ErrNoRoom) {
+		err := d.r.agents.Reserve(ctx, agent, e.Conversation, h)
+		if errors.Is(err, agents.ErrNoRoom) {
 			w.Exclude = append(w.Exclude, agent)
 			continue
 		}
@@ -185,12 +186,12 @@ func (d *dispatcher) offer(ctx context.Context, rs *rules.Rules, e *WaitEntry, n
 // their queues.
 func (d *dispatcher) requeueOffline(ctx context.Context, now time.Time) error {
 	grace := d.r.o.Config.Presence.OfflineGrace.D()
-	roster := d.r.board.roster
+	roster := d.r.board.Roster()
 	var errs []error
 	for i := 0; i < roster.Len(); i++ {
 		id := roster.At(i).ID
 		st := d.r.board.State(id)
-		p, since := st.Effective(now, d.r.board.hb)
+		p, since := st.Effective(now, d.r.board.Heartbeat())
 		if p != rules.Offline || len(st.Load.Conversations) == 0 || now.Sub(since) < grace {
 			continue
 		}
@@ -217,7 +218,7 @@ func (d *dispatcher) janitor(ctx context.Context, now time.Time) error {
 	if err := d.departed(ctx); err != nil {
 		return err
 	}
-	roster := d.r.board.roster
+	roster := d.r.board.Roster()
 	for i := 0; i < roster.Len(); i++ {
 		id := roster.At(i).ID
 		st := d.r.board.State(id)
@@ -235,7 +236,7 @@ func (d *dispatcher) janitor(ctx context.Context, now time.Time) error {
 				continue
 			}
 			d.log.Warn("releasing a stale hold", zap.String("agent", id), zap.String("conversation", conv), zap.String("cause", h.Cause))
-			if err := d.r.agents.release(ctx, id, conv, h.Cause); err != nil {
+			if err := d.r.agents.Release(ctx, id, conv, h.Cause); err != nil {
 				return err
 			}
 		}
@@ -255,7 +256,7 @@ func (d *dispatcher) departed(ctx context.Context) error {
 	var errs []error
 	for key := range keys.Keys() {
 		agent := strings.TrimPrefix(key, "load.")
-		if _, ok := d.r.board.roster.Lookup(agent); ok {
+		if _, ok := d.r.board.Roster().Lookup(agent); ok {
 			continue
 		}
 		var rec rules.LoadRecord

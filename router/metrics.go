@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 )
 
@@ -41,7 +42,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 // watch exports the rules version and reload state, and the waiting and agent gauges.
-func (m *Metrics) watch(b *Board, w *Waitlist, h *RulesHolder, now func() time.Time) {
+func (m *Metrics) watch(b *agents.Board, w *agents.Waitlist, h *RulesHolder, now func() time.Time) {
 	if h != nil {
 		rs := h.Current()
 		m.ReloadOK.Set(1)
@@ -68,8 +69,8 @@ func (m *Metrics) watch(b *Board, w *Waitlist, h *RulesHolder, now func() time.T
 }
 
 type stateCollector struct {
-	b                     *Board
-	w                     *Waitlist
+	b                     *agents.Board
+	w                     *agents.Waitlist
 	now                   func() time.Time
 	waiting, agents, load *prometheus.Desc
 }
@@ -88,7 +89,7 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	load := 0
 	now := c.now()
 	c.b.Read(now, "", func(v rules.AgentView) {
-		for i := 0; i < c.b.roster.Len(); i++ {
+		for i := 0; i < c.b.Roster().Len(); i++ {
 			counts[v.Presence(i)]++
 			load += v.State(i).Weighted()
 		}

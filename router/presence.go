@@ -2,92 +2,21 @@ package router
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
-	"time"
 
-	"github.com/nats-io/nats.go"
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
-	"go.uber.org/zap"
 )
-
-// Presence over NATS: a helpdesk publishes (or requests) on
-//
-//	sb.agent.<agent>.presence   {"status": "available|away|offline", "reason": "..."}
-//	sb.agent.<agent>.heartbeat  (any body; refreshes the agent's last_seen)
-//
-// Every instance listens in one queue group, so each update is applied once. A request gets
-// the stored presence record back, or {"error": "..."}.
-const (
-	PresenceSubject  = "sb.agent.*.presence"
-	HeartbeatSubject = "sb.agent.*.heartbeat"
-	presenceQueue    = "sb-presence"
-)
-
-// PresenceUpdate is the body of a presence message.
-type PresenceUpdate struct {
-	Status rules.Presence `json:"status"`
-	Reason string         `json:"reason,omitempty"`
-}
 
 // SetPresence records an agent's presence (status "" is a heartbeat).
 func (r *Router) SetPresence(ctx context.Context, agent string, status rules.Presence, reason string) (rules.PresenceRecord, error) {
 	if status != "" && !status.Valid() {
 		return rules.PresenceRecord{}, fmt.Errorf("presence must be available, away or offline, not %q", status)
 	}
-	return r.agents.setPresence(ctx, agent, status, reason)
+	return r.agents.SetPresence(ctx, agent, status, reason)
 }
 
 // listenPresence subscribes to presence and heartbeat messages; the returned func stops it.
 func (r *Router) listenPresence() (func(), error) {
-	nc := r.js.Conn()
-	var subs []*nats.Subscription
-	stop := func() {
-		for _, s := range subs {
-			_ = s.Unsubscribe()
-		}
-	}
-	for _, subj := range []string{PresenceSubject, HeartbeatSubject} {
-		s, err := nc.QueueSubscribe(subj, presenceQueue, r.onPresence)
-		if err != nil {
-			stop()
-			return nil, fmt.Errorf("subscribe %s: %w", subj, err)
-		}
-		subs = append(subs, s)
-	}
-	return stop, nil
-}
-
-func (r *Router) onPresence(msg *nats.Msg) {
-	parts := strings.Split(msg.Subject, ".")
-	agent := parts[2]
-	var u PresenceUpdate
-	if strings.HasSuffix(msg.Subject, ".presence") {
-		if err := json.Unmarshal(msg.Data, &u); err != nil || u.Status == "" {
-			r.answer(msg, nil, errors.New(`body must be {"status": "available|away|offline"}`))
-			return
-		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	rec, err := r.SetPresence(ctx, agent, u.Status, u.Reason)
-	if err != nil {
-		r.log.Warn("presence update refused", zap.String("agent", agent), zap.Error(err))
-	}
-	r.answer(msg, &rec, err)
-}
-
-func (r *Router) answer(msg *nats.Msg, rec *rules.PresenceRecord, err error) {
-	if msg.Reply == "" {
-		return
-	}
-	var body []byte
-	if err != nil {
-		body, _ = json.Marshal(map[string]string{"error": err.Error()})
-	} else {
-		body, _ = json.Marshal(rec)
-	}
-	_ = msg.Respond(body)
+	return agents.Listen(r.js.Conn(), r.SetPresence, r.log)
 }

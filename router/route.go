@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -30,12 +31,12 @@ func (r *Router) route(ctx context.Context, c *change, in *rules.Input) error {
 		if d.Agent == "" || d.Agent == prevAgent {
 			break
 		}
-		err := r.agents.reserve(ctx, d.Agent, c.conv.ID, r.holdOn(c.conv, in.Channel, c.cause))
+		err := r.agents.Reserve(ctx, d.Agent, c.conv.ID, r.holdOn(c.conv, in.Channel, c.cause))
 		if err == nil {
 			c.reserved = appendNew(c.reserved, d.Agent)
 			break
 		}
-		if !errors.Is(err, ErrNoRoom) {
+		if !errors.Is(err, agents.ErrNoRoom) {
 			return err
 		}
 		in.Exclude = append(in.Exclude, d.Agent)
@@ -75,5 +76,5 @@ func (r *Router) record(c *change, d *rules.Decision, prevQueue, prevAgent strin
 
 // holdOn is the hold a decision reserves for a conversation counted on channel ch.
 func (r *Router) holdOn(conv *convState, ch schema.Channel, cause string) rules.Hold {
-	return rules.Hold{Customer: conv.CustomerID, Channel: ch, Weight: r.board.roster.Weight(ch), Cause: cause, At: r.o.Now().UTC()}
+	return rules.Hold{Customer: conv.CustomerID, Channel: ch, Weight: r.board.Roster().Weight(ch), Cause: cause, At: r.o.Now().UTC()}
 }

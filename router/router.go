@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -45,9 +46,9 @@ type Router struct {
 	store      *Store
 	runner     *pipeline.Partitioned
 	log        *zap.Logger
-	board      *Board
-	waits      *Waitlist
-	agents     *agentStore
+	board      *agents.Board
+	waits      *agents.Waitlist
+	agents     *agents.Store
 	metrics    *Metrics
 	caches     []*partCache
 	dispatcher *dispatcher
@@ -63,15 +64,14 @@ func New(ctx context.Context, o Options) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Router{o: o, js: o.JS, store: st, log: o.Logger.Named("router"), waits: NewWaitlist(),
+	r := &Router{o: o, js: o.JS, store: st, log: o.Logger.Named("router"), waits: agents.NewWaitlist(),
 		metrics: NewMetrics(o.Registerer)}
 	roster := rules.NewRoster(o.Config.Agents, o.Config.LoadWeights)
 	if o.Rules != nil {
 		roster = o.Rules.Current().Roster()
 	}
-	r.board = NewBoard(roster, o.Config.Presence.HeartbeatTimeout.D(), r.waits, o.Now)
-	r.agents = &agentStore{kv: st.Agents, board: r.board, roster: roster, now: o.Now,
-		conflicts: r.metrics.AssignConflicts.Inc}
+	r.board = agents.NewBoard(roster, o.Config.Presence.HeartbeatTimeout.D(), r.waits, o.Now)
+	r.agents = agents.NewStore(st.Agents, r.board, roster, o.Now, r.metrics.AssignConflicts.Inc)
 	r.caches = make([]*partCache, max(o.Partitions, 1))
 	for i := range r.caches {
 		r.caches[i] = newPartCache()
@@ -92,7 +92,7 @@ func New(ctx context.Context, o Options) (*Router, error) {
 func (r *Router) Store() *Store { return r.store }
 
 // Board is this instance's view of the agents.
-func (r *Router) Board() *Board { return r.board }
+func (r *Router) Board() *agents.Board { return r.board }
 
 // Rules returns the rules in force (nil when routing is off).
 func (r *Router) Rules() *rules.Rules {

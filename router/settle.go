@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -31,7 +32,7 @@ func (r *Router) settle(ctx context.Context, conv *convState, touched, listed bo
 	}
 	for _, a := range appendAll(appendAll(conv.Release, reserved), r.board.Holders(conv.ID)) {
 		if a != owner {
-			if err := r.agents.release(ctx, a, conv.ID, ""); err != nil {
+			if err := r.agents.Release(ctx, a, conv.ID, ""); err != nil {
 				return err
 			}
 		}
@@ -39,8 +40,8 @@ func (r *Router) settle(ctx context.Context, conv *convState, touched, listed bo
 	if owner == "" || slices.Contains(r.board.Holders(conv.ID), owner) {
 		return nil
 	}
-	err := r.agents.reserve(ctx, owner, conv.ID, r.hold(conv, conv.LastCause))
-	if errors.Is(err, ErrNoRoom) || errors.Is(err, ErrUnknownAgent) {
+	err := r.agents.Reserve(ctx, owner, conv.ID, r.hold(conv, conv.LastCause))
+	if errors.Is(err, agents.ErrNoRoom) || errors.Is(err, agents.ErrUnknownAgent) {
 		r.log.Warn("assigned conversation could not be counted against its agent", zap.String("conversation", conv.ID), zap.Error(err))
 		return nil
 	}
@@ -76,9 +77,9 @@ func (r *Router) settleWaiting(ctx context.Context, conv *convState, listed bool
 }
 
 // waitEntry describes a waiting conversation for the dispatcher.
-func (r *Router) waitEntry(conv *convState) *WaitEntry {
+func (r *Router) waitEntry(conv *convState) *agents.WaitEntry {
 	rt := conv.Route
-	e := &WaitEntry{Conversation: conv.ID, Customer: conv.CustomerID, Queue: conv.Queue, Priority: conv.Priority,
+	e := &agents.WaitEntry{Conversation: conv.ID, Customer: conv.CustomerID, Queue: conv.Queue, Priority: conv.Priority,
 		Channel: rt.Channel, Language: rt.Language, Rule: rt.Rule, Target: rt.Target, TargetAt: rt.TargetAt,
 		TimeoutAt: rt.TimeoutAt, Seq: conv.LastSeq}
 	if conv.QueuedAt != nil {

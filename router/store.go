@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -96,10 +97,10 @@ func (s *Store) Customer(ctx context.Context, id string) (*schema.Customer, uint
 func (s *Store) Agent(ctx context.Context, id string) (rules.PresenceRecord, rules.LoadRecord, error) {
 	p := rules.PresenceRecord{Agent: id, Status: rules.Offline}
 	l := rules.LoadRecord{Agent: id, Conversations: map[string]rules.Hold{}}
-	if _, err := kernel.GetJSON(ctx, s.Agents, presenceKey(id), &p); err != nil && !errors.Is(err, kernel.ErrNotFound) {
+	if _, err := kernel.GetJSON(ctx, s.Agents, agents.PresenceKey(id), &p); err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return p, l, err
 	}
-	if _, err := kernel.GetJSON(ctx, s.Agents, loadKey(id), &l); err != nil && !errors.Is(err, kernel.ErrNotFound) {
+	if _, err := kernel.GetJSON(ctx, s.Agents, agents.LoadKey(id), &l); err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return p, l, err
 	}
 	return p, l, nil

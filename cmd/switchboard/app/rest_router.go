@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
@@ -90,11 +91,11 @@ func moveError(err error) error {
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, router.ErrUnknownAgent):
+	case errors.Is(err, agents.ErrUnknownAgent):
 		return connectors.BadField("agent_id", "%v", err)
 	case errors.Is(err, router.ErrUnknownQueue):
 		return connectors.BadField("queue", "%v", err)
-	case errors.Is(err, router.ErrNoRoom):
+	case errors.Is(err, agents.ErrNoRoom):
 		return conflict("no_capacity", err.Error())
 	case errors.Is(err, router.ErrRoutingOff):
 		return conflict("routing_off", err.Error())
@@ -120,7 +121,7 @@ func (s *REST) getAgent(_ context.Context, r *connectors.Request) (*connectors.R
 
 // putPresence answers PUT /v1/agents/{id}/presence {"status": "available|away|offline", "reason": ""}.
 func (s *REST) putPresence(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	var b router.PresenceUpdate
+	var b agents.PresenceUpdate
 	if err := decodeJSON(r, &b); err != nil {
 		return nil, err
 	}
@@ -137,7 +138,7 @@ func (s *REST) heartbeat(ctx context.Context, r *connectors.Request) (*connector
 
 func (s *REST) presence(ctx context.Context, id string, status rules.Presence, reason string) (*connectors.Response, error) {
 	rec, err := s.router.SetPresence(ctx, id, status, reason)
-	if errors.Is(err, router.ErrUnknownAgent) {
+	if errors.Is(err, agents.ErrUnknownAgent) {
 		return nil, notFound("agent", id)
 	}
 	if err != nil {

@@ -1,4 +1,4 @@
-package router
+package agents
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 
 // Board is this instance's view of every agent's presence and load, kept current by a
 // watch on sb_agents (and by this instance's own writes, applied at once). Decisions read
-// it; the compare-and-set writes in [agentStore] are what keep capacity exact when the view
+// it; the compare-and-set writes in [Store] are what keep capacity exact when the view
 // is a moment behind.
 type Board struct {
 	roster *rules.Roster
@@ -28,6 +28,12 @@ type Board struct {
 	holders map[string][]string // conversation → agents holding it (normally one)
 	notify  chan struct{}
 }
+
+// Roster is the roster the board was made for.
+func (b *Board) Roster() *rules.Roster { return b.roster }
+
+// Heartbeat is how long an agent stays available without a heartbeat (0: forever).
+func (b *Board) Heartbeat() time.Duration { return b.hb }
 
 // NewBoard returns a board for the roster with every agent offline and idle.
 func NewBoard(roster *rules.Roster, heartbeat time.Duration, waits *Waitlist, now func() time.Time) *Board {
@@ -132,7 +138,7 @@ func (b *Board) Holders(conv string) []string {
 	return slices.Clone(b.holders[conv])
 }
 
-// setPresence applies a presence record read or written at rev, unless a newer one is known.
+// SetPresence applies a presence record read or written at rev, unless a newer one is known.
 func (b *Board) setPresence(rec rules.PresenceRecord, rev uint64) {
 	a, ok := b.roster.Lookup(rec.Agent)
 	if !ok {

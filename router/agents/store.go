@@ -1,4 +1,4 @@
-package router
+package agents
 
 import (
 	"context"
@@ -20,10 +20,10 @@ var (
 	ErrUnknownAgent = errors.New("unknown agent")
 )
 
-// agentStore changes agents' presence and load in sb_agents. Every change is a
+// Store changes agents' presence and load in sb_agents. Every change is a
 // compare-and-set on the agent's record, so concurrent routers (partitions, instances, the
 // REST API) never lose each other's writes and never take a slot twice.
-type agentStore struct {
+type Store struct {
 	kv     jetstream.KeyValue
 	board  *Board
 	roster *rules.Roster
@@ -32,12 +32,22 @@ type agentStore struct {
 	conflicts func()
 }
 
-func loadKey(agent string) string     { return "load." + agent }
-func presenceKey(agent string) string { return "presence." + agent }
+// NewStore returns the store over bucket kv (sb_agents) for the roster; writes are applied to
+// board at once. conflicts is called on every lost compare-and-set (nil: not counted).
+func NewStore(kv jetstream.KeyValue, board *Board, roster *rules.Roster, now func() time.Time, conflicts func()) *Store {
+	if conflicts == nil {
+		conflicts = func() {}
+	}
+	return &Store{kv: kv, board: board, roster: roster, now: now, conflicts: conflicts}
+}
 
-// reserve counts conversation conv against the agent's capacity. Reserving a conversation
+// LoadKey and PresenceKey are an agent's keys in sb_agents.
+func LoadKey(agent string) string     { return "load." + agent }
+func PresenceKey(agent string) string { return "presence." + agent }
+
+// Reserve counts conversation conv against the agent's capacity. Reserving a conversation
 // the agent already holds succeeds without a change.
-func (s *agentStore) reserve(ctx context.Context, agent, conv string, h rules.Hold) error {
+func (s *Store) Reserve(ctx context.Context, agent, conv string, h rules.Hold) error {
 	a, ok := s.roster.Lookup(agent)
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownAgent, agent)
@@ -58,9 +68,9 @@ func (s *agentStore) reserve(ctx context.Context, agent, conv string, h rules.Ho
 	})
 }
 
-// release takes conv off the agent's load. With cause set, only a hold made by that cause
+// Release takes conv off the agent's load. With cause set, only a hold made by that cause
 // is released (a reservation whose decision did not go through).
-func (s *agentStore) release(ctx context.Context, agent, conv, cause string) error {
+func (s *Store) Release(ctx context.Context, agent, conv, cause string) error {
 	return s.changeLoad(ctx, agent, "release", func(rec *rules.LoadRecord, fresh bool) (bool, error) {
 		h, held := rec.Conversations[conv]
 		if !held || (cause != "" && h.Cause != cause) {
@@ -83,7 +93,7 @@ var errLookAgain = errors.New("look again")
 // changeLoad applies fn to a private copy of the agent's load record (from the board first,
 // from KV when fresh) and writes it with compare-and-set when fn says so; a lost race reads
 // again and retries.
-func (s *agentStore) changeLoad(ctx context.Context, agent, what string, fn func(rec *rules.LoadRecord, fresh bool) (bool, error)) error {
+func (s *Store) changeLoad(ctx context.Context, agent, what string, fn func(rec *rules.LoadRecord, fresh bool) (bool, error)) error {
 	fresh := false
 	for attempt := 0; attempt < kernel.MaxCASAttempts; attempt++ {
 		rec, rev, err := s.load(ctx, agent, fresh)
@@ -110,7 +120,7 @@ func (s *agentStore) changeLoad(ctx context.Context, agent, what string, fn func
 
 // load returns a private copy of the agent's load record: from the board, or from KV when
 // fresh is set.
-func (s *agentStore) load(ctx context.Context, agent string, fresh bool) (rules.LoadRecord, uint64, error) {
+func (s *Store) load(ctx context.Context, agent string, fresh bool) (rules.LoadRecord, uint64, error) {
 	if !fresh {
 		if st := s.board.State(agent); st != nil && st.LoadRev() > 0 {
 			rec := st.Load
@@ -119,7 +129,7 @@ func (s *agentStore) load(ctx context.Context, agent string, fresh bool) (rules.
 		}
 	}
 	rec := rules.LoadRecord{Agent: agent, Conversations: map[string]rules.Hold{}}
-	rev, err := kernel.GetJSON(ctx, s.kv, loadKey(agent), &rec)
+	rev, err := kernel.GetJSON(ctx, s.kv, LoadKey(agent), &rec)
 	if errors.Is(err, kernel.ErrNotFound) {
 		return rec, 0, nil
 	}
@@ -129,8 +139,8 @@ func (s *agentStore) load(ctx context.Context, agent string, fresh bool) (rules.
 	return rec, rev, err
 }
 
-func (s *agentStore) writeLoad(ctx context.Context, rec rules.LoadRecord, rev uint64) error {
-	newRev, err := kernel.PutJSON(ctx, s.kv, loadKey(rec.Agent), rec, rev)
+func (s *Store) writeLoad(ctx context.Context, rec rules.LoadRecord, rev uint64) error {
+	newRev, err := kernel.PutJSON(ctx, s.kv, LoadKey(rec.Agent), rec, rev)
 	if err != nil {
 		return err
 	}
@@ -138,14 +148,14 @@ func (s *agentStore) writeLoad(ctx context.Context, rec rules.LoadRecord, rev ui
 	return nil
 }
 
-// setPresence records an agent's presence. A heartbeat (status "") only refreshes LastSeen.
-func (s *agentStore) setPresence(ctx context.Context, agent string, status rules.Presence, reason string) (rules.PresenceRecord, error) {
+// SetPresence records an agent's presence. A heartbeat (status "") only refreshes LastSeen.
+func (s *Store) SetPresence(ctx context.Context, agent string, status rules.Presence, reason string) (rules.PresenceRecord, error) {
 	if _, ok := s.roster.Lookup(agent); !ok {
 		return rules.PresenceRecord{}, fmt.Errorf("%w %q", ErrUnknownAgent, agent)
 	}
 	for attempt := 0; attempt < kernel.MaxCASAttempts; attempt++ {
 		rec := rules.PresenceRecord{Agent: agent, Status: rules.Offline}
-		rev, err := kernel.GetJSON(ctx, s.kv, presenceKey(agent), &rec)
+		rev, err := kernel.GetJSON(ctx, s.kv, PresenceKey(agent), &rec)
 		if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 			return rec, err
 		}
@@ -157,7 +167,7 @@ func (s *agentStore) setPresence(ctx context.Context, agent string, status rules
 			rec.Status, rec.Since, rec.Reason = status, now, reason
 		}
 		rec.LastSeen = now
-		newRev, err := kernel.PutJSON(ctx, s.kv, presenceKey(agent), rec, rev)
+		newRev, err := kernel.PutJSON(ctx, s.kv, PresenceKey(agent), rec, rev)
 		if errors.Is(err, kernel.ErrConflict) {
 			continue
 		}
