@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -148,7 +149,7 @@ func (a *EmbeddedAuth) users() ([]*server.User, error) {
 // create, read from, acknowledge and delete consumers on it, fetch single messages; publish
 // nothing into any stream and touch no other stream or bucket.
 func HelpdeskPermissions() *server.Permissions {
-	s := StreamConversations
+	s := streams.StreamConversations
 	return &server.Permissions{
 		Publish: &server.SubjectPermission{Allow: []string{
 			"$JS.API.INFO",
@@ -163,6 +164,6 @@ func HelpdeskPermissions() *server.Permissions {
 			"$JS.API.CONSUMER.LIST." + s, "$JS.API.CONSUMER.NAMES." + s,
 			"$JS.ACK." + s + ".>", "$JS.FC." + s + ".>",
 		}},
-		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", "sb.conv.>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", streams.FilterConversations}},
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -24,9 +25,9 @@ var _ connectors.BlobStore = (*Blobs)(nil)
 
 // NewBlobs opens the attachments object store.
 func NewBlobs(ctx context.Context, js jetstream.JetStream) (*Blobs, error) {
-	obs, err := js.ObjectStore(ctx, ObjectAttachments)
+	obs, err := js.ObjectStore(ctx, streams.ObjectAttachments)
 	if err != nil {
-		return nil, fmt.Errorf("open object store %s: %w", ObjectAttachments, err)
+		return nil, fmt.Errorf("open object store %s: %w", streams.ObjectAttachments, err)
 	}
 	return &Blobs{obs: obs}, nil
 }
@@ -43,7 +44,7 @@ func (b *Blobs) Put(ctx context.Context, key, contentType string, r io.Reader, l
 	if err != nil {
 		return schema.BlobRef{}, kernel.Unavailable(err)
 	}
-	return schema.BlobRef{Bucket: ObjectAttachments, Key: key, Size: int64(info.Size), Digest: info.Digest}, nil
+	return schema.BlobRef{Bucket: streams.ObjectAttachments, Key: key, Size: int64(info.Size), Digest: info.Digest}, nil
 }
 
 // Open returns the object's bytes and content type.

@@ -7,6 +7,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 // DeadLetters puts unprocessable messages on SB_DLQ with the reason, keeping the original
@@ -38,18 +39,18 @@ func (d *DeadLetters) Put(ctx context.Context, stage string, msg jetstream.Msg, 
 func (d *DeadLetters) PutSeq(ctx context.Context, stage string, msg jetstream.Msg, reason string) (uint64, error) {
 	h := nats.Header{}
 	for k, v := range msg.Headers() {
-		if k != nats.MsgIdHdr && k != HeaderRedrive {
+		if k != nats.MsgIdHdr && k != streams.HeaderRedrive {
 			h[k] = v
 		}
 	}
-	h.Set(HeaderStage, stage)
-	h.Set(HeaderReason, reason)
+	h.Set(streams.HeaderStage, stage)
+	h.Set(streams.HeaderReason, reason)
 	h.Set(HeaderOrigSubject, msg.Subject())
 	if md, err := msg.Metadata(); err == nil {
 		h.Set(HeaderOrigStream, md.Stream)
 		h.Set(HeaderOrigSeq, strconv.FormatUint(md.Sequence.Stream, 10))
 	}
-	ack, err := d.js.PublishMsg(ctx, &nats.Msg{Subject: DeadLetterSubject(stage), Header: h, Data: msg.Data()})
+	ack, err := d.js.PublishMsg(ctx, &nats.Msg{Subject: streams.DeadLetterSubject(stage), Header: h, Data: msg.Data()})
 	if err != nil {
 		return 0, kernel.Unavailable(err)
 	}

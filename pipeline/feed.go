@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,13 +13,9 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
-
-// LiveConvPrefix starts the subjects on which SB_CONVERSATIONS republishes every stored event
-// (core NATS, after the store): sb.live.conv.<conversation>.<type>. A duplicate the stream
-// dropped is not republished, so what arrives here is exactly what the stream holds.
-const LiveConvPrefix = "sb.live.conv."
 
 // maxReplays bounds the stream reads running at once (a reconnect storm queues behind it).
 const maxReplays = 8
@@ -42,7 +37,7 @@ type Feed struct {
 
 	replays  chan struct{}
 	lookupMu sync.Mutex
-	stream   jetstream.Stream
+	events   *streams.Reader
 	messages jetstream.KeyValue
 }
 
@@ -53,7 +48,7 @@ func NewFeed(js jetstream.JetStream, log *zap.Logger) *Feed {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &Feed{js: js, nc: js.Conn(), log: log.Named("feed"), convs: map[string]map[*watcher]struct{}{},
+	return &Feed{js: js, nc: js.Conn(), events: streams.NewReader(js), log: log.Named("feed"), convs: map[string]map[*watcher]struct{}{},
 		routed: map[string]map[*routedWait]struct{}{}, replays: make(chan struct{}, maxReplays)}
 }
 
@@ -62,7 +57,7 @@ func (f *Feed) start() error {
 	if f.sub != nil {
 		return nil
 	}
-	sub, err := f.nc.Subscribe(LiveConvPrefix+">", f.onLive)
+	sub, err := f.nc.Subscribe(streams.LiveConvPrefix+">", f.onLive)
 	if err != nil {
 		return kernel.Unavailable(err)
 	}
@@ -98,8 +93,7 @@ func (f *Feed) watchConnection(status chan nats.Status) {
 // onLive dispatches one republished event. Events of conversations nobody here watches are
 // dropped without being decoded.
 func (f *Feed) onLive(m *nats.Msg) {
-	rest := strings.TrimPrefix(m.Subject, LiveConvPrefix)
-	conv, typ, ok := strings.Cut(rest, ".")
+	conv, typ, ok := streams.LiveConversation(m.Subject)
 	if !ok {
 		return
 	}
@@ -235,28 +229,13 @@ func drainEvents(ctx context.Context, events chan *schema.Event, overflow chan s
 	}
 }
 
-// conversationStream returns the cached stream handle (direct gets).
-func (f *Feed) conversationStream(ctx context.Context) (jetstream.Stream, error) {
-	f.lookupMu.Lock()
-	defer f.lookupMu.Unlock()
-	if f.stream != nil {
-		return f.stream, nil
-	}
-	st, err := f.js.Stream(ctx, StreamConversations)
-	if err != nil {
-		return nil, kernel.Unavailable(err)
-	}
-	f.stream = st
-	return st, nil
-}
-
 func (f *Feed) messageRecords(ctx context.Context) (jetstream.KeyValue, error) {
 	f.lookupMu.Lock()
 	defer f.lookupMu.Unlock()
 	if f.messages != nil {
 		return f.messages, nil
 	}
-	kv, err := f.js.KeyValue(ctx, BucketMessages)
+	kv, err := f.js.KeyValue(ctx, streams.BucketMessages)
 	if err != nil {
 		return nil, kernel.Unavailable(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -36,7 +37,7 @@ func (e *feedEnv) publish(conv string, seq uint64, typ schema.EventType, msgID s
 		ev.Message = &schema.Message{ID: msgID, Direction: schema.Inbound}
 	}
 	data, _ := json.Marshal(ev)
-	if _, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
+	if _, err := e.js.PublishMsg(context.Background(), &nats.Msg{Subject: streams.EventSubject(&ev), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
 		e.t.Fatal(err)
 	}
 }
@@ -111,7 +112,7 @@ func TestWatchFillsGapsFromTheStream(t *testing.T) {
 	f.mu.Unlock()
 	e.publish("cnv_g", 2, schema.EventMessage, "") // stored, never seen live
 	e.publish("cnv_g", 3, schema.EventMessage, "")
-	sub, err := e.nc.Subscribe(LiveConvPrefix+">", f.onLive)
+	sub, err := e.nc.Subscribe(streams.LiveConvPrefix+">", f.onLive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestRoutedByEventAndByRecord(t *testing.T) {
 		t.Fatalf("routed to %q", c)
 	}
 	// Routed before anyone asked: the message record answers.
-	kv, _ := e.js.KeyValue(context.Background(), BucketMessages)
+	kv, _ := e.js.KeyValue(context.Background(), streams.BucketMessages)
 	_, _ = kv.Put(context.Background(), "msg_old", []byte(`{"id":"msg_old","conversation_id":"cnv_old"}`))
 	stop2 := f.Routed("msg_old", func(c string) { got <- c })
 	defer stop2()

@@ -2,18 +2,16 @@ package pipeline
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -168,82 +166,30 @@ func (f *Feed) replay(w *watcher) {
 }
 
 // catchUp hands w every stored event after its position. A watcher that has everything
-// costs one direct get of the conversation's last event.
+// costs one direct get of the conversation's last event. An event that does not decode is
+// skipped with a warning naming its stream sequence (the watcher cannot use it; REST and
+// `switchboard tail` show it).
 func (f *Feed) catchUp(w *watcher) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := f.conversationStream(ctx)
-	if err != nil {
-		return err
-	}
-	filter := "sb.conv." + w.conv + ".>"
+	filter := streams.ConversationFilter(w.conv)
 	last, streamSeq := w.position()
-	raw, err := st.GetLastMsgForSubject(ctx, filter)
-	if notFound(err) {
+	newest, err := f.events.Last(ctx, filter)
+	if errors.Is(err, kernel.ErrNotFound) {
 		return nil // nothing stored yet
 	}
 	if err != nil {
-		return kernel.Unavailable(err)
+		return err
 	}
-	var newest struct {
-		Seq uint64 `json:"seq"`
-	}
-	if json.Unmarshal(raw.Data, &newest) != nil || newest.Seq <= last {
+	if newest.Event != nil && newest.Event.Seq <= last {
 		return nil
 	}
-	oc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}}
-	if streamSeq > 0 {
-		oc.DeliverPolicy, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, streamSeq+1
-	}
-	cons, err := f.js.OrderedConsumer(ctx, StreamConversations, oc)
-	if err != nil {
-		return kernel.Unavailable(err)
-	}
-	return readUntil(cons, w, last, newest.Seq)
-}
-
-// readUntil reads the consumer until the event with Seq upTo (or the end of the stream). Each
-// fetch asks for exactly the events still missing, so it returns as soon as they are there.
-func readUntil(cons jetstream.Consumer, w *watcher, from, upTo uint64) error {
-	for {
-		want := int(min(upTo-from, 256))
-		if want <= 0 {
+	return f.events.Read(ctx, streams.Query{Filter: filter, After: streamSeq, Until: newest.Seq}, func(s *streams.Stored) error {
+		if s.Err != nil {
+			f.log.Warn("skipped an undecodable event", zap.String("conversation", w.conv), zap.Uint64("stream_seq", s.Seq), zap.Error(s.Err))
 			return nil
 		}
-		batch, err := cons.Fetch(want, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			return kernel.Unavailable(err)
-		}
-		n, done := 0, false
-		for m := range batch.Messages() {
-			n++
-			var ev schema.Event
-			if json.Unmarshal(m.Data(), &ev) != nil {
-				continue
-			}
-			md, err := m.Metadata()
-			if err != nil {
-				return kernel.Unavailable(err)
-			}
-			w.replayed(&ev, md.Sequence.Stream)
-			from = max(from, ev.Seq)
-			if ev.Seq >= upTo || md.NumPending == 0 {
-				done = true
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-			return kernel.Unavailable(err)
-		}
-		if n == 0 || done {
-			return nil
-		}
-	}
-}
-
-// notFound reports a get of a message that does not exist (a direct get answers with the API
-// error rather than ErrMsgNotFound).
-func notFound(err error) bool {
-	var apiErr *jetstream.APIError
-	return errors.Is(err, jetstream.ErrMsgNotFound) ||
-		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeMessageNotFound)
+		w.replayed(s.Event, s.Seq)
+		return nil
+	})
 }

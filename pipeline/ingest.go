@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -52,29 +53,29 @@ type Ingest struct {
 // NewIngest opens the buckets the stage needs.
 func NewIngest(ctx context.Context, o IngestOptions) (*Ingest, error) {
 	c := o.Config.WithDefaults()
-	msgs, err := o.JS.KeyValue(ctx, BucketMessages)
+	msgs, err := o.JS.KeyValue(ctx, streams.BucketMessages)
 	if err != nil {
 		return nil, err
 	}
-	outbox, err := o.JS.KeyValue(ctx, BucketOutbox)
+	outbox, err := o.JS.KeyValue(ctx, streams.BucketOutbox)
 	if err != nil {
 		return nil, err
 	}
 	in := &Ingest{js: o.JS, messages: msgs, outbox: outbox, stages: o.Stages, parts: c.Partitions,
 		log: o.Logger.Named("ingest"), metrics: o.Metrics}
-	runner := func(stage, subject string, maxAckPending int) *Partitioned {
+	runner := func(stage string, filter func(int) string, maxAckPending int) *Partitioned {
 		return &Partitioned{
-			JS: o.JS, Stream: StreamInbound, Stage: stage, Partitions: c.Partitions,
-			Filters:       func(p int) []string { return []string{fmt.Sprintf(subject, p)} },
+			JS: o.JS, Stream: streams.StreamInbound, Stage: stage, Partitions: c.Partitions,
+			Filters:       func(p int) []string { return []string{filter(p)} },
 			MaxAckPending: maxAckPending,
 			Handle:        in.handle, Leases: o.Leases, MaxAttempts: c.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
 			Backoff: kernel.Backoff{Min: 100 * time.Millisecond, Max: 30 * time.Second},
 		}
 	}
-	in.runner = runner("ingest", "sb.in.*.*.%d", 1)
+	in.runner = runner("ingest", streams.InboundPartitionFilter, 1)
 	// A status may arrive before the outbox knows its provider id, or be about a message
 	// Switchboard never sent; it waits (LaterError) without delaying customers' messages.
-	in.statuses = runner("status", "sb.status.*.*.%d", 256)
+	in.statuses = runner("status", streams.StatusPartitionFilter, 256)
 	return in, nil
 }
 
@@ -95,7 +96,7 @@ func (in *Ingest) Run(ctx context.Context) error {
 }
 
 func (in *Ingest) handle(ctx context.Context, _ int, msg jetstream.Msg) error {
-	if msg.Headers().Get(HeaderKind) == KindStatus {
+	if msg.Headers().Get(streams.HeaderKind) == streams.KindStatus {
 		return in.handleStatus(ctx, msg.Data())
 	}
 	return in.handleMessage(ctx, msg.Data())
@@ -121,12 +122,12 @@ func (in *Ingest) handleMessage(ctx context.Context, raw []byte) error {
 	if err != nil {
 		return Poison(err)
 	}
-	return in.forward(ctx, m.CustomerID, "m:"+m.ID, KindMessage, data)
+	return in.forward(ctx, m.CustomerID, "m:"+m.ID, streams.KindMessage, data)
 }
 
 func (in *Ingest) forward(ctx context.Context, customerID, id, kind string, data []byte) error {
-	msg := &nats.Msg{Subject: RouteSubject(Partition(customerID, in.parts)), Data: data,
-		Header: nats.Header{HeaderKind: {kind}}}
+	msg := &nats.Msg{Subject: streams.RouteSubject(streams.Partition(customerID, in.parts)), Data: data,
+		Header: nats.Header{streams.HeaderKind: {kind}}}
 	if _, err := in.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
 		return kernel.Unavailable(err)
 	}
@@ -165,7 +166,7 @@ func (in *Ingest) handleStatus(ctx context.Context, data []byte) error {
 	}
 	out, _ := json.Marshal(&st)
 	id := fmt.Sprintf("s:%s:%s:%s", st.MessageID, st.Status, st.ErrorCode)
-	return in.forward(ctx, m.CustomerID, id, KindStatus, out)
+	return in.forward(ctx, m.CustomerID, id, streams.KindStatus, out)
 }
 
 // Consumers lists the stage's durable consumers (for lag metrics).

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"go.uber.org/zap"
 )
 
@@ -14,7 +15,7 @@ import (
 // directory's lock proves the earlier run is gone) takes it back at once.
 func TestRestartTakesBackItsOwnLeaseAtOnce(t *testing.T) {
 	js := startJS(t, Config{LeaseTTL: 30e9})
-	kv, _ := js.KeyValue(context.Background(), BucketLeases)
+	kv, _ := js.KeyValue(context.Background(), streams.BucketLeases)
 	dir := t.TempDir()
 	first, err := ClaimInstance(dir, "fallback-1")
 	if err != nil || !first.Stable {

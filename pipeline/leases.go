@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"go.uber.org/zap"
 )
 
@@ -57,7 +58,7 @@ func (l *Leases) reclaim(ctx context.Context, key string) (uint64, bool) {
 
 // Acquire blocks until the lease on key is held or ctx ends.
 func (l *Leases) Acquire(ctx context.Context, key string) (kernel.Lease, error) {
-	k := Key(key)
+	k := streams.Key(key)
 	for {
 		rev, err := l.kv.Create(ctx, k, []byte(l.holder))
 		if errors.Is(err, jetstream.ErrKeyExists) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -82,7 +83,7 @@ func NewDispatcher(ctx context.Context, o DispatcherOptions) (*Dispatcher, error
 	if o.Workers <= 0 {
 		o.Workers = 8
 	}
-	outbox, err := o.JS.KeyValue(ctx, BucketOutbox)
+	outbox, err := o.JS.KeyValue(ctx, streams.BucketOutbox)
 	if err != nil {
 		return nil, err
 	}
@@ -116,18 +117,18 @@ func IndexSenders(specs []connectors.SenderSpec) (map[schema.Channel]map[string]
 	return out, errors.Join(errs...)
 }
 
-func consumerName(ch schema.Channel) string { return "send-" + Key(string(ch)) }
+func consumerName(ch schema.Channel) string { return "send-" + streams.Key(string(ch)) }
 
 // Setup creates one pinned consumer per channel that has a sender.
 func (d *Dispatcher) Setup(ctx context.Context) error {
 	for ch := range d.senders {
 		cc := jetstream.ConsumerConfig{
-			Durable: consumerName(ch), FilterSubject: "sb.out." + string(ch) + ".>",
+			Durable: consumerName(ch), FilterSubject: streams.OutboundChannelFilter(ch),
 			AckPolicy: jetstream.AckExplicitPolicy, AckWait: d.ackWait(), MaxDeliver: -1,
 			MaxAckPending: 1024,
 		}
 		if err := retry(ctx, func(ctx context.Context) error {
-			_, err := d.o.JS.CreateOrUpdateConsumer(ctx, StreamOutbound, cc)
+			_, err := d.o.JS.CreateOrUpdateConsumer(ctx, streams.StreamOutbound, cc)
 			return err
 		}); err != nil {
 			return fmt.Errorf("outbound consumer %s: %w", cc.Durable, err)
@@ -146,7 +147,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			for ctx.Err() == nil {
-				err := exclusively(ctx, d.o.Leases, "sender."+string(ch), d.o.JS, StreamOutbound, consumerName(ch), d.ackWait(),
+				err := exclusively(ctx, d.o.Leases, "sender."+string(ch), d.o.JS, streams.StreamOutbound, consumerName(ch), d.ackWait(),
 					func(ctx context.Context, _ <-chan struct{}) error { return d.runChannel(ctx, ch) })
 				if err != nil && ctx.Err() == nil {
 					d.log.Warn("outbound consumer stopped; restarting", zap.String("channel", string(ch)), zap.Error(err))
@@ -163,7 +164,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 }
 
 func (d *Dispatcher) runChannel(ctx context.Context, ch schema.Channel) error {
-	cons, err := d.o.JS.Consumer(ctx, StreamOutbound, consumerName(ch))
+	cons, err := d.o.JS.Consumer(ctx, streams.StreamOutbound, consumerName(ch))
 	if err != nil {
 		return err
 	}
@@ -251,7 +252,7 @@ func (d *Dispatcher) send(ctx context.Context, msg jetstream.Msg, m *schema.Mess
 	if err != nil {
 		return err
 	}
-	if redrive := msg.Headers().Get(HeaderRedrive); redrive != "" && rec.State == sendFailed && redrive != rec.Redrive {
+	if redrive := msg.Headers().Get(streams.HeaderRedrive); redrive != "" && rec.State == sendFailed && redrive != rec.Redrive {
 		if rec, rev, err = d.resend(ctx, m, rec, rev, redrive); err != nil {
 			return err
 		}
@@ -396,7 +397,7 @@ func (d *Dispatcher) store(ctx context.Context, key string, rec sendRecord, rev 
 func (d *Dispatcher) Consumers() []ConsumerRef {
 	var out []ConsumerRef
 	for ch := range d.senders {
-		out = append(out, ConsumerRef{Stream: StreamOutbound, Name: consumerName(ch)})
+		out = append(out, ConsumerRef{Stream: streams.StreamOutbound, Name: consumerName(ch)})
 	}
 	return out
 }

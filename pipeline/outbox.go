@@ -7,12 +7,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
 // externalKey is the outbox index entry from a provider's message id to ours.
 func externalKey(ch schema.Channel, account, externalID string) string {
-	return "x." + Key(string(ch)) + "." + Key(account) + "." + Key(externalID)
+	return "x." + streams.Key(string(ch)) + "." + streams.Key(account) + "." + streams.Key(externalID)
 }
 
 // IndexExternal records that the provider knows our message id by externalID.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -50,7 +51,7 @@ func TestProvisionIsIdempotentAndGuardsPartitions(t *testing.T) {
 
 func TestLeaseIsExclusiveAndFreesOnRelease(t *testing.T) {
 	js := startJS(t, Config{LeaseTTL: 3e9})
-	kv, _ := js.KeyValue(context.Background(), BucketLeases)
+	kv, _ := js.KeyValue(context.Background(), streams.BucketLeases)
 	a := NewLeases(kv, &Instance{ID: "a"}, 3*time.Second, zap.NewNop())
 	b := NewLeases(kv, &Instance{ID: "b"}, 3*time.Second, zap.NewNop())
 	la, err := a.Acquire(context.Background(), "mailbox/support@example.com")
@@ -74,9 +75,9 @@ func TestLeaseIsExclusiveAndFreesOnRelease(t *testing.T) {
 
 func TestLeaseExpiresWhenTheHolderStopsRenewing(t *testing.T) {
 	js := startJS(t, Config{LeaseTTL: 3e9})
-	kv, _ := js.KeyValue(context.Background(), BucketLeases)
+	kv, _ := js.KeyValue(context.Background(), streams.BucketLeases)
 	// A holder that died: it wrote the lease once and never renews it.
-	if _, err := kv.Create(context.Background(), Key("inbox"), []byte("dead")); err != nil {
+	if _, err := kv.Create(context.Background(), streams.Key("inbox"), []byte("dead")); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -147,12 +148,12 @@ func TestBlobsEnforceTheSizeCap(t *testing.T) {
 
 func TestKeyEncodingNeverCollides(t *testing.T) {
 	for _, s := range []string{"plain-key_1", "a.b", "a@b.c", "=x", "with space", "ü"} {
-		k := Key(s)
+		k := streams.Key(s)
 		if strings.ContainsAny(k, " @*>") || (s != k && !strings.HasPrefix(k, "=")) {
 			t.Fatalf("Key(%q) = %q", s, k)
 		}
 	}
-	if Key("=x") == "=x" {
+	if streams.Key("=x") == "=x" {
 		t.Fatal("a literal = must be encoded")
 	}
 }
@@ -164,7 +165,7 @@ func TestRecordRetentionIsAppliedToExistingBuckets(t *testing.T) {
 	ctx := context.Background()
 	check := func(want time.Duration) {
 		t.Helper()
-		for _, b := range []string{BucketMessages, BucketOutbox} {
+		for _, b := range []string{streams.BucketMessages, streams.BucketOutbox} {
 			kv, err := js.KeyValue(ctx, b)
 			if err != nil {
 				t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 // MaxPayload is the largest message Switchboard publishes (the nats-server default). Larger
@@ -28,23 +29,23 @@ func Streams(c Config, r int) []jetstream.StreamConfig {
 			Discard: jetstream.DiscardOld, AllowDirect: true,
 		}
 	}
-	rejected := mk(StreamRejected, "Refused webhook requests, redacted, for forensics.",
-		[]string{"sb.rejected.>"}, c.Retention.Rejected.D(), time.Minute)
+	rejected := mk(streams.StreamRejected, "Refused webhook requests, redacted, for forensics.",
+		[]string{streams.FilterRejected}, c.Retention.Rejected.D(), time.Minute)
 	rejected.MaxMsgs, rejected.MaxBytes = 100_000, 256<<20
-	conversations := mk(StreamConversations, "The unified conversation stream: ordered events per conversation.",
-		[]string{"sb.conv.>", "sb.customer.>"}, c.Retention.Conversations.D(), 5*time.Minute)
+	conversations := mk(streams.StreamConversations, "The unified conversation stream: ordered events per conversation.",
+		[]string{streams.FilterConversations, streams.FilterCustomers}, c.Retention.Conversations.D(), 5*time.Minute)
 	// Every stored event is republished on core NATS for the instances' live feeds (Feed).
-	conversations.RePublish = &jetstream.RePublish{Source: "sb.conv.>", Destination: LiveConvPrefix + ">"}
+	conversations.RePublish = &jetstream.RePublish{Source: streams.FilterConversations, Destination: streams.LiveConvPrefix + ">"}
 	return []jetstream.StreamConfig{
-		mk(StreamInbound, "Normalized messages and delivery statuses from every connector.",
-			[]string{"sb.in.>", "sb.status.>"}, c.Retention.Inbound.D(), dup),
-		mk(StreamRoute, "Identified messages, statuses and agent commands, partitioned by customer.",
-			[]string{"sb.route.>"}, c.Retention.Route.D(), dup),
+		mk(streams.StreamInbound, "Normalized messages and delivery statuses from every connector.",
+			[]string{streams.FilterInbound, streams.FilterStatus}, c.Retention.Inbound.D(), dup),
+		mk(streams.StreamRoute, "Identified messages, statuses and agent commands, partitioned by customer.",
+			[]string{streams.FilterRoute}, c.Retention.Route.D(), dup),
 		conversations,
-		mk(StreamOutbound, "Replies waiting for their channel's sender.",
-			[]string{"sb.out.>"}, c.Retention.Outbound.D(), time.Hour),
-		mk(StreamDeadLetter, "Messages a stage could not process, with the reason; redrive with switchboard dlq.",
-			[]string{"sb.dlq.>"}, c.Retention.DeadLetter.D(), time.Minute),
+		mk(streams.StreamOutbound, "Replies waiting for their channel's sender.",
+			[]string{streams.FilterOutbound}, c.Retention.Outbound.D(), time.Hour),
+		mk(streams.StreamDeadLetter, "Messages a stage could not process, with the reason; redrive with switchboard dlq.",
+			[]string{streams.FilterDeadLetter}, c.Retention.DeadLetter.D(), time.Minute),
 		rejected,
 	}
 }
@@ -59,21 +60,21 @@ func Buckets(c Config, r int) []jetstream.KeyValueConfig {
 		return jetstream.KeyValueConfig{Bucket: name, Description: desc, History: history,
 			Storage: jetstream.FileStorage, Replicas: r}
 	}
-	leases := mk(BucketLeases, "Leases that keep a pull source on one instance.", 1)
+	leases := mk(streams.BucketLeases, "Leases that keep a pull source on one instance.", 1)
 	leases.TTL = c.LeaseTTL.D() // every write expires: a lease lives TTL past its last renewal
-	messages := mk(BucketMessages, "Message records by id.", 1)
+	messages := mk(streams.BucketMessages, "Message records by id.", 1)
 	messages.TTL = c.Retention.Messages.D()
-	outbox := mk(BucketOutbox, "Outbound send records and the provider id index.", 1)
+	outbox := mk(streams.BucketOutbox, "Outbound send records and the provider id index.", 1)
 	outbox.TTL = c.Retention.Outbox.D()
 	return []jetstream.KeyValueConfig{
 		messages,
-		mk(BucketConversations, "Conversation snapshots by id.", 1),
-		mk(BucketCustomers, "Customers by id.", 1),
-		mk(BucketIdentities, "Identity key to customer id.", 1),
+		mk(streams.BucketConversations, "Conversation snapshots by id.", 1),
+		mk(streams.BucketCustomers, "Customers by id.", 1),
+		mk(streams.BucketIdentities, "Identity key to customer id.", 1),
 		outbox,
-		mk(BucketState, "Connector state (cursors, sessions).", 1),
+		mk(streams.BucketState, "Connector state (cursors, sessions).", 1),
 		leases,
-		mk(BucketMeta, "Deployment facts.", 1),
+		mk(streams.BucketMeta, "Deployment facts.", 1),
 	}
 }
 
@@ -97,7 +98,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, c Config, replicas i
 			return fmt.Errorf("provision bucket %s: %w", kc.Bucket, err)
 		}
 	}
-	oc := jetstream.ObjectStoreConfig{Bucket: ObjectAttachments, Description: "Attachment bytes.",
+	oc := jetstream.ObjectStoreConfig{Bucket: streams.ObjectAttachments, Description: "Attachment bytes.",
 		Storage: jetstream.FileStorage, Replicas: max(replicas, 1), TTL: c.Retention.Attachments.D()}
 	if err := retry(ctx, func(ctx context.Context) error {
 		_, err := js.CreateOrUpdateObjectStore(ctx, oc)
@@ -112,7 +113,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, c Config, replicas i
 var ErrPartitionsChanged = errors.New("partition count changed")
 
 func checkPartitions(ctx context.Context, js jetstream.JetStream, n int) error {
-	kv, err := js.KeyValue(ctx, BucketMeta)
+	kv, err := js.KeyValue(ctx, streams.BucketMeta)
 	if err != nil {
 		return err
 	}
@@ -128,7 +129,7 @@ func checkPartitions(ctx context.Context, js jetstream.JetStream, n int) error {
 	if got := string(e.Value()); got != want {
 		return fmt.Errorf("%w: pipeline.partitions is %s but the data was written with %s; "+
 			"set it back, or drain SB_INBOUND and SB_ROUTE and delete the key partitions in bucket %s",
-			ErrPartitionsChanged, want, got, BucketMeta)
+			ErrPartitionsChanged, want, got, streams.BucketMeta)
 	}
 	return nil
 }

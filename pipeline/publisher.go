@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -44,8 +45,8 @@ func (p *Publisher) Publish(ctx context.Context, m *schema.Message) (connectors.
 		p.metrics.Messages.WithLabelValues(string(m.Channel), "failed").Inc()
 		return connectors.Receipt{ID: m.ID}, err
 	}
-	subject := InboundSubject(m.Channel, m.Account, Partition(m.From.Key(), p.partitions))
-	ack, err := p.publish(ctx, StreamInbound, subject, m.ID, KindMessage, data)
+	subject := streams.InboundSubject(m.Channel, m.Account, streams.Partition(m.From.Key(), p.partitions))
+	ack, err := p.publish(ctx, streams.StreamInbound, subject, m.ID, streams.KindMessage, data)
 	if err != nil {
 		p.metrics.Messages.WithLabelValues(string(m.Channel), "failed").Inc()
 		return connectors.Receipt{ID: m.ID}, err
@@ -79,7 +80,7 @@ func (p *Publisher) PublishStatus(ctx context.Context, s *schema.StatusUpdate) e
 	if s.Resend > 0 {
 		id += fmt.Sprintf(":r%d", s.Resend) // a resend's statuses are news again
 	}
-	_, err = p.publish(ctx, StreamInbound, StatusSubject(s.Channel, s.Account, Partition(ref, p.partitions)), id, KindStatus, data)
+	_, err = p.publish(ctx, streams.StreamInbound, streams.StatusSubject(s.Channel, s.Account, streams.Partition(ref, p.partitions)), id, streams.KindStatus, data)
 	return err
 }
 
@@ -100,7 +101,7 @@ func (p *Publisher) publish(ctx context.Context, stream, subject, id, kind strin
 	}
 	ctx, cancelAll := context.WithTimeout(ctx, handoffBudget)
 	defer cancelAll()
-	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{HeaderKind: {kind}}}
+	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{streams.HeaderKind: {kind}}}
 	for {
 		actx, cancel := context.WithTimeout(ctx, publishAttempt)
 		ack, err := p.js.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(stream))

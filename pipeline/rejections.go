@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 // Rejections records refused requests on SB_REJECTED without holding up the answer: the
@@ -30,7 +31,7 @@ func (r *Rejections) Reject(rej *connectors.Rejection) {
 	if err != nil {
 		return
 	}
-	if _, err := r.js.PublishAsync(RejectedSubject(rej.Channel), data); err != nil {
+	if _, err := r.js.PublishAsync(streams.RejectedSubject(rej.Channel), data); err != nil {
 		r.log.Warn("could not record rejected request", zap.Error(err))
 	}
 }

@@ -9,11 +9,9 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
-
-// SignalPrefix starts the core NATS subjects of ephemeral signals: sb.signal.<topic>.
-const SignalPrefix = "sb.signal."
 
 // Signals publishes and listens to ephemeral signals on core NATS (never stored).
 type Signals struct {
@@ -36,7 +34,7 @@ func (s *Signals) Signal(topic string, data []byte) error {
 	if !validTopic(topic) {
 		return fmt.Errorf("%w: signal topic %q", kernel.ErrInvalidMessage, topic)
 	}
-	if err := s.nc.Publish(SignalPrefix+topic, data); err != nil {
+	if err := s.nc.Publish(streams.SignalPrefix+topic, data); err != nil {
 		return kernel.Unavailable(err)
 	}
 	return nil
@@ -47,13 +45,13 @@ func (s *Signals) Listen(prefix string, fn func(topic string, data []byte)) (fun
 	if prefix != "" && (!strings.HasSuffix(prefix, ".") || !validTopic(strings.TrimSuffix(prefix, "."))) {
 		return nil, fmt.Errorf("%w: signal prefix %q must be tokens ending in '.'", kernel.ErrInvalidMessage, prefix)
 	}
-	sub, err := s.nc.Subscribe(SignalPrefix+prefix+">", func(m *nats.Msg) {
+	sub, err := s.nc.Subscribe(streams.SignalPrefix+prefix+">", func(m *nats.Msg) {
 		defer func() { // a listener's bug must not take the connection's dispatcher down
 			if p := recover(); p != nil {
 				s.log.Error("signal listener panicked", zap.String("subject", m.Subject), zap.Any("panic", p), zap.Stack("stack"))
 			}
 		}()
-		fn(strings.TrimPrefix(m.Subject, SignalPrefix), m.Data)
+		fn(strings.TrimPrefix(m.Subject, streams.SignalPrefix), m.Data)
 	})
 	if err != nil {
 		return nil, kernel.Unavailable(err)

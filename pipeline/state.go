@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 // State is a connector's namespaced key-value state in bucket sb_state.
@@ -18,9 +19,9 @@ type State struct {
 var _ connectors.StateStore = (*State)(nil)
 
 // NewState returns the state of the connector namespace ns.
-func NewState(kv jetstream.KeyValue, ns string) *State { return &State{kv: kv, ns: Key(ns)} }
+func NewState(kv jetstream.KeyValue, ns string) *State { return &State{kv: kv, ns: streams.Key(ns)} }
 
-func (s *State) key(k string) string { return s.ns + "." + Key(k) }
+func (s *State) key(k string) string { return s.ns + "." + streams.Key(k) }
 
 // Get returns the value and revision of key.
 func (s *State) Get(ctx context.Context, key string) ([]byte, uint64, error) {

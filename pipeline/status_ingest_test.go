@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -18,8 +19,8 @@ func TestUnmatchedStatusDoesNotHoldUpMessages(t *testing.T) {
 	js := startJS(t, conf)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	leases, _ := js.KeyValue(ctx, BucketLeases)
-	customers, _ := js.KeyValue(ctx, BucketCustomers)
+	leases, _ := js.KeyValue(ctx, streams.BucketLeases)
+	customers, _ := js.KeyValue(ctx, streams.BucketCustomers)
 	m := NewMetrics(nil)
 	in, err := NewIngest(ctx, IngestOptions{JS: js, Config: conf, Stages: []Stage{NewSenderIdentity(customers)},
 		Leases: NewLeases(leases, &Instance{ID: "test"}, 3*time.Second, zap.NewNop()), DLQ: NewDeadLetters(js, m), Metrics: m, Logger: zap.NewNop()})
@@ -43,7 +44,7 @@ func TestUnmatchedStatusDoesNotHoldUpMessages(t *testing.T) {
 		From: schema.Address{Kind: "phone", Value: "+15550001111"}, Text: "hi"}); err != nil {
 		t.Fatal(err)
 	}
-	st, _ := js.Stream(ctx, StreamRoute)
+	st, _ := js.Stream(ctx, streams.StreamRoute)
 	for {
 		info, err := st.Info(ctx)
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -115,12 +116,6 @@ func (r *Router) followUp(ctx context.Context, c *change) error {
 
 var errFenced = errors.New("the conversation's stream has moved on")
 
-// HeaderCause names, on every conversation event, the message or command that caused it
-// (the router's bookkeeping; helpdesks can ignore it).
-const HeaderCause = "Sb-Cause"
-
-func convFilter(id string) string { return "sb.conv." + id + ".*" }
-
 // publishEvent publishes ev only if the conversation's last event on the stream is at
 // sequence last (0: it has none): a processor working from a stale snapshot cannot append.
 func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, cause string, last uint64) (uint64, error) {
@@ -128,9 +123,9 @@ func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, cause strin
 	if err != nil {
 		return 0, pipeline.Poison(err)
 	}
-	msg := &nats.Msg{Subject: ev.Subject(), Data: data, Header: nats.Header{HeaderCause: {cause}}}
+	msg := &nats.Msg{Subject: streams.EventSubject(ev), Data: data, Header: nats.Header{streams.HeaderCause: {cause}}}
 	ack, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(ev.ID),
-		jetstream.WithExpectLastSequenceForSubject(last, convFilter(ev.ConversationID)))
+		jetstream.WithExpectLastSequenceForSubject(last, streams.ConversationFilter(ev.ConversationID)))
 	switch {
 	case err == nil && ack.Duplicate:
 		// An earlier attempt of this cause published an event with this id (JetStream
@@ -155,17 +150,12 @@ func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, cause strin
 // sameAsStored reports whether the event stored at seq records what ev does: same type,
 // message, queue and agent (the time and the wording of the reason may differ).
 func (r *Router) sameAsStored(ctx context.Context, seq uint64, ev *schema.Event) (bool, error) {
-	stream, err := r.js.Stream(ctx, pipeline.StreamConversations)
+	stored, err := r.events.At(ctx, seq)
 	if err != nil {
 		return false, err
 	}
-	raw, err := stream.GetMsg(ctx, seq)
-	if err != nil {
-		return false, err
-	}
-	var stored schema.Event
-	if err := json.Unmarshal(raw.Data, &stored); err != nil {
-		return false, err
+	if stored.Err != nil {
+		return false, stored.Err
 	}
 	key := func(e *schema.Event) [5]string {
 		k := [5]string{e.ID, string(e.Type)}
@@ -177,7 +167,7 @@ func (r *Router) sameAsStored(ctx context.Context, seq uint64, ev *schema.Event)
 		}
 		return k
 	}
-	return key(&stored) == key(ev), nil
+	return key(stored.Event) == key(ev), nil
 }
 
 // recover handles a fenced publish: the stream holds events of the conversation that its
@@ -212,16 +202,16 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	base.Release = nil
 	prior := base.LastCause
 	for _, se := range stored {
-		if base.Scope == "" && se.ev.Message != nil && se.ev.Message.Direction == schema.Inbound && base.Messages == 0 {
-			base.Scope = r.scopeOf(se.ev.Message.Channel)
+		if base.Scope == "" && se.Event.Message != nil && se.Event.Message.Direction == schema.Inbound && base.Messages == 0 {
+			base.Scope = r.scopeOf(se.Event.Message.Channel)
 		}
-		applyEvent(&base, se.ev)
-		base.LastStreamSeq = se.seq
-		if se.cause != base.LastCause {
+		applyEvent(&base, se.Event)
+		base.LastStreamSeq = se.Seq
+		if se.Cause != base.LastCause {
 			if base.LastCause != prior {
 				base.remember(base.LastCause)
 			}
-			base.LastCause = se.cause
+			base.LastCause = se.Cause
 		}
 	}
 	base.UpdatedAt = r.o.Now().UTC()
@@ -251,9 +241,9 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 
 // completeFollowUps does what the causes of recovered events would have done after their
 // snapshot: message records, the customer's conversation list, threading state, replies.
-func (r *Router) completeFollowUps(ctx context.Context, pc *partCache, conv *convState, stored []storedEvent) error {
+func (r *Router) completeFollowUps(ctx context.Context, pc *partCache, conv *convState, stored []*streams.Stored) error {
 	for _, se := range stored {
-		ev := se.ev
+		ev := se.Event
 		switch {
 		case ev.Type == schema.EventOpened:
 			if err := r.setCurrent(ctx, pc, conv.CustomerID, conv.Scope, conv.ID); err != nil {
@@ -299,40 +289,16 @@ func (r *Router) restartFence(ctx context.Context, c *change, base *convState) e
 	return r.commit(ctx, c)
 }
 
-type storedEvent struct {
-	ev    *schema.Event
-	seq   uint64
-	cause string
-}
-
-// eventsAfter reads the conversation's events after stream sequence after.
-func (r *Router) eventsAfter(ctx context.Context, conv string, after uint64) ([]storedEvent, error) {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{convFilter(conv)}}
-	if after > 0 {
-		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
-	}
-	cons, err := r.js.OrderedConsumer(ctx, pipeline.StreamConversations, cfg)
-	if err != nil {
-		return nil, kernel.Unavailable(err)
-	}
-	var out []storedEvent
-	for {
-		batch, err := cons.FetchNoWait(64)
-		if err != nil {
-			return nil, kernel.Unavailable(err)
+// eventsAfter reads the conversation's events after stream sequence after. An event that
+// does not decode fails the read: the router never decides over a gap.
+func (r *Router) eventsAfter(ctx context.Context, conv string, after uint64) ([]*streams.Stored, error) {
+	var out []*streams.Stored
+	err := r.events.Read(ctx, streams.Query{Filter: streams.ConversationFilter(conv), After: after}, func(s *streams.Stored) error {
+		if s.Err != nil {
+			return s.Err
 		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			var ev schema.Event
-			md, mdErr := m.Metadata()
-			if json.Unmarshal(m.Data(), &ev) != nil || mdErr != nil {
-				return nil, fmt.Errorf("undecodable event on %s", m.Subject())
-			}
-			out = append(out, storedEvent{&ev, md.Sequence.Stream, m.Headers().Get(HeaderCause)})
-		}
-		if n == 0 {
-			return out, nil
-		}
-	}
+		out = append(out, s)
+		return nil
+	})
+	return out, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -121,7 +122,7 @@ func (r *Router) publishOutbound(ctx context.Context, m *schema.Message) error {
 	if err != nil {
 		return pipeline.Poison(err)
 	}
-	msg := &nats.Msg{Subject: pipeline.OutboundSubject(m.Channel, m.Account), Data: data}
+	msg := &nats.Msg{Subject: streams.OutboundSubject(m.Channel, m.Account), Data: data}
 	if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(m.ID)); err != nil {
 		return errors.Join(kernel.ErrUnavailable, err)
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
@@ -298,8 +298,8 @@ func SubmitCommand(ctx context.Context, js jetstream.JetStream, partitions int, 
 	if err != nil {
 		return err
 	}
-	msg := &nats.Msg{Subject: pipeline.RouteSubject(pipeline.Partition(cmd.CustomerID, partitions)), Data: data,
-		Header: nats.Header{pipeline.HeaderKind: {pipeline.KindCommand}}}
+	msg := &nats.Msg{Subject: streams.RouteSubject(streams.Partition(cmd.CustomerID, partitions)), Data: data,
+		Header: nats.Header{streams.HeaderKind: {streams.KindCommand}}}
 	if _, err := js.PublishMsg(ctx, msg, jetstream.WithMsgID("c:"+cmd.ID)); err != nil {
 		return errors.Join(kernel.ErrUnavailable, err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
@@ -134,8 +135,8 @@ func (r *Router) forward(ctx context.Context, m *schema.Message, survivor string
 	if err != nil {
 		return pipeline.Poison(err)
 	}
-	msg := &nats.Msg{Subject: pipeline.RouteSubject(pipeline.Partition(survivor, r.o.Partitions)), Data: data,
-		Header: nats.Header{pipeline.HeaderKind: {pipeline.KindMessage}}}
+	msg := &nats.Msg{Subject: streams.RouteSubject(streams.Partition(survivor, r.o.Partitions)), Data: data,
+		Header: nats.Header{streams.HeaderKind: {streams.KindMessage}}}
 	if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID("m:"+m.ID+":"+survivor)); err != nil {
 		return errors.Join(kernel.ErrUnavailable, err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
@@ -44,6 +45,7 @@ type Router struct {
 	o          Options
 	js         jetstream.JetStream
 	store      *Store
+	events     *streams.Reader
 	runner     *pipeline.Partitioned
 	log        *zap.Logger
 	board      *agents.Board
@@ -64,7 +66,7 @@ func New(ctx context.Context, o Options) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Router{o: o, js: o.JS, store: st, log: o.Logger.Named("router"), waits: agents.NewWaitlist(),
+	r := &Router{o: o, js: o.JS, store: st, events: streams.NewReader(o.JS), log: o.Logger.Named("router"), waits: agents.NewWaitlist(),
 		metrics: NewMetrics(o.Registerer)}
 	roster := rules.NewRoster(o.Config.Agents, o.Config.LoadWeights)
 	if o.Rules != nil {
@@ -77,8 +79,8 @@ func New(ctx context.Context, o Options) (*Router, error) {
 		r.caches[i] = newPartCache()
 	}
 	r.runner = &pipeline.Partitioned{
-		JS: o.JS, Stream: pipeline.StreamRoute, Stage: "router", Partitions: o.Partitions,
-		Filters: func(p int) []string { return []string{pipeline.RouteSubject(p)} },
+		JS: o.JS, Stream: streams.StreamRoute, Stage: "router", Partitions: o.Partitions,
+		Filters: func(p int) []string { return []string{streams.RouteSubject(p)} },
 		Handle:  r.handle, Leases: o.Leases,
 		MaxAttempts: o.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
 		Backoff: kernel.Backoff{Min: 50 * time.Millisecond, Max: 10 * time.Second},
@@ -153,20 +155,20 @@ func (r *Router) handle(ctx context.Context, p int, msg jetstream.Msg) error {
 }
 
 func (r *Router) dispatch(ctx context.Context, pc *partCache, msg jetstream.Msg) error {
-	switch kind := msg.Headers().Get(pipeline.HeaderKind); kind {
-	case pipeline.KindMessage:
+	switch kind := msg.Headers().Get(streams.HeaderKind); kind {
+	case streams.KindMessage:
 		var m schema.Message
 		if err := json.Unmarshal(msg.Data(), &m); err != nil || m.ID == "" || m.CustomerID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable or unidentified message: %v", err))
 		}
 		return r.onMessage(ctx, pc, &m)
-	case pipeline.KindStatus:
+	case streams.KindStatus:
 		var st schema.StatusUpdate
 		if err := json.Unmarshal(msg.Data(), &st); err != nil || st.MessageID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable status: %v", err))
 		}
 		return r.onStatus(ctx, pc, &st)
-	case pipeline.KindCommand:
+	case streams.KindCommand:
 		var c Command
 		if err := json.Unmarshal(msg.Data(), &c); err != nil || c.ID == "" || c.ConversationID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable command: %v", err))

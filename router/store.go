@@ -9,16 +9,10 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/agents"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
-)
-
-// The router's own buckets (the pipeline provisions the shared ones).
-const (
-	BucketAgents  = "sb_agents"  // presence.<agent>, load.<agent>
-	BucketWaiting = "sb_waiting" // conversation id → WaitEntry
-	BucketThreads = "sb_threads" // c.<customer> → threading state; m.<Message-ID> → conversation
 )
 
 // Store reads and writes the router's records in KV with compare-and-set revisions.
@@ -36,9 +30,9 @@ type Store struct {
 // Provision creates or updates the router's buckets (replicas r). The pipeline's must exist.
 func Provision(ctx context.Context, js jetstream.JetStream, r int) error {
 	for _, kc := range []jetstream.KeyValueConfig{
-		{Bucket: BucketAgents, Description: "Agent presence and load (compare-and-set).", History: 1},
-		{Bucket: BucketWaiting, Description: "Conversations waiting for an agent.", History: 1},
-		{Bucket: BucketThreads, Description: "Threading state per customer; email Message-ID index.", History: 1},
+		{Bucket: streams.BucketAgents, Description: "Agent presence and load (compare-and-set).", History: 1},
+		{Bucket: streams.BucketWaiting, Description: "Conversations waiting for an agent.", History: 1},
+		{Bucket: streams.BucketThreads, Description: "Threading state per customer; email Message-ID index.", History: 1},
 	} {
 		kc.Storage, kc.Replicas = jetstream.FileStorage, max(r, 1)
 		if err := pipeline.RetryAPI(ctx, func(ctx context.Context) error {
@@ -58,10 +52,10 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 		name string
 		kv   *jetstream.KeyValue
 	}{
-		{pipeline.BucketMessages, &s.Messages}, {pipeline.BucketConversations, &s.Conversations},
-		{pipeline.BucketCustomers, &s.Customers}, {pipeline.BucketIdentities, &s.Identities},
-		{pipeline.BucketOutbox, &s.Outbox}, {BucketAgents, &s.Agents}, {BucketWaiting, &s.Waiting},
-		{BucketThreads, &s.Threads},
+		{streams.BucketMessages, &s.Messages}, {streams.BucketConversations, &s.Conversations},
+		{streams.BucketCustomers, &s.Customers}, {streams.BucketIdentities, &s.Identities},
+		{streams.BucketOutbox, &s.Outbox}, {streams.BucketAgents, &s.Agents}, {streams.BucketWaiting, &s.Waiting},
+		{streams.BucketThreads, &s.Threads},
 	} {
 		kv, err := js.KeyValue(ctx, b.name)
 		if err != nil {

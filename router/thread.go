@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -229,4 +230,4 @@ type emailIndex struct {
 	Customer     string `json:"customer_id"`
 }
 
-func emailKey(messageID string) string { return "m." + pipeline.Key(messageID) }
+func emailKey(messageID string) string { return "m." + streams.Key(messageID) }

@@ -97,12 +97,3 @@ type Delivery struct {
 	// `switchboard dlq redrive --seq N`.
 	DeadLetter uint64 `json:"dead_letter,omitempty"`
 }
-
-// Subject is the NATS subject an event is published on: sb.conv.<conversation>.<type>, or
-// sb.customer.<customer>.<type> for customer events (no conversation).
-func (e *Event) Subject() string {
-	if e.ConversationID == "" {
-		return "sb.customer." + e.CustomerID + "." + string(e.Type)
-	}
-	return "sb.conv." + e.ConversationID + "." + string(e.Type)
-}

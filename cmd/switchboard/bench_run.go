@@ -15,7 +15,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -100,7 +100,7 @@ func (t *tracker) expect(n int64) {
 // benchmark drives the load and collects the report.
 func benchmark(ctx context.Context, o *benchOptions, sc scenario, env *benchEnv) (*benchReport, error) {
 	tr := newTracker(o, sc)
-	sub, err := env.nc.Subscribe("sb.conv.*.message", tr.onEvent)
+	sub, err := env.nc.Subscribe(streams.ConversationTypeFilter("", schema.EventMessage), tr.onEvent)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func benchmark(ctx context.Context, o *benchOptions, sc scenario, env *benchEnv)
 	if err := env.nc.Flush(); err != nil {
 		return nil, err
 	}
-	before, err := streamMsgs(ctx, env, pipeline.StreamInbound)
+	before, err := streamMsgs(ctx, env, streams.StreamInbound)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func benchmark(ctx context.Context, o *benchOptions, sc scenario, env *benchEnv)
 	if rep.Events > 0 {
 		rep.CPUPerMessage = float64(processCPU()-cpu0) / float64(time.Millisecond) / float64(rep.Events)
 	}
-	after, err := streamMsgs(ctx, env, pipeline.StreamInbound)
+	after, err := streamMsgs(ctx, env, streams.StreamInbound)
 	if err == nil {
 		rep.Stored = int(after - before)
 		rep.StoredMismatch = rep.Stored - accepted
@@ -247,11 +247,11 @@ func streamMsgs(ctx context.Context, env *benchEnv, name string) (uint64, error)
 // sampleSize is the size of the last stored inbound message: the raw ceiling publishes
 // payloads of the same size.
 func sampleSize(ctx context.Context, env *benchEnv) int {
-	st, err := env.js.Stream(ctx, pipeline.StreamInbound)
+	st, err := env.js.Stream(ctx, streams.StreamInbound)
 	if err != nil {
 		return 512
 	}
-	m, err := st.GetLastMsgForSubject(ctx, "sb.in.>")
+	m, err := st.GetLastMsgForSubject(ctx, streams.FilterInbound)
 	if err != nil {
 		return 512
 	}

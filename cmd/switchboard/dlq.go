@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 // deadLetter is one entry of SB_DLQ as `dlq list` shows it.
@@ -65,13 +66,13 @@ func runDLQ(ctx context.Context, args []string) error {
 
 // readDLQ calls fn for every dead letter (optionally of one stage), oldest first.
 func readDLQ(ctx context.Context, js jetstream.JetStream, stage string, fn func(*deadLetter, jetstream.Msg) error) error {
-	filter := "sb.dlq.>"
+	filter := streams.FilterDeadLetter
 	if stage != "" {
-		filter = pipeline.DeadLetterSubject(stage)
+		filter = streams.DeadLetterSubject(stage)
 	}
-	cons, err := js.OrderedConsumer(ctx, pipeline.StreamDeadLetter, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	cons, err := js.OrderedConsumer(ctx, streams.StreamDeadLetter, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
-		return fmt.Errorf("open %s: %w", pipeline.StreamDeadLetter, err)
+		return fmt.Errorf("open %s: %w", streams.StreamDeadLetter, err)
 	}
 	for {
 		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(500*time.Millisecond))
@@ -83,8 +84,8 @@ func readDLQ(ctx context.Context, js jetstream.JetStream, stage string, fn func(
 			n++
 			md, _ := m.Metadata()
 			h := m.Headers()
-			dl := &deadLetter{Seq: md.Sequence.Stream, At: md.Timestamp, Stage: h.Get(pipeline.HeaderStage),
-				Reason: h.Get(pipeline.HeaderReason), OrigSubject: h.Get(pipeline.HeaderOrigSubject),
+			dl := &deadLetter{Seq: md.Sequence.Stream, At: md.Timestamp, Stage: h.Get(streams.HeaderStage),
+				Reason: h.Get(streams.HeaderReason), OrigSubject: h.Get(pipeline.HeaderOrigSubject),
 				OrigStream: h.Get(pipeline.HeaderOrigStream), Bytes: len(m.Data())}
 			if err := fn(dl, m); err != nil {
 				return err
@@ -128,7 +129,7 @@ func listDLQ(ctx context.Context, js jetstream.JetStream, stage string, asJSON b
 // redriveDLQ republishes dead letters to their original subject (with their original
 // headers) and removes each from SB_DLQ once the republish is acknowledged.
 func redriveDLQ(ctx context.Context, js jetstream.JetStream, stage string, only uint64) (int, error) {
-	st, err := js.Stream(ctx, pipeline.StreamDeadLetter)
+	st, err := js.Stream(ctx, streams.StreamDeadLetter)
 	if err != nil {
 		return 0, err
 	}
@@ -142,16 +143,16 @@ func redriveDLQ(ctx context.Context, js jetstream.JetStream, stage string, only 
 		}
 		h := nats.Header{}
 		for k, v := range m.Headers() {
-			if !strings.HasPrefix(k, "Sb-Orig-") && k != pipeline.HeaderStage && k != pipeline.HeaderReason {
+			if !strings.HasPrefix(k, "Sb-Orig-") && k != streams.HeaderStage && k != streams.HeaderReason {
 				h[k] = v
 			}
 		}
-		h.Set(pipeline.HeaderRedrive, strconv.FormatUint(dl.Seq, 10)) // a failed reply is sent again
+		h.Set(streams.HeaderRedrive, strconv.FormatUint(dl.Seq, 10)) // a failed reply is sent again
 		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: dl.OrigSubject, Header: h, Data: m.Data()}); err != nil {
 			return fmt.Errorf("redrive %d: %w", dl.Seq, err)
 		}
 		if err := st.DeleteMsg(ctx, dl.Seq); err != nil {
-			return fmt.Errorf("redrove %d but could not remove it from %s: %w", dl.Seq, pipeline.StreamDeadLetter, err)
+			return fmt.Errorf("redrove %d but could not remove it from %s: %w", dl.Seq, streams.StreamDeadLetter, err)
 		}
 		n++
 		return nil

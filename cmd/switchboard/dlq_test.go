@@ -16,15 +16,15 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 func TestPoisonMessagesAreDeadLetteredAndRedriven(t *testing.T) {
 	g := apptest.Start(t, apptest.DefaultConfig)
 	ctx := context.Background()
 	// Something no stage can decode, published where a connector would publish.
-	poison := &nats.Msg{Subject: pipeline.InboundSubject("api", "demo", 1), Data: []byte("{not json"),
-		Header: nats.Header{pipeline.HeaderKind: {pipeline.KindMessage}}}
+	poison := &nats.Msg{Subject: streams.InboundSubject("api", "demo", 1), Data: []byte("{not json"),
+		Header: nats.Header{streams.HeaderKind: {streams.KindMessage}}}
 	if _, err := g.JS.PublishMsg(ctx, poison); err != nil {
 		t.Fatal(err)
 	}

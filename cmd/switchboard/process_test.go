@@ -23,6 +23,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -188,7 +189,7 @@ func messageEvents(t *testing.T, g *gateway) map[string]int {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{
+	cons, err := js.OrderedConsumer(ctx, streams.StreamConversations, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{"sb.conv.*.message"}})
 	if err != nil {
 		t.Fatal(err)

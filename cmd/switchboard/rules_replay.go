@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/switchboardhq/switchboard/pipeline"
-	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -68,43 +68,52 @@ func runRulesReplay(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
-// collectReplay reads the conversation stream up to its current end.
+// collectReplay reads the conversation stream up to its current end. Events that do not
+// decode are left out of the replay and reported on stderr with their stream sequences.
 func collectReplay(ctx context.Context, js jetstream.JetStream, since time.Duration) (*rules.ReplayCollector, error) {
-	oc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{"sb.conv.>"}}
+	q := streams.Query{Filter: streams.FilterConversations}
 	if since > 0 {
-		t := time.Now().Add(-since)
-		oc.DeliverPolicy, oc.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
-	}
-	cons, err := js.OrderedConsumer(ctx, pipeline.StreamConversations, oc)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", pipeline.StreamConversations, err)
+		q.Since = time.Now().Add(-since)
 	}
 	col := rules.NewReplayCollector()
-	for {
-		batch, err := cons.Fetch(512, jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			return nil, err
+	var bad []uint64
+	err := streams.NewReader(js).Read(ctx, q, func(s *streams.Stored) error {
+		if s.Err != nil {
+			bad = append(bad, s.Seq)
+			return nil
 		}
-		n, done := 0, false
-		for m := range batch.Messages() {
-			n++
-			var ev schema.Event
-			if json.Unmarshal(m.Data(), &ev) == nil {
-				col.Add(&ev)
-			}
-			if md, err := m.Metadata(); err == nil && md.NumPending == 0 {
-				done = true
-			}
-		}
-		if n == 0 || done {
-			return col, nil
-		}
+		col.Add(s.Event)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", streams.StreamConversations, err)
 	}
+	if len(bad) > 0 {
+		fmt.Fprintf(os.Stderr, "warning: %d events on %s do not decode and are left out of the replay (stream sequences %s)\n",
+			len(bad), streams.StreamConversations, seqList(bad, 20))
+	}
+	return col, nil
+}
+
+// seqList prints at most max sequences.
+func seqList(seqs []uint64, max int) string {
+	var b strings.Builder
+	for i, s := range seqs {
+		if i == max {
+			fmt.Fprintf(&b, ", … %d more", len(seqs)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, s)
+	}
+	return b.String()
 }
 
 // replayCustomers reads the customers of the replayed conversations (as they are now).
 func replayCustomers(ctx context.Context, js jetstream.JetStream, items []rules.ReplayItem) (map[string]*schema.Customer, error) {
-	kv, err := js.KeyValue(ctx, pipeline.BucketCustomers)
+	kv, err := js.KeyValue(ctx, streams.BucketCustomers)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +141,7 @@ func replayAvailability(ctx context.Context, js jetstream.JetStream, mode string
 	case "none":
 		return func(string) bool { return false }, nil
 	}
-	kv, err := js.KeyValue(ctx, router.BucketAgents)
+	kv, err := js.KeyValue(ctx, streams.BucketAgents)
 	if err != nil {
 		return nil, err
 	}

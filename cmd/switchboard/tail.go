@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -37,19 +37,14 @@ func runTail(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
-	oc := jetstream.OrderedConsumerConfig{FilterSubjects: tailFilters(*conv, *types), DeliverPolicy: jetstream.DeliverNewPolicy}
-	switch {
-	case *all:
-		oc.DeliverPolicy = jetstream.DeliverAllPolicy
-	case *since > 0:
-		t := time.Now().Add(-*since)
-		oc.DeliverPolicy, oc.OptStartTime = jetstream.DeliverByStartTimePolicy, &t
+	start := streams.Start{All: *all}
+	if *since > 0 {
+		start.Since = time.Now().Add(-*since)
 	}
-	cons, err := js.OrderedConsumer(ctx, pipeline.StreamConversations, oc)
-	if err != nil {
-		return fmt.Errorf("follow %s: %w", pipeline.StreamConversations, err)
+	if err := follow(ctx, streams.NewReader(js), tailFilters(*conv, *types), start, os.Stdout, *asJSON, *count); err != nil {
+		return fmt.Errorf("follow %s: %w", streams.StreamConversations, err)
 	}
-	return follow(ctx, cons, os.Stdout, *asJSON, *count)
+	return nil
 }
 
 // connectJetStream connects like tailConnect and opens JetStream.
@@ -105,48 +100,34 @@ func tailConnect(configPath, url string) (*nats.Conn, error) {
 }
 
 func tailFilters(conv, types string) []string {
-	c := "*"
-	if conv != "" {
-		c = conv
-	}
 	if types == "" {
-		return []string{"sb.conv." + c + ".>"}
+		return []string{streams.ConversationFilter(conv)}
 	}
 	var out []string
 	for _, t := range strings.Split(types, ",") {
-		out = append(out, "sb.conv."+c+"."+strings.TrimSpace(t))
+		out = append(out, streams.ConversationTypeFilter(conv, schema.EventType(strings.TrimSpace(t))))
 	}
 	return out
 }
 
-func follow(ctx context.Context, cons jetstream.Consumer, w io.Writer, asJSON bool, count int) error {
-	it, err := cons.Messages()
-	if err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, it.Stop)
-	defer stop()
-	for n := 0; count == 0 || n < count; n++ {
-		m, err := it.Next()
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+// follow prints events as they come (count > 0: stop after count). An event that does not
+// decode is printed with its stream sequence rather than skipped.
+func follow(ctx context.Context, r *streams.Reader, filters []string, start streams.Start, w io.Writer, asJSON bool, count int) error {
+	n := 0
+	return r.Follow(ctx, filters, start, func(s *streams.Stored) error {
+		switch {
+		case asJSON:
+			fmt.Fprintln(w, strings.TrimSpace(string(s.Data)))
+		case s.Err != nil:
+			fmt.Fprintf(w, "%s: undecodable event (stream seq %d): %v\n", s.Subject, s.Seq, s.Err)
+		default:
+			fmt.Fprintln(w, formatEvent(s.Event))
 		}
-		if asJSON {
-			fmt.Fprintln(w, strings.TrimSpace(string(m.Data())))
-			continue
+		if n++; count > 0 && n >= count {
+			return streams.ErrStop
 		}
-		var ev schema.Event
-		if err := json.Unmarshal(m.Data(), &ev); err != nil {
-			fmt.Fprintf(w, "%s: undecodable event: %v\n", m.Subject(), err)
-			continue
-		}
-		fmt.Fprintln(w, formatEvent(&ev))
-	}
-	it.Stop()
-	return nil
+		return nil
+	})
 }
 
 // formatEvent renders an event on one line for people.

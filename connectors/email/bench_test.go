@@ -17,7 +17,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -42,8 +42,8 @@ func BenchmarkDovecotBacklog(b *testing.B) {
 		start, cpu0 := time.Now(), cpuTime()
 		g := apptest.Start(b, gatewayConfig(b, d.IMAP, "127.0.0.1:1", emailtest.DovecotPassword),
 			apptest.Options{Logger: zap.NewNop()})
-		inbound := waitCount(b, g, pipeline.StreamInbound, "sb.in.email.>", n, start)
-		events := waitCount(b, g, pipeline.StreamConversations, "sb.conv.*.message", n, start)
+		inbound := waitCount(b, g, streams.StreamInbound, "sb.in.email.>", n, start)
+		events := waitCount(b, g, streams.StreamConversations, "sb.conv.*.message", n, start)
 		b.StopTimer()
 		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(n), "gateway_cpu_ms/msg")
 		b.ReportMetric(float64(n)/inbound.Seconds(), "published_msgs/s")
@@ -88,7 +88,7 @@ func BenchmarkDovecotIdleLatency(b *testing.B) {
 		lmtp := d.LMTPClient(b)
 		g := apptest.Start(b, gatewayConfig(b, d.IMAP, "127.0.0.1:1", emailtest.DovecotPassword), apptest.Options{Logger: zap.NewNop()})
 		emailtest.DeliverLMTP(b, lmtp, customerMail("warmup@example.org", "", "warm-up", "x"))
-		waitCount(b, g, pipeline.StreamConversations, "sb.conv.*.message", 1, time.Now())
+		waitCount(b, g, streams.StreamConversations, "sb.conv.*.message", 1, time.Now())
 		seen := follow(b, g)
 		var mu sync.Mutex
 		delivered := map[string]time.Time{}
@@ -135,7 +135,7 @@ type seenEvent struct {
 func follow(b *testing.B, g *apptest.Gateway) <-chan seenEvent {
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
-	cons, err := g.JS.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{
+	cons, err := g.JS.OrderedConsumer(ctx, streams.StreamConversations, jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{"sb.conv.*.message"}, DeliverPolicy: jetstream.DeliverNewPolicy})
 	if err != nil {
 		b.Fatal(err)

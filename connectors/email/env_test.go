@@ -21,6 +21,7 @@ import (
 	"github.com/switchboardhq/switchboard/connectors/email/emailtest"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -70,8 +71,8 @@ func (e *env) hostOn(nc *nats.Conn, holder string) connectors.Host {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	state, _ := js.KeyValue(ctx, pipeline.BucketState)
-	leases, _ := js.KeyValue(ctx, pipeline.BucketLeases)
+	state, _ := js.KeyValue(ctx, streams.BucketState)
+	leases, _ := js.KeyValue(ctx, streams.BucketLeases)
 	pub := pipeline.NewPublisher(js, blobs, e.pc.Partitions, pipeline.NewMetrics(prometheus.NewRegistry()))
 	return connectors.Host{Publisher: pub, Blobs: blobs, State: pipeline.NewState(state, "email"),
 		Leases: pipeline.NewLeases(leases, &pipeline.Instance{ID: holder}, e.pc.LeaseTTL.D(), e.log.Named(holder)), Logger: e.log.Named(holder)}
@@ -92,7 +93,7 @@ func (e *env) inbound() []*schema.Message {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	st, err := e.js.Stream(ctx, pipeline.StreamInbound)
+	st, err := e.js.Stream(ctx, streams.StreamInbound)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -78,7 +78,7 @@ func TestMessengerReplyRoundTrip(t *testing.T) {
 	}
 	mustDeliver(t, g, receipt("delivery", `{"mids":["`+d.ExternalID+`"],"watermark":1}`))
 	time.Sleep(500 * time.Millisecond)
-	if n := g.StreamCount(pipeline.StreamConversations, "sb.conv."+conv+".delivery"); n != 3 {
+	if n := g.StreamCount(streams.StreamConversations, "sb.conv."+conv+".delivery"); n != 3 {
 		t.Fatalf("a late receipt downgraded or repeated the status: %d delivery events", n)
 	}
 }

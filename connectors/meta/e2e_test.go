@@ -12,7 +12,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/connectors/connectortest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -81,11 +81,11 @@ func TestWebhookRefusesBadInput(t *testing.T) {
 			connectortest.ExpectError(t, status, body, c.status, c.code)
 		})
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, ""); n != 0 {
+	if n := g.StreamCount(streams.StreamInbound, ""); n != 0 {
 		t.Fatalf("refused requests published %d messages", n)
 	}
 	apptest.Eventually(t, 5*time.Second, func() error {
-		if n := g.StreamCount(pipeline.StreamRejected, ""); n != 9 { // the 403s and 404s
+		if n := g.StreamCount(streams.StreamRejected, ""); n != 9 { // the 403s and 404s
 			return fmt.Errorf("%d forensic records, want 9", n)
 		}
 		return nil
@@ -103,21 +103,21 @@ func TestBatchIsHandedOffWholeAndOnce(t *testing.T) {
 	if r.Messages != 4 || r.Duplicates != 0 || r.Statuses != 2 || r.Ignored != 2 {
 		t.Fatalf("receipt %+v", r)
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, "sb.in.messenger.>"); n != 4 {
+	if n := g.StreamCount(streams.StreamInbound, "sb.in.messenger.>"); n != 4 {
 		t.Fatalf("%d messages stored, want 4", n)
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, "sb.status.messenger.>"); n != 2 {
+	if n := g.StreamCount(streams.StreamInbound, "sb.status.messenger.>"); n != 2 {
 		t.Fatalf("%d statuses stored, want 2", n)
 	}
 	r = mustDeliver(t, g, body)
 	if r.Messages != 4 || r.Duplicates != 4 {
 		t.Fatalf("retry receipt %+v, want every message a duplicate", r)
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, "sb.in.messenger.>"); n != 4 {
+	if n := g.StreamCount(streams.StreamInbound, "sb.in.messenger.>"); n != 4 {
 		t.Fatalf("the retry stored %d messages, want still 4", n)
 	}
 	r = mustDeliver(t, g, fixture(t, "messenger_echo.json"))
-	if r.Messages != 0 || r.Ignored != 1 || g.StreamCount(pipeline.StreamInbound, "sb.in.messenger.>") != 4 {
+	if r.Messages != 0 || r.Ignored != 1 || g.StreamCount(streams.StreamInbound, "sb.in.messenger.>") != 4 {
 		t.Fatalf("an echo of our own send was stored: %+v", r)
 	}
 	evs := g.Events("sb.conv.*.message", 4, 15*time.Second)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -39,7 +40,7 @@ func realHost(t testing.TB) (connectors.Host, jetstream.JetStream) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kv, err := js.KeyValue(ctx, pipeline.BucketState)
+	kv, err := js.KeyValue(ctx, streams.BucketState)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestHandOffKeepsEachCustomersOrder(t *testing.T) {
 	if err != nil || rc.Messages != 60 {
 		t.Fatalf("%+v %v", rc, err)
 	}
-	cons, err := js.OrderedConsumer(t.Context(), pipeline.StreamInbound, jetstream.OrderedConsumerConfig{})
+	cons, err := js.OrderedConsumer(t.Context(), streams.StreamInbound, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}

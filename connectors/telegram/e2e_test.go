@@ -15,7 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/connectors/connectortest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -74,11 +74,11 @@ func TestWebhookRefusesBadInput(t *testing.T) {
 			connectortest.ExpectError(t, status, body, c.status, c.code)
 		})
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, ""); n != 0 {
+	if n := g.StreamCount(streams.StreamInbound, ""); n != 0 {
 		t.Fatalf("refused requests published %d messages", n)
 	}
 	apptest.Eventually(t, 5*time.Second, func() error {
-		if n := g.StreamCount(pipeline.StreamRejected, ""); n != 3 {
+		if n := g.StreamCount(streams.StreamRejected, ""); n != 3 {
 			return fmt.Errorf("%d forensic records, want 3", n)
 		}
 		return nil
@@ -109,7 +109,7 @@ func TestUpdatesAreHandedOffOnce(t *testing.T) {
 	if !reflect.DeepEqual(answer, map[string]string{"method": "answerCallbackQuery", "callback_query_id": "4382bfdwdsb323b2d9"}) {
 		t.Fatalf("callback query answer %s", resp)
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, ""); n != 2 {
+	if n := g.StreamCount(streams.StreamInbound, ""); n != 2 {
 		t.Fatalf("SB_INBOUND holds %d messages, want 2", n)
 	}
 	evs := g.Events("sb.conv.*.message", 2, 15*time.Second)

@@ -101,18 +101,15 @@ func (s *conn) attachments(tokens []string) ([]schema.Attachment, *protoError) {
 	var out []schema.Attachment
 	for _, t := range tokens {
 		a, ok := s.rt.signer.parseAttachment(t)
-		if !ok || a.Site != s.site.name || a.Visitor != s.visitorID() {
+		if !ok || a.Site != s.site.name || a.Visitor != s.visitorID() || a.Bucket == "" {
 			s.c.metrics.refused.WithLabelValues("attachment").Inc()
 			return nil, &protoError{code: "bad_attachment", msg: "an attachment token is not valid for this visitor"}
 		}
 		out = append(out, schema.Attachment{Name: a.Name, ContentType: a.ContentType, Size: a.Size,
-			Bucket: attachmentBucket, Key: a.Key, Digest: a.Digest})
+			Bucket: a.Bucket, Key: a.Key, Digest: a.Digest})
 	}
 	return out, nil
 }
-
-// attachmentBucket is the object store the host's blobs live in (schema.BlobRef.Bucket).
-const attachmentBucket = "sb_attachments"
 
 // routedWait bounds how long a stored message's conversation is awaited here; past it, the
 // visitor's next hello asks again (the message id stays in its state as pending).

@@ -11,7 +11,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -96,7 +96,7 @@ func TestResumeAndDedupe(t *testing.T) {
 	if again["message_id"] != first["message_id"] || again["duplicate"] != true {
 		t.Fatalf("resend: %v, first %v", again, first)
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, "sb.in.webchat.>"); n != 1 {
+	if n := g.StreamCount(streams.StreamInbound, "sb.in.webchat.>"); n != 1 {
 		t.Fatalf("SB_INBOUND holds %d webchat messages, want 1", n)
 	}
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 // TestSlowClientIsCut: a browser that stops reading is disconnected once its bounded queue is
@@ -140,7 +140,7 @@ func TestShutdownLosesNothing(t *testing.T) {
 	for _, r := range all {
 		total += len(r.sent)
 	}
-	if n := g2.StreamCount(pipeline.StreamInbound, "sb.in.webchat.>"); n != uint64(total) {
+	if n := g2.StreamCount(streams.StreamInbound, "sb.in.webchat.>"); n != uint64(total) {
 		t.Fatalf("%d messages stored, want exactly the %d sent", n, total)
 	}
 }
@@ -150,12 +150,12 @@ func storedIDs(t *testing.T, g *apptest.Gateway) map[string]bool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	n := int(g.StreamCount(pipeline.StreamInbound, "sb.in.webchat.>"))
+	n := int(g.StreamCount(streams.StreamInbound, "sb.in.webchat.>"))
 	out := map[string]bool{}
 	if n == 0 {
 		return out
 	}
-	cons, err := g.JS.OrderedConsumer(ctx, pipeline.StreamInbound, jsFilter("sb.in.webchat.>"))
+	cons, err := g.JS.OrderedConsumer(ctx, streams.StreamInbound, jsFilter("sb.in.webchat.>"))
 	if err != nil {
 		t.Fatal(err)
 	}

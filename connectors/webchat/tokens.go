@@ -97,6 +97,7 @@ func validVisitor(v string) bool {
 type attachment struct {
 	Site        string `json:"s"`
 	Visitor     string `json:"v"`
+	Bucket      string `json:"b"` // the host's object store (schema.BlobRef.Bucket)
 	Key         string `json:"k"`
 	Name        string `json:"n,omitempty"`
 	ContentType string `json:"t"`

@@ -90,7 +90,7 @@ func (c *Connector) store(r *http.Request, st *site, sess session) (attachment, 
 	case err != nil:
 		return attachment{}, &connectors.HTTPError{Status: 503, Code: "unavailable", Message: "could not store the file, retry", Err: err}
 	}
-	return attachment{Site: st.name, Visitor: sess.Visitor, Key: ref.Key, Name: name, ContentType: ctype,
+	return attachment{Site: st.name, Visitor: sess.Visitor, Bucket: ref.Bucket, Key: ref.Key, Name: name, ContentType: ctype,
 		Size: ref.Size, Digest: ref.Digest}, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"go.uber.org/zap"
 )
@@ -21,9 +22,7 @@ import (
 // Every instance listens in one queue group, so each update is applied once. A request gets
 // the stored presence record back, or {"error": "..."}.
 const (
-	PresenceSubject  = "sb.agent.*.presence"
-	HeartbeatSubject = "sb.agent.*.heartbeat"
-	presenceQueue    = "sb-presence"
+	presenceQueue = "sb-presence"
 )
 
 // PresenceUpdate is the body of a presence message.
@@ -42,7 +41,7 @@ func Listen(nc *nats.Conn, set func(ctx context.Context, agent string, status ru
 		}
 	}
 	on := func(msg *nats.Msg) { onPresence(msg, set, log) }
-	for _, subj := range []string{PresenceSubject, HeartbeatSubject} {
+	for _, subj := range []string{streams.PresenceSubject, streams.HeartbeatSubject} {
 		s, err := nc.QueueSubscribe(subj, presenceQueue, on)
 		if err != nil {
 			stop()
@@ -54,8 +53,7 @@ func Listen(nc *nats.Conn, set func(ctx context.Context, agent string, status ru
 }
 
 func onPresence(msg *nats.Msg, set func(ctx context.Context, agent string, status rules.Presence, reason string) (rules.PresenceRecord, error), log *zap.Logger) {
-	parts := strings.Split(msg.Subject, ".")
-	agent := parts[2]
+	agent := streams.AgentOfPresence(msg.Subject)
 	var u PresenceUpdate
 	if strings.HasSuffix(msg.Subject, ".presence") {
 		if err := json.Unmarshal(msg.Data, &u); err != nil || u.Status == "" {

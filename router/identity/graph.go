@@ -9,8 +9,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
-	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -41,13 +41,13 @@ func NewGraph(ctx context.Context, js jetstream.JetStream, c Config, log *zap.Lo
 	if now == nil {
 		now = time.Now
 	}
-	ids, err := js.KeyValue(ctx, pipeline.BucketIdentities)
+	ids, err := js.KeyValue(ctx, streams.BucketIdentities)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", pipeline.BucketIdentities, err)
+		return nil, fmt.Errorf("open bucket %s: %w", streams.BucketIdentities, err)
 	}
-	custs, err := js.KeyValue(ctx, pipeline.BucketCustomers)
+	custs, err := js.KeyValue(ctx, streams.BucketCustomers)
 	if err != nil {
-		return nil, fmt.Errorf("open bucket %s: %w", pipeline.BucketCustomers, err)
+		return nil, fmt.Errorf("open bucket %s: %w", streams.BucketCustomers, err)
 	}
 	return &Graph{js: js, identities: ids, customers: custs, norm: NewNormalizer(c), now: now,
 		log: log.Named("identity"), cache: newOwnerCache()}, nil
@@ -56,7 +56,7 @@ func NewGraph(ctx context.Context, js jetstream.JetStream, c Config, log *zap.Lo
 // Normalizer returns the graph's address normalizer.
 func (g *Graph) Normalizer() *Normalizer { return g.norm }
 
-func idKey(key string) string { return pipeline.Key(key) }
+func idKey(key string) string { return streams.Key(key) }
 
 // maxMergeDepth bounds how far merges are followed (and breaks a cycle two concurrent
 // opposite merges could make).

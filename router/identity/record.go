@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -99,7 +100,7 @@ func flushEvents(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyVa
 		if err != nil {
 			return err
 		}
-		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: ev.Subject(), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
+		if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: streams.EventSubject(ev), Data: data}, jetstream.WithMsgID(ev.ID)); err != nil {
 			return fmt.Errorf("%w: publish customer event: %v", kernel.ErrUnavailable, err)
 		}
 		done = append(done, ev.ID)

@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/natstest"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 // Two gateway instances share a 3-node JetStream cluster with replicated streams; the leader of
@@ -47,8 +47,8 @@ func TestTwoInstancesSurviveANodeFailureUnderLoad(t *testing.T) {
 		}()
 	}
 	<-half
-	leader := streamLeader(t, gws[0], pipeline.StreamInbound)
-	t.Logf("killing %s, leader of %s, after %d accepted", leader, pipeline.StreamInbound, senders*per/3)
+	leader := streamLeader(t, gws[0], streams.StreamInbound)
+	t.Logf("killing %s, leader of %s, after %d accepted", leader, streams.StreamInbound, senders*per/3)
 	cluster.Kill(leader)
 	wg.Wait()
 

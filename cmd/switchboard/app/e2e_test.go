@@ -14,7 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/schema/schematest"
 )
@@ -97,11 +97,11 @@ func TestDuplicatePostsStoreOneMessage(t *testing.T) {
 	if evs[0].Message.ID != ids[0] || evs[1].Message.Text != "second message" {
 		t.Fatalf("message events:\n%s", apptest.Sprint(evs))
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, ""); n != 2 {
+	if n := g.StreamCount(streams.StreamInbound, ""); n != 2 {
 		t.Fatalf("SB_INBOUND holds %d messages, want 2", n)
 	}
 	time.Sleep(300 * time.Millisecond) // a stray duplicate event would have arrived by now
-	if n := g.StreamCount(pipeline.StreamConversations, "sb.conv.*.message"); n != 2 {
+	if n := g.StreamCount(streams.StreamConversations, "sb.conv.*.message"); n != 2 {
 		t.Fatalf("%d message events, want 2", n)
 	}
 }
@@ -187,11 +187,11 @@ func TestBadInputIsRefusedAndNothingPublished(t *testing.T) {
 			}
 		})
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, ""); n != 0 {
+	if n := g.StreamCount(streams.StreamInbound, ""); n != 0 {
 		t.Fatalf("bad input published %d messages", n)
 	}
 	apptest.Eventually(t, 5*time.Second, func() error {
-		if n := g.StreamCount(pipeline.StreamRejected, ""); n != 3 {
+		if n := g.StreamCount(streams.StreamRejected, ""); n != 3 {
 			return fmt.Errorf("%d forensic records of refused credentials, want 3", n)
 		}
 		return nil
@@ -223,7 +223,7 @@ func TestDuplicateAfterTheDedupeWindowChangesNothing(t *testing.T) {
 	id := g.PostAPI("late-1", "hana@example.com", "once")
 	first := g.Events("sb.conv.*.message", 1, 10*time.Second)[0]
 	ctx := context.Background()
-	st, err := g.JS.Stream(ctx, pipeline.StreamInbound)
+	st, err := g.JS.Stream(ctx, streams.StreamInbound)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,7 +231,7 @@ func TestDuplicateAfterTheDedupeWindowChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	late := &nats.Msg{Subject: stored.Subject, Data: stored.Data, Header: nats.Header{pipeline.HeaderKind: {pipeline.KindMessage}}}
+	late := &nats.Msg{Subject: stored.Subject, Data: stored.Data, Header: nats.Header{streams.HeaderKind: {streams.KindMessage}}}
 	if _, err := g.JS.PublishMsg(ctx, late); err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestDuplicateAfterTheDedupeWindowChangesNothing(t *testing.T) {
 	if evs[0].Message.ID != id || evs[1].Message.Text != "after" || evs[1].Seq != first.Seq+1 {
 		t.Fatalf("events after a late duplicate:\n%s", apptest.Sprint(evs))
 	}
-	if n := g.StreamCount(pipeline.StreamConversations, "sb.conv.*.message"); n != 2 {
+	if n := g.StreamCount(streams.StreamConversations, "sb.conv.*.message"); n != 2 {
 		t.Fatalf("%d message events, want 2", n)
 	}
 }
@@ -269,7 +269,7 @@ func TestNotesAndIdentityChangesFollowTheServedSchema(t *testing.T) {
 		t.Fatalf("note event: %+v", note.Message)
 	}
 	custEvs := g.Events("sb.customer."+cust+".>", 2, 10*time.Second)
-	for _, data := range g.StreamData(pipeline.StreamConversations) {
+	for _, data := range g.StreamData(streams.StreamConversations) {
 		if err := schematest.Validate("event.v1.json", data); err != nil {
 			t.Errorf("%v\n%s", err, data)
 		}

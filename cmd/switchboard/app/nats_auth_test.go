@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 // TestEmbeddedNATSRefusesStrangers: the embedded server's listener requires a login by
@@ -48,7 +49,7 @@ func TestEmbeddedNATSRefusesStrangers(t *testing.T) {
 	defer cancel()
 
 	// What a helpdesk may do: its own durable consumer on the conversation stream.
-	cons, err := js.CreateOrUpdateConsumer(ctx, pipeline.StreamConversations, jetstream.ConsumerConfig{
+	cons, err := js.CreateOrUpdateConsumer(ctx, streams.StreamConversations, jetstream.ConsumerConfig{
 		Durable: "helpdesk-a", AckPolicy: jetstream.AckExplicitPolicy})
 	if err != nil {
 		t.Fatalf("helpdesk durable consumer: %v", err)
@@ -68,8 +69,8 @@ func TestEmbeddedNATSRefusesStrangers(t *testing.T) {
 		t.Fatalf("helpdesk read %d events, want 1 (%v)", got, batch.Error())
 	}
 
-	inBefore := g.StreamCount(pipeline.StreamInbound, "")
-	convBefore := g.StreamCount(pipeline.StreamConversations, "")
+	inBefore := g.StreamCount(streams.StreamInbound, "")
+	convBefore := g.StreamCount(streams.StreamConversations, "")
 	forged := []byte(`{"type":"message","text":"forged"}`)
 	short := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 2*time.Second) }
 	for _, subj := range []string{"sb.in.api.demo.0", "sb.conv.cv_forged.message"} {
@@ -81,7 +82,7 @@ func TestEmbeddedNATSRefusesStrangers(t *testing.T) {
 		_ = nc.Publish(subj, forged) // a plain publish: the server drops it
 	}
 	dctx, dcancel := short()
-	if err := js.DeleteStream(dctx, pipeline.StreamConversations); err == nil {
+	if err := js.DeleteStream(dctx, streams.StreamConversations); err == nil {
 		t.Error("helpdesk deleted SB_CONVERSATIONS")
 	}
 	dcancel()
@@ -94,13 +95,13 @@ func TestEmbeddedNATSRefusesStrangers(t *testing.T) {
 
 	// The gateway's own connection sees the streams unchanged.
 	time.Sleep(200 * time.Millisecond)
-	if n := g.StreamCount(pipeline.StreamInbound, ""); n != inBefore {
+	if n := g.StreamCount(streams.StreamInbound, ""); n != inBefore {
 		t.Errorf("SB_INBOUND grew from %d to %d", inBefore, n)
 	}
-	if n := g.StreamCount(pipeline.StreamConversations, ""); n != convBefore {
+	if n := g.StreamCount(streams.StreamConversations, ""); n != convBefore {
 		t.Errorf("SB_CONVERSATIONS grew from %d to %d", convBefore, n)
 	}
-	if _, err := g.JS.Stream(ctx, pipeline.StreamConversations); err != nil {
+	if _, err := g.JS.Stream(ctx, streams.StreamConversations); err != nil {
 		t.Errorf("SB_CONVERSATIONS after the delete attempt: %v", err)
 	}
 }
@@ -141,7 +142,7 @@ func TestEmbeddedNATSAnonymousOptOut(t *testing.T) {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := js.Stream(ctx, pipeline.StreamInbound); err != nil {
+	if _, err := js.Stream(ctx, streams.StreamInbound); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(filepath.Join(g.DataDir, pipeline.AuthFile)); !errors.Is(err, os.ErrNotExist) {

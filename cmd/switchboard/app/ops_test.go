@@ -14,7 +14,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 func TestSecretsNeverReachLogsMetricsOrForensics(t *testing.T) {
@@ -44,7 +44,7 @@ func TestSecretsNeverReachLogsMetricsOrForensics(t *testing.T) {
 	var forensics strings.Builder
 	apptest.Eventually(t, 5*time.Second, func() error {
 		forensics.Reset()
-		for _, d := range g.StreamData(pipeline.StreamRejected) {
+		for _, d := range g.StreamData(streams.StreamRejected) {
 			forensics.Write(d)
 		}
 		if forensics.Len() == 0 {

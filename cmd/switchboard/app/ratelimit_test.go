@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 )
 
 // TestOneSenderCannotFloodTheAccount: 200 parallel posts from one sender get the per-sender
@@ -44,7 +44,7 @@ func TestOneSenderCannotFloodTheAccount(t *testing.T) {
 	}
 	g.PostAPI("quiet-1", "quiet@example.com", "I am served") // another sender of the account
 	apptest.Eventually(t, 10*time.Second, func() error {
-		if got := g.StreamCount(pipeline.StreamInbound, ""); got != uint64(codes[http.StatusAccepted]+1) {
+		if got := g.StreamCount(streams.StreamInbound, ""); got != uint64(codes[http.StatusAccepted]+1) {
 			return fmt.Errorf("stored %d, want %d", got, codes[http.StatusAccepted]+1)
 		}
 		return nil

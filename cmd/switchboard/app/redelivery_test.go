@@ -13,8 +13,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
-	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/natstest"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
@@ -90,8 +90,8 @@ func TestRedeliveredMessageChangesNothing(t *testing.T) {
 	var conv schema.Conversation
 	getJSON(t, g, "/v1/conversations/"+before[0].ConversationID, &conv)
 
-	redeliver(t, g, copyOf(t, g, pipeline.StreamRoute, id), "late-copy-1")
-	redeliver(t, g, copyOf(t, g, pipeline.StreamInbound, id), "late-copy-2")
+	redeliver(t, g, copyOf(t, g, streams.StreamRoute, id), "late-copy-1")
+	redeliver(t, g, copyOf(t, g, streams.StreamInbound, id), "late-copy-2")
 	// The inbound copy goes through the ingest stage again; its forward is dropped by
 	// SB_ROUTE's deduplication. The route copy reaches the router, which drops it.
 	apptest.Eventually(t, 10*time.Second, func() error {
@@ -126,15 +126,15 @@ func crashAfterEvents(t *testing.T) (*apptest.Gateway, string, string, *nats.Msg
 	first := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned))
 	convID := first[0].ConversationID
 	ctx := context.Background()
-	convs, _ := g.JS.KeyValue(ctx, pipeline.BucketConversations)
-	msgs, _ := g.JS.KeyValue(ctx, pipeline.BucketMessages)
+	convs, _ := g.JS.KeyValue(ctx, streams.BucketConversations)
+	msgs, _ := g.JS.KeyValue(ctx, streams.BucketMessages)
 	snap, err := convs.Get(ctx, convID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	id := g.PostAPI("k2", "crash@example.com", "second")
 	all := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventMessage))
-	routeCopy := copyOf(t, g, pipeline.StreamRoute, id)
+	routeCopy := copyOf(t, g, streams.StreamRoute, id)
 	if _, err := convs.Put(ctx, convID, snap.Value()); err != nil {
 		t.Fatal(err)
 	}
@@ -234,11 +234,11 @@ router:
 	id := g.PostAPI("r1", "retry@example.com", "first")
 	assigned := ofType(waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned)), schema.EventAssigned)[0]
 	owner, convID := assigned.Routing.AgentID, assigned.ConversationID
-	routeCopy := copyOf(t, g, pipeline.StreamRoute, id)
+	routeCopy := copyOf(t, g, streams.StreamRoute, id)
 	// Undo everything written after the events: snapshot, message record, threading state.
 	ctx := context.Background()
-	for bucket, key := range map[string]string{pipeline.BucketConversations: convID, pipeline.BucketMessages: id,
-		router.BucketThreads: "c." + assigned.CustomerID} {
+	for bucket, key := range map[string]string{streams.BucketConversations: convID, streams.BucketMessages: id,
+		streams.BucketThreads: "c." + assigned.CustomerID} {
 		kv, err := g.JS.KeyValue(ctx, bucket)
 		if err != nil {
 			t.Fatal(err)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,8 +14,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
-	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/schema"
@@ -25,6 +24,7 @@ import (
 // REST is the helpdesk-facing API (docs/rest-api.md).
 type REST struct {
 	js         jetstream.JetStream
+	events     *streams.Reader
 	store      *router.Store
 	blobs      connectors.BlobStore
 	partitions int
@@ -105,11 +105,7 @@ func (s *REST) conversation(ctx context.Context, id string) (*schema.Conversatio
 	if !errors.Is(err, kernel.ErrNotFound) || !schema.ValidToken(id) {
 		return c, lookup(err, "conversation", id)
 	}
-	st, serr := s.js.Stream(ctx, pipeline.StreamConversations)
-	if serr != nil {
-		return nil, lookup(err, "conversation", id)
-	}
-	if _, serr := st.GetLastMsgForSubject(ctx, "sb.conv."+id+".>"); serr != nil {
+	if _, serr := s.events.Last(ctx, streams.ConversationFilter(id)); serr != nil {
 		return nil, lookup(err, "conversation", id)
 	}
 	deadline := time.Now().Add(2 * time.Second)
@@ -224,42 +220,35 @@ func (s *REST) listEvents(ctx context.Context, r *connectors.Request) (*connecto
 	if err != nil {
 		return nil, err
 	}
-	events, err := s.readEvents(ctx, conv.ID, uint64(after), limit)
+	events, bad, err := s.readEvents(ctx, conv.ID, uint64(after), limit)
 	if err != nil {
 		return nil, err
 	}
-	return connectors.JSON(http.StatusOK, map[string]any{"events": events}), nil
+	body := map[string]any{"events": events}
+	if len(bad) > 0 {
+		body["undecodable"] = bad
+	}
+	return connectors.JSON(http.StatusOK, body), nil
 }
 
-func (s *REST) readEvents(ctx context.Context, convID string, after uint64, limit int) ([]*schema.Event, error) {
-	cons, err := s.js.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"sb.conv." + convID + ".>"},
-	})
-	if err != nil {
-		return nil, err
-	}
+// readEvents reads up to limit events of a conversation with seq > after. Events that do not
+// decode are listed apart (with their stream sequence), never dropped in silence.
+func (s *REST) readEvents(ctx context.Context, convID string, after uint64, limit int) ([]*schema.Event, []streams.Undecodable, error) {
 	events := []*schema.Event{}
-	for len(events) < limit {
-		batch, err := cons.Fetch(min(limit, 256), jetstream.FetchMaxWait(time.Second))
-		if err != nil {
-			return nil, err
+	var bad []streams.Undecodable
+	err := s.events.Read(ctx, streams.Query{Filter: streams.ConversationFilter(convID)}, func(st *streams.Stored) error {
+		switch {
+		case st.Err != nil:
+			bad = append(bad, st.Undecodable())
+		case st.Event.Seq > after:
+			events = append(events, st.Event)
 		}
-		n, last := 0, false
-		for m := range batch.Messages() {
-			n++
-			var ev schema.Event
-			if json.Unmarshal(m.Data(), &ev) == nil && ev.Seq > after && len(events) < limit {
-				events = append(events, &ev)
-			}
-			if md, err := m.Metadata(); err == nil && md.NumPending == 0 {
-				last = true
-			}
+		if len(events) >= limit {
+			return streams.ErrStop
 		}
-		if n == 0 || last {
-			break
-		}
-	}
-	return events, nil
+		return nil
+	})
+	return events, bad, err
 }
 
 // replyBody is the body of POST /v1/conversations/{id}/messages.

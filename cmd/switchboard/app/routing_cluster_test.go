@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
@@ -47,9 +47,9 @@ router:
 		}()
 	}
 	<-half
-	leader := streamLeader(t, gws[0], "KV_"+router.BucketAgents)
-	t.Logf("killing %s, leader of the agents' bucket (and of %s: %v)", leader, pipeline.StreamConversations,
-		streamLeader(t, gws[0], pipeline.StreamConversations) == leader)
+	leader := streamLeader(t, gws[0], "KV_"+streams.BucketAgents)
+	t.Logf("killing %s, leader of the agents' bucket (and of %s: %v)", leader, streams.StreamConversations,
+		streamLeader(t, gws[0], streams.StreamConversations) == leader)
 	cluster.Kill(leader)
 	wg.Wait()
 	evs := waitFor(t, gws[0], "sb.conv.>", 90*time.Second, atLeast(customers*2, schema.EventMessage))

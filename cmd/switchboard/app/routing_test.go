@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/schema/schematest"
@@ -78,7 +79,7 @@ var errBadEvent = errors.New("bad event")
 func readEvents(g *apptest.Gateway, filter string) ([]*schema.Event, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	cons, err := g.JS.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
+	cons, err := g.JS.OrderedConsumer(ctx, streams.StreamConversations, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter}})
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", filter, err)
 	}

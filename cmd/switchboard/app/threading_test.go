@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -38,7 +39,7 @@ router:
 		t.Fatalf("the reply carries no threading headers: %+v", reply.Thread)
 	}
 	ctx := context.Background()
-	outbox, _ := g.JS.KeyValue(ctx, pipeline.BucketOutbox)
+	outbox, _ := g.JS.KeyValue(ctx, streams.BucketOutbox)
 	if err := pipeline.IndexExternal(ctx, outbox, schema.ChannelEmail, "support", "out-1@switchboard.example", reply.ID); err != nil {
 		t.Fatal(err)
 	}

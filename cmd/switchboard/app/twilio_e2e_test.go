@@ -14,7 +14,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/connectors/twilio/twiliotest"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -259,11 +259,11 @@ func TestTwilioBadInputIsRefusedAndNothingPublished(t *testing.T) {
 			t.Fatalf("valid: %d %s", status, answer)
 		}
 	}
-	if n := g.StreamCount(pipeline.StreamInbound, ""); n != 1 {
+	if n := g.StreamCount(streams.StreamInbound, ""); n != 1 {
 		t.Fatalf("SB_INBOUND holds %d messages, want exactly the one valid message", n)
 	}
 	apptest.Eventually(t, 5*time.Second, func() error {
-		if n := g.StreamCount(pipeline.StreamRejected, ""); n != 5 {
+		if n := g.StreamCount(streams.StreamRejected, ""); n != 5 {
 			return fmt.Errorf("%d forensic records, want 5", n)
 		}
 		return nil

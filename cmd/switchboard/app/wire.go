@@ -18,6 +18,7 @@ import (
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/rules"
@@ -46,11 +47,11 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 	if err != nil {
 		return nil, err
 	}
-	stateKV, err := a.js.KeyValue(ctx, pipeline.BucketState)
+	stateKV, err := a.js.KeyValue(ctx, streams.BucketState)
 	if err != nil {
 		return nil, err
 	}
-	leaseKV, err := a.js.KeyValue(ctx, pipeline.BucketLeases)
+	leaseKV, err := a.js.KeyValue(ctx, streams.BucketLeases)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +81,7 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 			w.sources = append(w.sources, sp.Sources()...)
 		}
 	}
-	w.rest = &REST{js: a.js, store: w.router.Store(), partitions: a.cfg.Pipeline.Partitions, blobs: blobs,
+	w.rest = &REST{js: a.js, events: streams.NewReader(a.js), store: w.router.Store(), partitions: a.cfg.Pipeline.Partitions, blobs: blobs,
 		tokens: a.cfg.REST.Tokens, signals: w.host.Signals, log: a.log.Named("rest"), router: w.router, graph: w.graph}
 	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
 		refs := append(w.ingest.Consumers(), w.router.Consumers()...)

@@ -22,7 +22,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -202,7 +202,7 @@ func (g *Gateway) Events(filter string, n int, timeout time.Duration) []*schema.
 			cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, next
 		}
 		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
-		cons, err := g.JS.OrderedConsumer(cctx, pipeline.StreamConversations, cfg)
+		cons, err := g.JS.OrderedConsumer(cctx, streams.StreamConversations, cfg)
 		ccancel()
 		if err != nil {
 			lastErr = err

@@ -11,7 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/schema/schematest"
 )
@@ -41,9 +41,9 @@ func (g *Gateway) checkEvents() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cons, err := g.JS.OrderedConsumer(ctx, pipeline.StreamConversations, jetstream.OrderedConsumerConfig{})
+	cons, err := g.JS.OrderedConsumer(ctx, streams.StreamConversations, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		return fmt.Errorf("read %s: %w", pipeline.StreamConversations, err)
+		return fmt.Errorf("read %s: %w", streams.StreamConversations, err)
 	}
 	var errs []error
 	for {

@@ -1,9 +1,10 @@
-package pipeline
+package streams
 
 import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
+	"strings"
 
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -27,10 +28,40 @@ const (
 	BucketLeases        = "sb_leases"        // leases (per-key TTL)
 	BucketMeta          = "sb_meta"          // deployment facts (partition count)
 	ObjectAttachments   = "sb_attachments"   // attachment bytes and oversized raw payloads
+
+	// The router's own buckets.
+	BucketAgents  = "sb_agents"  // presence.<agent>, load.<agent>
+	BucketWaiting = "sb_waiting" // conversation id → waiting entry
+	BucketThreads = "sb_threads" // c.<customer> → threading state; m.<Message-ID> → conversation
+)
+
+// Filters and prefixes of the subjects above.
+const (
+	FilterInbound       = "sb.in.>"
+	FilterStatus        = "sb.status.>"
+	FilterRoute         = "sb.route.>"
+	FilterConversations = "sb.conv.>"
+	FilterCustomers     = "sb.customer.>"
+	FilterOutbound      = "sb.out.>"
+	FilterDeadLetter    = "sb.dlq.>"
+	FilterRejected      = "sb.rejected.>"
+	// LiveConvPrefix starts the subjects on which SB_CONVERSATIONS republishes every stored
+	// event (core NATS, after the store): sb.live.conv.<conversation>.<type>. A duplicate the
+	// stream dropped is not republished, so what arrives there is exactly what the stream holds.
+	LiveConvPrefix = "sb.live.conv."
+	// SignalPrefix starts the core NATS subjects of ephemeral signals: sb.signal.<topic>.
+	SignalPrefix = "sb.signal."
+	// PresenceSubject and HeartbeatSubject are where helpdesks publish (or request) agents'
+	// presence: sb.agent.<agent>.presence {"status": ...} and sb.agent.<agent>.heartbeat.
+	PresenceSubject  = "sb.agent.*.presence"
+	HeartbeatSubject = "sb.agent.*.heartbeat"
 )
 
 // Headers set on pipeline messages.
 const (
+	// HeaderCause names, on every conversation event, the message or command that caused it
+	// (the router's fence: a cause is applied once).
+	HeaderCause  = "Sb-Cause"
 	HeaderKind   = "Sb-Kind"   // message | status | command
 	HeaderReason = "Sb-Reason" // why a message is in the dead-letter stream
 	HeaderStage  = "Sb-Stage"  // which stage dead-lettered it
@@ -62,6 +93,60 @@ func RouteSubject(partition int) string { return fmt.Sprintf("sb.route.%d", part
 // OutboundSubject is where replies for a channel account wait for their sender.
 func OutboundSubject(ch schema.Channel, account string) string {
 	return fmt.Sprintf("sb.out.%s.%s", ch, account)
+}
+
+// InboundPartitionFilter and StatusPartitionFilter select one partition of SB_INBOUND.
+func InboundPartitionFilter(partition int) string { return fmt.Sprintf("sb.in.*.*.%d", partition) }
+func StatusPartitionFilter(partition int) string  { return fmt.Sprintf("sb.status.*.*.%d", partition) }
+
+// OutboundChannelFilter selects the replies waiting for one channel's senders.
+func OutboundChannelFilter(ch schema.Channel) string { return "sb.out." + string(ch) + ".>" }
+
+// EventSubject is the subject an event is published on: sb.conv.<conversation>.<type>, or
+// sb.customer.<customer>.<type> for customer events (no conversation).
+func EventSubject(e *schema.Event) string {
+	if e.ConversationID == "" {
+		return "sb.customer." + e.CustomerID + "." + string(e.Type)
+	}
+	return ConversationTypeFilter(e.ConversationID, e.Type)
+}
+
+// ConversationFilter selects one conversation's events on SB_CONVERSATIONS (id "": every
+// conversation's).
+func ConversationFilter(id string) string {
+	if id == "" {
+		id = "*"
+	}
+	return "sb.conv." + id + ".>"
+}
+
+// ConversationTypeFilter selects one type of a conversation's events (id "": every
+// conversation's).
+func ConversationTypeFilter(id string, typ schema.EventType) string {
+	if id == "" {
+		id = "*"
+	}
+	return "sb.conv." + id + "." + string(typ)
+}
+
+// LiveConversation splits a republished live subject into conversation id and event type;
+// ok is false for anything else.
+func LiveConversation(subject string) (conv string, typ string, ok bool) {
+	rest, found := strings.CutPrefix(subject, LiveConvPrefix)
+	if !found {
+		return "", "", false
+	}
+	conv, typ, ok = strings.Cut(rest, ".")
+	return conv, typ, ok && conv != ""
+}
+
+// AgentOfPresence is the agent a presence or heartbeat subject is about.
+func AgentOfPresence(subject string) string {
+	parts := strings.Split(subject, ".")
+	if len(parts) != 4 {
+		return ""
+	}
+	return parts[2]
 }
 
 // DeadLetterSubject is where a stage puts what it cannot process.
