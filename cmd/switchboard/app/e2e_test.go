@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -276,5 +277,34 @@ func TestNotesAndIdentityChangesFollowTheServedSchema(t *testing.T) {
 	}
 	if custEvs[0].Type != schema.EventIdentityLinked || custEvs[1].Type != schema.EventIdentityUnlinked {
 		t.Fatalf("customer events: %s", apptest.Sprint(custEvs))
+	}
+}
+
+// An event on the stream that does not decode is never dropped in silence: the REST API lists
+// it (with its stream sequence) beside the events it could read.
+func TestRESTSurfacesAnUndecodableEvent(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	g.PostAPI("undecodable-1", "carol@example.com", "hello")
+	evs := g.Events("sb.conv.>", 2, 10*time.Second)
+	conv := evs[0].ConversationID
+	seq := g.PlantUndecodableEvent(conv)
+	status, body := g.Do("GET", "/v1/conversations/"+conv+"/events", apptest.Token, nil)
+	var list struct {
+		Events      []schema.Event
+		Undecodable []struct {
+			StreamSeq uint64 `json:"stream_seq"`
+			Subject   string
+			Error     string
+		}
+	}
+	if err := json.Unmarshal(body, &list); err != nil || status != 200 {
+		t.Fatalf("GET events: %d %s", status, body)
+	}
+	if len(list.Events) != 2 || len(list.Undecodable) != 1 || list.Undecodable[0].StreamSeq != seq ||
+		list.Undecodable[0].Subject != "sb.conv."+conv+".message" || list.Undecodable[0].Error == "" {
+		t.Fatalf("GET events: %s", body)
+	}
+	if _, metrics := g.Do("GET", "/metrics", "", nil); !regexp.MustCompile(`(?m)^switchboard_stream_undecodable_events_total [1-9]`).Match(metrics) {
+		t.Fatal("the undecodable event is not counted in /metrics")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
@@ -41,7 +42,10 @@ type wiring struct {
 // wire builds the host services, the connectors and the stages. Connectors are listed here
 // explicitly; there is no registry.
 func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, error) {
-	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_stream_undecodable_events_total",
+			Help: "Events on SB_CONVERSATIONS that did not decode when read (REST, the feed, recovery); each is also reported with its stream sequence."},
+			func() float64 { return float64(streams.UndecodableTotal()) }))
 	w := &wiring{connMetrics: connectors.NewMetrics(a.reg), metrics: pipeline.NewMetrics(a.reg)}
 	blobs, err := pipeline.NewBlobs(ctx, a.js)
 	if err != nil {

@@ -53,6 +53,23 @@ type Gateway struct {
 	DataDir string
 	Config  *app.Config
 	stopped bool
+	planted map[uint64]bool // stream sequences of events a test made undecodable on purpose
+}
+
+// PlantUndecodableEvent stores a payload that is not an event on the conversation's subject
+// of SB_CONVERSATIONS (what a misbehaving publisher with stream rights could do) and returns
+// its stream sequence. The end-of-test schema check leaves it alone.
+func (g *Gateway) PlantUndecodableEvent(conversation string) uint64 {
+	g.T.Helper()
+	ack, err := g.JS.Publish(context.Background(), streams.ConversationTypeFilter(conversation, schema.EventMessage), []byte("{not an event"))
+	if err != nil {
+		g.T.Fatal(err)
+	}
+	if g.planted == nil {
+		g.planted = map[uint64]bool{}
+	}
+	g.planted[ack.Sequence] = true
+	return ack.Sequence
 }
 
 // Options tune Start.
