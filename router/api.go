@@ -120,3 +120,8 @@ func (r *Router) ReloadRules() error {
 	_, err := r.o.Rules.Reload()
 	return err
 }
+
+// Submit puts a command on its customer's route partition; it is durable when this returns.
+func (r *Router) Submit(ctx context.Context, cmd *Command) error {
+	return SubmitCommand(ctx, r.js, r.o.Partitions, cmd)
+}

@@ -99,3 +99,16 @@ func (s *Store) Agent(ctx context.Context, id string) (rules.PresenceRecord, rul
 	}
 	return p, l, nil
 }
+
+// ConversationIDs lists every stored conversation (a scan of sb_conversations).
+func (s *Store) ConversationIDs(ctx context.Context) ([]string, error) {
+	keys, err := s.Conversations.ListKeys(ctx)
+	if err != nil {
+		return nil, kernel.Unavailable(err)
+	}
+	var ids []string
+	for k := range keys.Keys() {
+		ids = append(ids, k)
+	}
+	return ids, nil
+}

@@ -285,7 +285,7 @@ func publishEvents(b *testing.B, g *apptest.Gateway, convs, visitors []string, r
 					Direction: schema.Outbound, Kind: schema.KindMessage, Text: fmt.Sprint(time.Now().UnixNano()),
 					To: []schema.Address{{Kind: "visitor", Value: "shop:" + visitors[i]}}}}
 			data, _ := json.Marshal(ev)
-			if _, err := js.PublishAsync(streams.EventSubject(ev), data, jetstream.WithMsgID(ev.ID)); err != nil {
+			if _, err := js.PublishAsync(streams.EventSubject(&ev), data, jetstream.WithMsgID(ev.ID)); err != nil {
 				b.Fatal(err)
 			}
 		}

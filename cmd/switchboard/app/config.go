@@ -2,7 +2,6 @@ package app
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/url"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/rest"
 )
 
 // Config is the whole configuration file (docs/configuration.md).
@@ -28,7 +28,7 @@ type Config struct {
 	// container's cgroup limit, none outside a container; GOMEMLIMIT wins).
 	MemoryLimit cfg.ByteSize        `yaml:"memory_limit"`
 	HTTP        HTTPConfig          `yaml:"http"`
-	REST        RESTConfig          `yaml:"rest"`
+	REST        rest.Config         `yaml:"rest"`
 	NATS        pipeline.NATSConfig `yaml:"nats"`
 	Pipeline    pipeline.Config     `yaml:"pipeline"`
 	Router      router.Config       `yaml:"router"`
@@ -56,17 +56,6 @@ type HTTPConfig struct {
 	ShutdownGrace cfg.Duration `yaml:"shutdown_grace"`
 	// RateLimits caps messages per sender and per account (429 + Retry-After).
 	RateLimits connectors.RateLimits `yaml:"rate_limits"`
-}
-
-// RESTConfig authenticates helpdesks on the REST API.
-type RESTConfig struct {
-	Tokens []RESTToken `yaml:"tokens"`
-}
-
-// RESTToken is one helpdesk's bearer token.
-type RESTToken struct {
-	Name  string     `yaml:"name"`
-	Token cfg.Secret `yaml:"token"`
 }
 
 // Channels holds each connector's section.
@@ -170,12 +159,5 @@ func (c *Config) Validate(ck *cfg.Checker) {
 	default:
 		ck.Errorf("nats.embedded.auth", "must be credentials or none, not %q", c.NATS.Embedded.Auth)
 	}
-	seen := map[string]bool{}
-	for i, t := range c.REST.Tokens {
-		if t.Name == "" || seen[t.Name] {
-			ck.Errorf(fmt.Sprintf("rest.tokens[%d].name", i), "needs a unique name")
-		}
-		seen[t.Name] = true
-		ck.Required(fmt.Sprintf("rest.tokens[%d].token", i), !t.Token.IsSet())
-	}
+	c.REST.Validate(ck.At("rest"))
 }

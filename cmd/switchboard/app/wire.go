@@ -22,6 +22,7 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/identity"
+	"github.com/switchboardhq/switchboard/router/rest"
 	"github.com/switchboardhq/switchboard/router/rules"
 )
 
@@ -35,7 +36,7 @@ type wiring struct {
 	dispatcher  *pipeline.Dispatcher
 	leases      kernel.Leaser
 	sources     []connectors.SourceSpec
-	rest        *REST
+	rest        *rest.API
 	graph       *identity.Graph
 }
 
@@ -85,8 +86,8 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 			w.sources = append(w.sources, sp.Sources()...)
 		}
 	}
-	w.rest = &REST{js: a.js, events: streams.NewReader(a.js), store: w.router.Store(), partitions: a.cfg.Pipeline.Partitions, blobs: blobs,
-		tokens: a.cfg.REST.Tokens, signals: w.host.Signals, log: a.log.Named("rest"), router: w.router, graph: w.graph}
+	w.rest = rest.New(rest.Options{Reads: w.router.Store(), Router: w.router, Identities: w.graph,
+		Events: streams.NewReader(a.js), Blobs: blobs, Signals: w.host.Signals, Tokens: a.cfg.REST.Tokens, Logger: a.log.Named("rest")})
 	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
 		refs := append(w.ingest.Consumers(), w.router.Consumers()...)
 		return append(refs, w.dispatcher.Consumers()...)

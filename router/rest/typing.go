@@ -1,4 +1,4 @@
-package app
+package rest
 
 import (
 	"context"
@@ -20,9 +20,9 @@ type typingSignal struct {
 
 // postTyping answers POST /v1/conversations/{id}/typing {"agent_id", "state": "start|stop"}:
 // the customer's open chat shows that an agent is typing. Nothing is stored.
-func (s *REST) postTyping(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) postTyping(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
-	conv, _, err := s.store.Conversation(ctx, id)
+	conv, _, err := s.reads.Conversation(ctx, id)
 	if err != nil {
 		return nil, lookup(err, "conversation", id)
 	}

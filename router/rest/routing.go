@@ -1,4 +1,4 @@
-package app
+package rest
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 )
 
 // routerEndpoints are the REST routes for routing, agents and identities (docs/routing.md).
-func (s *REST) routerEndpoints(ep func(method, path string, h connectors.HandlerFunc) connectors.Endpoint) []connectors.Endpoint {
+func (s *API) routerEndpoints(ep func(method, path string, h connectors.HandlerFunc) connectors.Endpoint) []connectors.Endpoint {
 	return []connectors.Endpoint{
 		ep("POST", "/v1/conversations/{id}/assign", s.move(router.CommandAssign)),
 		ep("POST", "/v1/conversations/{id}/transfer", s.move(router.CommandTransfer)),
@@ -56,10 +56,10 @@ type moveBody struct {
 
 // move answers assign (to an agent) and transfer (to an agent or a queue): 202 once the
 // command is durable, 409 when the agent has no room or is offline.
-func (s *REST) move(typ router.CommandType) connectors.HandlerFunc {
+func (s *API) move(typ router.CommandType) connectors.HandlerFunc {
 	return func(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 		id := r.PathValue("id")
-		conv, _, err := s.store.Conversation(ctx, id)
+		conv, _, err := s.reads.Conversation(ctx, id)
 		if err != nil {
 			return nil, lookup(err, "conversation", id)
 		}
@@ -107,11 +107,11 @@ func conflict(code, msg string) error {
 	return &connectors.HTTPError{Status: http.StatusConflict, Code: code, Message: msg}
 }
 
-func (s *REST) listAgents(_ context.Context, _ *connectors.Request) (*connectors.Response, error) {
+func (s *API) listAgents(_ context.Context, _ *connectors.Request) (*connectors.Response, error) {
 	return connectors.JSON(http.StatusOK, map[string]any{"agents": s.router.Agents()}), nil
 }
 
-func (s *REST) getAgent(_ context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) getAgent(_ context.Context, r *connectors.Request) (*connectors.Response, error) {
 	a, err := s.router.Agent(r.PathValue("id"))
 	if err != nil {
 		return nil, notFound("agent", r.PathValue("id"))
@@ -120,7 +120,7 @@ func (s *REST) getAgent(_ context.Context, r *connectors.Request) (*connectors.R
 }
 
 // putPresence answers PUT /v1/agents/{id}/presence {"status": "available|away|offline", "reason": ""}.
-func (s *REST) putPresence(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) putPresence(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	var b agents.PresenceUpdate
 	if err := decodeJSON(r, &b); err != nil {
 		return nil, err
@@ -132,11 +132,11 @@ func (s *REST) putPresence(ctx context.Context, r *connectors.Request) (*connect
 }
 
 // heartbeat answers POST /v1/agents/{id}/heartbeat: the agent is still there.
-func (s *REST) heartbeat(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) heartbeat(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	return s.presence(ctx, r.PathValue("id"), "", "")
 }
 
-func (s *REST) presence(ctx context.Context, id string, status rules.Presence, reason string) (*connectors.Response, error) {
+func (s *API) presence(ctx context.Context, id string, status rules.Presence, reason string) (*connectors.Response, error) {
 	rec, err := s.router.SetPresence(ctx, id, status, reason)
 	if errors.Is(err, agents.ErrUnknownAgent) {
 		return nil, notFound("agent", id)
@@ -148,7 +148,7 @@ func (s *REST) presence(ctx context.Context, id string, status rules.Presence, r
 }
 
 // findCustomer answers GET /v1/customers?identity=kind:value (e.g. phone:+15551234567).
-func (s *REST) findCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) findCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	key := r.HTTP.URL.Query().Get("identity")
 	kind, value, ok := strings.Cut(key, ":")
 	if !ok || kind == "" || value == "" {
@@ -174,7 +174,7 @@ func (s *REST) findCustomer(ctx context.Context, r *connectors.Request) (*connec
 
 // customerView answers GET /v1/customers/{id}/view: the customer, their identities and
 // their conversations (newest first).
-func (s *REST) customerView(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) customerView(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
 	c, err := s.graph.Customer(ctx, id)
 	if err != nil {
@@ -182,7 +182,7 @@ func (s *REST) customerView(ctx context.Context, r *connectors.Request) (*connec
 	}
 	convs := []*schema.Conversation{}
 	for i := len(c.Conversations) - 1; i >= 0; i-- {
-		if conv, _, err := s.store.Conversation(ctx, c.Conversations[i]); err == nil {
+		if conv, _, err := s.reads.Conversation(ctx, c.Conversations[i]); err == nil {
 			convs = append(convs, conv)
 		}
 	}
@@ -190,7 +190,7 @@ func (s *REST) customerView(ctx context.Context, r *connectors.Request) (*connec
 }
 
 // patchCustomer answers PATCH /v1/customers/{id} {"name": "...", "attributes": {"tier": "vip", "old": null}}.
-func (s *REST) patchCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) patchCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	var b struct {
 		Name       string             `json:"name"`
 		Attributes map[string]*string `json:"attributes"`
@@ -206,7 +206,7 @@ func (s *REST) patchCustomer(ctx context.Context, r *connectors.Request) (*conne
 }
 
 // linkIdentity answers POST /v1/customers/{id}/identities {"kind": "phone", "value": "+1555...", "actor": ""}.
-func (s *REST) linkIdentity(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) linkIdentity(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	var b struct {
 		Kind     string `json:"kind"`
 		Value    string `json:"value"`
@@ -232,7 +232,7 @@ func (s *REST) linkIdentity(ctx context.Context, r *connectors.Request) (*connec
 
 // unlinkIdentity answers DELETE /v1/customers/{id}/identities/{kind:value}: the identity
 // becomes a customer of its own (returned).
-func (s *REST) unlinkIdentity(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) unlinkIdentity(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	key, err := url.PathUnescape(r.PathValue("identity"))
 	if err != nil || !strings.Contains(key, ":") {
 		return nil, connectors.BadField("identity", "write kind:value, URL-escaped")
@@ -247,7 +247,7 @@ func (s *REST) unlinkIdentity(ctx context.Context, r *connectors.Request) (*conn
 
 // mergeCustomer answers POST /v1/customers/{id}/merge {"customer_id": "cus_..."}: that
 // customer is merged into this one.
-func (s *REST) mergeCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) mergeCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	other, actor, err := otherCustomer(r)
 	if err != nil {
 		return nil, err
@@ -261,7 +261,7 @@ func (s *REST) mergeCustomer(ctx context.Context, r *connectors.Request) (*conne
 
 // splitCustomer answers POST /v1/customers/{id}/split {"customer_id": "cus_..."}: a merge
 // undone.
-func (s *REST) splitCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) splitCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	other, actor, err := otherCustomer(r)
 	if err != nil {
 		return nil, err
@@ -295,7 +295,7 @@ func identityAnswer(c *schema.Customer, err error, id string) (*connectors.Respo
 }
 
 // getRules answers GET /v1/rules: the version in force and the last reload's outcome.
-func (s *REST) getRules(_ context.Context, _ *connectors.Request) (*connectors.Response, error) {
+func (s *API) getRules(_ context.Context, _ *connectors.Request) (*connectors.Response, error) {
 	rs := s.router.Rules()
 	if rs == nil {
 		return nil, conflict("routing_off", router.ErrRoutingOff.Error())
@@ -310,7 +310,7 @@ func (s *REST) getRules(_ context.Context, _ *connectors.Request) (*connectors.R
 
 // reloadRules answers POST /v1/rules/reload: 200 with the version in force, or 422 with
 // every problem of a bad file (the previous rules stay in force).
-func (s *REST) reloadRules(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) reloadRules(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	if err := s.router.ReloadRules(); err != nil {
 		if errors.Is(err, router.ErrRoutingOff) {
 			return nil, conflict("routing_off", err.Error())

@@ -1,4 +1,4 @@
-package app
+package rest
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
@@ -18,27 +17,83 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/identity"
+	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// REST is the helpdesk-facing API (docs/rest-api.md).
-type REST struct {
-	js         jetstream.JetStream
-	events     *streams.Reader
-	store      *router.Store
-	blobs      connectors.BlobStore
-	partitions int
-	tokens     []RESTToken
-	signals    connectors.Signals
-	log        *zap.Logger
-	router     *router.Router
-	graph      *identity.Graph
+// API is the helpdesk-facing REST API (docs/rest-api.md). It holds no store or stream of its
+// own: it reads through [Reads] and the stream reader, and changes conversations and
+// customers only through [Router] and [Identities].
+type API struct {
+	reads   Reads
+	router  Router
+	graph   Identities
+	events  *streams.Reader
+	blobs   connectors.BlobStore
+	signals connectors.Signals
+	tokens  []Token
+	log     *zap.Logger
+}
+
+// Reads are the records REST answers from (router.Store).
+type Reads interface {
+	Message(ctx context.Context, id string) (*schema.Message, uint64, error)
+	Conversation(ctx context.Context, id string) (*schema.Conversation, uint64, error)
+	Customer(ctx context.Context, id string) (*schema.Customer, uint64, error)
+	// ConversationIDs lists every stored conversation (an operations scan, not a hot path).
+	ConversationIDs(ctx context.Context) ([]string, error)
+}
+
+// Router is what REST asks of the router (router.Router): submit a command, move a
+// conversation, agents and their presence, the rules in force.
+type Router interface {
+	Submit(ctx context.Context, cmd *router.Command) error
+	Move(ctx context.Context, conv *schema.Conversation, typ router.CommandType, cmdID, agent, queue, reason, actor string) error
+	Agents() []router.AgentInfo
+	Agent(id string) (router.AgentInfo, error)
+	SetPresence(ctx context.Context, agent string, status rules.Presence, reason string) (rules.PresenceRecord, error)
+	Rules() *rules.Rules
+	RulesStatus() (bool, error)
+	ReloadRules() error
+}
+
+// Identities is the identity graph as REST changes it (identity.Graph).
+type Identities interface {
+	Normalizer() *identity.Normalizer
+	Owner(ctx context.Context, key string) (string, error)
+	Customer(ctx context.Context, id string) (*schema.Customer, error)
+	Link(ctx context.Context, cust string, id schema.Identity, actor string) (*schema.Customer, error)
+	Unlink(ctx context.Context, cust string, key, opID, actor string) (*schema.Customer, error)
+	Merge(ctx context.Context, survivor, other, actor string) error
+	Split(ctx context.Context, survivor, other, actor string) (*schema.Customer, error)
+	SetAttributes(ctx context.Context, id, name string, attrs map[string]*string) (*schema.Customer, error)
+}
+
+// Options are what [New] wires together.
+type Options struct {
+	Reads      Reads
+	Router     Router
+	Identities Identities
+	Events     *streams.Reader
+	Blobs      connectors.BlobStore
+	Signals    connectors.Signals
+	Tokens     []Token
+	Logger     *zap.Logger
+}
+
+// New returns the API.
+func New(o Options) *API {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return &API{reads: o.Reads, router: o.Router, graph: o.Identities, events: o.Events, blobs: o.Blobs,
+		signals: o.Signals, tokens: o.Tokens, log: o.Logger}
 }
 
 const restChannel = schema.Channel("rest")
 
 // Endpoints lists the REST routes, served through the intake (limits, draining, metrics).
-func (s *REST) Endpoints() []connectors.Endpoint {
+func (s *API) Endpoints() []connectors.Endpoint {
 	ep := func(method, path string, h connectors.HandlerFunc) connectors.Endpoint {
 		return connectors.Endpoint{Method: method, Path: path, Channel: restChannel, Handle: s.auth(h)}
 	}
@@ -58,7 +113,7 @@ func (s *REST) Endpoints() []connectors.Endpoint {
 
 // auth checks the bearer token against rest.tokens (constant time). With no tokens
 // configured the API is open, which `serve` warns about.
-func (s *REST) auth(h connectors.HandlerFunc) connectors.HandlerFunc {
+func (s *API) auth(h connectors.HandlerFunc) connectors.HandlerFunc {
 	return func(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 		if len(s.tokens) == 0 {
 			return h(ctx, r)
@@ -87,9 +142,9 @@ func lookup(err error, what, id string) error {
 	return err
 }
 
-func (s *REST) getMessage(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) getMessage(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
-	m, _, err := s.store.Message(ctx, id)
+	m, _, err := s.reads.Message(ctx, id)
 	if err != nil {
 		return nil, lookup(err, "message", id)
 	}
@@ -100,8 +155,8 @@ func (s *REST) getMessage(ctx context.Context, r *connectors.Request) (*connecto
 // stores the snapshot, so a helpdesk acting on an event can be a moment ahead of it: when the
 // stream already has events of the conversation, wait (briefly) for the snapshot instead of
 // answering 404.
-func (s *REST) conversation(ctx context.Context, id string) (*schema.Conversation, error) {
-	c, _, err := s.store.Conversation(ctx, id)
+func (s *API) conversation(ctx context.Context, id string) (*schema.Conversation, error) {
+	c, _, err := s.reads.Conversation(ctx, id)
 	if !errors.Is(err, kernel.ErrNotFound) || !schema.ValidToken(id) {
 		return c, lookup(err, "conversation", id)
 	}
@@ -111,12 +166,12 @@ func (s *REST) conversation(ctx context.Context, id string) (*schema.Conversatio
 	deadline := time.Now().Add(2 * time.Second)
 	for errors.Is(err, kernel.ErrNotFound) && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
-		c, _, err = s.store.Conversation(ctx, id)
+		c, _, err = s.reads.Conversation(ctx, id)
 	}
 	return c, lookup(err, "conversation", id)
 }
 
-func (s *REST) getConversation(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) getConversation(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
 	c, err := s.conversation(ctx, id)
 	if err != nil {
@@ -125,9 +180,9 @@ func (s *REST) getConversation(ctx context.Context, r *connectors.Request) (*con
 	return connectors.JSON(http.StatusOK, c), nil
 }
 
-func (s *REST) getCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) getCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
-	c, _, err := s.store.Customer(ctx, id)
+	c, _, err := s.reads.Customer(ctx, id)
 	if err != nil {
 		return nil, lookup(err, "customer", id)
 	}
@@ -136,7 +191,7 @@ func (s *REST) getCustomer(ctx context.Context, r *connectors.Request) (*connect
 
 // listConversations answers ?customer_id=&status=&limit= (limit default 100, max 1000).
 // Without customer_id it scans the conversations bucket: fine for operations, not a hot path.
-func (s *REST) listConversations(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) listConversations(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	q := r.HTTP.URL.Query()
 	limit, err := intParam(q.Get("limit"), 100, 1000, "limit")
 	if err != nil {
@@ -152,7 +207,7 @@ func (s *REST) listConversations(ctx context.Context, r *connectors.Request) (*c
 	}
 	out := []*schema.Conversation{}
 	for _, id := range ids {
-		c, _, err := s.store.Conversation(ctx, id)
+		c, _, err := s.reads.Conversation(ctx, id)
 		if err != nil {
 			continue
 		}
@@ -166,9 +221,9 @@ func (s *REST) listConversations(ctx context.Context, r *connectors.Request) (*c
 	return connectors.JSON(http.StatusOK, map[string]any{"conversations": out}), nil
 }
 
-func (s *REST) conversationIDs(ctx context.Context, customerID string) ([]string, error) {
+func (s *API) conversationIDs(ctx context.Context, customerID string) ([]string, error) {
 	if customerID != "" {
-		c, _, err := s.store.Customer(ctx, customerID)
+		c, _, err := s.reads.Customer(ctx, customerID)
 		if errors.Is(err, kernel.ErrNotFound) {
 			return nil, nil
 		}
@@ -181,15 +236,7 @@ func (s *REST) conversationIDs(ctx context.Context, customerID string) ([]string
 		}
 		return ids, nil
 	}
-	keys, err := s.store.Conversations.ListKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for k := range keys.Keys() {
-		ids = append(ids, k)
-	}
-	return ids, nil
+	return s.reads.ConversationIDs(ctx)
 }
 
 func intParam(v string, def, maxV int, name string) (int, error) {
@@ -205,7 +252,7 @@ func intParam(v string, def, maxV int, name string) (int, error) {
 
 // listEvents answers the conversation's events in order: ?after=<seq>&limit=<n> (default
 // 500, max 5000).
-func (s *REST) listEvents(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) listEvents(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
 	conv, err := s.conversation(ctx, id)
 	if err != nil {
@@ -233,7 +280,7 @@ func (s *REST) listEvents(ctx context.Context, r *connectors.Request) (*connecto
 
 // readEvents reads up to limit events of a conversation with seq > after. Events that do not
 // decode are listed apart (with their stream sequence), never dropped in silence.
-func (s *REST) readEvents(ctx context.Context, convID string, after uint64, limit int) ([]*schema.Event, []streams.Undecodable, error) {
+func (s *API) readEvents(ctx context.Context, convID string, after uint64, limit int) ([]*schema.Event, []streams.Undecodable, error) {
 	events := []*schema.Event{}
 	var bad []streams.Undecodable
 	err := s.events.Read(ctx, streams.Query{Filter: streams.ConversationFilter(convID)}, func(st *streams.Stored) error {
@@ -265,7 +312,7 @@ type replyBody struct {
 
 // postReply queues an agent's reply (or internal note). An Idempotency-Key header makes a
 // retried request return the same message id and send nothing twice.
-func (s *REST) postReply(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) postReply(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	id := r.PathValue("id")
 	conv, err := s.conversation(ctx, id)
 	if err != nil {
@@ -293,7 +340,7 @@ func (s *REST) postReply(ctx context.Context, r *connectors.Request) (*connector
 		From: schema.Address{Kind: "agent", Value: agentOr(agent)}}
 	cmd := &router.Command{ID: msgID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
 		Actor: "agent:" + agentOr(agent), Message: m, At: now}
-	if err := s.submit(ctx, cmd); err != nil {
+	if err := s.router.Submit(ctx, cmd); err != nil {
 		return nil, err
 	}
 	return connectors.JSON(http.StatusAccepted, map[string]string{"id": msgID, "conversation_id": conv.ID}), nil
@@ -307,7 +354,7 @@ func agentOr(id string) string {
 }
 
 // command answers POST /v1/conversations/{id}/resolve and /reopen ({"reason": "..."}).
-func (s *REST) command(typ router.CommandType) connectors.HandlerFunc {
+func (s *API) command(typ router.CommandType) connectors.HandlerFunc {
 	return func(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 		id := r.PathValue("id")
 		conv, err := s.conversation(ctx, id)
@@ -326,19 +373,14 @@ func (s *REST) command(typ router.CommandType) connectors.HandlerFunc {
 		cmdID := commandID(r, string(typ), conv.ID)
 		cmd := &router.Command{ID: cmdID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
 			Actor: "agent:" + agentOr(b.AgentID), Reason: b.Reason, At: time.Now().UTC()}
-		if err := s.submit(ctx, cmd); err != nil {
+		if err := s.router.Submit(ctx, cmd); err != nil {
 			return nil, err
 		}
 		return connectors.JSON(http.StatusAccepted, map[string]string{"command_id": cmdID, "conversation_id": conv.ID}), nil
 	}
 }
 
-// submit puts a command on the customer's route partition; it is durable when this returns.
-func (s *REST) submit(ctx context.Context, cmd *router.Command) error {
-	return router.SubmitCommand(ctx, s.js, s.partitions, cmd)
-}
-
-func (s *REST) getAttachment(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+func (s *API) getAttachment(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	key := r.PathValue("key")
 	rc, ctype, err := s.blobs.Open(ctx, key)
 	if err != nil {
