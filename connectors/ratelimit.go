@@ -18,14 +18,17 @@ import (
 // misbehaving integration cannot starve the others. Over a limit the request is answered 429
 // with Retry-After and nothing is stored.
 type RateLimits struct {
-	// Channels the limits apply to (default [api]). A provider that does not retry a 429
-	// (Twilio's inbound webhooks) would lose the message: leave those out.
-	Channels  []string `yaml:"channels"`
-	PerSender Rate     `yaml:"per_sender"`  // default 10/s, burst 50
-	PerAcct   Rate     `yaml:"per_account"` // default 500/s, burst 1000
+	// Channels the limits apply to. A provider that does not retry a 429 (Twilio's inbound
+	// webhooks) would lose the message: leave those out.
+	Channels []string `yaml:"channels" default:"[api]"`
+	// One sender (from address) of one account.
+	PerSender Rate `yaml:"per_sender" default:"{per_second: 10, burst: 50}"`
+	// All senders of one account together.
+	PerAcct Rate `yaml:"per_account" default:"{per_second: 500, burst: 1000}"`
 }
 
-// Rate is a token bucket.
+// Rate is a token bucket. A rate given without burst takes the default burst, or per_second
+// when that is more.
 type Rate struct {
 	PerSecond float64 `yaml:"per_second"`
 	Burst     int     `yaml:"burst"`
@@ -43,12 +46,14 @@ func (r *RateLimits) Validate(ck *cfg.Checker) {
 	}
 }
 
-func (r Rate) or(perSecond float64, burst int) Rate {
+// or completes a rate given in part from the default: a missing burst is the default's, or
+// one second's worth when that is more.
+func (r Rate) or(def Rate) Rate {
 	if r.PerSecond == 0 {
-		r.PerSecond = perSecond
+		r.PerSecond = def.PerSecond
 	}
 	if r.Burst == 0 {
-		r.Burst = max(burst, int(r.PerSecond))
+		r.Burst = max(def.Burst, int(r.PerSecond))
 	}
 	return r
 }
@@ -76,12 +81,16 @@ type limiterEntry struct {
 // NewLimitedPublisher wraps p with the limits; reg registers
 // switchboard_rate_limited_total{channel,scope}.
 func NewLimitedPublisher(p Publisher, limits RateLimits, reg prometheus.Registerer) Publisher {
+	var def RateLimits // the defaults declared on the fields
+	if err := cfg.SetDefaults(&def); err != nil {
+		panic(err) // a bad default tag: caught by every test that builds a gateway
+	}
 	channels := limits.Channels
 	if channels == nil {
-		channels = []string{string(schema.ChannelAPI)}
+		channels = def.Channels
 	}
 	lp := &limitedPublisher{Publisher: p, channels: channels,
-		sender: limits.PerSender.or(10, 50), account: limits.PerAcct.or(500, 1000),
+		sender: limits.PerSender.or(def.PerSender), account: limits.PerAcct.or(def.PerAcct),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_rate_limited_total",
 			Help: "Messages refused with 429 because a sender or an account was over its rate."}, []string{"channel", "scope"}),
 		buckets: map[string]*limiterEntry{}}

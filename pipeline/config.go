@@ -11,16 +11,22 @@ import (
 
 // NATSConfig says which NATS to use: an embedded server (the default) or an external cluster.
 type NATSConfig struct {
-	// URL of an external NATS cluster (comma-separated seeds). Empty: embed a server.
-	URL         string     `yaml:"url"`
+	// An external NATS cluster to connect to instead of the embedded server (then leave out
+	// embedded), e.g. nats://n1:4222,nats://n2:4222.
+	URL string `yaml:"url"`
+	// How to log in to the external cluster: user and password, a token, a credentials file
+	// or an nkey seed file.
 	User        string     `yaml:"user"`
-	Password    cfg.Secret `yaml:"password"`
-	Token       cfg.Secret `yaml:"token"`
+	Password    cfg.Secret `yaml:"password" example:"{env: NATS_PASSWORD}"`
+	Token       cfg.Secret `yaml:"token" example:"{env: NATS_TOKEN}"`
 	Credentials string     `yaml:"credentials_file"`
 	NKeySeed    string     `yaml:"nkey_seed_file"`
-	TLS         *TLSConfig `yaml:"tls"`
-	Replicas    int        `yaml:"replicas"` // stream and bucket replicas (1 embedded; 3 on a cluster)
+	// Client TLS for the external cluster.
+	TLS *TLSConfig `yaml:"tls"`
+	// Stream and bucket replicas: 1 embedded, 3 on a 3-node cluster.
+	Replicas int `yaml:"replicas" default:"1"`
 
+	// The in-process nats-server with JetStream (the default when url is empty).
 	Embedded EmbeddedConfig `yaml:"embedded"`
 }
 
@@ -34,111 +40,81 @@ type TLSConfig struct {
 
 // EmbeddedConfig configures the in-process nats-server.
 type EmbeddedConfig struct {
-	// Listen is host:port for helpdesks and the nats CLI; "" or "none" listens nowhere.
+	// host:port for helpdesks, `switchboard tail` and the nats CLI (127.0.0.1:4222 when url is
+	// empty); "none" listens nowhere. serve --nats-addr overrides it.
 	Listen string `yaml:"listen"`
-	// Auth is "credentials" (the default: every client logs in; what User, Password,
-	// HelpdeskUser and HelpdeskPassword leave out is generated on first start and kept in
-	// data_dir/nats-auth.json) or "none" (anonymous clients may do anything: development only).
-	Auth string `yaml:"auth"`
-	// User and Password are the gateway's own login (full access).
-	User     string     `yaml:"user"`
-	Password cfg.Secret `yaml:"password"`
-	// HelpdeskUser and HelpdeskPassword are the helpdesks' login: read the conversation
-	// stream and manage their own consumers on it, nothing else.
-	HelpdeskUser     string       `yaml:"helpdesk_user"`
-	HelpdeskPassword cfg.Secret   `yaml:"helpdesk_password"`
-	MaxMemory        cfg.ByteSize `yaml:"max_memory"`
-	MaxStore         cfg.ByteSize `yaml:"max_store"`
-	// SyncInterval is how often the file store fsyncs (default 2m, nats-server's own); "always"
-	// is not offered: set it low for stricter durability on power loss.
-	SyncInterval cfg.Duration `yaml:"sync_interval"`
+	// "credentials": every client logs in; what the four settings below leave out is generated
+	// on first start into data_dir/nats-auth.json (0600). "none": anonymous clients may read,
+	// forge and delete anything (development only; a warning is logged at every start).
+	Auth string `yaml:"auth" default:"credentials"`
+	// The gateway's own login (full access; tail, dlq and rules replay use it).
+	User     string     `yaml:"user" example:"switchboard"`
+	Password cfg.Secret `yaml:"password" example:"{env: NATS_PASSWORD}"`
+	// The helpdesks' login, least privilege: read SB_CONVERSATIONS through their own consumers,
+	// nothing else.
+	HelpdeskUser     string     `yaml:"helpdesk_user" example:"helpdesk"`
+	HelpdeskPassword cfg.Secret `yaml:"helpdesk_password" example:"{env: NATS_HELPDESK_PASSWORD}"`
+	// Memory the embedded JetStream may use.
+	MaxMemory cfg.ByteSize `yaml:"max_memory" default:"256MiB"`
+	// Disk the embedded JetStream may use; 0: limited by the disk.
+	MaxStore cfg.ByteSize `yaml:"max_store"`
+	// How often the file store fsyncs (nats-server's own default). "always" is not offered:
+	// set it low for stricter durability on power loss.
+	SyncInterval cfg.Duration `yaml:"sync_interval" default:"2m"`
 }
 
 // Config tunes the streams and stages.
 type Config struct {
-	// Partitions splits ordered processing: messages of one sender (then of one customer)
-	// stay in one partition, partitions run in parallel. Fixed once data exists.
-	Partitions int `yaml:"partitions"`
-	// DedupeWindow is how long JetStream remembers message ids; later duplicates are still
-	// dropped by the ingest stage, from the message records.
-	DedupeWindow cfg.Duration `yaml:"dedupe_window"`
-	Retention    Retention    `yaml:"retention"`
-	// MaxAttempts is how often a stage retries a message before dead-lettering it.
-	MaxAttempts int `yaml:"max_attempts"`
-	// LeaseTTL is how long a dead instance keeps a mailbox before another takes over.
-	LeaseTTL cfg.Duration `yaml:"lease_ttl"`
-	// Attachments caps what is fetched into the object store.
+	// Ordered processing lanes: messages of one sender (then of one customer) stay in one
+	// partition, partitions run in parallel. Fixed once data exists: the gateway refuses to
+	// start if it changes.
+	Partitions int `yaml:"partitions" default:"8"`
+	// How long JetStream remembers message ids; later repeats are still dropped by the ingest
+	// stage, from the message records.
+	DedupeWindow cfg.Duration `yaml:"dedupe_window" default:"20m"`
+	// How long each stream keeps data.
+	Retention Retention `yaml:"retention"`
+	// Retries of a failing message before it is dead-lettered.
+	MaxAttempts int `yaml:"max_attempts" default:"20"`
+	// How long a dead instance keeps a pull source (a mailbox) before another takes it.
+	LeaseTTL cfg.Duration `yaml:"lease_ttl" default:"15s"`
+	// What is fetched into the object store.
 	Attachments AttachmentLimits `yaml:"attachments"`
 }
 
 // Retention bounds each stream by age.
 type Retention struct {
-	Inbound       cfg.Duration `yaml:"inbound"`
-	Route         cfg.Duration `yaml:"route"`
-	Conversations cfg.Duration `yaml:"conversations"`
-	Outbound      cfg.Duration `yaml:"outbound"`
-	DeadLetter    cfg.Duration `yaml:"dead_letter"`
-	Rejected      cfg.Duration `yaml:"rejected"`
-	Attachments   cfg.Duration `yaml:"attachments"`
-	// Messages and Outbox bound the message records (sb_messages) and send records
-	// (sb_outbox) by age since their last write. They are what keeps a redelivered or
-	// redriven message from applying twice, so they must outlive the streams that can
-	// deliver one again.
-	Messages cfg.Duration `yaml:"messages"`
-	Outbox   cfg.Duration `yaml:"outbox"`
+	Inbound cfg.Duration `yaml:"inbound" default:"720h"` // SB_INBOUND
+	Route   cfg.Duration `yaml:"route" default:"168h"`   // SB_ROUTE
+	// SB_CONVERSATIONS, the unified stream helpdesks consume (also what `rules replay` reads).
+	Conversations cfg.Duration `yaml:"conversations" default:"8760h"`
+	Outbound      cfg.Duration `yaml:"outbound" default:"168h"`    // SB_OUTBOUND
+	DeadLetter    cfg.Duration `yaml:"dead_letter" default:"720h"` // SB_DLQ
+	// SB_REJECTED, the forensic records (also capped at 100k records / 256MiB).
+	Rejected    cfg.Duration `yaml:"rejected" default:"336h"`
+	Attachments cfg.Duration `yaml:"attachments" default:"8760h"` // the object store sb_attachments
+	// Message records (sb_messages, GET /v1/messages/{id}), by age since last written. They
+	// stop a redelivered message applying twice, so they must outlive inbound, route and
+	// dead_letter.
+	Messages cfg.Duration `yaml:"messages" default:"8760h"`
+	// Send records (sb_outbox: delivery statuses, no double sends); at least outbound and
+	// dead_letter.
+	Outbox cfg.Duration `yaml:"outbox" default:"8760h"`
 }
 
 // AttachmentLimits caps fetched attachments.
 type AttachmentLimits struct {
-	MaxBytes   cfg.ByteSize `yaml:"max_bytes"`
-	MaxPerMsg  int          `yaml:"max_per_message"`
-	FetchTries int          `yaml:"fetch_attempts"`
+	MaxBytes   cfg.ByteSize `yaml:"max_bytes" default:"25MiB"`    // per fetched attachment
+	MaxPerMsg  int          `yaml:"max_per_message" default:"20"` // attachments fetched per message
+	FetchTries int          `yaml:"fetch_attempts" default:"3"`   // tries per attachment
 }
 
-// Defaults.
-const (
-	DefaultPartitions = 8
-	day               = 24 * time.Hour
-)
-
-// WithDefaults fills what the file left out.
+// WithDefaults fills what the file left out (the `default` tags).
 func (c Config) WithDefaults() Config {
-	if c.Partitions == 0 {
-		c.Partitions = DefaultPartitions
-	}
-	if c.DedupeWindow == 0 {
-		c.DedupeWindow = cfg.Duration(20 * time.Minute)
-	}
-	if c.MaxAttempts == 0 {
-		c.MaxAttempts = 20
-	}
-	setDur(&c.LeaseTTL, 15*time.Second)
-	r := &c.Retention
-	setDur(&r.Inbound, 30*day)
-	setDur(&r.Route, 7*day)
-	setDur(&r.Conversations, 365*day)
-	setDur(&r.Outbound, 7*day)
-	setDur(&r.DeadLetter, 30*day)
-	setDur(&r.Rejected, 14*day)
-	setDur(&r.Attachments, 365*day)
-	setDur(&r.Messages, 365*day)
-	setDur(&r.Outbox, 365*day)
-	if c.Attachments.MaxBytes == 0 {
-		c.Attachments.MaxBytes = 25 << 20
-	}
-	if c.Attachments.MaxPerMsg == 0 {
-		c.Attachments.MaxPerMsg = 20
-	}
-	if c.Attachments.FetchTries == 0 {
-		c.Attachments.FetchTries = 3
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err) // a bad default tag: every test that loads a config catches it
 	}
 	return c
-}
-
-func setDur(d *cfg.Duration, def time.Duration) {
-	if *d == 0 {
-		*d = cfg.Duration(def)
-	}
 }
 
 // Validate checks ranges.

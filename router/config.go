@@ -12,55 +12,57 @@ import (
 
 // Config is the `router:` section of the configuration file (docs/routing.md).
 type Config struct {
-	// RulesFile holds queues, business hours and routing rules. A relative path is resolved
-	// against the directory of the configuration file. Empty: one built-in queue "default"
-	// with every agent, least-loaded.
-	RulesFile string `yaml:"rules_file"`
-	// ReloadInterval is how often the rules file is checked for changes (default 5s).
-	ReloadInterval cfg.Duration    `yaml:"reload_interval"`
-	Threading      Threading       `yaml:"threading"`
-	Identity       identity.Config `yaml:"identity"`
-	// Agents is the roster. Without agents and without a rules file, routing is off: the
-	// router threads conversations and queues nothing.
-	Agents   []rules.AgentConfig `yaml:"agents"`
-	Presence PresenceConfig      `yaml:"presence"`
-	// LoadWeights weigh an agent's open conversations by channel (default 1 each): with
+	// Queues, business hours and routing rules (docs/routing.md), hot-reloaded. A relative
+	// path is resolved against the directory of the configuration file. Empty: one built-in
+	// queue "default" with every agent, least-loaded.
+	RulesFile string `yaml:"rules_file" example:"rules.yaml"`
+	// How often the rules file is checked for changes.
+	ReloadInterval cfg.Duration `yaml:"reload_interval" default:"5s"`
+	// Which conversation a message joins.
+	Threading Threading `yaml:"threading"`
+	// How addresses are normalized into identities.
+	Identity identity.Config `yaml:"identity"`
+	// The roster. Without agents and without a rules file, routing is off: the router threads
+	// conversations and queues nothing.
+	Agents []rules.AgentConfig `yaml:"agents"`
+	// Agents' presence timers.
+	Presence PresenceConfig `yaml:"presence"`
+	// Weight of one open conversation per channel (1 for a channel not listed): with
 	// webchat: 3, one chat counts like three emails against max_load.
-	LoadWeights map[string]int `yaml:"load_weights"`
+	LoadWeights map[string]int `yaml:"load_weights" example:"{webchat: 3}"`
 }
 
 // Threading says which conversation a message joins.
 type Threading struct {
-	// Scope is "customer" (one conversation per customer across channels, the default) or
-	// "customer_channel" (one per customer and channel).
-	Scope string `yaml:"scope"`
-	// Reopen is the policy for a message after the conversation was resolved, per channel;
-	// the key "default" covers the others (default: a new conversation).
-	Reopen map[string]ReopenPolicy `yaml:"reopen"`
-	// KeepAgent gives a reopened conversation back to its agent when they are available
-	// and have capacity (default true).
-	KeepAgent *bool `yaml:"keep_agent_on_reopen"`
+	// customer (one conversation per customer across channels) or customer_channel (one per
+	// customer and channel).
+	Scope string `yaml:"scope" default:"customer"`
+	// What a message after the conversation was resolved does, per channel; the key
+	// "default" covers the others (a new conversation unless it says otherwise).
+	Reopen map[string]ReopenPolicy `yaml:"reopen" key:"email"`
+	// A reopened conversation goes back to its previous agent when they are available and
+	// have room.
+	KeepAgent *bool `yaml:"keep_agent_on_reopen" default:"true"`
 }
 
 // ReopenPolicy decides between reopening a resolved conversation and starting a new one.
 type ReopenPolicy struct {
-	// Mode is "reopen" or "new".
-	Mode string `yaml:"mode"`
-	// Window limits reopen to this long after the conversation was resolved; later messages
-	// start a new conversation. 0: no limit.
-	Window cfg.Duration `yaml:"window"`
-	// KeepAgent overrides threading.keep_agent_on_reopen for this channel.
-	KeepAgent *bool `yaml:"keep_agent"`
+	// reopen (the resolved conversation) or new (a new conversation).
+	Mode string `yaml:"mode" example:"reopen"`
+	// Reopen only this long after the conversation was resolved; later messages start a new
+	// conversation. 0: no limit.
+	Window cfg.Duration `yaml:"window" example:"168h"`
+	// Overrides keep_agent_on_reopen for this channel.
+	KeepAgent *bool `yaml:"keep_agent" example:"true"`
 }
 
 // PresenceConfig configures agent presence.
 type PresenceConfig struct {
-	// HeartbeatTimeout turns an agent offline when neither a presence update nor a heartbeat
-	// arrived for this long (0, the default: presence holds until changed).
+	// An agent with neither a presence update nor a heartbeat for this long is offline; 0:
+	// presence holds until changed.
 	HeartbeatTimeout cfg.Duration `yaml:"heartbeat_timeout"`
-	// OfflineGrace is how long an offline agent keeps their conversations before they are
-	// queued again (default 2m).
-	OfflineGrace cfg.Duration `yaml:"offline_grace"`
+	// How long an offline agent keeps their conversations before they are queued again.
+	OfflineGrace cfg.Duration `yaml:"offline_grace" default:"2m"`
 }
 
 // Threading scopes.
@@ -77,25 +79,17 @@ const (
 
 // WithDefaults fills what the file left out.
 func (c Config) WithDefaults() Config {
-	if c.ReloadInterval == 0 {
-		c.ReloadInterval = cfg.Duration(5 * time.Second)
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err) // a bad default tag: every test that loads a config catches it
 	}
-	if c.Threading.Scope == "" {
-		c.Threading.Scope = ScopeCustomer
-	}
-	if c.Threading.KeepAgent == nil {
-		t := true
-		c.Threading.KeepAgent = &t
-	}
+	// A policy map without "default" gets one: a message after resolution starts a new
+	// conversation unless its channel says otherwise.
 	if _, ok := c.Threading.Reopen["default"]; !ok {
 		r := map[string]ReopenPolicy{"default": {Mode: ReopenNew}}
 		for k, v := range c.Threading.Reopen {
 			r[k] = v
 		}
 		c.Threading.Reopen = r
-	}
-	if c.Presence.OfflineGrace == 0 {
-		c.Presence.OfflineGrace = cfg.Duration(2 * time.Minute)
 	}
 	return c
 }

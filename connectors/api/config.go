@@ -9,15 +9,16 @@ import (
 
 // Config is the api channel's section of the config file.
 type Config struct {
-	Accounts map[string]*Account `yaml:"accounts"`
+	// API clients, by account name (letters, digits, - and _).
+	Accounts map[string]*Account `yaml:"accounts" key:"shop"`
 }
 
 // Account is one API client (a system that posts messages on behalf of its users).
 type Account struct {
-	// Token authenticates posts: Authorization: Bearer <token>.
-	Token cfg.Secret `yaml:"token"`
-	// MaxBody caps a post (default 1MiB); larger posts get 413.
-	MaxBody cfg.ByteSize `yaml:"max_body"`
+	// Authenticates posts: Authorization: Bearer <token>.
+	Token cfg.Secret `yaml:"token" example:"{env: SWITCHBOARD_API_TOKEN}"`
+	// Caps a post; larger posts get 413.
+	MaxBody cfg.ByteSize `yaml:"max_body" default:"1MiB"`
 	// Callback receives agents' replies.
 	Callback *Callback `yaml:"callback"`
 	// Verified says the account vouches for its senders' identities (profile.external_id):
@@ -27,10 +28,11 @@ type Account struct {
 
 // Callback is where replies are delivered, signed the Standard Webhooks way.
 type Callback struct {
-	URL string `yaml:"url"`
-	// Secret signs deliveries: "whsec_" + base64, as Standard Webhooks libraries expect.
-	Secret  cfg.Secret   `yaml:"secret"`
-	Timeout cfg.Duration `yaml:"timeout"`
+	URL string `yaml:"url" example:"https://helpdesk.example.com/switchboard"`
+	// Signs deliveries: "whsec_" + base64, as Standard Webhooks libraries expect.
+	Secret cfg.Secret `yaml:"secret" example:"{env: API_CALLBACK_SECRET}"`
+	// Bounds one delivery.
+	Timeout cfg.Duration `yaml:"timeout" default:"10s"`
 }
 
 // Validate checks account names, tokens and callbacks.

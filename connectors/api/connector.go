@@ -6,6 +6,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -24,6 +25,9 @@ var (
 
 // New returns the connector; it starts nothing.
 func New(c Config, host connectors.Host) *Connector {
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err) // a bad default tag: every api test catches it
+	}
 	return &Connector{cfg: c, host: host, client: &http.Client{
 		// Replies go where the account said; a redirect elsewhere is refused, not followed.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -45,7 +49,7 @@ func (c *Connector) Endpoints() []connectors.Endpoint {
 func (c *Connector) maxBody() int64 {
 	limit := int64(1 << 20)
 	for _, a := range c.cfg.Accounts {
-		limit = max(limit, a.MaxBody.Or(1<<20))
+		limit = max(limit, int64(a.MaxBody))
 	}
 	return limit
 }

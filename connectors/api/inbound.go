@@ -54,9 +54,9 @@ func (c *Connector) receive(ctx context.Context, r *connectors.Request) (*connec
 	if ct, _, _ := mime.ParseMediaType(r.Header("Content-Type")); ct != "application/json" {
 		return nil, connectors.UnsupportedMediaType("application/json")
 	}
-	if int64(len(r.Body)) > acct.MaxBody.Or(1<<20) {
+	if int64(len(r.Body)) > int64(acct.MaxBody) {
 		return nil, &connectors.HTTPError{Status: http.StatusRequestEntityTooLarge, Code: "too_large",
-			Message: fmt.Sprintf("body exceeds %d bytes", acct.MaxBody.Or(1<<20))}
+			Message: fmt.Sprintf("body exceeds %d bytes", acct.MaxBody)}
 	}
 	var body postBody
 	if err := connectors.DecodeJSON(r.Body, &body); err != nil {

@@ -48,7 +48,7 @@ func (c *Connector) Send(ctx context.Context, m *schema.Message) (connectors.Sen
 	req.Header.Set("webhook-id", m.ID)
 	req.Header.Set("webhook-timestamp", ts)
 	req.Header.Set("webhook-signature", Sign(acct.Callback.Secret.Value(), m.ID, ts, body))
-	ctx, cancel := context.WithTimeout(ctx, acct.Callback.Timeout.Or(10*time.Second))
+	ctx, cancel := context.WithTimeout(ctx, acct.Callback.Timeout.D())
 	defer cancel()
 	resp, err := c.client.Do(req.WithContext(ctx))
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // Config is the email channel's section of the config file.
 type Config struct {
 	// Accounts are mailboxes, by account name (letters, digits, - and _).
-	Accounts map[string]*Account `yaml:"accounts"`
+	Accounts map[string]*Account `yaml:"accounts" key:"support"`
 }
 
 // Account is one mailbox: where mail is read (IMAP) and how replies leave (SMTP).
@@ -31,13 +31,13 @@ type Account struct {
 	// MessageIDSecret keys the HMAC in our Message-IDs, so a forged In-Reply-To cannot pass
 	// for a reply to us. Required when smtp is set.
 	MessageIDSecret cfg.Secret `yaml:"message_id_secret"`
-	// MaxMessageSize caps a fetched message (default 50MiB): larger mail is published from
-	// its header alone, with a problem saying so, and left on the server.
-	MaxMessageSize cfg.ByteSize `yaml:"max_message_size"`
-	// MaxAttachmentSize caps one stored attachment (default 25MiB).
-	MaxAttachmentSize cfg.ByteSize `yaml:"max_attachment_size"`
-	// MaxAttachments caps stored attachments per message (default 20).
-	MaxAttachments int `yaml:"max_attachments"`
+	// Caps a fetched message: larger mail is published from its header alone, with a
+	// problem saying so, and left on the server.
+	MaxMessageSize cfg.ByteSize `yaml:"max_message_size" default:"50MiB"`
+	// Caps one stored attachment.
+	MaxAttachmentSize cfg.ByteSize `yaml:"max_attachment_size" default:"25MiB"`
+	// Caps stored attachments per message.
+	MaxAttachments int `yaml:"max_attachments" default:"20"`
 	// Authentication says how sender addresses are proven (SPF, DKIM, DMARC); without it
 	// no sender is authenticated and none links or merges customers on its own.
 	Authentication Authentication `yaml:"authentication"`
@@ -56,26 +56,27 @@ type Server struct {
 	Username string `yaml:"username"`
 	// Auth is "login" (password), "xoauth2" (OAuth 2.0 access token) or, for SMTP only,
 	// "none" (an internal relay that allows this host by address; no credentials are sent).
-	Auth     string       `yaml:"auth"`
-	Password cfg.Secret   `yaml:"password"`
-	OAuth2   *OAuth2      `yaml:"oauth2"`
-	Timeout  cfg.Duration `yaml:"timeout"`
+	Auth     string     `yaml:"auth"`
+	Password cfg.Secret `yaml:"password" example:"{env: MAIL_PASSWORD}"`
+	OAuth2   *OAuth2    `yaml:"oauth2"`
+	// Bounds connecting and each command.
+	Timeout cfg.Duration `yaml:"timeout" default:"30s"`
 }
 
 // IMAP is the inbound side.
 type IMAP struct {
 	Server `yaml:",inline"`
-	// Folders to watch (default [INBOX]).
-	Folders []string `yaml:"folders"`
-	// IDLE waits for new mail with IMAP IDLE when the server offers it (default true);
-	// otherwise the folder is polled.
-	IDLE *bool `yaml:"idle"`
-	// PollInterval is the catch-up period: a NOOP and a search for missed mail, even while
-	// idling (default 2m; the polling interval without IDLE).
-	PollInterval cfg.Duration `yaml:"poll_interval"`
-	// AfterIngest is what happens to a message once it is durable: "keep" (default, the
-	// mailbox is opened read-only), "seen" (flag \Seen) or "move" (to MoveTo).
-	AfterIngest string `yaml:"after_ingest"`
+	// Folders to watch.
+	Folders []string `yaml:"folders" default:"[INBOX]"`
+	// Wait for new mail with IMAP IDLE when the server offers it; otherwise the folder is
+	// polled.
+	IDLE *bool `yaml:"idle" default:"true"`
+	// The catch-up period: a NOOP and a search for missed mail, even while idling (the
+	// polling interval without IDLE).
+	PollInterval cfg.Duration `yaml:"poll_interval" default:"2m"`
+	// What happens to a message once it is durable: keep (the mailbox is opened read-only),
+	// seen (flag \Seen) or move (to move_to).
+	AfterIngest string `yaml:"after_ingest" default:"keep"`
 	MoveTo      string `yaml:"move_to"`
 }
 
@@ -99,14 +100,15 @@ type OAuth2 struct {
 	Scopes       []string   `yaml:"scopes"`
 }
 
-// Defaults.
-const (
-	defaultPoll           = 2 * time.Minute
-	defaultTimeout        = 30 * time.Second
-	defaultMaxMessage     = 50 << 20
-	defaultMaxAttachment  = 25 << 20
-	defaultMaxAttachments = 20
-)
+// defaults is an account with nothing but the declared defaults (the `default` tags), for
+// code that meets an account or server not filled by New.
+var defaults = func() Account {
+	a := Account{SMTP: &SMTP{}}
+	if err := cfg.SetDefaults(&a); err != nil {
+		panic(err)
+	}
+	return a
+}()
 
 // Validate checks account names.
 func (c *Config) Validate(ck *cfg.Checker) {
@@ -230,7 +232,7 @@ func (s *Server) username(acct *Account) string {
 
 func (m *IMAP) folders() []string {
 	if len(m.Folders) == 0 {
-		return []string{"INBOX"}
+		return defaults.IMAP.Folders
 	}
 	return m.Folders
 }
@@ -240,11 +242,11 @@ func (m *IMAP) useIdle() bool { return m.IDLE == nil || *m.IDLE }
 func (a *Account) limits() limits {
 	n := a.MaxAttachments
 	if n == 0 {
-		n = defaultMaxAttachments
+		n = defaults.MaxAttachments
 	}
 	return limits{
-		message:     a.MaxMessageSize.Or(defaultMaxMessage),
-		attachment:  a.MaxAttachmentSize.Or(defaultMaxAttachment),
+		message:     a.MaxMessageSize.Or(int64(defaults.MaxMessageSize)),
+		attachment:  a.MaxAttachmentSize.Or(int64(defaults.MaxAttachmentSize)),
 		attachments: n,
 	}
 }

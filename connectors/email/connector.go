@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -37,6 +38,9 @@ var (
 func New(c Config, host connectors.Host) *Connector {
 	if host.Logger == nil {
 		host.Logger = zap.NewNop()
+	}
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err) // a bad default tag: every email test catches it
 	}
 	return &Connector{cfg: c, host: host, now: time.Now}
 }
@@ -67,7 +71,7 @@ func (c *Connector) source(name string, acct *Account, folder string) *source {
 			signer: newSigner(acct.MessageIDSecret.Value(), acct.Address)},
 		pub:   c.host.Publisher,
 		log:   c.host.Logger.With(zap.String("account", name), zap.String("folder", folder)),
-		poll:  acct.IMAP.PollInterval.Or(defaultPoll),
+		poll:  acct.IMAP.PollInterval.Or(defaults.IMAP.PollInterval.D()),
 		batch: defaultBatch,
 	}
 }

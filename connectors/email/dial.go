@@ -26,7 +26,7 @@ type dialer struct {
 func newDialer(s *Server, implicitPort, plainPort int) *dialer {
 	return &dialer{srv: s, addr: net.JoinHostPort(s.Host, strconv.Itoa(s.port(implicitPort, plainPort))),
 		tls:      &tls.Config{ServerName: s.Host, InsecureSkipVerify: s.InsecureSkipVerify, MinVersion: tls.VersionTLS12}, //nolint:gosec // opt-in for test servers
-		timeout:  s.Timeout.Or(defaultTimeout),
+		timeout:  s.Timeout.Or(defaults.IMAP.Timeout.D()),
 		implicit: s.TLS == "" || s.TLS == "implicit"}
 }
 

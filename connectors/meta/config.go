@@ -16,16 +16,16 @@ import (
 // account names (unique per channel across connectors: a Twilio WhatsApp account and a
 // WhatsApp Cloud account must not share a name).
 type Config struct {
-	// GraphURL is the Graph API base (default https://graph.facebook.com).
-	GraphURL string `yaml:"graph_url"`
-	// APIVersion is the Graph API version used for sends and media (default v23.0).
-	APIVersion string `yaml:"api_version"`
-	// Timeout bounds one Graph API call (default 20s).
-	Timeout   cfg.Duration          `yaml:"timeout"`
-	Apps      map[string]*App       `yaml:"apps"`
-	Messenger map[string]*Page      `yaml:"messenger"`
-	Instagram map[string]*Instagram `yaml:"instagram"`
-	WhatsApp  map[string]*WhatsApp  `yaml:"whatsapp"`
+	// The Graph API base (an egress proxy, a test fake).
+	GraphURL string `yaml:"graph_url" default:"https://graph.facebook.com"`
+	// The Graph API version used for sends and media.
+	APIVersion string `yaml:"api_version" default:"v23.0"`
+	// Bounds one Graph API call.
+	Timeout   cfg.Duration          `yaml:"timeout" default:"20s"`
+	Apps      map[string]*App       `yaml:"apps" key:"acme"`
+	Messenger map[string]*Page      `yaml:"messenger" key:"acme-page"`
+	Instagram map[string]*Instagram `yaml:"instagram" key:"acme-ig"`
+	WhatsApp  map[string]*WhatsApp  `yaml:"whatsapp" key:"acme-wa"`
 }
 
 // App is a Meta app: its webhook (GET/POST /v1/channels/meta/<app>/webhook) is verified
@@ -63,11 +63,14 @@ type WhatsApp struct {
 	AccessToken   cfg.Secret `yaml:"access_token"` // a system-user token with whatsapp_business_messaging
 }
 
-// Defaults.
-const (
-	DefaultGraphURL   = "https://graph.facebook.com"
-	DefaultAPIVersion = "v23.0"
-)
+// Defaults (the tags of GraphURL and APIVersion).
+var DefaultGraphURL, DefaultAPIVersion = func() (string, string) {
+	var c Config
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err)
+	}
+	return c.GraphURL, c.APIVersion
+}()
 
 var (
 	numericID  = regexp.MustCompile(`^[0-9]{1,32}$`)

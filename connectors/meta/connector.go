@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -49,7 +50,10 @@ func New(c Config, host connectors.Host) *Connector {
 	if host.Logger == nil {
 		host.Logger = zap.NewNop()
 	}
-	conn := &Connector{cfg: c, host: host, timeout: c.Timeout.Or(20 * time.Second), log: host.Logger, now: time.Now, workers: handOffWorkers,
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err) // a bad default tag: every meta test catches it
+	}
+	conn := &Connector{cfg: c, host: host, timeout: c.Timeout.D(), log: host.Logger, now: time.Now, workers: handOffWorkers,
 		client: &http.Client{}, byID: map[schema.Channel]map[string]*account{}, byName: map[schema.Channel]map[string]*account{}}
 	for name, p := range c.Messenger {
 		conn.add(&account{name: name, channel: schema.ChannelMessenger, id: p.PageID, app: conn.appOf(p.App),
@@ -94,13 +98,7 @@ func (c *Connector) api(override string) string {
 	if base == "" {
 		base = c.cfg.GraphURL
 	}
-	if base == "" {
-		base = DefaultGraphURL
-	}
 	version := c.cfg.APIVersion
-	if version == "" {
-		version = DefaultAPIVersion
-	}
 	return strings.TrimRight(base, "/") + "/" + version
 }
 

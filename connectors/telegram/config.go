@@ -13,11 +13,10 @@ import (
 // Config is the telegram channel's section of the config file. The keys of bots are
 // Switchboard account names.
 type Config struct {
-	// APIURL is the Bot API base (default https://api.telegram.org; a local Bot API server
-	// or a test fake otherwise).
-	APIURL  string          `yaml:"api_url"`
-	Timeout cfg.Duration    `yaml:"timeout"` // per Bot API call (default 20s)
-	Bots    map[string]*Bot `yaml:"bots"`
+	// The Bot API base (a local Bot API server, a test fake).
+	APIURL  string          `yaml:"api_url" default:"https://api.telegram.org"`
+	Timeout cfg.Duration    `yaml:"timeout" default:"20s"` // per Bot API call
+	Bots    map[string]*Bot `yaml:"bots" key:"support-bot"`
 }
 
 // Bot is one Telegram bot.
@@ -28,8 +27,14 @@ type Bot struct {
 	SecretToken WebhookSecret `yaml:"secret_token"`
 }
 
-// DefaultAPIURL is the public Bot API.
-const DefaultAPIURL = "https://api.telegram.org"
+// DefaultAPIURL is the public Bot API (the tag of Config.APIURL).
+var DefaultAPIURL = func() string {
+	var c Config
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err)
+	}
+	return c.APIURL
+}()
 
 var (
 	tokenFormat  = regexp.MustCompile(`^[0-9]{1,20}:[A-Za-z0-9_-]{20,}$`)

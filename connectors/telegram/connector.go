@@ -7,6 +7,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -41,12 +42,11 @@ func New(c Config, host connectors.Host) *Connector {
 	if host.Logger == nil {
 		host.Logger = zap.NewNop()
 	}
-	api := c.APIURL
-	if api == "" {
-		api = DefaultAPIURL
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err) // a bad default tag: every telegram test catches it
 	}
-	conn := &Connector{host: host, api: strings.TrimRight(api, "/"), client: &http.Client{},
-		timeout: c.Timeout.Or(20 * time.Second), log: host.Logger, bots: map[string]*bot{}}
+	conn := &Connector{host: host, api: strings.TrimRight(c.APIURL, "/"), client: &http.Client{},
+		timeout: c.Timeout.D(), log: host.Logger, bots: map[string]*bot{}}
 	for name, b := range c.Bots {
 		conn.bots[name] = &bot{account: name, id: b.Token.BotID(), token: b.Token.Value(), secret: b.SecretToken.Value()}
 	}

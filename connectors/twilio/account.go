@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
 	twilio "github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
@@ -53,7 +52,7 @@ func compile(name string, a *Account, publicURL string) *account {
 	if a.APIKeySID != "" {
 		acct.user, acct.pass = a.APIKeySID, a.APIKeySecret.Value()
 	}
-	acct.http = &http.Client{Timeout: a.Timeout.Or(15 * time.Second), Transport: transport(a.APIURL)}
+	acct.http = &http.Client{Timeout: a.Timeout.D(), Transport: transport(a.APIURL)}
 	base := &client.Client{Credentials: client.NewCredentials(acct.user, acct.pass), HTTPClient: acct.http}
 	base.SetAccountSid(a.AccountSID)
 	acct.rest = twilio.NewRestClientWithParams(twilio.ClientParams{Client: base})

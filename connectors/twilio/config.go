@@ -15,7 +15,7 @@ import (
 type Config struct {
 	// Accounts are named by the path Twilio calls: /v1/channels/twilio/<name>/messages.
 	// The name is also the message's account (a NATS subject token).
-	Accounts map[string]*Account `yaml:"accounts"`
+	Accounts map[string]*Account `yaml:"accounts" key:"main"`
 }
 
 // Account is one Twilio sender identity: an account (or subaccount) SID with its auth token,
@@ -40,8 +40,8 @@ type Account struct {
 	// MessagingServiceSID ("MG…") accepts webhooks for every number in the service's pool and
 	// sends replies through the service when no number of the reply's channel is listed.
 	MessagingServiceSID string `yaml:"messaging_service_sid"`
-	// DefaultRegion (ISO 3166-1 alpha-2, default "US") reads national-format numbers.
-	DefaultRegion string `yaml:"default_region"`
+	// The region (ISO 3166-1 alpha-2) national-format numbers are read in.
+	DefaultRegion string `yaml:"default_region" default:"US"`
 	// PublicURL overrides http.public_url for this account: the base of the webhook URL as
 	// configured in the Twilio console (signatures are checked against it) and of the status
 	// callback URL sent with replies.
@@ -49,8 +49,8 @@ type Account struct {
 	// APIURL replaces https://api.twilio.com for REST calls and media downloads (an egress
 	// proxy, a test double). Requests keep their paths.
 	APIURL string `yaml:"api_url"`
-	// Timeout bounds one REST call (default 15s).
-	Timeout cfg.Duration `yaml:"timeout"`
+	// Bounds one REST call.
+	Timeout cfg.Duration `yaml:"timeout" default:"15s"`
 }
 
 var (
@@ -108,9 +108,4 @@ func checkBaseURL(ck *cfg.Checker, field, v string) {
 	}
 }
 
-func (a *Account) region() string {
-	if a.DefaultRegion == "" {
-		return "US"
-	}
-	return strings.ToUpper(a.DefaultRegion)
-}
+func (a *Account) region() string { return strings.ToUpper(a.DefaultRegion) }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"sort"
 
+	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -37,6 +38,9 @@ var (
 
 // New returns the connector; it starts nothing and calls nobody.
 func New(c Config, host connectors.Host) *Connector {
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err) // a bad default tag: every twilio test catches it
+	}
 	conn := &Connector{host: host, accounts: map[string]*account{}}
 	for name, a := range c.Accounts {
 		conn.accounts[name] = compile(name, a, host.PublicURL)

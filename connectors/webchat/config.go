@@ -18,20 +18,20 @@ type Config struct {
 	// random secret is generated on first use and kept in JetStream, shared by all instances.
 	Secret cfg.Secret `yaml:"secret"`
 	// Sites are the websites that embed the widget; the name is the account.
-	Sites map[string]*Site `yaml:"sites"`
+	Sites map[string]*Site `yaml:"sites" key:"shop"`
 
-	MaxFrame       cfg.ByteSize `yaml:"max_frame"`       // largest frame a browser may send (default 16KiB; close 1009)
-	MaxText        int          `yaml:"max_text"`        // characters in one message (default 4000)
-	PingInterval   cfg.Duration `yaml:"ping_interval"`   // default 25s
-	PongTimeout    cfg.Duration `yaml:"pong_timeout"`    // silence after a ping before the socket is closed (default 20s)
-	WriteTimeout   cfg.Duration `yaml:"write_timeout"`   // one write to a socket (default 10s)
-	SendQueue      cfg.ByteSize `yaml:"send_queue"`      // bytes waiting per socket before it counts as slow (default 1MiB)
-	Writers        int          `yaml:"writers"`         // shared writer goroutines (default 8)
-	Rate           Rate         `yaml:"rate"`            // frames a socket may send
-	TokenTTL       cfg.Duration `yaml:"token_ttl"`       // session token lifetime (default 720h)
-	PublishTimeout cfg.Duration `yaml:"publish_timeout"` // durable handoff of one message (default 10s)
-	HelloTimeout   cfg.Duration `yaml:"hello_timeout"`   // a socket that says no hello by then is closed 1008 (default 10s)
-	PerIP          PerIP        `yaml:"per_ip"`          // what one client address may hold and open
+	MaxFrame       cfg.ByteSize `yaml:"max_frame" default:"16KiB"`     // largest frame a browser may send (close 1009 beyond)
+	MaxText        int          `yaml:"max_text" default:"4000"`       // characters in one message
+	PingInterval   cfg.Duration `yaml:"ping_interval" default:"25s"`   // how often the server pings a socket
+	PongTimeout    cfg.Duration `yaml:"pong_timeout" default:"20s"`    // silence after a ping before the socket is closed
+	WriteTimeout   cfg.Duration `yaml:"write_timeout" default:"10s"`   // one write to a socket
+	SendQueue      cfg.ByteSize `yaml:"send_queue" default:"1MiB"`     // bytes waiting per socket before it counts as slow
+	Writers        int          `yaml:"writers" default:"8"`           // shared writer goroutines
+	Rate           Rate         `yaml:"rate"`                          // frames a socket may send
+	TokenTTL       cfg.Duration `yaml:"token_ttl" default:"720h"`      // session token lifetime
+	PublishTimeout cfg.Duration `yaml:"publish_timeout" default:"10s"` // durable handoff of one message
+	HelloTimeout   cfg.Duration `yaml:"hello_timeout" default:"10s"`   // a socket that says no hello by then is closed 1008
+	PerIP          PerIP        `yaml:"per_ip"`                        // what one client address may hold and open
 	// TrustedProxies are the proxies (CIDRs) whose X-Forwarded-For names the real client.
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
@@ -39,15 +39,15 @@ type Config struct {
 // PerIP limits one client address: sockets open at once, and handshakes (a token bucket).
 // Refused handshakes get 429 with Retry-After.
 type PerIP struct {
-	MaxSockets int     `yaml:"max_sockets"`           // default 200 (offices and mobile carriers share addresses)
-	PerSecond  float64 `yaml:"handshakes_per_second"` // default 20
-	Burst      int     `yaml:"handshake_burst"`       // default 100
+	MaxSockets int     `yaml:"max_sockets" default:"200"`          // offices and mobile carriers share addresses
+	PerSecond  float64 `yaml:"handshakes_per_second" default:"20"` // new sockets per second
+	Burst      int     `yaml:"handshake_burst" default:"100"`      // new sockets at once
 }
 
 // Rate is a token bucket per socket.
 type Rate struct {
-	PerSecond float64 `yaml:"per_second"` // default 5
-	Burst     int     `yaml:"burst"`      // default 20
+	PerSecond float64 `yaml:"per_second" default:"5"`
+	Burst     int     `yaml:"burst" default:"20"`
 }
 
 // Site is one website.
@@ -69,12 +69,10 @@ type Site struct {
 // Uploads limits attachments.
 type Uploads struct {
 	Disabled bool         `yaml:"disabled"`
-	MaxBytes cfg.ByteSize `yaml:"max_bytes"` // default 10MiB
-	Types    []string     `yaml:"types"`     // MIME types accepted (default: common images, PDF, plain text)
+	MaxBytes cfg.ByteSize `yaml:"max_bytes" default:"10MiB"`
+	// MIME types accepted.
+	Types []string `yaml:"types" default:"[image/png, image/jpeg, image/gif, image/webp, application/pdf, text/plain]"`
 }
-
-// DefaultUploadTypes are accepted when a site lists none.
-var DefaultUploadTypes = []string{"image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain"}
 
 // limits are the runtime values with defaults applied.
 type limits struct {
@@ -88,31 +86,15 @@ type limits struct {
 	ipRate                                float64
 }
 
+// limits are the runtime values; c has its defaults applied.
 func (c *Config) limits() limits {
 	return limits{
-		maxFrame: int(c.MaxFrame.Or(16 << 10)), maxText: or(c.MaxText, 4000),
-		sendQueue: int(c.SendQueue.Or(1 << 20)), writers: or(c.Writers, 8),
-		ping: c.PingInterval.Or(25 * time.Second), pongTimeout: c.PongTimeout.Or(20 * time.Second),
-		writeTimeout: c.WriteTimeout.Or(10 * time.Second), tokenTTL: c.TokenTTL.Or(30 * 24 * time.Hour),
-		publishTimeout: c.PublishTimeout.Or(10 * time.Second),
-		rate:           orF(c.Rate.PerSecond, 5), burst: or(c.Rate.Burst, 20),
-		hello:     c.HelloTimeout.Or(10 * time.Second),
-		ipSockets: or(c.PerIP.MaxSockets, 200), ipRate: orF(c.PerIP.PerSecond, 20), ipBurst: or(c.PerIP.Burst, 100),
+		maxFrame: int(c.MaxFrame), maxText: c.MaxText, sendQueue: int(c.SendQueue), writers: c.Writers,
+		ping: c.PingInterval.D(), pongTimeout: c.PongTimeout.D(), writeTimeout: c.WriteTimeout.D(),
+		tokenTTL: c.TokenTTL.D(), publishTimeout: c.PublishTimeout.D(),
+		rate: c.Rate.PerSecond, burst: c.Rate.Burst, hello: c.HelloTimeout.D(),
+		ipSockets: c.PerIP.MaxSockets, ipRate: c.PerIP.PerSecond, ipBurst: c.PerIP.Burst,
 	}
-}
-
-func or(v, def int) int {
-	if v <= 0 {
-		return def
-	}
-	return v
-}
-
-func orF(v, def float64) float64 {
-	if v <= 0 {
-		return def
-	}
-	return v
 }
 
 // Validate checks site names and limits.

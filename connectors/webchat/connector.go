@@ -23,6 +23,7 @@ import (
 	"github.com/gorilla/websocket"
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -62,6 +63,9 @@ func New(c Config, host connectors.Host) *Connector {
 	if host.Logger == nil {
 		host.Logger = zap.NewNop()
 	}
+	if err := cfg.SetDefaults(&c); err != nil {
+		panic(err) // a bad default tag: every webchat test catches it
+	}
 	con := &Connector{cfg: c, lim: c.limits(), host: host, log: host.Logger, sites: map[string]*site{},
 		metrics: newMetrics(host.Registerer)}
 	trusted, _ := parsePrefixes(c.TrustedProxies) // checked by Validate
@@ -74,8 +78,10 @@ func New(c Config, host connectors.Host) *Connector {
 			}
 		}
 		types := s.Uploads.Types
-		if len(types) == 0 {
-			types = DefaultUploadTypes
+		if len(types) == 0 { // an explicit empty list: the defaults too
+			var def Uploads
+			_ = cfg.SetDefaults(&def)
+			types = def.Types
 		}
 		for _, t := range types {
 			st.types[t] = true

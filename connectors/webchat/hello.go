@@ -73,7 +73,7 @@ func (s *conn) welcome(sess session, conv string) welcomeFrame {
 		Conversation: conv, Verified: sess.Verified, Title: s.site.cfg.Title, Greeting: s.site.cfg.Greeting,
 		Limits: wireLimits{MaxText: s.c.lim.maxText, MaxFrame: s.c.lim.maxFrame}}
 	if !up.Disabled {
-		w.Limits.UploadBytes = up.MaxBytes.Or(defaultUploadBytes)
+		w.Limits.UploadBytes = int64(up.MaxBytes)
 		for t := range s.site.types {
 			w.Limits.UploadTypes = append(w.Limits.UploadTypes, t)
 		}

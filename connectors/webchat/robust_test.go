@@ -243,13 +243,27 @@ func TestUploads(t *testing.T) {
 	}
 }
 
+// settledGoroutines waits (up to 5s) until the goroutine count holds still for half a
+// second, so goroutines of earlier work that are about to end do not count in a baseline.
+func settledGoroutines() int {
+	n, since := runtime.NumGoroutine(), time.Now()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		if m := runtime.NumGoroutine(); m != n {
+			n, since = m, time.Now()
+		} else if time.Since(since) >= 500*time.Millisecond {
+			break
+		}
+	}
+	return n
+}
+
 // TestIdleSocketsCostOneGoroutine guards the memory design: an idle socket (after hello) owns
 // exactly one goroutine, its reader; writes and pings come from shared goroutines.
 func TestIdleSocketsCostOneGoroutine(t *testing.T) {
 	g := apptest.Start(t, testConfig)
 	connect(t, g, nil) // starts the shared writers, pinger and listeners
-	time.Sleep(200 * time.Millisecond)
-	before := runtime.NumGoroutine()
+	before := settledGoroutines()
 	const n = 200
 	for i := 0; i < n; i++ {
 		connect(t, g, nil) // the test's client sockets start no goroutines (nobody reads them)

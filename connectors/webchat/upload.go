@@ -17,8 +17,6 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
-const defaultUploadBytes = 10 << 20
-
 // uploadAnswer is the body of a successful upload.
 type uploadAnswer struct {
 	Attachment  string `json:"attachment"` // token to put in a message frame's attachments
@@ -59,7 +57,7 @@ func (c *Connector) serveUpload(w http.ResponseWriter, r *http.Request) {
 
 func (c *Connector) store(r *http.Request, st *site, sess session) (attachment, error) {
 	up := st.cfg.Uploads
-	limit := up.MaxBytes.Or(defaultUploadBytes)
+	limit := int64(up.MaxBytes)
 	if up.Disabled {
 		return attachment{}, &connectors.HTTPError{Status: http.StatusForbidden, Code: "uploads_disabled", Message: "this site takes no attachments"}
 	}

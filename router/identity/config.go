@@ -7,11 +7,11 @@ import (
 
 // Config configures address normalization (router.identity).
 type Config struct {
-	// DefaultRegion is the ISO 3166-1 region national phone numbers are read in (e.g. US,
-	// GB). Numbers in international form (+...) do not need it.
-	DefaultRegion string `yaml:"default_region"`
-	// Regions overrides it per account: keys are "<account>" or "<channel>/<account>".
-	Regions map[string]string `yaml:"regions"`
+	// The ISO 3166-1 region national phone numbers are read in (US, GB, ...). Numbers in
+	// international form (+...) do not need it.
+	DefaultRegion string `yaml:"default_region" example:"US"`
+	// default_region per account: keys are "<account>" or "<channel>/<account>".
+	Regions map[string]string `yaml:"regions" example:"{uk-support: GB, sms/de-line: DE}"`
 }
 
 // Validate checks the regions.

@@ -8,13 +8,14 @@ import (
 
 // Config authenticates helpdesks on the REST API (the rest section).
 type Config struct {
+	// Bearer tokens of helpdesks; none: the API is open (a warning is logged).
 	Tokens []Token `yaml:"tokens"`
 }
 
 // Token is one helpdesk's bearer token.
 type Token struct {
-	Name  string     `yaml:"name"`
-	Token cfg.Secret `yaml:"token"`
+	Name  string     `yaml:"name" example:"helpdesk"`
+	Token cfg.Secret `yaml:"token" example:"{env: SWITCHBOARD_REST_TOKEN}"`
 }
 
 // Validate checks that every token has a unique name and a value.

@@ -138,15 +138,17 @@ func primaryLanguage(tag string) string {
 
 // AgentConfig is one agent of the roster.
 type AgentConfig struct {
-	ID        string   `yaml:"id"`
-	Name      string   `yaml:"name"`
-	Skills    []string `yaml:"skills"`
-	Languages []string `yaml:"languages"`
-	Teams     []string `yaml:"teams"`
-	// Capacity caps open conversations per channel; "default" covers the others
-	// (default: 5 per channel).
-	Capacity map[string]int `yaml:"capacity"`
-	// MaxLoad caps the weighted sum of open conversations across channels (0: no cap).
+	// The agent's id: what helpdesks, rules and events name them by.
+	ID   string `yaml:"id" example:"dana"`
+	Name string `yaml:"name" example:"Dana Cohen"`
+	// Queues ask for skills, languages and teams (docs/routing.md).
+	Skills    []string `yaml:"skills" example:"[billing]"`
+	Languages []string `yaml:"languages" example:"[en]"`
+	Teams     []string `yaml:"teams" example:"[tier1]"`
+	// Open conversations per channel; "default" covers the others (DefaultCapacity when it is
+	// not given).
+	Capacity map[string]int `yaml:"capacity" example:"{default: 5, webchat: 2}"`
+	// Weighted cap across channels (router.load_weights); 0: none.
 	MaxLoad int `yaml:"max_load"`
 }
 

@@ -210,7 +210,7 @@ func (a *App) Stop(ctx context.Context) error {
 }
 
 func (a *App) shutdown(ctx context.Context) error {
-	grace := a.cfg.HTTP.ShutdownGrace.Or(10 * time.Second)
+	grace := a.cfg.HTTP.ShutdownGrace.D()
 	var errs []error
 	phase := func(name string, f func(context.Context) error) {
 		pctx, cancel := context.WithTimeout(ctx, grace)

@@ -22,39 +22,54 @@ import (
 
 // Config is the whole configuration file (docs/configuration.md).
 type Config struct {
-	Log     LogConfig `yaml:"log"`
-	DataDir string    `yaml:"data_dir"`
-	// MemoryLimit is the Go runtime's soft memory limit for serve (default: 80% of the
-	// container's cgroup limit, none outside a container; GOMEMLIMIT wins).
-	MemoryLimit cfg.ByteSize        `yaml:"memory_limit"`
-	HTTP        HTTPConfig          `yaml:"http"`
-	REST        rest.Config         `yaml:"rest"`
-	NATS        pipeline.NATSConfig `yaml:"nats"`
-	Pipeline    pipeline.Config     `yaml:"pipeline"`
-	Router      router.Config       `yaml:"router"`
-	Channels    Channels            `yaml:"channels"`
+	Log LogConfig `yaml:"log"`
+	// The embedded JetStream's file store (and the NATS logins it generates).
+	DataDir string `yaml:"data_dir" default:"./data"`
+	// Go's soft memory limit for serve; 0: 80% of the container's cgroup limit (none outside a
+	// container). GOMEMLIMIT wins over both.
+	MemoryLimit cfg.ByteSize `yaml:"memory_limit"`
+	// The HTTP server: webhooks, the REST API, the widget, health and metrics.
+	HTTP HTTPConfig `yaml:"http"`
+	// Bearer tokens of helpdesks on the REST API (docs/rest-api.md).
+	REST rest.Config `yaml:"rest"`
+	// Which NATS: the embedded server (default) or an external cluster (docs/streams.md).
+	NATS pipeline.NATSConfig `yaml:"nats"`
+	// Streams and stages.
+	Pipeline pipeline.Config `yaml:"pipeline"`
+	// Threading, identities, agents and routing rules (docs/routing.md).
+	Router router.Config `yaml:"router"`
+	// One section per channel; a channel without a section is off.
+	Channels Channels `yaml:"channels"`
 }
 
 // LogConfig chooses the log format and level.
 type LogConfig struct {
-	Level  string `yaml:"level"`  // debug, info (default), warn, error
-	Format string `yaml:"format"` // json (default) or console
+	// debug, info, warn or error.
+	Level string `yaml:"level" default:"info"`
+	// json (production) or console (development). serve --log-format overrides it.
+	Format string `yaml:"format" default:"json"`
 }
 
 // HTTPConfig configures the HTTP server (webhooks, REST API, health, metrics).
 type HTTPConfig struct {
-	Listen string `yaml:"listen"`
-	// PublicURL is the base URL providers reach this gateway at (behind a proxy, the
-	// proxy's URL). Webhook signatures are checked against it.
-	PublicURL   string       `yaml:"public_url"`
-	MaxBody     cfg.ByteSize `yaml:"max_body"`
-	MaxInFlight int          `yaml:"max_in_flight"`
-	// MaxInFlightBytes caps the request bodies held at once (default 64MiB; 503 beyond).
-	MaxInFlightBytes cfg.ByteSize `yaml:"max_in_flight_bytes"`
-	Timeout          cfg.Duration `yaml:"handler_timeout"`
-	// ShutdownGrace bounds each shutdown phase.
-	ShutdownGrace cfg.Duration `yaml:"shutdown_grace"`
-	// RateLimits caps messages per sender and per account (429 + Retry-After).
+	// host:port to listen on. serve --http-addr overrides it.
+	Listen string `yaml:"listen" default:"127.0.0.1:8080"`
+	// The base URL providers reach this gateway at (behind a proxy, the proxy's URL), e.g.
+	// https://gw.example.com. Webhook signatures (Twilio) are checked against public_url +
+	// path + query. Required behind a proxy.
+	PublicURL string `yaml:"public_url"`
+	// Default body limit of webhook endpoints (413 beyond).
+	MaxBody cfg.ByteSize `yaml:"max_body" default:"1MiB"`
+	// Requests handled at once; beyond, 503 + Retry-After at once.
+	MaxInFlight int `yaml:"max_in_flight" default:"1024"`
+	// Request bodies held at once; beyond, 503 + Retry-After at once.
+	MaxInFlightBytes cfg.ByteSize `yaml:"max_in_flight_bytes" default:"64MiB"`
+	// A request that cannot be made durable in time gets 503 (providers retry).
+	Timeout cfg.Duration `yaml:"handler_timeout" default:"10s"`
+	// Bound of each shutdown phase.
+	ShutdownGrace cfg.Duration `yaml:"shutdown_grace" default:"10s"`
+	// One noisy integration cannot starve the others: over a limit, 429 + Retry-After and
+	// nothing is stored.
 	RateLimits connectors.RateLimits `yaml:"rate_limits"`
 }
 
@@ -95,7 +110,9 @@ func CheckConfig(path string) (c *Config, secrets cfg.Errors, err error) {
 		problems, secrets = es.SplitSecrets()
 		err = problems.Err()
 	}
-	c.applyDefaults()
+	if derr := c.applyDefaults(); derr != nil {
+		return nil, nil, derr
+	}
 	if f := c.Router.RulesFile; f != "" && !filepath.IsAbs(f) {
 		c.Router.RulesFile = filepath.Join(filepath.Dir(path), f)
 	}
@@ -108,27 +125,25 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	if _, err := cfg.Decode(path, data, &c); err != nil {
 		return nil, err
 	}
-	c.applyDefaults()
+	if err := c.applyDefaults(); err != nil {
+		return nil, err
+	}
 	if f := c.Router.RulesFile; f != "" && !filepath.IsAbs(f) {
 		c.Router.RulesFile = filepath.Join(filepath.Dir(path), f)
 	}
 	return &c, nil
 }
 
-func (c *Config) applyDefaults() {
-	if c.DataDir == "" {
-		c.DataDir = "./data"
-	}
-	if c.HTTP.Listen == "" {
-		c.HTTP.Listen = "127.0.0.1:8080"
+// applyDefaults fills what the file left out: the `default` tags of every section (channels
+// included), and the embedded server's listen address when no external cluster is given.
+func (c *Config) applyDefaults() error {
+	if err := cfg.SetDefaults(c); err != nil {
+		return err
 	}
 	if c.NATS.URL == "" && c.NATS.Embedded.Listen == "" {
 		c.NATS.Embedded.Listen = "127.0.0.1:4222"
 	}
-	if c.NATS.Replicas == 0 {
-		c.NATS.Replicas = 1
-	}
-	c.Pipeline = c.Pipeline.WithDefaults()
+	return nil
 }
 
 // Validate checks cross-field rules.
