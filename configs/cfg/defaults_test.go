@@ -1,6 +1,7 @@
 package cfg_test
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -67,5 +68,33 @@ func TestCheckDefaultsFindsABadTagDeepInside(t *testing.T) {
 	}
 	if err := cfg.CheckDefaults(reflect.TypeFor[outer]()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+type urls struct {
+	Base string `yaml:"base"`
+	Hook string `yaml:"hook"`
+}
+
+func (u *urls) Validate(ck *cfg.Checker) {
+	ck.BaseURL("base", u.Base)
+	ck.HTTPURL("hook", u.Hook)
+}
+
+func TestURLChecks(t *testing.T) {
+	for doc, want := range map[string]int{
+		"base: https://api.example.com/v1\nhook: https://h.example.com/x?a=1": 0,
+		"hook: http://h.example.com":                                          0, // base may be empty
+		"base: https://api.example.com/?q=1\nhook: http://h":                  1,
+		"base: ftp://x\nhook: /relative":                                      2,
+		"base: \"\"":                                                          1, // hook is required
+	} {
+		var u urls
+		_, err := cfg.Decode("u.yaml", []byte(doc), &u)
+		var es cfg.Errors
+		errors.As(err, &es)
+		if len(es) != want {
+			t.Errorf("%q: %d errors (%v), want %d", doc, len(es), err, want)
+		}
 	}
 }

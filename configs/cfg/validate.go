@@ -2,6 +2,7 @@ package cfg
 
 import (
 	"fmt"
+	"net/url"
 	"reflect"
 	"sort"
 )
@@ -99,4 +100,24 @@ func validate(d *Doc, v reflect.Value, path string) {
 			validate(d, v.Index(i), fmt.Sprintf("%s[%d]", path, i))
 		}
 	}
+}
+
+// BaseURL records an error at field unless v is empty or an absolute http(s) URL without a
+// query (a base URL that paths are appended to).
+func (c *Checker) BaseURL(field, v string) {
+	if v != "" && !isHTTPURL(v, false) {
+		c.Errorf(field, "must be an absolute http(s) URL without a query")
+	}
+}
+
+// HTTPURL records an error at field unless v is an absolute http(s) URL (it is required).
+func (c *Checker) HTTPURL(field, v string) {
+	if !isHTTPURL(v, true) {
+		c.Errorf(field, "must be an absolute http(s) URL")
+	}
+}
+
+func isHTTPURL(v string, query bool) bool {
+	u, err := url.Parse(v)
+	return v != "" && err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && (query || u.RawQuery == "")
 }

@@ -1,8 +1,6 @@
 package api
 
 import (
-	"net/url"
-
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -51,9 +49,6 @@ func (a *Account) Validate(ck *cfg.Checker) {
 
 // Validate checks the callback.
 func (cb *Callback) Validate(ck *cfg.Checker) {
-	u, err := url.Parse(cb.URL)
-	if cb.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		ck.Errorf("url", "must be an absolute http(s) URL")
-	}
+	ck.HTTPURL("url", cb.URL)
 	ck.Required("secret", !cb.Secret.IsSet())
 }

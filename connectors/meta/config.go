@@ -2,7 +2,6 @@ package meta
 
 import (
 	"maps"
-	"net/url"
 	"regexp"
 	"slices"
 
@@ -80,7 +79,7 @@ var (
 // Validate checks names, cross-references and ids.
 func (c *Config) Validate(ck *cfg.Checker) {
 	if c.GraphURL != "" {
-		checkBaseURL(ck, "graph_url", c.GraphURL)
+		ck.BaseURL("graph_url", c.GraphURL)
 	}
 	if c.APIVersion != "" && !apiVersion.MatchString(c.APIVersion) {
 		ck.Errorf("api_version", "must look like v23.0, not %q", c.APIVersion)
@@ -108,7 +107,7 @@ func (c *Config) Validate(ck *cfg.Checker) {
 			ck.Errorf("instagram."+name+".page_id", "must be the page's numeric id")
 		}
 		if a.GraphURL != "" {
-			checkBaseURL(ck, "instagram."+name+".graph_url", a.GraphURL)
+			ck.BaseURL("instagram."+name+".graph_url", a.GraphURL)
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.WhatsApp)) {
@@ -157,10 +156,3 @@ func (a *Instagram) Validate(ck *cfg.Checker) { ck.Required("access_token", !a.A
 
 // Validate checks one phone number.
 func (w *WhatsApp) Validate(ck *cfg.Checker) { ck.Required("access_token", !w.AccessToken.IsSet()) }
-
-func checkBaseURL(ck *cfg.Checker, field, raw string) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		ck.Errorf(field, "must be an absolute http(s) URL without a query")
-	}
-}

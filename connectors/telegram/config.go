@@ -1,7 +1,6 @@
 package telegram
 
 import (
-	"net/url"
 	"regexp"
 	"sort"
 	"strings"
@@ -75,12 +74,7 @@ func (s *WebhookSecret) Validate(ck *cfg.Checker) {
 
 // Validate checks the API URL and the bots' names.
 func (c *Config) Validate(ck *cfg.Checker) {
-	if c.APIURL != "" {
-		u, err := url.Parse(c.APIURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			ck.Errorf("api_url", "must be an absolute http(s) URL without a query")
-		}
-	}
+	ck.BaseURL("api_url", c.APIURL)
 	if len(c.Bots) == 0 {
 		ck.Errorf("bots", "configure at least one bot")
 	}

@@ -1,7 +1,6 @@
 package twilio
 
 import (
-	"net/url"
 	"regexp"
 	"strings"
 
@@ -94,18 +93,8 @@ func (a *Account) Validate(ck *cfg.Checker) {
 			ck.Errorf("numbers["+itoa(i)+"]", "%v", err)
 		}
 	}
-	checkBaseURL(ck, "public_url", a.PublicURL)
-	checkBaseURL(ck, "api_url", a.APIURL)
-}
-
-func checkBaseURL(ck *cfg.Checker, field, v string) {
-	if v == "" {
-		return
-	}
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-		ck.Errorf(field, "must be an absolute http(s) URL without a query")
-	}
+	ck.BaseURL("public_url", a.PublicURL)
+	ck.BaseURL("api_url", a.APIURL)
 }
 
 func (a *Account) region() string { return strings.ToUpper(a.DefaultRegion) }

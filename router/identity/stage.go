@@ -8,7 +8,7 @@ import (
 )
 
 // Stage is the ingest stage that identifies a message's customer through the
-// identity graph (the gateway wires it instead of pipeline.SenderIdentity).
+// identity graph (the pipeline tests use a simpler stand-in).
 type Stage struct{ g *Graph }
 
 var _ pipeline.Stage = (*Stage)(nil)

@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 
@@ -153,12 +152,7 @@ func (c *Config) Validate(ck *cfg.Checker) {
 			ck.Errorf("http.listen", "must be host:port: %v", err)
 		}
 	}
-	if c.HTTP.PublicURL != "" {
-		u, err := url.Parse(c.HTTP.PublicURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
-			ck.Errorf("http.public_url", "must be an absolute http(s) URL without a query")
-		}
-	}
+	ck.BaseURL("http.public_url", c.HTTP.PublicURL)
 	switch c.Log.Format {
 	case "", "json", "console":
 	default:
