@@ -107,26 +107,24 @@ func (r *Reader) conversations(ctx context.Context) (jetstream.Stream, error) {
 
 // At returns the event stored at stream sequence seq ([kernel.ErrNotFound] when there is none).
 func (r *Reader) At(ctx context.Context, seq uint64) (*Stored, error) {
-	st, err := r.conversations(ctx)
+	raw, err := r.get(ctx, func(st jetstream.Stream) (*jetstream.RawStreamMsg, error) { return st.GetMsg(ctx, seq) })
 	if err != nil {
 		return nil, err
-	}
-	raw, err := st.GetMsg(ctx, seq)
-	if NotFound(err) {
-		return nil, kernel.ErrNotFound
-	}
-	if err != nil {
-		return nil, kernel.Unavailable(err)
 	}
 	return r.decode(raw.Data, raw.Header, raw.Sequence, raw.Subject), nil
 }
 
 func (r *Reader) last(ctx context.Context, filter string) (*jetstream.RawStreamMsg, error) {
+	return r.get(ctx, func(st jetstream.Stream) (*jetstream.RawStreamMsg, error) { return st.GetLastMsgForSubject(ctx, filter) })
+}
+
+// get runs one direct get on the conversation stream, mapping its errors onto the catalog.
+func (r *Reader) get(ctx context.Context, fn func(jetstream.Stream) (*jetstream.RawStreamMsg, error)) (*jetstream.RawStreamMsg, error) {
 	st, err := r.conversations(ctx)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := st.GetLastMsgForSubject(ctx, filter)
+	raw, err := fn(st)
 	if NotFound(err) {
 		return nil, kernel.ErrNotFound
 	}
