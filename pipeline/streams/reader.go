@@ -115,7 +115,9 @@ func (r *Reader) At(ctx context.Context, seq uint64) (*Stored, error) {
 }
 
 func (r *Reader) last(ctx context.Context, filter string) (*jetstream.RawStreamMsg, error) {
-	return r.get(ctx, func(st jetstream.Stream) (*jetstream.RawStreamMsg, error) { return st.GetLastMsgForSubject(ctx, filter) })
+	return r.get(ctx, func(st jetstream.Stream) (*jetstream.RawStreamMsg, error) {
+		return st.GetLastMsgForSubject(ctx, filter)
+	})
 }
 
 // get runs one direct get on the conversation stream, mapping its errors onto the catalog.
