@@ -2,6 +2,7 @@ package rules
 
 import (
 	"maps"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -30,7 +31,9 @@ func (e *evalCtx) lowerText() string {
 	return e.lowered
 }
 
-func compileConditions(c *rulesChecker, i int, w *WhenSpec) []condition {
+// compileConditions turns a checked when clause into conditions: re and prog are its regex
+// and expression, compiled while checking; hours are the compiled business hours.
+func compileConditions(w *WhenSpec, re *regexp.Regexp, prog *vm.Program, hours map[string]*openingHours) []condition {
 	var out []condition
 	if len(w.Channel) > 0 {
 		chs := w.Channel
@@ -60,7 +63,7 @@ func compileConditions(c *rulesChecker, i int, w *WhenSpec) []condition {
 			return slices.ContainsFunc(kws, func(k string) bool { return strings.Contains(low, k) })
 		})
 	}
-	if re := c.regexes[i]; re != nil {
+	if re != nil {
 		lits := requiredLiterals(w.Regex)
 		out = append(out, func(e *evalCtx) bool {
 			for _, lit := range lits {
@@ -71,13 +74,13 @@ func compileConditions(c *rulesChecker, i int, w *WhenSpec) []condition {
 			return re.MatchString(e.text)
 		})
 	}
-	if h := c.hours[w.BusinessHours]; w.BusinessHours != "" {
+	if h := hours[w.BusinessHours]; w.BusinessHours != "" && h != nil {
 		out = append(out, func(e *evalCtx) bool { return h.open(e.in.Now) })
 	}
-	if h := c.hours[w.OutsideBusinessHours]; w.OutsideBusinessHours != "" {
+	if h := hours[w.OutsideBusinessHours]; w.OutsideBusinessHours != "" && h != nil {
 		out = append(out, func(e *evalCtx) bool { return !h.open(e.in.Now) })
 	}
-	if prog := c.exprs[i]; prog != nil {
+	if prog != nil {
 		out = append(out, func(e *evalCtx) bool { return e.runExpr(prog) })
 	}
 	return out

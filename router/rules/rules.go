@@ -75,7 +75,8 @@ func ParseRules(path string, data []byte, roster *Roster) (*Rules, error) {
 		return nil, all.Err()
 	}
 	sum := sha256.Sum256(append(append([]byte(nil), data...), roster.hash...))
-	return compileRules(c, hex.EncodeToString(sum[:6]), path), nil
+	c.out.Version, c.out.Source = hex.EncodeToString(sum[:6]), path
+	return c.out, nil
 }
 
 // syntaxOnly reports an unparseable file: there is nothing to check beyond it.
@@ -87,32 +88,10 @@ func syntaxOnly(errs cfg.Errors) bool {
 // agent serves, least-loaded.
 func DefaultRules(roster *Roster) *Rules {
 	spec := &RulesSpec{Queues: map[string]*QueueSpec{"default": {}}, DefaultQueue: "default"}
-	c := &rulesChecker{spec: spec, roster: roster}
-	return compileRules(c, "builtin-"+roster.hash[:8], "")
-}
-
-func compileRules(c *rulesChecker, version, source string) *Rules {
-	rs := &Rules{Version: version, Source: source, LoadedAt: time.Now().UTC(), roster: c.roster,
-		byName: map[string]*rule{}, queues: map[string]*queue{}}
-	for name, qs := range c.spec.Queues {
-		st := qs.Strategy
-		if st == "" {
-			st = StrategyLeastLoaded
-		}
-		rs.queues[name] = &queue{name: name, strategy: st, eligible: eligibleAgents(c.roster, qs),
-			matchLanguage: qs.MatchLanguage, sticky: qs.Sticky.D(), maxWait: qs.MaxWait.D(), overflow: qs.Overflow}
-	}
-	rs.defQueue = rs.queues[c.spec.DefaultQueue]
-	for i, r := range c.spec.Rules {
-		cr := &rule{name: r.Name, conds: compileConditions(c, i, &r.When)}
-		for _, t := range r.Targets {
-			cr.targets = append(cr.targets, target{queue: rs.queues[t.Queue], priority: t.Priority,
-				timeout: t.Timeout.D(), skipIfEmpty: t.SkipIfEmpty})
-		}
-		rs.rules = append(rs.rules, cr)
-		rs.byName[cr.name] = cr
-	}
-	return rs
+	c := &rulesChecker{doc: &cfg.Doc{}, spec: spec, roster: roster}
+	c.check()
+	c.out.Version = "builtin-" + roster.hash[:8]
+	return c.out
 }
 
 // Roster is the roster the rules were checked against.

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
@@ -15,26 +16,28 @@ import (
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// rulesChecker checks a decoded rules file against the roster, reporting every problem with
-// its position. What it compiles on the way (expressions, regexes, hours) is kept for
-// [compileRules], so compiling cannot fail.
+// rulesChecker checks a decoded rules file against the roster and compiles it in the same
+// pass (as alertmanager turns its config.Route into a dispatch.Route): every queue, business
+// hours and rule is checked, reporting every problem with its position, and compiled right
+// there into out. out is used only when no problem was found.
 type rulesChecker struct {
-	doc     *cfg.Doc
-	data    []byte
-	spec    *RulesSpec
-	roster  *Roster
-	extra   cfg.Errors
-	exprs   map[int]*vm.Program
-	regexes map[int]*regexp.Regexp
-	hours   map[string]*openingHours
+	doc    *cfg.Doc
+	data   []byte
+	spec   *RulesSpec
+	roster *Roster
+	extra  cfg.Errors
+	hours  map[string]*openingHours
+	out    *Rules
 }
 
 func (c *rulesChecker) errorf(path, format string, args ...any) { c.doc.Errorf(path, format, args...) }
 
+// check checks and compiles the spec into c.out.
 func (c *rulesChecker) check() {
-	c.exprs, c.regexes, c.hours = map[int]*vm.Program{}, map[int]*regexp.Regexp{}, map[string]*openingHours{}
+	c.hours = map[string]*openingHours{}
+	c.out = &Rules{LoadedAt: time.Now().UTC(), roster: c.roster, byName: map[string]*rule{}, queues: map[string]*queue{}}
 	for _, name := range slices.Sorted(maps.Keys(c.spec.Queues)) {
-		c.checkQueue(name, c.spec.Queues[name])
+		c.out.queues[name] = c.checkQueue(name, c.spec.Queues[name])
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.spec.BusinessHours)) {
 		h, err := compileHours(c.spec.BusinessHours[name])
@@ -50,6 +53,7 @@ func (c *rulesChecker) check() {
 	if q := c.spec.DefaultQueue; q != "" && c.spec.Queues[q] == nil {
 		c.errorf("default_queue", "unknown queue %q%s", q, c.queueHint())
 	}
+	c.out.defQueue = c.out.queues[c.spec.DefaultQueue]
 	if len(c.spec.Rules) == 0 && c.spec.DefaultQueue == "" {
 		c.errorf("rules", "is empty: add rules or a default_queue")
 	}
@@ -68,7 +72,9 @@ func (c *rulesChecker) check() {
 		if catchAll >= 0 {
 			c.errorf(path, "unreachable: rules[%d] (%s) above it matches every conversation", catchAll, c.spec.Rules[catchAll].Name)
 		}
-		c.checkRule(i, r, path)
+		cr := c.checkRule(r, path)
+		c.out.rules = append(c.out.rules, cr)
+		c.out.byName[cr.name] = cr
 		if r.When.empty() {
 			catchAll = i
 		}
@@ -89,7 +95,8 @@ func (c *rulesChecker) queueHint() string {
 	return " (queues: " + strings.Join(slices.Sorted(maps.Keys(c.spec.Queues)), ", ") + ")"
 }
 
-func (c *rulesChecker) checkQueue(name string, q *QueueSpec) {
+// checkQueue checks one queue and compiles it.
+func (c *rulesChecker) checkQueue(name string, q *QueueSpec) *queue {
 	path := "queues." + name
 	if q == nil {
 		q = &QueueSpec{}
@@ -125,6 +132,12 @@ func (c *rulesChecker) checkQueue(name string, q *QueueSpec) {
 		c.errorf(path, "no agent in router.agents can serve this queue (skills %v, teams %v, agents %v, languages %v)",
 			q.Skills, q.Teams, q.Agents, q.Languages)
 	}
+	st := q.Strategy
+	if st == "" {
+		st = StrategyLeastLoaded
+	}
+	return &queue{name: name, strategy: st, eligible: eligibleAgents(c.roster, q), matchLanguage: q.MatchLanguage,
+		sticky: q.Sticky.D(), maxWait: q.MaxWait.D(), overflow: q.Overflow}
 }
 
 // known reports every entry of list that no agent has, and how many there were.
@@ -139,7 +152,8 @@ func (c *rulesChecker) known(path string, list []string, have map[string]bool, w
 	return n
 }
 
-func (c *rulesChecker) checkRule(i int, r *RuleSpec, path string) {
+// checkRule checks one rule and compiles it (its conditions and targets).
+func (c *rulesChecker) checkRule(r *RuleSpec, path string) *rule {
 	if r.Name == "" {
 		c.errorf(path+".name", "is required")
 	}
@@ -148,12 +162,11 @@ func (c *rulesChecker) checkRule(i int, r *RuleSpec, path string) {
 	c.nonEmpty(path+".when.account", w.Account)
 	c.nonEmpty(path+".when.language", w.Language)
 	c.nonEmpty(path+".when.keywords", w.Keywords)
+	var re *regexp.Regexp
 	if w.Regex != "" {
-		re, err := regexp.Compile(w.Regex)
-		if err != nil {
+		var err error
+		if re, err = regexp.Compile(w.Regex); err != nil {
 			c.errorf(path+".when.regex", "invalid regular expression: %v", err)
-		} else {
-			c.regexes[i] = re
 		}
 	}
 	for _, f := range []struct{ field, name string }{{"business_hours", w.BusinessHours}, {"outside_business_hours", w.OutsideBusinessHours}} {
@@ -161,10 +174,11 @@ func (c *rulesChecker) checkRule(i int, r *RuleSpec, path string) {
 			c.errorf(path+".when."+f.field, "unknown business hours %q%s", f.name, hoursHint(c.spec.BusinessHours))
 		}
 	}
+	var prog *vm.Program
 	if w.Expr != "" {
-		c.checkExpr(i, path+".when.expr", w.Expr)
+		prog = c.checkExpr(path+".when.expr", w.Expr)
 	}
-	c.checkTargets(r, path)
+	return &rule{name: r.Name, conds: compileConditions(w, re, prog, c.hours), targets: c.checkTargets(r, path)}
 }
 
 func (c *rulesChecker) nonEmpty(path string, list []string) {
@@ -175,7 +189,9 @@ func (c *rulesChecker) nonEmpty(path string, list []string) {
 	}
 }
 
-func (c *rulesChecker) checkTargets(r *RuleSpec, path string) {
+// checkTargets checks a rule's targets and compiles them.
+func (c *rulesChecker) checkTargets(r *RuleSpec, path string) []target {
+	var out []target
 	if len(r.Targets) == 0 {
 		c.errorf(path+".targets", "a rule needs at least one target")
 	}
@@ -197,29 +213,32 @@ func (c *rulesChecker) checkTargets(r *RuleSpec, path string) {
 		if t.Timeout != 0 && j == len(r.Targets)-1 {
 			c.errorf(tpath+".timeout", "the last target has no next target to time out to")
 		}
+		out = append(out, target{queue: c.out.queues[t.Queue], priority: t.Priority, timeout: t.Timeout.D(), skipIfEmpty: t.SkipIfEmpty})
 	}
+	return out
 }
 
-// checkExpr compiles an expression and reports an error at its exact place in the file.
-func (c *rulesChecker) checkExpr(i int, path, src string) {
+// checkExpr compiles an expression, reporting an error at its exact place in the file (nil
+// then).
+func (c *rulesChecker) checkExpr(path, src string) *vm.Program {
 	prog, err := compileExpr(src)
 	if err == nil {
-		c.exprs[i] = prog
-		return
+		return prog
 	}
 	var fe *file.Error
 	if !errors.As(err, &fe) {
 		c.errorf(path, "invalid expression: %v", err)
-		return
+		return nil
 	}
 	msg := "invalid expression: " + cleanExprMessage(fe.Message)
 	pos := c.doc.Pos(path)
 	if pos == nil {
 		c.errorf(path, "%s", msg)
-		return
+		return nil
 	}
 	line, col := valuePosition(c.data, pos.Line, pos.Column, fe.Line, fe.Column)
 	c.extra = append(c.extra, &cfg.Error{File: c.doc.File, Line: line, Col: col, Path: path, Msg: msg})
+	return nil
 }
 
 // validName reports whether s is usable as a queue name (it appears in metrics and events).
