@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -75,8 +76,19 @@ router:
 	// Another channel is another conversation under customer_channel scope.
 	publish(t, g, &schema.Message{Channel: schema.ChannelWebchat, Account: "site", ExternalID: "w1",
 		From: schema.Address{Kind: "email", Value: "ref@example.com"}, Text: "chat"})
-	evs = waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventOpened))
-	if last := ofType(evs, schema.EventMessage); last[len(last)-1].ConversationID == conv {
+	// Wait for the chat's message event itself: its conversation's opened event comes first,
+	// and a read between the two would see the email conversation's last message.
+	var chat *schema.Event
+	waitFor(t, g, "sb.conv.>", 10*time.Second, func(evs []*schema.Event) error {
+		for _, e := range ofType(evs, schema.EventMessage) {
+			if e.Message.Channel == schema.ChannelWebchat {
+				chat = e
+				return nil
+			}
+		}
+		return errors.New("no webchat message event yet")
+	})
+	if chat.ConversationID == conv {
 		t.Fatal("customer_channel scope: webchat joined the email conversation")
 	}
 }
