@@ -175,15 +175,9 @@ func (r *Reader) Read(ctx context.Context, q Query, fn func(*Stored) error) erro
 		n, done := 0, false
 		for m := range batch.Messages() {
 			n++
-			md, err := m.Metadata()
+			md, err := r.deliver(m, fn)
 			if err != nil {
-				return kernel.Unavailable(err)
-			}
-			if err := fn(r.decode(m.Data(), m.Headers(), md.Sequence.Stream, m.Subject())); err != nil {
-				if errors.Is(err, ErrStop) {
-					return nil
-				}
-				return err
+				return endRead(err)
 			}
 			if md.Sequence.Stream >= until || md.NumPending == 0 {
 				done = true
@@ -239,17 +233,27 @@ func (r *Reader) Follow(ctx context.Context, filters []string, start Start, fn f
 			}
 			return kernel.Unavailable(err)
 		}
-		md, err := m.Metadata()
-		if err != nil {
-			return kernel.Unavailable(err)
-		}
-		if err := fn(r.decode(m.Data(), m.Headers(), md.Sequence.Stream, m.Subject())); err != nil {
-			if errors.Is(err, ErrStop) {
-				return nil
-			}
-			return err
+		if _, err := r.deliver(m, fn); err != nil {
+			return endRead(err)
 		}
 	}
+}
+
+// deliver hands one consumed message to fn and returns its metadata.
+func (r *Reader) deliver(m jetstream.Msg, fn func(*Stored) error) (*jetstream.MsgMetadata, error) {
+	md, err := m.Metadata()
+	if err != nil {
+		return nil, kernel.Unavailable(err)
+	}
+	return md, fn(r.decode(m.Data(), m.Headers(), md.Sequence.Stream, m.Subject()))
+}
+
+// endRead is a read's result once fn returned err: ErrStop ends it without an error.
+func endRead(err error) error {
+	if errors.Is(err, ErrStop) {
+		return nil
+	}
+	return err
 }
 
 func (r *Reader) decode(data []byte, h nats.Header, seq uint64, subject string) *Stored {
