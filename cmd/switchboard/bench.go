@@ -23,6 +23,7 @@ type benchOptions struct {
 	Token       string
 	DataDir     string
 	SkipRaw     bool
+	SkipRef     bool
 	JSON        bool
 	Timeout     time.Duration
 	CPUProfile  string
@@ -43,6 +44,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.StringVar(&o.Token, "token", os.Getenv("SWITCHBOARD_API_TOKEN"), "api account token (with -target)")
 	fs.StringVar(&o.DataDir, "data-dir", "", "data directory of the in-process gateway (default: a temp dir, removed after)")
 	fs.BoolVar(&o.SkipRaw, "skip-raw", false, "do not measure the raw JetStream publish ceiling")
+	fs.BoolVar(&o.SkipRef, "skip-reference", false, "do not measure the straight-line reference gateway")
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up waiting for conversation events after this long")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (gateway included when in process)")

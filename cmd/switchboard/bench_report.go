@@ -52,6 +52,13 @@ type benchReport struct {
 	StoredMismatch  int            `json:"stored_minus_accepted"`
 	Raw             *rawResult     `json:"raw_jetstream,omitempty"`
 	Ratio           float64        `json:"ratio_to_raw,omitempty"`
+	Reference       *refResult     `json:"reference,omitempty"`
+	// RoutedToReference is routed events/s ÷ the reference's accepted/s (target ≥ 0.9);
+	// CPUToReference is CPU per routed message ÷ the reference's per accepted one (≤ 1.5);
+	// AcceptedToReference is the gateway's intake ÷ the reference's (≥ 0.9).
+	RoutedToReference   float64 `json:"routed_to_reference,omitempty"`
+	CPUToReference      float64 `json:"cpu_to_reference,omitempty"`
+	AcceptedToReference float64 `json:"accepted_to_reference,omitempty"`
 }
 
 // collectEvents computes end-to-end figures: from a request's (intended) start to its
@@ -117,5 +124,14 @@ func (r *benchReport) print(w io.Writer) {
 		fmt.Fprintf(w, "raw jetstream  %d × %d B sync publishes at the same concurrency: %.0f/s (p50 %.2fms p99 %.2fms)\n",
 			r.Raw.Messages, r.Raw.Size, r.Raw.PerSec, r.Raw.Latency.P50, r.Raw.Latency.P99)
 		fmt.Fprintf(w, "ratio          accepted/s ÷ raw = %.2f\n", r.Ratio)
+	}
+	if ref := r.Reference; ref != nil {
+		fmt.Fprintf(w, "reference      straight-line gateway (verify, normalize, one sync publish): %d accepted (%.0f/s)  p50 %.2fms  p99 %.2fms  cpu %.3f ms/message\n",
+			ref.Accepted, ref.PerSec, ref.Latency.P50, ref.Latency.P99, ref.CPUPerMessage)
+		fmt.Fprintf(w, "vs reference   routed/s ÷ reference accepted/s = %.2f   accepted/s ÷ reference = %.2f   cpu per message ÷ reference = %.2f\n",
+			r.RoutedToReference, r.AcceptedToReference, r.CPUToReference)
+		for k, n := range ref.Failures {
+			fmt.Fprintf(w, "ref failed     %d × %s\n", n, k)
+		}
 	}
 }

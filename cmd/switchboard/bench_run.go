@@ -139,6 +139,19 @@ func benchmark(ctx context.Context, o *benchOptions, sc scenario, env *benchEnv)
 		rep.Raw = raw
 		rep.Ratio = rep.AcceptedPerSec / raw.PerSec
 	}
+	if !o.SkipRef {
+		ref, err := runReference(ctx, o, sc, env)
+		if err != nil {
+			return nil, fmt.Errorf("reference gateway: %w", err)
+		}
+		rep.Reference = ref
+		if ref.PerSec > 0 {
+			rep.RoutedToReference, rep.AcceptedToReference = rep.EventsPerSec/ref.PerSec, rep.AcceptedPerSec/ref.PerSec
+		}
+		if ref.CPUPerMessage > 0 {
+			rep.CPUToReference = rep.CPUPerMessage / ref.CPUPerMessage
+		}
+	}
 	return rep, nil
 }
 
