@@ -204,7 +204,11 @@ func (g *refGen) element(t reflect.Type, indent, path string) error {
 	}
 	done := false
 	for _, l := range strings.SplitAfter(sub.b.String(), "\n") {
-		if !done && !strings.HasPrefix(strings.TrimSpace(l), "#") && strings.TrimSpace(l) != "" {
+		switch {
+		case done:
+		case strings.HasPrefix(strings.TrimSpace(l), "#"): // the first field's comment, above the "- "
+			l = indent + strings.TrimPrefix(l, indent+"  ")
+		case strings.TrimSpace(l) != "":
 			l, done = indent+"- "+strings.TrimPrefix(l, indent+"  "), true
 		}
 		g.b.WriteString(l)

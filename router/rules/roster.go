@@ -145,8 +145,8 @@ type AgentConfig struct {
 	Skills    []string `yaml:"skills" example:"[billing]"`
 	Languages []string `yaml:"languages" example:"[en]"`
 	Teams     []string `yaml:"teams" example:"[tier1]"`
-	// Open conversations per channel; "default" covers the others (DefaultCapacity when it is
-	// not given).
+	// Open conversations per channel; "default" covers the others (5, DefaultCapacity, when it
+	// is not given).
 	Capacity map[string]int `yaml:"capacity" example:"{default: 5, webchat: 2}"`
 	// Weighted cap across channels (router.load_weights); 0: none.
 	MaxLoad int `yaml:"max_load"`
