@@ -27,6 +27,12 @@ type benchOptions struct {
 	JSON        bool
 	Timeout     time.Duration
 	CPUProfile  string
+	Rounds      int    // load rounds on one data directory, each followed by a restart (growth table)
+	HeapProfile string // heap profile of the idle gateway after the last round's restart
+	// DedupeWindow is the in-process gateway's pipeline.dedupe_window (0: the default). With
+	// -rounds, each restart waits it out first, so the idle figures show what grows with
+	// history rather than the last window's traffic.
+	DedupeWindow time.Duration
 }
 
 func runBench(ctx context.Context, args []string) error {
@@ -48,6 +54,9 @@ func runBench(ctx context.Context, args []string) error {
 	fs.BoolVar(&o.JSON, "json", false, "print the report as JSON")
 	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "give up waiting for conversation events after this long")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (gateway included when in process)")
+	fs.IntVar(&o.Rounds, "rounds", 0, "growth table: load this many rounds of -messages into one gateway, restarting and measuring it idle after each (heap, RSS, disk, restart time)")
+	fs.DurationVar(&o.DedupeWindow, "dedupe-window", 0, "pipeline.dedupe_window of the in-process gateway (default: the gateway's default); with -rounds, each restart waits it out")
+	fs.StringVar(&o.HeapProfile, "heapprofile", "", "with -rounds: write a heap profile of the idle gateway after the last restart")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -69,6 +78,15 @@ func runBench(ctx context.Context, args []string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.Rounds > 0 {
+		rows, err := runGrowth(ctx, &o, sc, os.Stderr)
+		if o.JSON {
+			_ = json.NewEncoder(os.Stdout).Encode(rows)
+		} else {
+			printGrowth(os.Stdout, &o, rows)
+		}
+		return err
 	}
 	env, err := setupBench(ctx, &o, sc)
 	if err != nil {

@@ -23,6 +23,8 @@ type benchEnv struct {
 	client *http.Client
 	app    *app.App
 	tmp    string
+	dir    string      // the in-process gateway's data directory
+	opts   app.Options // how it was started (restart starts it again)
 	inproc bool
 }
 
@@ -53,15 +55,21 @@ func setupBench(ctx context.Context, o *benchOptions, sc scenario) (*benchEnv, e
 	}
 	os.Setenv("SWITCHBOARD_BENCH_TOKEN", o.Token)
 	// The generator is one misbehaving integration by design: no per-sender or account limits.
-	yaml := fmt.Sprintf("log: {level: error}\npipeline: {partitions: %d}\n"+
+	pipe := fmt.Sprintf("partitions: %d", o.Partitions)
+	if o.DedupeWindow > 0 {
+		pipe += ", dedupe_window: " + o.DedupeWindow.String()
+	}
+	yaml := fmt.Sprintf("log: {level: error}\npipeline: {%s}\n"+
 		"http: {max_in_flight: %d, rate_limits: {per_sender: {per_second: 1000000000}, per_account: {per_second: 1000000000}}}\n%s",
-		o.Partitions, max(1024, o.Concurrency*4), sc.Config())
+		pipe, max(1024, o.Concurrency*4), sc.Config())
 	cfg, err := app.ParseConfig("bench.yaml", []byte(yaml))
 	if err != nil {
 		return nil, err
 	}
-	a, err := app.Start(ctx, app.Options{Config: cfg, HTTPAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
-		DataDir: dir, Logger: zap.NewNop(), InstanceID: "bench"})
+	env.dir = dir
+	env.opts = app.Options{Config: cfg, HTTPAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
+		DataDir: dir, Logger: zap.NewNop(), InstanceID: "bench"}
+	a, err := app.Start(ctx, env.opts)
 	if err != nil {
 		return nil, err
 	}
