@@ -74,6 +74,9 @@ type Config struct {
 	DedupeWindow cfg.Duration `yaml:"dedupe_window" default:"20m"`
 	// How long each stream keeps data.
 	Retention Retention `yaml:"retention"`
+	// The index that finds an inbound message by id (GET /v1/messages/{id}, late duplicates)
+	// with memory fixed by its size rather than growing with history.
+	MessageIndex MessageIndexConfig `yaml:"message_index"`
 	// Retries of a failing message before it is dead-lettered.
 	MaxAttempts int `yaml:"max_attempts" default:"20"`
 	// How long a dead instance keeps a pull source (a mailbox) before another takes it.
@@ -93,10 +96,11 @@ type Retention struct {
 	// SB_REJECTED, the forensic records (also capped at 100k records / 256MiB).
 	Rejected    cfg.Duration `yaml:"rejected" default:"336h"`
 	Attachments cfg.Duration `yaml:"attachments" default:"8760h"` // the object store sb_attachments
-	// Message records (sb_messages, GET /v1/messages/{id}), by age since last written. They
-	// stop a redelivered message applying twice, so they must outlive inbound, route and
-	// dead_letter.
-	Messages cfg.Duration `yaml:"messages" default:"8760h"`
+	// Message records (sb_messages: the message index and outbound messages' delivery
+	// status), by age since last written. They stop a redelivered message applying twice, so
+	// they must outlive inbound, route and dead_letter. Messages themselves stay in their
+	// conversation's events (retention.conversations).
+	Messages cfg.Duration `yaml:"messages" default:"720h"`
 	// Send records (sb_outbox: delivery statuses, no double sends); at least outbound and
 	// dead_letter.
 	Outbox cfg.Duration `yaml:"outbox" default:"8760h"`
@@ -124,6 +128,12 @@ func (c *Config) Validate(ck *cfg.Checker) {
 	}
 	if c.LeaseTTL != 0 && c.LeaseTTL.D() < 3*time.Second {
 		ck.Errorf("lease_ttl", "must be at least 3s")
+	}
+	if ix := c.MessageIndex; ix.Buckets < 0 || ix.Buckets > 1<<20 {
+		ck.Errorf("message_index.buckets", "must be between 1 and 1048576")
+	}
+	if ix := c.MessageIndex; ix.Entries < 0 || ix.Entries > 1024 {
+		ck.Errorf("message_index.entries", "must be between 1 and 1024")
 	}
 	if c.DedupeWindow != 0 && c.DedupeWindow.D().Milliseconds() < 100 {
 		ck.Errorf("dedupe_window", "must be at least 100ms")

@@ -39,6 +39,14 @@ type Feed struct {
 	lookupMu sync.Mutex
 	events   *streams.Reader
 	messages jetstream.KeyValue
+	index    *MessageIndex
+}
+
+// UseIndex makes Routed's fallback find messages through the message index.
+func (f *Feed) UseIndex(ix *MessageIndex) {
+	f.lookupMu.Lock()
+	f.index = ix
+	f.lookupMu.Unlock()
 }
 
 var _ connectors.Feed = (*Feed)(nil)

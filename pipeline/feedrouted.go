@@ -101,11 +101,19 @@ func (f *Feed) sweep() {
 func (f *Feed) lookupRouted(id string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	f.lookupMu.Lock()
+	ix := f.index
+	f.lookupMu.Unlock()
+	if ix != nil {
+		if st, _, err := ix.Locate(ctx, id); err == nil {
+			return st.Event.ConversationID
+		}
+	}
 	kv, err := f.messageRecords(ctx)
 	if err != nil {
 		return ""
 	}
-	e, err := kv.Get(ctx, id)
+	e, err := kv.Get(ctx, id) // a record from before the index
 	if err != nil {
 		if !errors.Is(err, jetstream.ErrKeyNotFound) {
 			f.log.Debug("message record lookup failed", zap.String("message", id), zap.Error(err))

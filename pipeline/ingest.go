@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -99,10 +100,14 @@ func (in *Ingest) handle(ctx context.Context, _ int, msg jetstream.Msg) error {
 	if msg.Headers().Get(streams.HeaderKind) == streams.KindStatus {
 		return in.handleStatus(ctx, msg.Data())
 	}
-	return in.handleMessage(ctx, msg.Data())
+	var seq uint64
+	if md, err := msg.Metadata(); err == nil {
+		seq = md.Sequence.Stream
+	}
+	return in.handleMessage(ctx, msg.Data(), seq)
 }
 
-func (in *Ingest) handleMessage(ctx context.Context, raw []byte) error {
+func (in *Ingest) handleMessage(ctx context.Context, raw []byte, seq uint64) error {
 	var m schema.Message
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return Poison(fmt.Errorf("undecodable message: %w", err))
@@ -122,12 +127,16 @@ func (in *Ingest) handleMessage(ctx context.Context, raw []byte) error {
 	if err != nil {
 		return Poison(err)
 	}
-	return in.forward(ctx, m.CustomerID, "m:"+m.ID, streams.KindMessage, data)
+	return in.forward(ctx, m.CustomerID, "m:"+m.ID, streams.KindMessage, data, seq)
 }
 
-func (in *Ingest) forward(ctx context.Context, customerID, id, kind string, data []byte) error {
+// forward hands an identified message or a status (inSeq 0) to its customer's partition.
+func (in *Ingest) forward(ctx context.Context, customerID, id, kind string, data []byte, inSeq uint64) error {
 	msg := &nats.Msg{Subject: streams.RouteSubject(streams.Partition(customerID, in.parts)), Data: data,
 		Header: nats.Header{streams.HeaderKind: {kind}}}
+	if inSeq > 0 {
+		msg.Header.Set(streams.HeaderInbound, strconv.FormatUint(inSeq, 10))
+	}
 	if _, err := in.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id)); err != nil {
 		return kernel.Unavailable(err)
 	}
@@ -153,7 +162,10 @@ func (in *Ingest) handleStatus(ctx context.Context, data []byte) error {
 		}
 		st.MessageID = id
 	}
-	e, err := in.messages.Get(ctx, st.MessageID)
+	e, err := in.messages.Get(ctx, streams.OutboundRecordKey(st.MessageID))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		e, err = in.messages.Get(ctx, st.MessageID) // a record from before the index
+	}
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return Later(fmt.Errorf("status for unknown message %s", st.MessageID), statusDelay)
 	}
@@ -166,7 +178,7 @@ func (in *Ingest) handleStatus(ctx context.Context, data []byte) error {
 	}
 	out, _ := json.Marshal(&st)
 	id := fmt.Sprintf("s:%s:%s:%s", st.MessageID, st.Status, st.ErrorCode)
-	return in.forward(ctx, m.CustomerID, id, streams.KindStatus, out)
+	return in.forward(ctx, m.CustomerID, id, streams.KindStatus, out, 0)
 }
 
 // Consumers lists the stage's durable consumers (for lag metrics).

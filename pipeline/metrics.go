@@ -13,6 +13,7 @@ type Metrics struct {
 	Outbound     *prometheus.CounterVec   // switchboard_outbound_total{channel,outcome}
 	DeadLetters  *prometheus.CounterVec   // switchboard_dead_letters_total{stage}
 	Errors       *prometheus.CounterVec   // switchboard_errors_total{component}
+	IndexHorizon prometheus.Gauge         // switchboard_message_index_horizon_seconds
 }
 
 var latencyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
@@ -49,9 +50,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_errors_total", Help: "Errors by component.",
 		}, []string{"component"}),
+		IndexHorizon: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_message_index_horizon_seconds",
+			Help: "Age of the last entry the message index dropped for room: how far back, at the current rate, a message is still found by id and a late duplicate recognized (0 until the index is full)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.Publish, m.CircuitOpen, m.FastRefused, m.Stage, m.StageLatency, m.Outbound, m.DeadLetters, m.Errors)
+		reg.MustRegister(m.Messages, m.Publish, m.CircuitOpen, m.FastRefused, m.Stage, m.StageLatency, m.Outbound, m.DeadLetters, m.Errors, m.IndexHorizon)
 	}
 	return m
 }

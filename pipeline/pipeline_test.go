@@ -163,9 +163,9 @@ func TestKeyEncodingNeverCollides(t *testing.T) {
 func TestRecordRetentionIsAppliedToExistingBuckets(t *testing.T) {
 	js := startJS(t, Config{Partitions: 4})
 	ctx := context.Background()
-	check := func(want time.Duration) {
+	check := func(messages, outbox time.Duration) {
 		t.Helper()
-		for _, b := range []string{streams.BucketMessages, streams.BucketOutbox} {
+		for b, want := range map[string]time.Duration{streams.BucketMessages: messages, streams.BucketOutbox: outbox} {
 			kv, err := js.KeyValue(ctx, b)
 			if err != nil {
 				t.Fatal(err)
@@ -179,11 +179,11 @@ func TestRecordRetentionIsAppliedToExistingBuckets(t *testing.T) {
 			}
 		}
 	}
-	check(365 * 24 * time.Hour)
+	check(30*24*time.Hour, 365*24*time.Hour)
 	c := Config{Partitions: 4}
 	c.Retention.Messages, c.Retention.Outbox = cfg.Duration(800*time.Hour), cfg.Duration(800*time.Hour)
 	if err := Provision(ctx, js, c, 1); err != nil {
 		t.Fatal(err)
 	}
-	check(800 * time.Hour)
+	check(800*time.Hour, 800*time.Hour)
 }

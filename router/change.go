@@ -31,6 +31,7 @@ type change struct {
 	conv    *convState
 	rev     uint64 // 0: the conversation is new
 	events  []*schema.Event
+	seqs    []uint64 // the SB_CONVERSATIONS sequence of each event, once published
 	actor   string
 	follows []func(context.Context) error
 	// routing is set when the change touched queueing or assignment: the waiting entry and
@@ -74,6 +75,17 @@ func (c *change) emit(r *Router, typ schema.EventType, fill func(*schema.Event))
 	}
 }
 
+// located returns the conversation seq and stream sequence of the message event for message
+// id that this change published (zeros when it published none: a redelivered cause).
+func (c *change) located(id string) (seq, streamSeq uint64) {
+	for i, ev := range c.events {
+		if ev.Type == schema.EventMessage && ev.Message != nil && ev.Message.ID == id && i < len(c.seqs) {
+			return ev.Seq, c.seqs[i]
+		}
+	}
+	return 0, 0
+}
+
 // then adds a write that runs after the snapshot is stored.
 func (c *change) then(f func(context.Context) error) { c.follows = append(c.follows, f) }
 
@@ -91,6 +103,7 @@ func (r *Router) commit(ctx context.Context, c *change) error {
 			return err
 		}
 		c.conv.LastStreamSeq = seq
+		c.seqs = append(c.seqs, seq)
 	}
 	if strings.HasPrefix(c.conv.LastCause, "cmd:") {
 		c.conv.remember(c.conv.LastCause) // commands leave no record to recognise them by
@@ -254,7 +267,11 @@ func (r *Router) completeFollowUps(ctx context.Context, pc *partCache, conv *con
 			}
 		case ev.Type == schema.EventMessage && ev.Message != nil:
 			m := *ev.Message
-			if err := r.createRecord(ctx, &m); err != nil {
+			l := &locator{ConversationID: conv.ID, CustomerID: conv.CustomerID, Seq: ev.Seq, StreamSeq: se.Seq}
+			if m.Direction != schema.Inbound {
+				l.Status = m.Status
+			}
+			if err := r.store.record(ctx, &m, l, true); err != nil {
 				return err
 			}
 			if m.Direction == schema.Outbound && m.Kind == schema.KindMessage {
@@ -265,19 +282,6 @@ func (r *Router) completeFollowUps(ctx context.Context, pc *partCache, conv *con
 		}
 	}
 	return r.settle(ctx, conv, true, true)
-}
-
-// createRecord writes a message record rebuilt from its event unless one exists (a record
-// written since, with a delivery status, is newer).
-func (r *Router) createRecord(ctx context.Context, m *schema.Message) error {
-	data, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	if _, err := r.store.Messages.Create(ctx, m.ID, data); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
-		return errors.Join(kernel.ErrUnavailable, err)
-	}
-	return nil
 }
 
 // restartFence republishes a change whose conversation has no events left on the stream.

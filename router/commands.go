@@ -110,7 +110,7 @@ func (r *Router) reply(c *change, cmd *Command) {
 	if !c.applied() {
 		c.emit(r, schema.EventMessage, func(e *schema.Event) { e.Message = eventMessage(m) })
 	}
-	c.then(r.saveRecord(m))
+	c.then(r.recordMessage(c, m, 0))
 	if cmd.Type == CommandReply {
 		c.then(func(ctx context.Context) error { return r.publishOutbound(ctx, m) })
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,20 +20,19 @@ import (
 
 // onMessage threads an inbound message into its customer's conversation and routes the
 // conversation when it needs an agent.
-func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message) error {
+func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message, inSeq uint64) error {
 	// A copy of a message routed before (a redelivery after a lost ack, a provider's late
 	// duplicate past the dedupe windows) may come after later messages were applied: the
-	// message record, written once the message is routed, says so.
-	var rec routedRecord
-	_, err := kernel.GetJSON(ctx, r.store.Messages, m.ID, &rec)
+	// message's record (kept retention.messages), written once the message is routed, says so.
+	rec, _, err := r.store.locate(ctx, m.ID)
 	if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return err
 	}
 	if err == nil && rec.ConversationID != "" {
 		r.o.Metrics.Stage.WithLabelValues("router", "duplicate").Inc()
-		if !rec.Raw && !rec.RawRef && (len(m.Raw) > 0 || m.RawRef != nil) {
-			m.ConversationID = rec.ConversationID // a record rebuilt from its event lacks the raw payload
-			return r.saveRecord(m)(ctx)
+		if rec.InboundSeq == 0 && inSeq > 0 && rec.legacy == nil {
+			rec.InboundSeq = inSeq // a record rebuilt from its event does not know where the raw payload is
+			return r.store.record(ctx, m, rec, false)
 		}
 		return nil
 	}
@@ -50,7 +50,7 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 			return err
 		}
 		if cust.MergedInto != "" && d.conv.LastCause != m.ID {
-			return r.forward(ctx, m, cust.MergedInto)
+			return r.forward(ctx, m, cust.MergedInto, inSeq)
 		}
 	}
 	c := r.newChange(pc, m.ID, d.conv, d.rev, "customer")
@@ -60,7 +60,7 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 			return err
 		}
 	}
-	r.messageFollowUps(c, m, d)
+	r.messageFollowUps(c, m, d, inSeq)
 	return r.commit(ctx, c)
 }
 
@@ -92,14 +92,14 @@ func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message,
 
 // messageFollowUps records the conversation with the customer, the message record and the
 // email Message-ID index.
-func (r *Router) messageFollowUps(c *change, m *schema.Message, d *threadDecision) {
+func (r *Router) messageFollowUps(c *change, m *schema.Message, d *threadDecision, inSeq uint64) {
 	convID, customer := c.conv.ID, c.conv.CustomerID
 	if d.isNew || c.applied() {
 		pc, scope := c.pc, d.scope
 		c.then(func(ctx context.Context) error { return r.setCurrent(ctx, pc, customer, scope, convID) })
 		c.then(func(ctx context.Context) error { return r.addConversation(ctx, customer, convID) })
 	}
-	c.then(r.saveRecord(m))
+	c.then(r.recordMessage(c, m, inSeq))
 	if t := m.Thread; t != nil && t.MessageID != "" {
 		data, _ := json.Marshal(emailIndex{Conversation: convID, Customer: customer})
 		key := emailKey(t.MessageID)
@@ -112,24 +112,8 @@ func (r *Router) messageFollowUps(c *change, m *schema.Message, d *threadDecisio
 	}
 }
 
-// routedRecord is what the duplicate check needs of a message record (decoding the whole
-// record, raw payload included, would cost more than the check).
-type routedRecord struct {
-	ConversationID string  `json:"conversation_id"`
-	Raw            present `json:"raw"`
-	RawRef         present `json:"raw_ref"`
-}
-
-// present records whether a JSON value was there, without keeping it.
-type present bool
-
-func (p *present) UnmarshalJSON(b []byte) error {
-	*p = present(len(b) > 0 && string(b) != "null")
-	return nil
-}
-
 // forward hands a message of a customer merged into another to the survivor's partition.
-func (r *Router) forward(ctx context.Context, m *schema.Message, survivor string) error {
+func (r *Router) forward(ctx context.Context, m *schema.Message, survivor string, inSeq uint64) error {
 	m.CustomerID = survivor
 	data, err := json.Marshal(m)
 	if err != nil {
@@ -137,6 +121,9 @@ func (r *Router) forward(ctx context.Context, m *schema.Message, survivor string
 	}
 	msg := &nats.Msg{Subject: streams.RouteSubject(streams.Partition(survivor, r.o.Partitions)), Data: data,
 		Header: nats.Header{streams.HeaderKind: {streams.KindMessage}}}
+	if inSeq > 0 {
+		msg.Header.Set(streams.HeaderInbound, strconv.FormatUint(inSeq, 10))
+	}
 	if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID("m:"+m.ID+":"+survivor)); err != nil {
 		return errors.Join(kernel.ErrUnavailable, err)
 	}
@@ -164,18 +151,4 @@ func eventMessage(m *schema.Message) *schema.Message {
 	cp := *m
 	cp.Raw = nil
 	return &cp
-}
-
-// saveRecord stores the routed message record (conversation id and status filled in).
-func (r *Router) saveRecord(m *schema.Message) func(context.Context) error {
-	return func(ctx context.Context) error {
-		data, err := json.Marshal(m)
-		if err != nil {
-			return err
-		}
-		if _, err := r.store.Messages.Put(ctx, m.ID, data); err != nil {
-			return errors.Join(kernel.ErrUnavailable, err)
-		}
-		return nil
-	}
 }

@@ -38,6 +38,9 @@ type Options struct {
 	Leases kernel.Leaser
 	// Registerer takes the router's metrics (nil: unregistered).
 	Registerer prometheus.Registerer
+	// Index finds inbound messages by id (late duplicates, GET /v1/messages/{id}); nil:
+	// they are not recorded.
+	Index *pipeline.MessageIndex
 }
 
 // Router consumes SB_ROUTE and publishes SB_CONVERSATIONS.
@@ -66,6 +69,7 @@ func New(ctx context.Context, o Options) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	st.Index = o.Index
 	r := &Router{o: o, js: o.JS, store: st, events: streams.NewReader(o.JS), log: o.Logger.Named("router"), waits: agents.NewWaitlist(),
 		metrics: NewMetrics(o.Registerer)}
 	roster := rules.NewRoster(o.Config.Agents, o.Config.LoadWeights)
@@ -161,7 +165,7 @@ func (r *Router) dispatch(ctx context.Context, pc *partCache, msg jetstream.Msg)
 		if err := json.Unmarshal(msg.Data(), &m); err != nil || m.ID == "" || m.CustomerID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable or unidentified message: %v", err))
 		}
-		return r.onMessage(ctx, pc, &m)
+		return r.onMessage(ctx, pc, &m, inboundSeq(msg))
 	case streams.KindStatus:
 		var st schema.StatusUpdate
 		if err := json.Unmarshal(msg.Data(), &st); err != nil || st.MessageID == "" {

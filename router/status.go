@@ -15,6 +15,13 @@ import (
 // status that skips steps brings the implied ones first ([schema.DeliveryStatus.Implied]),
 // so a helpdesk always sees sent, delivered, read in that order.
 func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusUpdate) error {
+	rec, _, err := r.store.locate(ctx, st.MessageID)
+	if errors.Is(err, kernel.ErrNotFound) {
+		return pipeline.Poison(fmt.Errorf("status for unknown message %s", st.MessageID))
+	}
+	if err != nil {
+		return err
+	}
 	m, _, err := r.store.Message(ctx, st.MessageID)
 	if errors.Is(err, kernel.ErrNotFound) {
 		return pipeline.Poison(fmt.Errorf("status for unknown message %s", st.MessageID))
@@ -45,7 +52,13 @@ func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusU
 	if st.ExternalID != "" && m.ExternalID == "" {
 		m.ExternalID = st.ExternalID
 	}
-	c.then(r.saveRecord(m))
+	c.then(func(ctx context.Context) error {
+		if rec.legacy != nil { // a whole record from before locators: its event has the rest
+			rec.ConversationID, rec.CustomerID = m.ConversationID, m.CustomerID
+		}
+		rec.Status, rec.ExternalID = m.Status, m.ExternalID
+		return r.store.record(ctx, m, rec, false)
+	})
 	if c.applied() {
 		return r.followUp(ctx, c)
 	}

@@ -17,6 +17,14 @@ import (
 
 // Store reads and writes the router's records in KV with compare-and-set revisions.
 type Store struct {
+	js     jetstream.JetStream
+	events *streams.Reader
+	// Index finds inbound messages by id (nil: they are not recorded).
+	Index *pipeline.MessageIndex
+	// legacy says sb_messages still holds whole message records keyed by message id
+	// (written before the index): lookups fall back to them.
+	legacy bool
+	// Messages holds each message's record (a [locator]), kept retention.messages.
 	Messages      jetstream.KeyValue
 	Conversations jetstream.KeyValue
 	Customers     jetstream.KeyValue
@@ -47,7 +55,7 @@ func Provision(ctx context.Context, js jetstream.JetStream, r int) error {
 
 // OpenStore opens the buckets.
 func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
-	var s Store
+	s := Store{js: js, events: streams.NewReader(js)}
 	for _, b := range []struct {
 		name string
 		kv   *jetstream.KeyValue
@@ -63,14 +71,12 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 		}
 		*b.kv = kv
 	}
+	legacy, err := hasLegacyRecords(ctx, js)
+	if err != nil {
+		return nil, err
+	}
+	s.legacy = legacy
 	return &s, nil
-}
-
-// Message returns a message record.
-func (s *Store) Message(ctx context.Context, id string) (*schema.Message, uint64, error) {
-	var m schema.Message
-	rev, err := kernel.GetJSON(ctx, s.Messages, id, &m)
-	return &m, rev, err
 }
 
 // Conversation returns a conversation snapshot.
@@ -111,4 +117,19 @@ func (s *Store) ConversationIDs(ctx context.Context) ([]string, error) {
 		ids = append(ids, k)
 	}
 	return ids, nil
+}
+
+// hasLegacyRecords reports whether sb_messages holds whole message records keyed by message
+// id, as written before the message index (single-token keys; the index's and outbound
+// records' keys have two tokens). They age out after retention.messages.
+func hasLegacyRecords(ctx context.Context, js jetstream.JetStream) (bool, error) {
+	st, err := js.Stream(ctx, "KV_"+streams.BucketMessages)
+	if err != nil {
+		return false, kernel.Unavailable(err)
+	}
+	info, err := st.Info(ctx, jetstream.WithSubjectFilter("$KV."+streams.BucketMessages+".*"))
+	if err != nil {
+		return false, kernel.Unavailable(err)
+	}
+	return len(info.State.Subjects) > 0, nil
 }

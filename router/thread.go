@@ -199,18 +199,6 @@ func (r *Router) resolveRef(ctx context.Context, m *schema.Message, ref string) 
 	return r.outboundConversation(ctx, m.Channel, m.Account, val)
 }
 
-// conversationOf returns the conversation of a routed message ("" when unknown).
-func (r *Router) conversationOf(ctx context.Context, msgID string) (string, error) {
-	rec, _, err := r.store.Message(ctx, msgID)
-	if errors.Is(err, kernel.ErrNotFound) {
-		return "", nil
-	}
-	if err != nil {
-		return "", err
-	}
-	return rec.ConversationID, nil
-}
-
 // outboundConversation finds the conversation of one of our replies by the id its channel
 // gave it (for email, the Message-ID the sender generated).
 func (r *Router) outboundConversation(ctx context.Context, ch schema.Channel, account, externalID string) (string, error) {

@@ -68,6 +68,9 @@ const (
 	// HeaderRedrive marks a message `switchboard dlq redrive` put back (the dead letter's
 	// sequence): a failed reply carrying it is sent again.
 	HeaderRedrive = "Sb-Redrive"
+	// HeaderInbound carries, on a message in SB_ROUTE, its SB_INBOUND sequence: where the
+	// provider's raw payload stays (the conversation event does not repeat it).
+	HeaderInbound = "Sb-Inbound-Seq"
 )
 
 // Envelope kinds on the route stream.
@@ -76,6 +79,10 @@ const (
 	KindStatus  = "status"
 	KindCommand = "command"
 )
+
+// OutboundRecordKey is the sb_messages key of an outbound message's record (delivery
+// status); inbound messages are found through the message index ("ix.<bucket>" keys).
+func OutboundRecordKey(id string) string { return "o." + id }
 
 // InboundSubject is where a connector's message lands.
 func InboundSubject(ch schema.Channel, account string, partition int) string {

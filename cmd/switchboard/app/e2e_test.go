@@ -51,6 +51,26 @@ func TestMessageBecomesConversationEvents(t *testing.T) {
 		}
 		return schematest.Validate("message.v1.json", body)
 	})
+	// The message is stored in its event (and, raw, in SB_INBOUND) only: sb_messages holds
+	// one index key, 28 bytes for this message, not a key or a copy of its own.
+	kv, err := g.JS.KeyValue(context.Background(), streams.BucketMessages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := kv.ListKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for k := range keys.Keys() {
+		got = append(got, k)
+	}
+	if len(got) != 1 || !strings.HasPrefix(got[0], "ix.") {
+		t.Fatalf("sb_messages keys %v, want one index key", got)
+	}
+	if rec, err := kv.Get(context.Background(), got[0]); err != nil || len(rec.Value()) != 28 {
+		t.Fatalf("index entry: %v %v", rec, err)
+	}
 	status, body := g.Do("GET", "/v1/conversations/"+evs[0].ConversationID, apptest.Token, nil)
 	var c schema.Conversation
 	_ = json.Unmarshal(body, &c)

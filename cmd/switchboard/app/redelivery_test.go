@@ -127,7 +127,6 @@ func crashAfterEvents(t *testing.T) (*apptest.Gateway, string, string, *nats.Msg
 	convID := first[0].ConversationID
 	ctx := context.Background()
 	convs, _ := g.JS.KeyValue(ctx, streams.BucketConversations)
-	msgs, _ := g.JS.KeyValue(ctx, streams.BucketMessages)
 	snap, err := convs.Get(ctx, convID)
 	if err != nil {
 		t.Fatal(err)
@@ -138,12 +137,33 @@ func crashAfterEvents(t *testing.T) (*apptest.Gateway, string, string, *nats.Msg
 	if _, err := convs.Put(ctx, convID, snap.Value()); err != nil {
 		t.Fatal(err)
 	}
-	if err := msgs.Delete(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	// The crash came before the message index learned message 2 (its entry is written after
+	// the snapshot).
+	forgetIndex(t, g)
 	dir := g.DataDir
 	g.Stop()
 	return apptest.Start(t, cfg, apptest.Options{DataDir: dir}), convID, id, routeCopy, all
+}
+
+// forgetIndex empties the message index, as if the messages in it had not been recorded yet.
+func forgetIndex(t *testing.T, g *apptest.Gateway) {
+	t.Helper()
+	ctx := context.Background()
+	msgs, err := g.JS.KeyValue(ctx, streams.BucketMessages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := msgs.ListKeys(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range keys.Keys() {
+		if strings.HasPrefix(k, "ix.") {
+			if err := msgs.Purge(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }
 
 func checkCompleted(t *testing.T, g *apptest.Gateway, convID, id string, messages int, events int) {
@@ -235,9 +255,10 @@ router:
 	assigned := ofType(waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned)), schema.EventAssigned)[0]
 	owner, convID := assigned.Routing.AgentID, assigned.ConversationID
 	routeCopy := copyOf(t, g, streams.StreamRoute, id)
-	// Undo everything written after the events: snapshot, message record, threading state.
+	// Undo everything written after the events: snapshot, message index, threading state.
 	ctx := context.Background()
-	for bucket, key := range map[string]string{streams.BucketConversations: convID, streams.BucketMessages: id,
+	forgetIndex(t, g)
+	for bucket, key := range map[string]string{streams.BucketConversations: convID,
 		streams.BucketThreads: "c." + assigned.CustomerID} {
 		kv, err := g.JS.KeyValue(ctx, bucket)
 		if err != nil {
@@ -267,4 +288,44 @@ router:
 		}
 		return nil
 	})
+}
+
+// A deployment upgraded from whole message records keyed by id (before the message index)
+// still finds those messages by id, and still drops their late copies, until the records
+// age out.
+func TestRecordsFromBeforeTheIndexStillCount(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	id := g.PostAPI("old1", "legacy@example.com", "from before the upgrade")
+	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventMessage))
+	routeCopy := copyOf(t, g, streams.StreamRoute, id)
+	old := *ofType(evs, schema.EventMessage)[0].Message
+	old.Text = "as the old record has it"
+	data, _ := json.Marshal(&old)
+	forgetIndex(t, g)
+	ctx := context.Background()
+	msgs, err := g.JS.KeyValue(ctx, streams.BucketMessages)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := msgs.Put(ctx, id, data); err != nil {
+		t.Fatal(err)
+	}
+	dir := g.DataDir
+	g.Stop()
+	g = apptest.Start(t, apptest.DefaultConfig, apptest.Options{DataDir: dir})
+	var m schema.Message
+	getJSON(t, g, "/v1/messages/"+id, &m)
+	if m.Text != old.Text || m.ConversationID != old.ConversationID {
+		t.Fatalf("GET served %+v, want the old record", m)
+	}
+	redeliver(t, g, routeCopy, "late-after-upgrade")
+	apptest.Eventually(t, 10*time.Second, func() error {
+		if n := stageCount(g, "router", "duplicate"); n != "1" {
+			return fmt.Errorf("router duplicates %s", n)
+		}
+		return nil
+	})
+	if n := len(streamEvents(t, g, "sb.conv.*.message")); n != 1 {
+		t.Fatalf("%d message events: the late copy was applied again", n)
+	}
 }

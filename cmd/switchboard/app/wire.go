@@ -38,6 +38,7 @@ type wiring struct {
 	sources     []connectors.SourceSpec
 	rest        *rest.API
 	graph       *identity.Graph
+	feed        *pipeline.Feed
 }
 
 // wire builds the host services, the connectors and the stages. Connectors are listed here
@@ -71,6 +72,7 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 		return nil, err
 	}
 	feed, signals := pipeline.NewFeed(feedJS, a.log), pipeline.NewSignals(feedJS.Conn(), a.log)
+	w.feed = feed
 	limited := connectors.NewLimitedPublisher(publisher, a.cfg.HTTP.RateLimits, a.reg)
 	hostFor := func(name string) connectors.Host {
 		return connectors.Host{Publisher: limited, Blobs: blobs, State: pipeline.NewState(stateKV, name),
@@ -181,9 +183,14 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 			return nil, fmt.Errorf("rules:\n%w", err)
 		}
 	}
+	index, err := pipeline.OpenMessageIndex(ctx, js, a.cfg.Pipeline, w.metrics)
+	if err != nil {
+		return nil, err
+	}
+	w.feed.UseIndex(index)
 	return router.New(ctx, router.Options{JS: js, Partitions: a.cfg.Pipeline.Partitions,
 		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log,
-		Config: rc, Rules: holder, Leases: w.leases, Registerer: a.reg})
+		Config: rc, Rules: holder, Leases: w.leases, Registerer: a.reg, Index: index})
 }
 
 // startWorkers runs the stages and the pull sources.
