@@ -124,6 +124,11 @@ func (ix *MessageIndex) Add(ctx context.Context, id string, ent IndexEntry) erro
 		case !errors.Is(err, jetstream.ErrKeyNotFound):
 			return kernel.KVError(err)
 		}
+		if i := findEntry(old, sum); i >= 0 {
+			if have := decodeEntry(old[i:]); have.StreamSeq == ent.StreamSeq && (ent.InboundSeq == 0 || have.InboundSeq == ent.InboundSeq) {
+				return nil // recorded already: completing a cause again writes nothing
+			}
+		}
 		val := ix.merge(old, sum, ent)
 		if rev == 0 {
 			_, err = ix.kv.Create(ctx, key, val)

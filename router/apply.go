@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -30,6 +31,38 @@ type convState struct {
 	// crash: a redelivery, possibly after later causes, must not apply them again. (A
 	// message's record says whether it was applied; commands have no record.)
 	Recent []string `json:"recent_causes,omitempty"`
+
+	// stored is LastSeq of the snapshot as stored: the snapshot is a checkpoint, written
+	// every [checkpointEvery] events (and at every change that opens, routes, resolves or
+	// reopens), and whoever reads it folds in the events past it ([convState.catchUp]).
+	stored uint64
+}
+
+// checkpointEvery bounds how many events a stored snapshot may lag behind its stream.
+const checkpointEvery = 16
+
+// catchUp folds events stored past the snapshot into it: their causes become the last and
+// the recent ones. scopeOf (nil: left alone) gives the threading scope of a channel.
+func (c *convState) catchUp(stored []*streams.Stored, scopeOf func(schema.Channel) string) {
+	if len(stored) == 0 {
+		return
+	}
+	c.Release = nil
+	prior := c.LastCause
+	for _, se := range stored {
+		if scopeOf != nil && c.Scope == "" && se.Event.Message != nil && se.Event.Message.Direction == schema.Inbound && c.Messages == 0 {
+			c.Scope = scopeOf(se.Event.Message.Channel)
+		}
+		applyEvent(c, se.Event)
+		c.LastStreamSeq = se.Seq
+		c.UpdatedAt = se.Event.At
+		if se.Cause != c.LastCause {
+			if c.LastCause != prior {
+				c.remember(c.LastCause)
+			}
+			c.LastCause = se.Cause
+		}
+	}
 }
 
 // maxRecent bounds the causes a snapshot remembers.

@@ -67,13 +67,21 @@ func (r *Router) loadConv(ctx context.Context, pc *partCache, id string) (*convS
 	if e, ok := pc.convs[id]; ok {
 		return e.s, e.rev, nil
 	}
-	var s convState
-	rev, err := kernel.GetJSON(ctx, r.store.Conversations, id, &s)
+	s, rev, later, err := r.store.conversation(ctx, id, r.scopeOf)
 	if err != nil {
 		return nil, 0, err
 	}
-	pc.putConv(&s, rev)
-	return &s, rev, nil
+	pc.putConv(s, rev)
+	// Events past the stored checkpoint: their causes' follow-ups (index entries, the
+	// customer's conversation list, replies to send) ran, unless a crash came between; they
+	// are idempotent, so complete them rather than tell.
+	if len(later) > 0 {
+		if err := r.completeFollowUps(ctx, pc, s, later); err != nil {
+			delete(pc.convs, id)
+			return nil, 0, err
+		}
+	}
+	return s, rev, nil
 }
 
 // loadThread returns the customer's threading state (empty when absent).

@@ -86,6 +86,22 @@ func (c *change) located(id string) (seq, streamSeq uint64) {
 	return 0, 0
 }
 
+// checkpoint says whether the change stores the snapshot: a new conversation, a change of
+// status, queue or agent (what other readers act on), a command (it leaves no record but
+// its cause), or the stored snapshot [checkpointEvery] events behind. Otherwise the events
+// are the record and readers catch up from the stored snapshot.
+func (c *change) checkpoint() bool {
+	if c.rev == 0 || c.routing || strings.HasPrefix(c.cause, "cmd:") {
+		return true
+	}
+	for _, ev := range c.events {
+		if ev.Type != schema.EventMessage && ev.Type != schema.EventDelivery {
+			return true
+		}
+	}
+	return c.conv.LastSeq-c.conv.stored >= checkpointEvery
+}
+
 // then adds a write that runs after the snapshot is stored.
 func (c *change) then(f func(context.Context) error) { c.follows = append(c.follows, f) }
 
@@ -110,11 +126,14 @@ func (r *Router) commit(ctx context.Context, c *change) error {
 	}
 	c.conv.LastCause = c.cause
 	c.conv.UpdatedAt = r.o.Now().UTC()
-	rev, err := kernel.PutJSON(ctx, r.store.Conversations, c.conv.ID, c.conv, c.rev)
-	if err != nil {
-		return err
+	if c.checkpoint() {
+		rev, err := kernel.PutJSON(ctx, r.store.Conversations, c.conv.ID, c.conv, c.rev)
+		if err != nil {
+			return err
+		}
+		c.rev, c.conv.stored = rev, c.conv.LastSeq
 	}
-	c.pc.putConv(c.conv, rev)
+	c.pc.putConv(c.conv, c.rev)
 	return r.followUp(ctx, c)
 }
 
@@ -197,6 +216,7 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	} else if err != nil {
 		return err
 	}
+	base.stored = base.LastSeq
 	if base.appliedCause(c.cause) {
 		c.conv, c.rev = &base, rev
 		c.pc.putConv(&base, rev)
@@ -212,21 +232,7 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 		}
 		return errStale
 	}
-	base.Release = nil
-	prior := base.LastCause
-	for _, se := range stored {
-		if base.Scope == "" && se.Event.Message != nil && se.Event.Message.Direction == schema.Inbound && base.Messages == 0 {
-			base.Scope = r.scopeOf(se.Event.Message.Channel)
-		}
-		applyEvent(&base, se.Event)
-		base.LastStreamSeq = se.Seq
-		if se.Cause != base.LastCause {
-			if base.LastCause != prior {
-				base.remember(base.LastCause)
-			}
-			base.LastCause = se.Cause
-		}
-	}
+	base.catchUp(stored, r.scopeOf)
 	base.UpdatedAt = r.o.Now().UTC()
 	r.log.Warn("rebuilt a snapshot from published events", zap.String("conversation", base.ID),
 		zap.String("completed", base.LastCause), zap.String("cause", c.cause))
@@ -234,6 +240,7 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	if err != nil {
 		return err
 	}
+	base.stored = base.LastSeq
 	c.pc.putConv(&base, newRev)
 	if err := r.completeFollowUps(ctx, c.pc, &base, stored); err != nil {
 		return err

@@ -79,11 +79,52 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 	return &s, nil
 }
 
-// Conversation returns a conversation snapshot.
+// Conversation returns a conversation as it stands: its stored snapshot (a checkpoint) with
+// the events published since folded in.
 func (s *Store) Conversation(ctx context.Context, id string) (*schema.Conversation, uint64, error) {
-	var c schema.Conversation
+	c, rev, _, err := s.conversation(ctx, id, nil)
+	if err != nil {
+		return nil, rev, err
+	}
+	return &c.Conversation, rev, nil
+}
+
+// conversation reads a snapshot and catches it up with the conversation's later events (one
+// direct get when there are none), which it returns. rev is the stored snapshot's revision.
+// The router (scopeOf set) fails on an event that does not decode: it never decides over a
+// gap. A reader skips it (the events endpoint reports it).
+func (s *Store) conversation(ctx context.Context, id string, scopeOf func(schema.Channel) string) (*convState, uint64, []*streams.Stored, error) {
+	var c convState
 	rev, err := kernel.GetJSON(ctx, s.Conversations, id, &c)
-	return &c, rev, err
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	c.stored = c.LastSeq
+	last, err := s.events.Last(ctx, streams.ConversationFilter(id))
+	if errors.Is(err, kernel.ErrNotFound) {
+		return &c, rev, nil, nil
+	}
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if last.Seq <= c.LastStreamSeq {
+		return &c, rev, nil, nil
+	}
+	var later []*streams.Stored
+	err = s.events.Read(ctx, streams.Query{Filter: streams.ConversationFilter(id), After: c.LastStreamSeq}, func(st *streams.Stored) error {
+		switch {
+		case st.Err == nil:
+			later = append(later, st)
+		case scopeOf != nil:
+			return st.Err
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	c.catchUp(later, scopeOf)
+	return &c, rev, later, nil
 }
 
 // Customer returns a customer record.

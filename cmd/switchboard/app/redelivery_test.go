@@ -185,11 +185,15 @@ func checkCompleted(t *testing.T, g *apptest.Gateway, convID, id string, message
 			t.Fatalf("seq %d at %d:\n%s", e.Seq, i, apptest.Sprint(after))
 		}
 	}
-	var rec schema.Message
-	getJSON(t, g, "/v1/messages/"+id, &rec)
-	if rec.ConversationID != convID {
-		t.Fatalf("the message record was not completed: %+v", rec)
-	}
+	apptest.Eventually(t, 10*time.Second, func() error {
+		st, body := g.Do("GET", "/v1/messages/"+id, apptest.Token, nil)
+		var rec schema.Message
+		_ = json.Unmarshal(body, &rec)
+		if st != 200 || rec.ConversationID != convID {
+			return fmt.Errorf("the message record was not completed: %d %s", st, body)
+		}
+		return nil
+	})
 }
 
 // After the restart the redelivered message completes from its published events and
