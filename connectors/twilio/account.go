@@ -17,7 +17,7 @@ type account struct {
 	name       string
 	sid        string
 	region     string
-	validators []client.RequestValidator
+	keys       []signatureKey // the auth tokens (primary, secondary) that sign webhooks
 	numbers    map[string]bool // "sms:+1415…", "whatsapp:+1415…"
 	service    string          // MessagingServiceSid
 	from       map[schema.Channel]string
@@ -36,7 +36,7 @@ func compile(name string, a *Account, publicURL string) *account {
 	}
 	for _, tok := range []string{a.AuthToken.Value(), a.SecondaryAuthToken.Value()} {
 		if tok != "" {
-			acct.validators = append(acct.validators, client.NewRequestValidator(tok))
+			acct.keys = append(acct.keys, signatureKey(tok))
 		}
 	}
 	for _, n := range a.Numbers {

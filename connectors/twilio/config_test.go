@@ -65,7 +65,7 @@ func TestConfigMinimal(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := compile("main", c.Twilio.Accounts["main"], "")
-	if a.region != "GB" || len(a.validators) != 1 || !a.ours("sms", "+447911123456", "") {
+	if a.region != "GB" || len(a.keys) != 1 || !a.ours("sms", "+447911123456", "") {
 		t.Fatalf("%+v", a)
 	}
 	if _, e164, _ := parseNumber("07911 123456", a.region); e164 != "+447911123456" {

@@ -19,8 +19,9 @@ func (a *account) webhookURL(r *connectors.Request) string {
 	return r.PublicURL
 }
 
-// verify parses the form and checks X-Twilio-Signature with twilio-go's validator
-// (constant-time, with and without the default port) against every configured auth token.
+// verify parses the form and checks X-Twilio-Signature (constant-time, with and without the
+// default port, exactly as twilio-go's validator: see [signatureKey]) against every
+// configured auth token.
 //
 // The signature covers only the first value of a repeated parameter (that is how Twilio's
 // own validators compute it), so a form that repeats one is refused: appending
@@ -43,8 +44,8 @@ func (a *account) verify(r *connectors.Request) (url.Values, error) {
 	}
 	u := a.webhookURL(r)
 	ok := false
-	for i := range a.validators {
-		ok = a.validators[i].Validate(u, params, sig) || ok
+	for _, k := range a.keys {
+		ok = k.valid(u, params, sig) || ok
 	}
 	if !ok {
 		return nil, connectors.Forbidden("bad_signature",
