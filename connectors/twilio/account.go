@@ -17,7 +17,7 @@ type account struct {
 	name       string
 	sid        string
 	region     string
-	keys       []signatureKey // the auth tokens (primary, secondary) that sign webhooks
+	keys       []signatureKey  // the auth tokens (primary, secondary) that sign webhooks
 	numbers    map[string]bool // "sms:+1415…", "whatsapp:+1415…"
 	service    string          // MessagingServiceSid
 	from       map[schema.Channel]string
