@@ -123,6 +123,11 @@ func (in *Ingest) handleMessage(ctx context.Context, raw []byte, seq uint64) err
 	if m.CustomerID == "" {
 		return Poison(errors.New("no stage identified the customer"))
 	}
+	if seq > 0 {
+		// The router never reads the provider's raw payload; it stays in SB_INBOUND, where
+		// GET /v1/messages/{id} finds it by the sequence the routed copy carries.
+		m.Raw = nil
+	}
 	data, err := json.Marshal(&m)
 	if err != nil {
 		return Poison(err)

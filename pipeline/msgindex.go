@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -33,6 +34,37 @@ type MessageIndex struct {
 	// Evicted, when set, is told the age of each entry pushed out of a full bucket: the
 	// index's horizon in time at the current rate.
 	Evicted func(age time.Duration)
+
+	// seen keeps the last value and revision read or written per key, briefly: the router
+	// looks a message up (is it a late duplicate?) and records it moments later, and the
+	// record's compare-and-set can start from what the lookup read instead of reading again.
+	mu   sync.Mutex
+	seen map[string]seenKey
+}
+
+type seenKey struct {
+	val []byte
+	rev uint64
+}
+
+// seenMax bounds the hints kept: they only need to outlive one message's processing.
+const seenMax = 1024
+
+func (ix *MessageIndex) remember(key string, val []byte, rev uint64) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if ix.seen == nil || len(ix.seen) >= seenMax {
+		ix.seen = map[string]seenKey{}
+	}
+	ix.seen[key] = seenKey{val, rev}
+}
+
+func (ix *MessageIndex) hint(key string) (seenKey, bool) {
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	s, ok := ix.seen[key]
+	delete(ix.seen, key)
+	return s, ok
 }
 
 // IndexEntry is where one message is.
@@ -98,9 +130,13 @@ func (ix *MessageIndex) key(id string) (string, uint64) {
 func (ix *MessageIndex) Find(ctx context.Context, id string) (IndexEntry, error) {
 	key, sum := ix.key(id)
 	e, err := ix.kv.Get(ctx, key)
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		ix.remember(key, nil, 0)
+	}
 	if err != nil {
 		return IndexEntry{}, kernel.KVError(err)
 	}
+	ix.remember(key, e.Value(), e.Revision())
 	if i := findEntry(e.Value(), sum); i >= 0 {
 		return decodeEntry(e.Value()[i:]), nil
 	}
@@ -114,15 +150,20 @@ func (ix *MessageIndex) Add(ctx context.Context, id string, ent IndexEntry) erro
 	if ent.At.IsZero() {
 		ent.At = ix.now()
 	}
+	h, hinted := ix.hint(key)
 	for range kernel.MaxCASAttempts {
 		var old []byte
 		var rev uint64
-		e, err := ix.kv.Get(ctx, key)
-		switch {
-		case err == nil:
-			old, rev = e.Value(), e.Revision()
-		case !errors.Is(err, jetstream.ErrKeyNotFound):
-			return kernel.KVError(err)
+		if hinted {
+			old, rev, hinted = h.val, h.rev, false
+		} else {
+			e, err := ix.kv.Get(ctx, key)
+			switch {
+			case err == nil:
+				old, rev = e.Value(), e.Revision()
+			case !errors.Is(err, jetstream.ErrKeyNotFound):
+				return kernel.KVError(err)
+			}
 		}
 		if i := findEntry(old, sum); i >= 0 {
 			if have := decodeEntry(old[i:]); have.StreamSeq == ent.StreamSeq && (ent.InboundSeq == 0 || have.InboundSeq == ent.InboundSeq) {
@@ -130,12 +171,15 @@ func (ix *MessageIndex) Add(ctx context.Context, id string, ent IndexEntry) erro
 			}
 		}
 		val := ix.merge(old, sum, ent)
+		var err error
+		var newRev uint64
 		if rev == 0 {
-			_, err = ix.kv.Create(ctx, key, val)
+			newRev, err = ix.kv.Create(ctx, key, val)
 		} else {
-			_, err = ix.kv.Update(ctx, key, val, rev)
+			newRev, err = ix.kv.Update(ctx, key, val, rev)
 		}
 		if err == nil {
+			ix.remember(key, val, newRev)
 			return nil
 		}
 		if !kernel.IsConflict(err) && !errors.Is(err, jetstream.ErrKeyExists) {

@@ -138,7 +138,7 @@ func (g *Graph) repoint(ctx context.Context, key, from, to string) error {
 		}
 		_, err = g.identities.Update(ctx, idKey(key), []byte(to), e.Revision())
 		if err == nil || !kernel.IsConflict(err) {
-			g.cache.forget(key)
+			g.cache.forget(idKey(key))
 			return wrapKV(err)
 		}
 	}
@@ -168,4 +168,43 @@ func (g *Graph) Customer(ctx context.Context, id string) (*schema.Customer, erro
 		return nil, err
 	}
 	return &rec.Customer, nil
+}
+
+// WatchOwners follows changes to identities (links, merges, splits, on any instance) until
+// ctx ends, dropping each changed identity's cached owner at once, so known senders are
+// resolved from memory without a 2-second expiry. It returns nil when ctx ends.
+func (g *Graph) WatchOwners(ctx context.Context) error {
+	defer g.cache.setWatching(false)
+	for ctx.Err() == nil {
+		w, err := g.identities.WatchAll(ctx, jetstream.UpdatesOnly())
+		if err != nil {
+			g.log.Warn("cannot watch identities; owners are cached for 2s only", zap.Error(err))
+			select {
+			case <-ctx.Done():
+			case <-time.After(2 * time.Second):
+			}
+			continue
+		}
+		g.cache.setWatching(true)
+		g.follow(ctx, w.Updates())
+		g.cache.setWatching(false)
+		_ = w.Stop()
+	}
+	return nil
+}
+
+func (g *Graph) follow(ctx context.Context, updates <-chan jetstream.KeyValueEntry) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case e, ok := <-updates:
+			if !ok {
+				return
+			}
+			if e != nil {
+				g.cache.forget(e.Key())
+			}
+		}
+	}
 }

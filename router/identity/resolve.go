@@ -29,7 +29,7 @@ func (g *Graph) Resolve(ctx context.Context, m *schema.Message) (string, error) 
 	key := Key(id)
 	hints := g.verifiedHints(m)
 	if len(hints) == 0 {
-		if c, ok := g.cache.get(key, g.now()); ok {
+		if c, ok := g.cache.get(idKey(key), g.now()); ok {
 			return c, nil
 		}
 	}
@@ -47,7 +47,7 @@ func (g *Graph) Resolve(ctx context.Context, m *schema.Message) (string, error) 
 			return "", err
 		}
 	}
-	g.cache.put(key, cust, g.now())
+	g.cache.put(idKey(key), cust, g.now())
 	return cust, nil
 }
 
@@ -202,12 +202,15 @@ func (g *Graph) record(ctx context.Context, id string) (*custRecord, error) {
 	return &rec, nil
 }
 
-// ownerCache remembers recent identity owners for a moment: most messages come from known
-// senders, and a merge elsewhere is picked up within ownerTTL (the router forwards messages
-// of merged customers meanwhile).
+// ownerCache remembers identity owners: most messages come from known senders. While
+// [Graph.WatchOwners] follows sb_identities, an owner stays cached until its identity
+// changes (a link, merge or split on any instance drops it at once); without the watch an
+// owner is trusted for ownerTTL only (the router forwards messages of merged customers
+// meanwhile).
 type ownerCache struct {
-	mu sync.Mutex
-	m  map[string]ownerEntry
+	mu       sync.Mutex
+	m        map[string]ownerEntry
+	watching bool
 }
 
 type ownerEntry struct {
@@ -216,8 +219,9 @@ type ownerEntry struct {
 }
 
 const (
-	ownerTTL      = 2 * time.Second
-	ownerCacheMax = 100_000
+	ownerTTL        = 2 * time.Second
+	ownerWatchedTTL = time.Hour // a bound even while watched: a missed change heals
+	ownerCacheMax   = 100_000
 )
 
 func newOwnerCache() *ownerCache { return &ownerCache{m: map[string]ownerEntry{}} }
@@ -226,7 +230,11 @@ func (c *ownerCache) get(key string, now time.Time) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[key]
-	if !ok || now.Sub(e.at) > ownerTTL {
+	ttl := ownerTTL
+	if c.watching {
+		ttl = ownerWatchedTTL
+	}
+	if !ok || now.Sub(e.at) > ttl {
 		return "", false
 	}
 	return e.customer, true
@@ -245,4 +253,13 @@ func (c *ownerCache) forget(key string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.m, key)
+}
+
+// setWatching switches between the watched and the short expiry; either way the cache
+// starts over, so nothing cached before the watch began outlives ownerTTL.
+func (c *ownerCache) setWatching(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.watching = on
+	clear(c.m)
 }

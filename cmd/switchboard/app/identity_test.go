@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"sync"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
+	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -191,5 +194,42 @@ func TestForgedEmailSenderIsKeptApart(t *testing.T) {
 	}
 	if authed.CustomerID != real.CustomerID || authed.ConversationID != real.ConversationID {
 		t.Fatalf("the authenticated mail went to %s, want the customer %s", authed.CustomerID, real.CustomerID)
+	}
+}
+
+// An identity that changes owner elsewhere (another instance's merge, here written straight
+// to sb_identities) is resolved to its new owner at once: the owner cache follows the bucket
+// instead of trusting an entry for 2 seconds.
+func TestOwnerCacheFollowsIdentityChanges(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	g.PostAPI("oc-z", "zed@example.com", "hello from zed")
+	g.PostAPI("oc-x1", "xena@example.com", "hello from xena")
+	evs := g.Events("sb.conv.*.message", 2, 10*time.Second)
+	owner := map[string]string{}
+	for _, e := range evs {
+		owner[e.Message.From.Value] = e.CustomerID
+	}
+	zed, xena := owner["zed@example.com"], owner["xena@example.com"]
+	if zed == "" || xena == "" || zed == xena {
+		t.Fatalf("owners %v", owner)
+	}
+	ctx := context.Background()
+	ids, err := g.JS.KeyValue(ctx, streams.BucketIdentities)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ids.Put(ctx, streams.Key(identity.Key(schema.Identity{Kind: "email", Value: "xena@example.com"})), []byte(zed)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // well inside the 2 s an unwatched cache would trust
+	g.PostAPI("oc-x2", "xena@example.com", "xena again")
+	var got string
+	for _, e := range g.Events("sb.conv.*.message", 3, 10*time.Second) {
+		if e.Message.Text == "xena again" {
+			got = e.CustomerID
+		}
+	}
+	if got != zed {
+		t.Fatalf("xena's next message went to %s, want the identity's new owner %s (old %s)", got, zed, xena)
 	}
 }

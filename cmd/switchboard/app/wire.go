@@ -198,7 +198,7 @@ func (a *App) startWorkers(w *wiring) {
 	wctx, stop := context.WithCancel(context.Background())
 	a.stopWorkers = stop
 	for name, run := range map[string]func(context.Context) error{
-		"ingest": w.ingest.Run, "router": w.router.Run, "outbound": w.dispatcher.Run,
+		"ingest": w.ingest.Run, "router": w.router.Run, "outbound": w.dispatcher.Run, "identities": w.graph.WatchOwners,
 	} {
 		a.workers.Add(1)
 		go func() {
