@@ -78,6 +78,11 @@ type IMAP struct {
 	// seen (flag \Seen) or move (to move_to).
 	AfterIngest string `yaml:"after_ingest" default:"keep"`
 	MoveTo      string `yaml:"move_to"`
+	// When the server rebuilds a folder (UIDVALIDITY changes) the connector reads it again;
+	// mail that arrived more than this before the newest mail it had seen is left out (the
+	// gateway recognizes a message seen before only within its message index's horizon,
+	// pipeline.retention.messages). 0 reads everything again.
+	RescanWindow cfg.Duration `yaml:"rescan_window" default:"720h"`
 }
 
 // SMTP is the outbound side.

@@ -18,6 +18,14 @@ type cursor struct {
 	UIDValidity uint32    `json:"uidvalidity"`
 	LastUID     uint32    `json:"last_uid"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Newest is the latest INTERNALDATE published from the folder.
+	Newest time.Time `json:"newest,omitempty"`
+	// A rescan after a UIDVALIDITY change skips the messages up to RescanThrough (the UIDs
+	// the folder had when it changed) that arrived before RescanBefore: the gateway
+	// recognizes a message seen before only within its message index's horizon, and a
+	// rebuilt folder can hold years of mail.
+	RescanBefore  time.Time `json:"rescan_before,omitempty"`
+	RescanThrough uint32    `json:"rescan_through,omitempty"`
 
 	rev uint64
 }

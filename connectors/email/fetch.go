@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -32,13 +33,20 @@ var (
 type pending struct {
 	uid  imap.UID
 	size int64
+	date time.Time // INTERNALDATE: when the server received it
 }
 
 // catchUp ingests every message above the cursor.
 func (s *source) catchUp(ctx context.Context, sess *session) error {
-	todo, err := s.newMessages(sess)
+	todo, skippedThrough, err := s.newMessages(sess)
 	if err != nil {
 		return err
+	}
+	if len(todo) == 0 && skippedThrough > sess.cur.LastUID {
+		sess.cur.LastUID = skippedThrough // only old mail of a rescan was left
+		if err := s.cursors.save(ctx, sess.cur); err != nil {
+			return err
+		}
 	}
 	for len(todo) > 0 {
 		n, bytes := 0, int64(0)
@@ -56,22 +64,37 @@ func (s *source) catchUp(ctx context.Context, sess *session) error {
 
 // newMessages lists the UIDs above the cursor with their sizes. "UID n:*" always matches the
 // highest message even when its UID is below n (RFC 3501), so UIDs are filtered here.
-func (s *source) newMessages(sess *session) ([]pending, error) {
+// During a rescan after a UIDVALIDITY change, old mail (see [cursor]) is left out; the
+// highest UID left out is returned so the cursor can pass it.
+func (s *source) newMessages(sess *session) ([]pending, uint32, error) {
 	last := imap.UID(sess.cur.LastUID)
 	var set imap.UIDSet
 	set.AddRange(last+1, 0)
-	msgs, err := sess.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true}).Collect()
+	msgs, err := sess.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true}).Collect()
 	if err != nil {
-		return nil, fmt.Errorf("list new messages: %w", err)
+		return nil, 0, fmt.Errorf("list new messages: %w", err)
 	}
 	var out []pending
+	var skipped int
+	var skippedThrough uint32
+	cur := sess.cur
 	for _, m := range msgs {
-		if m.UID > last {
-			out = append(out, pending{uid: m.UID, size: m.RFC822Size})
+		if m.UID <= last {
+			continue
 		}
+		if uint32(m.UID) <= cur.RescanThrough && !m.InternalDate.IsZero() && m.InternalDate.Before(cur.RescanBefore) {
+			skipped++
+			skippedThrough = max(skippedThrough, uint32(m.UID))
+			continue
+		}
+		out = append(out, pending{uid: m.UID, size: m.RFC822Size, date: m.InternalDate})
+	}
+	if skipped > 0 {
+		s.log.Warn("rescan: not reading again mail that arrived before the rescan window", zap.Int("messages", skipped),
+			zap.Time("before", cur.RescanBefore))
 	}
 	slices.SortFunc(out, func(a, b pending) int { return int(a.uid) - int(b.uid) })
-	return out, nil
+	return out, skippedThrough, nil
 }
 
 // ingestBatch fetches, normalizes and publishes a batch in UID order, then moves the cursor.
@@ -92,6 +115,11 @@ func (s *source) ingestBatch(ctx context.Context, sess *session, batch []pending
 		return err
 	}
 	sess.cur.LastUID = uint32(batch[len(batch)-1].uid)
+	for _, p := range batch {
+		if p.date.After(sess.cur.Newest) {
+			sess.cur.Newest = p.date.UTC()
+		}
+	}
 	if err := s.cursors.save(ctx, sess.cur); err != nil {
 		return err
 	}

@@ -107,7 +107,12 @@ func (s *source) selectFolder(ctx context.Context, sess *session) error {
 			s.log.Warn("UIDVALIDITY changed: rescanning the folder; messages seen before are deduplicated",
 				zap.Uint32("old", cur.UIDValidity), zap.Uint32("new", sd.UIDValidity), zap.Uint32("last_uid", cur.LastUID))
 		}
-		cur.UIDValidity, cur.LastUID = sd.UIDValidity, 0
+		cur.UIDValidity, cur.LastUID, cur.RescanBefore, cur.RescanThrough = sd.UIDValidity, 0, time.Time{}, 0
+		if w := s.acct.IMAP.RescanWindow.D(); w > 0 && !cur.Newest.IsZero() && sd.UIDNext > 1 {
+			cur.RescanBefore, cur.RescanThrough = cur.Newest.Add(-w), uint32(sd.UIDNext)-1
+			s.log.Warn("UIDVALIDITY changed: mail that arrived more than imap.rescan_window before the newest mail seen is not read again",
+				zap.Time("before", cur.RescanBefore), zap.Uint32("through_uid", cur.RescanThrough))
+		}
 		if err := s.cursors.save(ctx, cur); err != nil {
 			return err
 		}

@@ -323,3 +323,40 @@ func TestIMAPOverTLS(t *testing.T) {
 		})
 	}
 }
+
+// A rebuilt folder can hold years of mail: a rescan leaves out what arrived more than
+// imap.rescan_window before the newest mail the connector had seen (the gateway would not
+// recognize it as seen any more), reads the rest, and its cursor passes both.
+func TestUIDValidityRescanLeavesOutOldMail(t *testing.T) {
+	e := newEnv(t)
+	srv := emailtest.StartMemIMAP(t, nil)
+	srv.Deliver(t, "INBOX", rfc822("x@example.com", "w1@example.com", "X", "recent"))
+	run(t, newConnector(e, testAccount(memServer(srv))))
+	e.waitInbound(1, 10*time.Second)
+
+	if err := srv.User.Delete("INBOX"); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.User.Create("INBOX", nil); err != nil {
+		t.Fatal(err)
+	}
+	srv.DeliverAt(t, "INBOX", rfc822("old@example.com", "w0@example.com", "OLD", "from two months ago"), time.Now().Add(-60*24*time.Hour))
+	srv.Deliver(t, "INBOX", rfc822("x@example.com", "w1@example.com", "X", "recent"))
+	srv.Deliver(t, "INBOX", rfc822("c@example.com", "w3@example.com", "C", "new"))
+	e.waitInbound(2, 10*time.Second)
+	deadline := time.Now().Add(5 * time.Second)
+	for loadCursor(t, e, "INBOX").LastUID != 3 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if c := loadCursor(t, e, "INBOX"); c.LastUID != 3 || c.RescanThrough != 3 {
+		t.Fatalf("cursor %+v", c)
+	}
+	time.Sleep(300 * time.Millisecond)
+	var subjects []string
+	for _, m := range e.inbound() {
+		subjects = append(subjects, m.Subject)
+	}
+	if fmt.Sprint(subjects) != "[X C]" {
+		t.Fatalf("ingested %v, want [X C]: the two-month-old mail of the rebuilt folder is left out", subjects)
+	}
+}

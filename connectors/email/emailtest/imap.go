@@ -91,6 +91,14 @@ func (m *MemIMAP) Restart(t testing.TB, down time.Duration) {
 }
 
 // Deliver appends a message to folder.
+// DeliverAt appends a message as received at the given time (its INTERNALDATE).
+func (m *MemIMAP) DeliverAt(t testing.TB, folder string, raw string, at time.Time) {
+	t.Helper()
+	if _, err := m.User.Append(folder, bytes.NewReader([]byte(raw)), &imap.AppendOptions{Time: at}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func (m *MemIMAP) Deliver(t testing.TB, folder string, raw string) {
 	t.Helper()
 	if _, err := m.User.Append(folder, bytes.NewReader([]byte(raw)), &imap.AppendOptions{}); err != nil {
