@@ -24,7 +24,7 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	// A copy of a message routed before (a redelivery after a lost ack, a provider's late
 	// duplicate past the dedupe windows) may come after later messages were applied: the
 	// message's record (kept retention.messages), written once the message is routed, says so.
-	rec, _, err := r.store.locate(ctx, m.ID)
+	rec, _, err := r.store.locate(ctx, m.ID, inboundOnly)
 	if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return err
 	}

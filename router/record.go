@@ -40,15 +40,27 @@ type locator struct {
 	legacy *schema.Message
 }
 
+// Which records a lookup reads: an inbound message is only in the index, an outbound one
+// only has its own record (the router's duplicate check must not pay a read for the other).
+type direction int
+
+const (
+	anyDirection direction = iota
+	inboundOnly
+	outboundOnly
+)
+
 // locate finds a message ([kernel.ErrNotFound] when it is not routed, or past the index's
 // horizon). rev is the outbound record's revision (0 for an inbound message).
-func (s *Store) locate(ctx context.Context, id string) (*locator, uint64, error) {
-	var l locator
-	rev, err := kernel.GetJSON(ctx, s.Messages, streams.OutboundRecordKey(id), &l)
-	if err == nil || !errors.Is(err, kernel.ErrNotFound) {
-		return &l, rev, err
+func (s *Store) locate(ctx context.Context, id string, dir direction) (*locator, uint64, error) {
+	if dir != inboundOnly {
+		var l locator
+		rev, err := kernel.GetJSON(ctx, s.Messages, streams.OutboundRecordKey(id), &l)
+		if err == nil || !errors.Is(err, kernel.ErrNotFound) {
+			return &l, rev, err
+		}
 	}
-	if s.Index != nil {
+	if s.Index != nil && dir != outboundOnly {
 		st, ent, err := s.Index.Locate(ctx, id)
 		if err == nil {
 			return &locator{ConversationID: st.Event.ConversationID, CustomerID: st.Event.CustomerID, Seq: st.Event.Seq,
@@ -62,7 +74,8 @@ func (s *Store) locate(ctx context.Context, id string) (*locator, uint64, error)
 		return nil, 0, kernel.ErrNotFound
 	}
 	var m schema.Message
-	if rev, err = kernel.GetJSON(ctx, s.Messages, id, &m); err != nil {
+	rev, err := kernel.GetJSON(ctx, s.Messages, id, &m)
+	if err != nil {
 		return nil, 0, err
 	}
 	return &locator{ConversationID: m.ConversationID, CustomerID: m.CustomerID, Status: m.Status,
@@ -74,7 +87,7 @@ func (s *Store) locate(ctx context.Context, id string) (*locator, uint64, error)
 // payload from SB_INBOUND (while retention.inbound keeps it). [kernel.ErrNotFound] when the
 // message is not routed (yet), or past the index's horizon.
 func (s *Store) Message(ctx context.Context, id string) (*schema.Message, uint64, error) {
-	l, rev, err := s.locate(ctx, id)
+	l, rev, err := s.locate(ctx, id, anyDirection)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -197,7 +210,7 @@ func (s *Store) record(ctx context.Context, m *schema.Message, l *locator, creat
 
 // conversationOf returns the conversation of a routed message ("" when unknown).
 func (r *Router) conversationOf(ctx context.Context, msgID string) (string, error) {
-	l, _, err := r.store.locate(ctx, msgID)
+	l, _, err := r.store.locate(ctx, msgID, anyDirection)
 	if errors.Is(err, kernel.ErrNotFound) {
 		return "", nil
 	}

@@ -15,7 +15,7 @@ import (
 // status that skips steps brings the implied ones first ([schema.DeliveryStatus.Implied]),
 // so a helpdesk always sees sent, delivered, read in that order.
 func (r *Router) onStatus(ctx context.Context, pc *partCache, st *schema.StatusUpdate) error {
-	rec, _, err := r.store.locate(ctx, st.MessageID)
+	rec, _, err := r.store.locate(ctx, st.MessageID, outboundOnly)
 	if errors.Is(err, kernel.ErrNotFound) {
 		return pipeline.Poison(fmt.Errorf("status for unknown message %s", st.MessageID))
 	}

@@ -110,18 +110,23 @@ func (s *Store) conversation(ctx context.Context, id string, scopeOf func(schema
 	if last.Seq <= c.LastStreamSeq {
 		return &c, rev, nil, nil
 	}
+	// At most a checkpoint's worth of events (more after a crash): direct gets, one each.
 	var later []*streams.Stored
-	err = s.events.Read(ctx, streams.Query{Filter: streams.ConversationFilter(id), After: c.LastStreamSeq}, func(st *streams.Stored) error {
-		switch {
-		case st.Err == nil:
-			later = append(later, st)
-		case scopeOf != nil:
-			return st.Err
+	for seq := c.LastStreamSeq; seq < last.Seq; {
+		st, err := s.events.Next(ctx, streams.ConversationFilter(id), seq)
+		if errors.Is(err, kernel.ErrNotFound) {
+			break
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, 0, nil, err
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		if st.Err != nil && scopeOf != nil {
+			return nil, 0, nil, st.Err // the router never decides over a gap
+		}
+		if st.Err == nil {
+			later = append(later, st)
+		}
+		seq = st.Seq
 	}
 	c.catchUp(later, scopeOf)
 	return &c, rev, later, nil
@@ -168,9 +173,14 @@ func hasLegacyRecords(ctx context.Context, js jetstream.JetStream) (bool, error)
 	if err != nil {
 		return false, kernel.Unavailable(err)
 	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter("$KV."+streams.BucketMessages+".*"))
+	// One direct get of the newest single-token key, not a listing: an old deployment can
+	// have millions.
+	_, err = st.GetLastMsgForSubject(ctx, "$KV."+streams.BucketMessages+".*")
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return false, nil
+	}
 	if err != nil {
 		return false, kernel.Unavailable(err)
 	}
-	return len(info.State.Subjects) > 0, nil
+	return true, nil
 }

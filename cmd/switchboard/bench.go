@@ -56,7 +56,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (gateway included when in process)")
 	fs.IntVar(&o.Rounds, "rounds", 0, "growth table: load this many rounds of -messages into one gateway, restarting and measuring it idle after each (heap, RSS, disk, restart time)")
 	fs.DurationVar(&o.DedupeWindow, "dedupe-window", 0, "pipeline.dedupe_window of the in-process gateway (default: the gateway's default); with -rounds, each restart waits it out")
-	fs.StringVar(&o.HeapProfile, "heapprofile", "", "with -rounds: write a heap profile of the idle gateway after the last restart")
+	fs.StringVar(&o.HeapProfile, "heapprofile", "", "with -rounds: write heap profiles of the gateway after the last load round (<file>.loaded) and idle after its restart (<file>)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}

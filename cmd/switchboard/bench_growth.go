@@ -58,6 +58,11 @@ func runGrowth(ctx context.Context, o *benchOptions, sc scenario, w io.Writer) (
 			Lost: rep.Lost, Violations: rep.OrderViolations}
 		debug.FreeOSMemory()
 		row.RSSLoaded = processRSS()
+		if o.HeapProfile != "" && round == o.Rounds {
+			if err := writeHeapProfile(o.HeapProfile + ".loaded"); err != nil {
+				return rows, err
+			}
+		}
 		if wait := o.DedupeWindow; wait > 0 {
 			// JetStream keeps each message id of the window in memory, and rebuilds that at
 			// start: traffic of the last window, not history.
@@ -84,17 +89,20 @@ func runGrowth(ctx context.Context, o *benchOptions, sc scenario, w io.Writer) (
 		}
 	}
 	if o.HeapProfile != "" {
-		f, err := os.Create(o.HeapProfile)
-		if err != nil {
-			return rows, err
-		}
-		defer f.Close()
-		runtime.GC()
-		if err := pprof.WriteHeapProfile(f); err != nil {
-			return rows, err
-		}
+		return rows, writeHeapProfile(o.HeapProfile)
 	}
 	return rows, nil
+}
+
+// writeHeapProfile writes the live heap's profile to path.
+func writeHeapProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.WriteHeapProfile(f)
 }
 
 // settle is how long the restarted gateway idles before it is measured.

@@ -114,6 +114,20 @@ func (r *Reader) At(ctx context.Context, seq uint64) (*Stored, error) {
 	return r.decode(raw.Data, raw.Header, raw.Sequence, raw.Subject), nil
 }
 
+// Next returns the first event matching filter stored after stream sequence after
+// ([kernel.ErrNotFound] when there is none): one direct get, no consumer. For reading a few
+// events (a snapshot's catch-up) it is far cheaper than [Reader.Read], which creates a
+// consumer, and JetStream computes a consumer's pending count over the whole stream.
+func (r *Reader) Next(ctx context.Context, filter string, after uint64) (*Stored, error) {
+	raw, err := r.get(ctx, func(st jetstream.Stream) (*jetstream.RawStreamMsg, error) {
+		return st.GetMsg(ctx, after+1, jetstream.WithGetMsgSubject(filter))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return r.decode(raw.Data, raw.Header, raw.Sequence, raw.Subject), nil
+}
+
 func (r *Reader) last(ctx context.Context, filter string) (*jetstream.RawStreamMsg, error) {
 	return r.get(ctx, func(st jetstream.Stream) (*jetstream.RawStreamMsg, error) {
 		return st.GetLastMsgForSubject(ctx, filter)
