@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 
+	"go.uber.org/zap"
+
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
@@ -63,25 +65,48 @@ func threadKey(customer string) string { return "c." + customer }
 
 // loadConv returns a conversation snapshot (ErrNotFound when absent). The returned state
 // belongs to the cache: a failed change must clear the cache.
+//
+// The stored snapshot is trusted as it is: the router stores every snapshot it holds
+// unwritten when it stops ([Router.flush]), so it is behind its events only after a crash
+// or when the cache overflowed. Then the change's first publish is fenced and
+// [Router.recover] folds the events in and completes their causes. Reading the stream here
+// instead would cost a random read of the stream for every conversation after every restart.
 func (r *Router) loadConv(ctx context.Context, pc *partCache, id string) (*convState, uint64, error) {
 	if e, ok := pc.convs[id]; ok {
 		return e.s, e.rev, nil
 	}
-	s, rev, later, err := r.store.conversation(ctx, id, r.scopeOf)
+	var s convState
+	rev, err := kernel.GetJSON(ctx, r.store.Conversations, id, &s)
 	if err != nil {
 		return nil, 0, err
 	}
-	pc.putConv(s, rev)
-	// Events past the stored checkpoint: their causes' follow-ups (index entries, the
-	// customer's conversation list, replies to send) ran, unless a crash came between; they
-	// are idempotent, so complete them rather than tell.
-	if len(later) > 0 {
-		if err := r.completeFollowUps(ctx, pc, s, later); err != nil {
-			delete(pc.convs, id)
-			return nil, 0, err
+	s.stored = s.LastSeq
+	pc.putConv(&s, rev)
+	return &s, rev, nil
+}
+
+// flush stores the snapshots the partition caches hold ahead of their stored checkpoint
+// (compare-and-set: one another instance changed since is left alone).
+func (r *Router) flush(ctx context.Context) {
+	n := 0
+	for _, pc := range r.caches {
+		for id, e := range pc.convs {
+			if e.s.LastSeq == e.s.stored {
+				continue
+			}
+			rev, err := kernel.PutJSON(ctx, r.store.Conversations, id, e.s, e.rev)
+			if err != nil {
+				r.log.Warn("snapshot not stored at stop; the next change will catch it up", zap.String("conversation", id), zap.Error(err))
+				continue
+			}
+			e.s.stored = e.s.LastSeq
+			pc.convs[id] = cachedConv{e.s, rev}
+			n++
 		}
 	}
-	return s, rev, nil
+	if n > 0 {
+		r.log.Info("stored snapshots at stop", zap.Int("conversations", n))
+	}
 }
 
 // loadThread returns the customer's threading state (empty when absent).

@@ -304,12 +304,18 @@ func (r *Router) restartFence(ctx context.Context, c *change, base *convState) e
 // does not decode fails the read: the router never decides over a gap.
 func (r *Router) eventsAfter(ctx context.Context, conv string, after uint64) ([]*streams.Stored, error) {
 	var out []*streams.Stored
-	err := r.events.Read(ctx, streams.Query{Filter: streams.ConversationFilter(conv), After: after}, func(s *streams.Stored) error {
-		if s.Err != nil {
-			return s.Err
+	for seq := after; ; {
+		st, err := r.events.Next(ctx, streams.ConversationFilter(conv), seq) // a direct get: no consumer
+		if errors.Is(err, kernel.ErrNotFound) {
+			return out, nil
 		}
-		out = append(out, s)
-		return nil
-	})
-	return out, err
+		if err != nil {
+			return nil, err
+		}
+		if st.Err != nil {
+			return nil, st.Err
+		}
+		out = append(out, st)
+		seq = st.Seq
+	}
 }

@@ -138,7 +138,11 @@ func (r *Router) Run(ctx context.Context) error {
 		goRun(&wg, func() { r.o.Rules.Watch(ctx, r.o.Config.ReloadInterval.D()) })
 		goRun(&wg, func() { r.dispatcher.runLeased(ctx, r.o.Leases) })
 	}
-	return r.runner.Run(ctx)
+	err = r.runner.Run(ctx)
+	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	r.flush(fctx) // the partitions have stopped: their caches are no longer touched
+	return err
 }
 
 func goRun(wg *sync.WaitGroup, f func()) {
