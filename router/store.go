@@ -82,7 +82,7 @@ func OpenStore(ctx context.Context, js jetstream.JetStream) (*Store, error) {
 // Conversation returns a conversation as it stands: its stored snapshot (a checkpoint) with
 // the events published since folded in.
 func (s *Store) Conversation(ctx context.Context, id string) (*schema.Conversation, uint64, error) {
-	c, rev, _, err := s.conversation(ctx, id, nil)
+	c, rev, err := s.conversation(ctx, id)
 	if err != nil {
 		return nil, rev, err
 	}
@@ -90,25 +90,25 @@ func (s *Store) Conversation(ctx context.Context, id string) (*schema.Conversati
 }
 
 // conversation reads a snapshot and catches it up with the conversation's later events (one
-// direct get when there are none), which it returns. rev is the stored snapshot's revision.
-// The router (scopeOf set) fails on an event that does not decode: it never decides over a
-// gap. A reader skips it (the events endpoint reports it).
-func (s *Store) conversation(ctx context.Context, id string, scopeOf func(schema.Channel) string) (*convState, uint64, []*streams.Stored, error) {
+// direct get when there are none). rev is the stored snapshot's revision. An event that does
+// not decode is skipped (the events endpoint reports it); the router, which never decides over
+// a gap, rebuilds from the events itself ([Router.recover]).
+func (s *Store) conversation(ctx context.Context, id string) (*convState, uint64, error) {
 	var c convState
 	rev, err := kernel.GetJSON(ctx, s.Conversations, id, &c)
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
 	c.stored = c.LastSeq
 	last, err := s.events.Last(ctx, streams.ConversationFilter(id))
 	if errors.Is(err, kernel.ErrNotFound) {
-		return &c, rev, nil, nil
+		return &c, rev, nil
 	}
 	if err != nil {
-		return nil, 0, nil, err
+		return nil, 0, err
 	}
 	if last.Seq <= c.LastStreamSeq {
-		return &c, rev, nil, nil
+		return &c, rev, nil
 	}
 	// At most a checkpoint's worth of events (more after a crash): direct gets, one each.
 	var later []*streams.Stored
@@ -118,18 +118,15 @@ func (s *Store) conversation(ctx context.Context, id string, scopeOf func(schema
 			break
 		}
 		if err != nil {
-			return nil, 0, nil, err
-		}
-		if st.Err != nil && scopeOf != nil {
-			return nil, 0, nil, st.Err // the router never decides over a gap
+			return nil, 0, err
 		}
 		if st.Err == nil {
 			later = append(later, st)
 		}
 		seq = st.Seq
 	}
-	c.catchUp(later, scopeOf)
-	return &c, rev, later, nil
+	c.catchUp(later, nil)
+	return &c, rev, nil
 }
 
 // Customer returns a customer record.
