@@ -93,6 +93,7 @@ type Message struct {
 	// check it before sending free-form text.
 	LastInboundAt *time.Time `json:"last_inbound_at,omitempty"`
 
+	// Flags mark facts about a message, e.g. FlagAutomated.
 	Flags    []string          `json:"flags,omitempty"`
 	Problems []string          `json:"problems,omitempty"`
 	Metadata map[string]string `json:"metadata,omitempty"`
@@ -104,6 +105,25 @@ type Message struct {
 	// Payloads too large for the stream (a whole email) are kept in the object store: RawRef.
 	Raw    json.RawMessage `json:"raw,omitempty"`
 	RawRef *BlobRef        `json:"raw_ref,omitempty"`
+}
+
+// FlagAutomated marks an outbound message no person wrote (a bot step, a survey, an
+// auto-reply sent by an integration): it never counts as an agent's response
+// (docs/insight.md).
+const FlagAutomated = "automated"
+
+// Automated reports whether m is an outbound message no person wrote: flagged
+// FlagAutomated, or of a kind other than message and note.
+func (m *Message) Automated() bool {
+	if m.Kind != KindMessage && m.Kind != KindNote && m.Kind != "" {
+		return true
+	}
+	for _, f := range m.Flags {
+		if f == FlagAutomated {
+			return true
+		}
+	}
+	return false
 }
 
 // Address is one end of a message on a channel.

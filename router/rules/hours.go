@@ -128,3 +128,77 @@ func (o *openingHours) open(t time.Time) bool {
 	}
 	return false
 }
+
+// Calendar is a named set of business hours from the rules file, for measuring time in
+// business hours (docs/insight.md).
+type Calendar interface {
+	// Open reports whether the hours are open at t.
+	Open(t time.Time) bool
+	// Between is how much of [from, to) falls in open hours (0 when to is not after from).
+	Between(from, to time.Time) time.Duration
+}
+
+// Calendar returns the business hours called name, or nil when the rules define none by
+// that name.
+func (r *Rules) Calendar(name string) Calendar {
+	if r == nil || r.hours[name] == nil {
+		return nil
+	}
+	return r.hours[name]
+}
+
+// Calendars lists the names of the business hours the rules define.
+func (r *Rules) Calendars() []string {
+	if r == nil {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(r.hours))
+}
+
+// Open reports whether the hours are open at t.
+func (o *openingHours) Open(t time.Time) bool { return o.open(t) }
+
+// Between adds up the open intervals of every local day that [from, to) touches. Days are
+// walked in the calendar's zone, so a daylight-saving change shortens or lengthens the day
+// it falls on, as a wall clock does.
+func (o *openingHours) Between(from, to time.Time) time.Duration {
+	if !to.After(from) {
+		return 0
+	}
+	var total time.Duration
+	f, t := from.In(o.loc), to.In(o.loc)
+	day := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, o.loc)
+	for !day.After(t) {
+		if !o.holidays[day.Format(time.DateOnly)] {
+			for _, iv := range o.week[day.Weekday()] {
+				a := clockOn(day, iv.from)
+				b := clockOn(day, iv.to)
+				a, b = later(a, f), earlier(b, t)
+				if b.After(a) {
+					total += b.Sub(a)
+				}
+			}
+		}
+		day = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, o.loc)
+	}
+	return total
+}
+
+// clockOn is minute m (after midnight; 1440 is the next midnight) of day, on the wall clock.
+func clockOn(day time.Time, m int) time.Time {
+	return time.Date(day.Year(), day.Month(), day.Day(), m/60, m%60, 0, 0, day.Location())
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func earlier(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}

@@ -25,6 +25,7 @@ type Rules struct {
 	byName   map[string]*rule
 	queues   map[string]*queue
 	defQueue *queue
+	hours    map[string]*openingHours
 }
 
 // rule is a compiled [RuleSpec].

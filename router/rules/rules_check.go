@@ -50,6 +50,7 @@ func (c *rulesChecker) check() {
 		}
 		c.hours[name] = h
 	}
+	c.out.hours = c.hours
 	if q := c.spec.DefaultQueue; q != "" && c.spec.Queues[q] == nil {
 		c.errorf("default_queue", "unknown queue %q%s", q, c.queueHint())
 	}

@@ -1,0 +1,120 @@
+package kpi
+
+import "time"
+
+// Dims are the dimensions a figure is grouped by.
+type Dims struct {
+	Channel  string `json:"channel,omitempty"`
+	Account  string `json:"account,omitempty"`
+	Queue    string `json:"queue,omitempty"`
+	Agent    string `json:"agent,omitempty"`
+	Priority int    `json:"priority,omitempty"`
+}
+
+// Dimension names, as group_by takes them.
+const (
+	DimChannel  = "channel"
+	DimAccount  = "account"
+	DimQueue    = "queue"
+	DimAgent    = "agent"
+	DimPriority = "priority"
+)
+
+// DimNames lists the dimensions in their report order.
+var DimNames = []string{DimChannel, DimAccount, DimQueue, DimAgent, DimPriority}
+
+// Project keeps only the named dimensions of d.
+func (d Dims) Project(keep map[string]bool) Dims {
+	var out Dims
+	if keep[DimChannel] {
+		out.Channel = d.Channel
+	}
+	if keep[DimAccount] {
+		out.Account = d.Account
+	}
+	if keep[DimQueue] {
+		out.Queue = d.Queue
+	}
+	if keep[DimAgent] {
+		out.Agent = d.Agent
+	}
+	if keep[DimPriority] {
+		out.Priority = d.Priority
+	}
+	return out
+}
+
+// Counters.
+const (
+	Opened         = "opened"          // conversations opened (at their opening)
+	Reopened       = "reopened"        // reopenings
+	Resolved       = "resolved"        // resolutions (a conversation resolved twice counts twice)
+	ResolvedFirst  = "resolved_first"  // conversations resolved for the first time
+	FCR            = "fcr"             // first resolutions not followed by a reopen within the window
+	FCROneReply    = "fcr_one_reply"   // ... with exactly one agent reply before it
+	Abandoned      = "abandoned"       // live chats resolved before any agent was assigned or replied
+	MessagesIn     = "messages_in"     // customer messages (not auto-replies or bounces)
+	MessagesOut    = "messages_out"    // messages sent to the customer (agent replies and automated)
+	Replies        = "replies"         // agent replies
+	AutomatedOut   = "automated"       // automated outbound messages (bots, surveys, auto-replies)
+	Notes          = "notes"           // internal notes
+	WebchatOpened  = "webchat_opened"  // live chats opened (the base of the abandonment rate)
+)
+
+// Counters lists the counters in report order.
+var Counters = []string{Opened, Reopened, Resolved, ResolvedFirst, FCR, FCROneReply, Abandoned, WebchatOpened,
+	MessagesIn, MessagesOut, Replies, AutomatedOut, Notes}
+
+// Duration metrics.
+const (
+	FirstResponse         = "first_response"          // cycle's first customer message → first agent reply
+	FirstResponseBusiness = "first_response_business" // the same, in business hours
+	NextResponse          = "next_response"           // a later customer message after a reply → the next reply
+	QueueWait             = "queue_wait"              // waiting in a queue → assigned
+	HandleTime            = "handle_time"             // first assignment of the cycle → resolved
+	ResolutionFirst       = "resolution_first"        // opened → first resolution
+	ResolutionFinal       = "resolution_final"        // opened → last resolution (taken back on reopen)
+)
+
+// Metrics lists the duration metrics in report order.
+var Metrics = []string{FirstResponse, FirstResponseBusiness, NextResponse, QueueWait, HandleTime, ResolutionFirst, ResolutionFinal}
+
+// IsMetric reports whether name is a duration metric.
+func IsMetric(name string) bool {
+	for _, m := range Metrics {
+		if m == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Op is one change to the figures: a counter (Value 0) or a duration sample (Value in
+// milliseconds) under Dims at time At, added (Sign 1) or taken back (Sign -1).
+type Op struct {
+	At    time.Time
+	Dims  Dims
+	Name  string
+	Value int64
+	Sign  int64
+}
+
+// Quantize is the value a duration sample of ms milliseconds is kept as in percentile
+// histograms: whole seconds (rounded down), and above 999 s three significant digits
+// (rounded half up). Averages use the exact milliseconds.
+func Quantize(ms int64) int64 {
+	s := ms / 1000
+	if s < 1000 {
+		return s
+	}
+	p := int64(1)
+	for s/p >= 1000 {
+		p *= 10
+	}
+	return (s + p/2) / p * p
+}
+
+// CellKeys are the two cells an op at t adds to: its 15-minute cell and its day in loc.
+func CellKeys(t time.Time, loc *time.Location) [2]string {
+	return [2]string{QuarterKey(t), DayKey(t, loc)}
+}

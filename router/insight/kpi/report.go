@@ -1,0 +1,228 @@
+package kpi
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// Interval is a report's time grouping.
+type Interval string
+
+// Intervals. IntervalNone reports the whole range as one row per group.
+const (
+	IntervalNone    Interval = ""
+	Interval15m     Interval = "15m"
+	IntervalHour    Interval = "hour"
+	IntervalDay     Interval = "day"
+	IntervalWeek    Interval = "week"
+	quarter                  = 15 * time.Minute
+	maxCellsPerPlan          = 20000
+)
+
+// ParseInterval reads an interval name.
+func ParseInterval(s string) (Interval, error) {
+	switch Interval(s) {
+	case IntervalNone, Interval15m, IntervalHour, IntervalDay, IntervalWeek:
+		return Interval(s), nil
+	case "total":
+		return IntervalNone, nil
+	}
+	return "", fmt.Errorf("unknown interval %q (write 15m, hour, day, week, or leave it out for the whole range)", s)
+}
+
+// QuarterKey names the 15-minute cell holding t (UTC quarters since the epoch).
+func QuarterKey(t time.Time) string { return "q." + strconv.FormatInt(t.Unix()/900, 10) }
+
+// DayKey names the day cell holding t: its date in loc.
+func DayKey(t time.Time, loc *time.Location) string {
+	return "d." + t.In(loc).Format("20060102")
+}
+
+// CellRef is one stored cell a report reads, and the report interval it adds to.
+type CellRef struct {
+	Key    string
+	Bucket time.Time
+}
+
+// Plan lists the cells that cover [from, to): whole days in loc from day cells when the
+// interval is a day or longer (or none), 15-minute cells otherwise and at the ragged edges.
+// from and to must lie on 15-minute boundaries.
+func Plan(from, to time.Time, iv Interval, loc *time.Location) ([]CellRef, error) {
+	if !to.After(from) {
+		return nil, fmt.Errorf("to (%s) must be after from (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
+	}
+	if from.Unix()%900 != 0 || to.Unix()%900 != 0 {
+		return nil, fmt.Errorf("from and to must lie on 15-minute boundaries (e.g. 10:00, 10:15)")
+	}
+	days := iv == IntervalNone || iv == IntervalDay || iv == IntervalWeek
+	var out []CellRef
+	for t := from; t.Before(to); {
+		if days {
+			lt := t.In(loc)
+			next := time.Date(lt.Year(), lt.Month(), lt.Day()+1, 0, 0, 0, 0, loc)
+			if lt.Equal(startOfDay(lt)) && !next.After(to) {
+				out = append(out, CellRef{Key: DayKey(t, loc), Bucket: BucketOf(t, iv, loc, from)})
+				t = next
+				continue
+			}
+		}
+		out = append(out, CellRef{Key: QuarterKey(t), Bucket: BucketOf(t, iv, loc, from)})
+		t = t.Add(quarter)
+		if len(out) > maxCellsPerPlan {
+			return nil, fmt.Errorf("the range is too long for interval %q: at most %d cells (choose a longer interval or a shorter range)", ivName(iv), maxCellsPerPlan)
+		}
+	}
+	return out, nil
+}
+
+func ivName(iv Interval) string {
+	if iv == IntervalNone {
+		return "total"
+	}
+	return string(iv)
+}
+
+func startOfDay(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
+}
+
+// BucketOf is the start of the report interval holding t (from, for the whole range).
+func BucketOf(t time.Time, iv Interval, loc *time.Location, from time.Time) time.Time {
+	lt := t.In(loc)
+	switch iv {
+	case Interval15m:
+		return t.Truncate(quarter).UTC()
+	case IntervalHour:
+		h := time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour(), 0, 0, 0, loc)
+		return h.UTC()
+	case IntervalDay:
+		return startOfDay(lt).UTC()
+	case IntervalWeek:
+		d := startOfDay(lt)
+		back := (int(d.Weekday()) + 6) % 7 // Monday starts the week
+		return time.Date(d.Year(), d.Month(), d.Day()-back, 0, 0, 0, 0, loc).UTC()
+	}
+	return from.UTC()
+}
+
+// Summary is one report row: a group's figures over one interval.
+type Summary struct {
+	Start   time.Time                `json:"start"`
+	Dims    Dims                     `json:"group"`
+	Counts  map[string]int64         `json:"counts"`
+	Metrics map[string]MetricSummary `json:"metrics"`
+	Rates   map[string]*float64      `json:"rates"`
+}
+
+// MetricSummary is a duration metric over a group and interval.
+type MetricSummary struct {
+	Count      int64   `json:"count"`
+	AvgSeconds float64 `json:"avg_seconds"`
+	P50Seconds int64   `json:"p50_seconds"`
+	P90Seconds int64   `json:"p90_seconds"`
+}
+
+// Rates and their numerator ÷ denominator counters.
+var Rates = []struct{ Name, Num, Den string }{
+	{"fcr_rate", FCR, ResolvedFirst},
+	{"fcr_one_reply_rate", FCROneReply, ResolvedFirst},
+	{"reopen_rate", Reopened, Resolved},
+	{"abandonment_rate", Abandoned, WebchatOpened},
+}
+
+// Accumulator adds up cells into report rows.
+type Accumulator struct {
+	keep map[string]bool
+	rows map[accKey]*Row
+}
+
+type accKey struct {
+	start time.Time
+	dims  Dims
+}
+
+// NewAccumulator groups by the named dimensions (none: one group).
+func NewAccumulator(groupBy []string) *Accumulator {
+	keep := map[string]bool{}
+	for _, g := range groupBy {
+		keep[g] = true
+	}
+	return &Accumulator{keep: keep, rows: map[accKey]*Row{}}
+}
+
+// ParseGroupBy checks dimension names.
+func ParseGroupBy(names []string) ([]string, error) {
+	var out []string
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if !slices.Contains(DimNames, n) {
+			return nil, fmt.Errorf("unknown dimension %q (write channel, account, queue, agent or priority)", n)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// Add adds a cell's rows to the interval starting at bucket.
+func (a *Accumulator) Add(bucket time.Time, c *Cell) {
+	for d, r := range c.Rows {
+		k := accKey{bucket, d.Project(a.keep)}
+		acc := a.rows[k]
+		if acc == nil {
+			acc = newRow()
+			a.rows[k] = acc
+		}
+		acc.Merge(r)
+	}
+}
+
+// Summaries returns the rows ordered by interval, then group.
+func (a *Accumulator) Summaries() []Summary {
+	keys := slices.SortedFunc(maps.Keys(a.rows), func(x, y accKey) int {
+		if c := x.start.Compare(y.start); c != 0 {
+			return c
+		}
+		return compareDims(x.dims, y.dims)
+	})
+	out := make([]Summary, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, Summarize(k.start, k.dims, a.rows[k]))
+	}
+	return out
+}
+
+// Summarize turns a row into its report figures: every counter (0 when absent), every
+// metric, every rate (nil when its denominator is 0).
+func Summarize(start time.Time, d Dims, r *Row) Summary {
+	s := Summary{Start: start, Dims: d, Counts: map[string]int64{}, Metrics: map[string]MetricSummary{}, Rates: map[string]*float64{}}
+	for _, c := range Counters {
+		s.Counts[c] = r.Counts[c]
+	}
+	for _, m := range Metrics {
+		dd := r.Dists[m]
+		var ms MetricSummary
+		if dd != nil && dd.N > 0 {
+			ms.Count = dd.N
+			ms.AvgSeconds = float64(dd.SumMs) / float64(dd.N) / 1000
+			ms.P50Seconds, _ = dd.Percentile(50)
+			ms.P90Seconds, _ = dd.Percentile(90)
+		}
+		s.Metrics[m] = ms
+	}
+	for _, rt := range Rates {
+		if den := r.Counts[rt.Den]; den > 0 {
+			v := float64(r.Counts[rt.Num]) / float64(den)
+			s.Rates[rt.Name] = &v
+		} else {
+			s.Rates[rt.Name] = nil
+		}
+	}
+	return s
+}
