@@ -33,6 +33,10 @@ const (
 	BucketAgents  = "sb_agents"  // presence.<agent>, load.<agent>
 	BucketWaiting = "sb_waiting" // conversation id → waiting entry
 	BucketThreads = "sb_threads" // c.<customer> → threading state; m.<Message-ID> → conversation
+
+	// The insight projection's bucket: pos (generation and stream position), <gen>.q.<quarter>
+	// and <gen>.d.<YYYYMMDD> (report cells, docs/insight.md).
+	BucketInsight = "sb_insight"
 )
 
 // Filters and prefixes of the subjects above.

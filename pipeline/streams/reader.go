@@ -289,3 +289,13 @@ func NotFound(err error) bool {
 	return errors.Is(err, jetstream.ErrMsgNotFound) ||
 		(errors.As(err, &apiErr) && apiErr.ErrorCode == jetstream.JSErrCodeMessageNotFound)
 }
+
+// Decode turns a message consumed from SB_CONVERSATIONS by the caller's own consumer into a
+// [Stored] (with Err set when it does not decode, counted like the reader's own reads).
+func Decode(m jetstream.Msg) (*Stored, error) {
+	md, err := m.Metadata()
+	if err != nil {
+		return nil, kernel.Unavailable(err)
+	}
+	return (&Reader{}).decode(m.Data(), m.Headers(), md.Sequence.Stream, m.Subject()), nil
+}

@@ -46,24 +46,25 @@ func (d Dims) Project(keep map[string]bool) Dims {
 
 // Counters.
 const (
-	Opened         = "opened"          // conversations opened (at their opening)
-	Reopened       = "reopened"        // reopenings
-	Resolved       = "resolved"        // resolutions (a conversation resolved twice counts twice)
-	ResolvedFirst  = "resolved_first"  // conversations resolved for the first time
-	FCR            = "fcr"             // first resolutions not followed by a reopen within the window
-	FCROneReply    = "fcr_one_reply"   // ... with exactly one agent reply before it
-	Abandoned      = "abandoned"       // live chats resolved before any agent was assigned or replied
-	MessagesIn     = "messages_in"     // customer messages (not auto-replies or bounces)
-	MessagesOut    = "messages_out"    // messages sent to the customer (agent replies and automated)
-	Replies        = "replies"         // agent replies
-	AutomatedOut   = "automated"       // automated outbound messages (bots, surveys, auto-replies)
-	Notes          = "notes"           // internal notes
-	WebchatOpened  = "webchat_opened"  // live chats opened (the base of the abandonment rate)
+	Opened        = "opened"         // conversations opened (at their opening)
+	Reopened      = "reopened"       // reopenings
+	Resolved      = "resolved"       // resolutions (a conversation resolved twice counts twice)
+	ResolvedFirst = "resolved_first" // conversations resolved for the first time
+	FCR           = "fcr"            // first resolutions not followed by a reopen within the window
+	FCROneReply   = "fcr_one_reply"  // ... with exactly one agent reply before it
+	Abandoned     = "abandoned"      // live chats resolved before any agent was assigned or replied
+	MessagesIn    = "messages_in"    // customer messages (not auto-replies or bounces)
+	MessagesOut   = "messages_out"   // messages sent to the customer (agent replies and automated)
+	Replies       = "replies"        // agent replies
+	AutomatedOut  = "automated"      // automated outbound messages (bots, surveys, auto-replies)
+	Notes         = "notes"          // internal notes
+	Assignments   = "assignments"    // times an agent was given the conversation (assigned, or transferred to them)
+	WebchatOpened = "webchat_opened" // live chats opened (the base of the abandonment rate)
 )
 
 // Counters lists the counters in report order.
 var Counters = []string{Opened, Reopened, Resolved, ResolvedFirst, FCR, FCROneReply, Abandoned, WebchatOpened,
-	MessagesIn, MessagesOut, Replies, AutomatedOut, Notes}
+	Assignments, MessagesIn, MessagesOut, Replies, AutomatedOut, Notes}
 
 // Duration metrics.
 const (

@@ -154,6 +154,7 @@ func (t *Tracker) routing(ev *schema.Event, out *ops) {
 			since = ev.At
 		}
 		out.add(QueueWait, t.dims, ev.At.Sub(since).Milliseconds())
+		out.add(Assignments, t.dims, 0)
 		t.queuedAt = time.Time{}
 		if t.assignAt.IsZero() {
 			t.assignAt = ev.At

@@ -1,0 +1,105 @@
+package insight
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/pipeline/streams"
+	"github.com/switchboardhq/switchboard/router/insight/kpi"
+)
+
+// Reports answers report queries from the stored cells.
+type Reports struct {
+	kv  jetstream.KeyValue
+	loc *time.Location
+	tz  string
+}
+
+// OpenReports opens the cells for reading.
+func OpenReports(ctx context.Context, js jetstream.JetStream, c Config) (*Reports, error) {
+	c = c.WithDefaults()
+	loc, err := c.Location()
+	if err != nil {
+		return nil, err
+	}
+	kv, err := js.KeyValue(ctx, streams.BucketInsight)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w", streams.BucketInsight, err)
+	}
+	return &Reports{kv: kv, loc: loc, tz: c.Timezone}, nil
+}
+
+// Location is the zone days and weeks align to.
+func (r *Reports) Location() *time.Location { return r.loc }
+
+// Query selects a report.
+type Query struct {
+	From, To time.Time
+	Interval kpi.Interval
+	GroupBy  []string
+}
+
+// Report is a query's answer.
+type Report struct {
+	From     time.Time     `json:"from"`
+	To       time.Time     `json:"to"`
+	Interval string        `json:"interval"`
+	GroupBy  []string      `json:"group_by"`
+	Timezone string        `json:"timezone"`
+	Through  Position      `json:"through"`
+	Rows     []kpi.Summary `json:"rows"`
+}
+
+// cellReaders bounds the cell reads one report runs at once.
+const cellReaders = 8
+
+// Conversations answers q: every counter, duration metric and rate, per interval and group.
+func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
+	groupBy, err := kpi.ParseGroupBy(q.GroupBy)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := kpi.Plan(q.From, q.To, q.Interval, r.loc)
+	if err != nil {
+		return nil, err
+	}
+	pos, _, err := loadPosition(ctx, r.kv)
+	if err != nil {
+		return nil, err
+	}
+	cells := make([]*kpi.Cell, len(plan))
+	errs := make([]error, len(plan))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, cellReaders)
+	for i, ref := range plan {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			cells[i], _, errs[i] = getCell(ctx, r.kv, pos.Generation, ref.Key)
+		}()
+	}
+	wg.Wait()
+	acc := kpi.NewAccumulator(groupBy)
+	for i, ref := range plan {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		if cells[i] != nil {
+			acc.Add(ref.Bucket, cells[i])
+		}
+	}
+	iv := string(q.Interval)
+	if iv == "" {
+		iv = "total"
+	}
+	if groupBy == nil {
+		groupBy = []string{}
+	}
+	return &Report{From: q.From.UTC(), To: q.To.UTC(), Interval: iv, GroupBy: groupBy, Timezone: r.loc.String(),
+		Through: pos, Rows: acc.Summaries()}, nil
+}
