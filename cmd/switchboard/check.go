@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/configs/cfg"
@@ -44,7 +45,14 @@ func runCheck(_ context.Context, args []string) error {
 			_ = reportErrors(err)
 		} else {
 			fmt.Printf("%s: ok (version %s, %d queues)\n", path, rs.Version, len(rs.QueueNames()))
+			if err := checkInsightHours(*configPath, c, rs); err != nil {
+				failed = true
+				_ = reportErrors(err)
+			}
 		}
+	} else if err := checkInsightHours(*configPath, c, nil); err != nil {
+		failed = true
+		_ = reportErrors(err)
 	}
 	if failed {
 		return errFailed
@@ -71,4 +79,27 @@ func reportSecrets(secrets cfg.Errors, required bool) bool {
 		fmt.Fprintf(os.Stderr, "%d secret(s) not set here: `serve` will refuse to start without them (--require-secrets makes this an error)\n", len(secrets))
 	}
 	return required
+}
+
+// checkInsightHours checks that insight.business_hours names business hours of the rules
+// file, located in the config file.
+func checkInsightHours(configPath string, c *app.Config, rs *rules.Rules) error {
+	name := c.Insight.BusinessHours
+	if name == "" || rs.Calendar(name) != nil {
+		return nil
+	}
+	data, err := os.ReadFile(configPath)
+	if err != nil {
+		return err
+	}
+	doc, _ := cfg.Decode(configPath, data, &app.Config{})
+	if doc == nil {
+		return nil
+	}
+	if rs == nil {
+		doc.Errorf("insight.business_hours", "%q needs a rules file (router.rules_file) that defines it under business_hours", name)
+	} else {
+		doc.Errorf("insight.business_hours", "unknown business hours %q (the rules file defines: %s)", name, strings.Join(rs.Calendars(), ", "))
+	}
+	return doc.Err()
 }

@@ -115,3 +115,27 @@ func TestCheckReportsConfigAndRulesErrorsTogether(t *testing.T) {
 		t.Fatalf("exit %d, want 1 naming both files:\n%s", code, out)
 	}
 }
+
+func TestCheckLocatesUnknownInsightHoursAndZone(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte("queues: {general: {}}\ndefault_queue: general\nbusiness_hours:\n  office: {weekly: {mon-fri: [\"09:00-17:00\"]}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "switchboard.yaml")
+	if err := os.WriteFile(conf, []byte("router:\n  rules_file: rules.yaml\ninsight:\n  business_hours: ofice\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	out := captureStderr(t, func() { code = run(context.Background(), []string{"check", "--config", conf}) })
+	if code != 1 || !strings.Contains(out, conf+":4:19") || !strings.Contains(out, `unknown business hours "ofice"`) || !strings.Contains(out, "office") {
+		t.Fatalf("exit %d, want 1 locating insight.business_hours:\n%s", code, out)
+	}
+	if err := os.WriteFile(conf, []byte("insight:\n  timezone: Mars/Olympus\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = captureStderr(t, func() { code = run(context.Background(), []string{"check", "--config", conf}) })
+	if code != 1 || !strings.Contains(out, conf+":2:13") || !strings.Contains(out, "Mars/Olympus") {
+		t.Fatalf("exit %d, want 1 locating insight.timezone:\n%s", code, out)
+	}
+}

@@ -216,3 +216,76 @@ func mustLoc(t *testing.T, name string) *time.Location {
 	}
 	return loc
 }
+
+// cellsOf reads every cell of a generation, without its through-sequence.
+func (e *env) cellsOf(gen uint64) map[string]*kpi.Cell {
+	e.t.Helper()
+	ctx := context.Background()
+	kv, err := e.js.KeyValue(ctx, streams.BucketInsight)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	lister, err := kv.ListKeysFiltered(ctx, fmt.Sprintf("g%d.>", gen))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := map[string]*kpi.Cell{}
+	for k := range lister.Keys() {
+		entry, err := kv.Get(ctx, k)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		c, err := kpi.DecodeCell(entry.Value())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		c.Through = 0
+		out[k[len(fmt.Sprintf("g%d.", gen)):]] = c
+	}
+	return out
+}
+
+// TestRebuildReproducesTheCells: a rebuild while the projection runs recomputes identical
+// cells into the next generation, switches to it, purges the old one, and the running
+// projection carries on in the new generation.
+func TestRebuildReproducesTheCells(t *testing.T) {
+	e := newEnv(t, Config{Timezone: "America/New_York", ReopenWindow: 48 * hour})
+	loc := mustLoc(t, "America/New_York")
+	evs, want := histories(3, 90, loc, 48*time.Hour)
+	first := e.publish(evs[:len(evs)/2])
+	e.run(first)
+	live := e.cellsOf(1)
+	if len(live) == 0 {
+		t.Fatal("the projection stored no cells")
+	}
+	p := e.projection()
+	var calls int
+	pos, err := p.Rebuild(context.Background(), func(done, total uint64) {
+		calls++
+		if done > total || total != first {
+			t.Errorf("progress %d of %d, want a total of %d", done, total, first)
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos.Generation != 2 || pos.Seq != first || calls == 0 {
+		t.Fatalf("rebuilt to %+v with %d progress calls", pos, calls)
+	}
+	rebuilt := e.cellsOf(2)
+	if len(rebuilt) != len(live) {
+		t.Fatalf("the rebuild has %d cells, the live projection had %d", len(rebuilt), len(live))
+	}
+	for k, c := range live {
+		if string(rebuilt[k].Encode()) != string(c.Encode()) {
+			t.Fatalf("cell %s differs after the rebuild", k)
+		}
+	}
+	if left := e.cellsOf(1); len(left) != 0 {
+		t.Fatalf("%d cells of the old generation are left", len(left))
+	}
+	// The projection goes on in the new generation.
+	last := e.publish(evs[len(evs)/2:])
+	e.run(last)
+	e.checkReports(want, loc, 3)
+}

@@ -54,6 +54,11 @@ type Report struct {
 	Rows     []kpi.Summary `json:"rows"`
 }
 
+// QueryError is a report query that cannot be answered as asked: Field names the parameter.
+type QueryError struct{ Field, Msg string }
+
+func (e *QueryError) Error() string { return e.Field + ": " + e.Msg }
+
 // cellReaders bounds the cell reads one report runs at once.
 const cellReaders = 8
 
@@ -61,11 +66,14 @@ const cellReaders = 8
 func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
 	groupBy, err := kpi.ParseGroupBy(q.GroupBy)
 	if err != nil {
-		return nil, err
+		return nil, &QueryError{Field: "group_by", Msg: err.Error()}
+	}
+	if !q.To.After(q.From) {
+		return nil, &QueryError{Field: "to", Msg: "must be after from"}
 	}
 	plan, err := kpi.Plan(q.From, q.To, q.Interval, r.loc)
 	if err != nil {
-		return nil, err
+		return nil, &QueryError{Field: "interval", Msg: err.Error()}
 	}
 	pos, _, err := loadPosition(ctx, r.kv)
 	if err != nil {

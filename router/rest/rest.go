@@ -17,6 +17,7 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/identity"
+	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -33,6 +34,7 @@ type API struct {
 	signals connectors.Signals
 	tokens  []Token
 	log     *zap.Logger
+	reports *insight.Reports
 }
 
 // Reads are the records REST answers from (router.Store).
@@ -79,6 +81,8 @@ type Options struct {
 	Signals    connectors.Signals
 	Tokens     []Token
 	Logger     *zap.Logger
+	// Reports answers /v1/reports/* (nil: insight is off).
+	Reports *insight.Reports
 }
 
 // New returns the API.
@@ -87,7 +91,7 @@ func New(o Options) *API {
 		o.Logger = zap.NewNop()
 	}
 	return &API{reads: o.Reads, router: o.Router, graph: o.Identities, events: o.Events, blobs: o.Blobs,
-		signals: o.Signals, tokens: o.Tokens, log: o.Logger}
+		signals: o.Signals, tokens: o.Tokens, log: o.Logger, reports: o.Reports}
 }
 
 const restChannel = schema.Channel("rest")
@@ -108,7 +112,7 @@ func (s *API) Endpoints() []connectors.Endpoint {
 		ep("POST", "/v1/conversations/{id}/typing", s.postTyping),
 		ep("GET", "/v1/customers/{id}", s.getCustomer),
 		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
-	}, s.routerEndpoints(ep)...)
+	}, append(s.routerEndpoints(ep), s.reportEndpoints(ep)...)...)
 }
 
 // auth checks the bearer token against rest.tokens (constant time). With no tokens

@@ -16,6 +16,7 @@ import (
 	"github.com/switchboardhq/switchboard/connectors/webchat"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/rest"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	Pipeline pipeline.Config `yaml:"pipeline"`
 	// Threading, identities, agents and routing rules (docs/routing.md).
 	Router router.Config `yaml:"router"`
+	// Service figures: the projection and its reports (docs/insight.md).
+	Insight insight.Config `yaml:"insight"`
 	// One section per channel; a channel without a section is off.
 	Channels Channels `yaml:"channels"`
 }
@@ -169,4 +172,7 @@ func (c *Config) Validate(ck *cfg.Checker) {
 		ck.Errorf("nats.embedded.auth", "must be credentials or none, not %q", c.NATS.Embedded.Auth)
 	}
 	c.REST.Validate(ck.At("rest"))
+	if _, err := c.Insight.Location(); err != nil {
+		ck.Errorf("insight.timezone", "%s", err.Error())
+	}
 }

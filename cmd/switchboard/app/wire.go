@@ -22,6 +22,7 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/identity"
+	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/rest"
 	"github.com/switchboardhq/switchboard/router/rules"
 )
@@ -39,6 +40,8 @@ type wiring struct {
 	rest        *rest.API
 	graph       *identity.Graph
 	feed        *pipeline.Feed
+	insight     *insight.Projection
+	reports     *insight.Reports
 }
 
 // wire builds the host services, the connectors and the stages. Connectors are listed here
@@ -88,8 +91,12 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 			w.sources = append(w.sources, sp.Sources()...)
 		}
 	}
+	if err := a.wireInsight(ctx, w); err != nil {
+		return nil, err
+	}
 	w.rest = rest.New(rest.Options{Reads: w.router.Store(), Router: w.router, Identities: w.graph,
-		Events: streams.NewReader(a.js), Blobs: blobs, Signals: w.host.Signals, Tokens: a.cfg.REST.Tokens, Logger: a.log.Named("rest")})
+		Events: streams.NewReader(a.js), Blobs: blobs, Signals: w.host.Signals, Tokens: a.cfg.REST.Tokens, Logger: a.log.Named("rest"),
+		Reports: w.reports})
 	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
 		refs := append(w.ingest.Consumers(), w.router.Consumers()...)
 		return append(refs, w.dispatcher.Consumers()...)
@@ -193,12 +200,42 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 		Config: rc, Rules: holder, Leases: w.leases, Registerer: a.reg, Index: index})
 }
 
+// wireInsight builds the insight projection and its reports (when insight is on).
+func (a *App) wireInsight(ctx context.Context, w *wiring) error {
+	ic := a.cfg.Insight
+	if !ic.On() {
+		return nil
+	}
+	current := w.router.Rules
+	if rs := current(); rs != nil {
+		if name := ic.BusinessHours; name != "" && rs.Calendar(name) == nil {
+			return fmt.Errorf("insight.business_hours: unknown business hours %q (the rules file defines: %v)", name, rs.Calendars())
+		}
+	} else if ic.BusinessHours != "" {
+		return fmt.Errorf("insight.business_hours: %q needs a rules file (router.rules_file) that defines it under business_hours", ic.BusinessHours)
+	}
+	if err := insight.Provision(ctx, a.js, ic, a.cfg.NATS.Replicas); err != nil {
+		return err
+	}
+	js, err := a.stageJS("insight")
+	if err != nil {
+		return err
+	}
+	if w.insight, err = insight.New(ctx, insight.Options{JS: js, Config: ic, Rules: current, Leases: w.leases,
+		Metrics: insight.NewMetrics(a.reg), Logger: a.log}); err != nil {
+		return err
+	}
+	w.reports, err = insight.OpenReports(ctx, a.js, ic)
+	return err
+}
+
 // startWorkers runs the stages and the pull sources.
 func (a *App) startWorkers(w *wiring) {
 	wctx, stop := context.WithCancel(context.Background())
 	a.stopWorkers = stop
 	for name, run := range map[string]func(context.Context) error{
 		"ingest": w.ingest.Run, "router": w.router.Run, "outbound": w.dispatcher.Run, "identities": w.graph.WatchOwners,
+		"insight": w.runInsight,
 	} {
 		a.workers.Add(1)
 		go func() {
@@ -219,4 +256,12 @@ func (a *App) startWorkers(w *wiring) {
 				Logger: a.log.Named("source")})
 		}()
 	}
+}
+
+// runInsight runs the projection (nothing when insight is off).
+func (w *wiring) runInsight(ctx context.Context) error {
+	if w.insight == nil {
+		return nil
+	}
+	return w.insight.Run(ctx)
 }

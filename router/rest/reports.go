@@ -1,0 +1,98 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/router/insight"
+	"github.com/switchboardhq/switchboard/router/insight/kpi"
+)
+
+// reportEndpoints are the reports (docs/insight.md), when insight is on.
+func (s *API) reportEndpoints(ep func(string, string, connectors.HandlerFunc) connectors.Endpoint) []connectors.Endpoint {
+	return []connectors.Endpoint{
+		ep("GET", "/v1/reports/conversations", s.reportConversations),
+		ep("GET", "/v1/reports/agents", s.reportAgents),
+	}
+}
+
+// reportQuery reads from, to, interval and group_by.
+func (s *API) reportQuery(r *connectors.Request) (insight.Query, error) {
+	if s.reports == nil {
+		return insight.Query{}, &connectors.HTTPError{Status: http.StatusNotFound, Code: "insight_off", Message: "insight is off (insight.enabled: false)"}
+	}
+	q := r.HTTP.URL.Query()
+	from, to, field, err := insight.ParseRange(q.Get("from"), q.Get("to"), time.Now(), s.reports.Location())
+	if err != nil {
+		return insight.Query{}, connectors.BadField(field, "%s", err.Error())
+	}
+	iv, err := kpi.ParseInterval(q.Get("interval"))
+	if err != nil {
+		return insight.Query{}, connectors.BadField("interval", "%s", err.Error())
+	}
+	var groupBy []string
+	for _, v := range q["group_by"] {
+		groupBy = append(groupBy, strings.Split(v, ",")...)
+	}
+	return insight.Query{From: from, To: to, Interval: iv, GroupBy: groupBy}, nil
+}
+
+func (s *API) reportConversations(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	q, err := s.reportQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := s.reports.Conversations(ctx, q)
+	if err != nil {
+		return nil, reportError(err)
+	}
+	return answerReport(r, rep)
+}
+
+// reportAgents is the conversations report grouped by agent (and whatever else group_by
+// names), without the rows of no agent.
+func (s *API) reportAgents(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	q, err := s.reportQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	q.GroupBy = append([]string{kpi.DimAgent}, q.GroupBy...)
+	rep, err := s.reports.Conversations(ctx, q)
+	if err != nil {
+		return nil, reportError(err)
+	}
+	rows := rep.Rows[:0]
+	for _, row := range rep.Rows {
+		if row.Dims.Agent != "" {
+			rows = append(rows, row)
+		}
+	}
+	rep.Rows = rows
+	return answerReport(r, rep)
+}
+
+func reportError(err error) error {
+	var qe *insight.QueryError
+	if errors.As(err, &qe) {
+		return connectors.BadField(qe.Field, "%s", qe.Msg)
+	}
+	return err
+}
+
+// answerReport answers JSON, or CSV when the client asks for text/csv (Accept, or
+// ?format=csv).
+func answerReport(r *connectors.Request, rep *insight.Report) (*connectors.Response, error) {
+	if r.HTTP.URL.Query().Get("format") == "csv" || strings.Contains(r.Header("Accept"), "text/csv") {
+		var buf bytes.Buffer
+		if err := rep.WriteCSV(&buf); err != nil {
+			return nil, err
+		}
+		return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}, nil
+	}
+	return connectors.JSON(http.StatusOK, rep), nil
+}
