@@ -35,6 +35,8 @@ func commands() []command {
 		{"check", "check a config file and its rules file and report every error", runCheck},
 		{"rules", "test routing rules (rules test CASES.yaml) or replay traffic against candidates (rules replay)", runRules},
 		{"tail", "follow the unified conversation stream", runTail},
+		{"report", "print the service figures (response and resolution times, FCR, volume) from the stream", runReport},
+		{"insight", "rebuild the service figures from the stream (insight rebuild)", runInsight},
 		{"bench", "load-test the API channel end to end against the raw JetStream ceiling", runBench},
 		{"dlq", "list or redrive dead letters (messages a stage could not process)", runDLQ},
 		{"version", "print the version", func(context.Context, []string) error { fmt.Println(version); return nil }},

@@ -304,11 +304,14 @@ func (s *API) readEvents(ctx context.Context, convID string, after uint64, limit
 
 // replyBody is the body of POST /v1/conversations/{id}/messages.
 type replyBody struct {
-	Text        string              `json:"text"`
-	HTML        string              `json:"html"`
-	Subject     string              `json:"subject"`
-	AgentID     string              `json:"agent_id"`
-	Note        bool                `json:"note"`
+	Text    string `json:"text"`
+	HTML    string `json:"html"`
+	Subject string `json:"subject"`
+	AgentID string `json:"agent_id"`
+	Note    bool   `json:"note"`
+	// Automated marks a message no person wrote (a bot, an integration's auto-reply): it is
+	// sent like a reply but never counts as an agent's response (docs/insight.md).
+	Automated   bool                `json:"automated"`
 	Attachments []schema.Attachment `json:"attachments"`
 	Template    *schema.Template    `json:"template"`
 	Metadata    map[string]string   `json:"metadata"`
@@ -342,6 +345,9 @@ func (s *API) postReply(ctx context.Context, r *connectors.Request) (*connectors
 	m := &schema.Message{ID: msgID, ExternalID: msgID, AgentID: agent, Text: b.Text, HTML: b.HTML, Subject: b.Subject,
 		Attachments: b.Attachments, Template: b.Template, Metadata: b.Metadata, ReceivedAt: now,
 		From: schema.Address{Kind: "agent", Value: agentOr(agent)}}
+	if b.Automated {
+		m.Flags = []string{schema.FlagAutomated}
+	}
 	cmd := &router.Command{ID: msgID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
 		Actor: "agent:" + agentOr(agent), Message: m, At: now}
 	if err := s.router.Submit(ctx, cmd); err != nil {

@@ -197,7 +197,7 @@ func (t *Tracker) resolve(ev *schema.Event, o Options, out *ops) {
 	if t.resolved == 0 {
 		out.add(ResolvedFirst, d, 0)
 		out.add(ResolutionFirst, d, since)
-		if !t.reopened {
+		if !t.reopened && t.replies > 0 {
 			undo = append(undo, Op{At: ev.At, Dims: d, Name: FCR, Sign: 1})
 			if t.replies == 1 {
 				undo = append(undo, Op{At: ev.At, Dims: d, Name: FCROneReply, Sign: 1})

@@ -238,7 +238,7 @@ func BruteForce(evs []*schema.Event, cal interface {
 					add(e.At, d, kpi.ResolvedFirst, 0)
 					add(e.At, d, kpi.ResolutionFirst, e.At.Sub(opened).Milliseconds())
 					reopenedSoon := end < len(evs) && evs[end].At.Sub(e.At) <= window
-					if !reopenedSoon {
+					if !reopenedSoon && replies > 0 {
 						add(e.At, d, kpi.FCR, 0)
 						if replies == 1 {
 							add(e.At, d, kpi.FCROneReply, 0)
