@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
@@ -39,6 +40,11 @@ func rebuildInsight(ctx context.Context, configPath, url string, w io.Writer) er
 		return err
 	}
 	defer nc.Close()
+	return rebuildWith(ctx, js, c, current, w)
+}
+
+// rebuildWith rebuilds on js.
+func rebuildWith(ctx context.Context, js jetstream.JetStream, c *app.Config, current func() *rules.Rules, w io.Writer) error {
 	if err := insight.Provision(ctx, js, c.Insight, c.NATS.Replicas); err != nil {
 		return err
 	}

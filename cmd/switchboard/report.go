@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/insight/kpi"
@@ -48,38 +50,50 @@ func runReport(ctx context.Context, args []string) error {
 		return err
 	}
 	defer nc.Close()
+	return writeReport(ctx, js, ic, reportFlags{from: *from, to: *to, since: *since, by: *by, interval: iv, csv: *asCSV, json: *asJSON}, os.Stdout)
+}
+
+// reportFlags are report's command line.
+type reportFlags struct {
+	from, to, since, by string
+	interval            kpi.Interval
+	csv, json           bool
+}
+
+// writeReport queries the cells and writes the report to w.
+func writeReport(ctx context.Context, js jetstream.JetStream, ic insight.Config, fl reportFlags, w io.Writer) error {
 	reports, err := insight.OpenReports(ctx, js, ic)
 	if err != nil {
 		return fmt.Errorf("%w (has `switchboard serve` run with insight on?)", err)
 	}
-	f, t, field, err := insight.ParseRange(*from, *to, time.Now(), reports.Location())
+	f, t, field, err := insight.ParseRange(fl.from, fl.to, time.Now(), reports.Location())
 	if err != nil {
 		return fmt.Errorf("--%s: %w", field, err)
 	}
-	if *from == "" {
-		back, err := parseSince(*since)
+	if fl.from == "" {
+		back, err := parseSince(fl.since)
 		if err != nil {
 			return fmt.Errorf("--since: %w", err)
 		}
 		f = t.Add(-back).Truncate(15 * time.Minute)
 	}
 	var groupBy []string
-	if *by != "" {
-		groupBy = strings.Split(*by, ",")
+	if fl.by != "" {
+		groupBy = strings.Split(fl.by, ",")
 	}
-	rep, err := reports.Conversations(ctx, insight.Query{From: f, To: t, Interval: iv, GroupBy: groupBy})
+	rep, err := reports.Conversations(ctx, insight.Query{From: f, To: t, Interval: fl.interval, GroupBy: groupBy})
 	if err != nil {
 		return err
 	}
 	switch {
-	case *asJSON:
-		enc := json.NewEncoder(os.Stdout)
+	case fl.json:
+		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
-	case *asCSV:
-		return rep.WriteCSV(os.Stdout)
+	case fl.csv:
+		return rep.WriteCSV(w)
 	}
-	printReport(os.Stdout, rep)
+	printReport(w, rep)
 	return nil
 }
 
