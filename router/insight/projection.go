@@ -23,7 +23,7 @@ import (
 const leaseKey = "insight"
 
 // maxCells bounds the cells kept in memory between flushes.
-const maxCells = 4096
+const maxCells = 16384
 
 // errFenced ends a run whose writes lost a compare-and-set: another writer (a rebuild that
 // switched generations, or another holder) moved on.
@@ -159,7 +159,8 @@ type builder struct {
 	posRev   uint64
 	last     uint64 // the last stream sequence applied
 	trackers map[string]*tracked
-	cells    map[string]*cellEntry
+	cells    map[string]*cellGroup // by interval key
+	ncells   int
 	reader   *streams.Reader
 	observe  bool // live: feed the Prometheus histograms
 	warned   bool
@@ -170,15 +171,20 @@ type tracked struct {
 	resolved bool
 }
 
+// cellGroup is an interval's cells, one per mask (by index in kpi.Masks).
+type cellGroup [26]*cellEntry
+
 type cellEntry struct {
-	c     *kpi.Cell
-	rev   uint64
-	dirty bool
+	c      *kpi.Cell
+	rev    uint64
+	dirty  bool
+	event  uint64 // the event whose ops it last saw
+	accept bool   // ... and whether it takes them (the event is past its Through)
 }
 
 func (p *Projection) builder(pos Position, rev uint64, rebuild bool) *builder {
 	return &builder{p: p, gen: pos.Generation, pos: pos, posRev: rev, last: pos.Seq, trackers: map[string]*tracked{},
-		cells: map[string]*cellEntry{}, reader: streams.NewReader(p.o.JS), observe: !rebuild}
+		cells: map[string]*cellGroup{}, reader: streams.NewReader(p.o.JS), observe: !rebuild}
 }
 
 func (b *builder) options() kpi.Options {
@@ -223,31 +229,38 @@ func (b *builder) apply(ctx context.Context, s *streams.Stored) error {
 	case schema.EventReopened, schema.EventOpened:
 		tr.resolved = false
 	}
-	accept := map[*cellEntry]bool{}
+	var cerr error
+	var touched []*cellEntry
 	for _, op := range ops {
-		for _, key := range kpi.CellKeys(op.At, b.p.loc) {
-			ce, err := b.cell(ctx, key)
+		kpi.Place(op, b.p.loc, func(base string, mi int, op kpi.Op) {
+			if cerr != nil {
+				return
+			}
+			ce, err := b.cell(ctx, base, mi)
 			if err != nil {
-				return err
+				cerr = err
+				return
 			}
-			ok, seen := accept[ce]
-			if !seen {
-				ok = s.Seq > ce.c.Through
-				accept[ce] = ok
+			if ce.event != s.Seq { // the cell's first op of this event decides for all of them
+				ce.event, ce.accept = s.Seq, s.Seq > ce.c.Through
+				if ce.accept {
+					touched = append(touched, ce)
+				}
 			}
-			if ok {
+			if ce.accept {
 				ce.c.Add(op)
 				ce.dirty = true
 			}
+		})
+		if cerr != nil {
+			return cerr
 		}
 		if b.observe && op.Sign > 0 {
 			b.p.o.Metrics.observe(op)
 		}
 	}
-	for ce, ok := range accept {
-		if ok {
-			ce.c.Through = s.Seq
-		}
+	for _, ce := range touched {
+		ce.c.Through = s.Seq
 	}
 	return nil
 }
@@ -299,11 +312,17 @@ func (b *builder) shed(max int) {
 }
 
 // cell returns the cell under key, loading it on first use.
-func (b *builder) cell(ctx context.Context, key string) (*cellEntry, error) {
-	if ce := b.cells[key]; ce != nil {
+func (b *builder) cell(ctx context.Context, base string, mi int) (*cellEntry, error) {
+	group := b.cells[base]
+	if group == nil {
+		group = &cellGroup{}
+		b.cells[base] = group
+	}
+	if ce := group[mi]; ce != nil {
 		return ce, nil
 	}
-	c, rev, err := getCell(ctx, b.p.kv, b.gen, key)
+	id := kpi.CellID{Base: base, Mask: kpi.Masks[mi]}
+	c, rev, err := getCell(ctx, b.p.kv, b.gen, id.Key())
 	if errors.Is(err, kpi.ErrBadCell) {
 		b.p.o.Metrics.Undecodable.Inc()
 		b.p.log.Error("a stored report cell does not decode; it starts over (run switchboard insight rebuild to recompute it)", zap.Error(err))
@@ -316,7 +335,8 @@ func (b *builder) cell(ctx context.Context, key string) (*cellEntry, error) {
 		c = kpi.NewCell()
 	}
 	ce := &cellEntry{c: c, rev: rev}
-	b.cells[key] = ce
+	group[mi] = ce
+	b.ncells++
 	return ce, nil
 }
 
@@ -332,27 +352,37 @@ func (b *builder) flush(ctx context.Context) error {
 // flushCells stores the changed cells (a crash right after it leaves the position behind:
 // the events replayed then change nothing).
 func (b *builder) flushCells(ctx context.Context) error {
-	for key, ce := range b.cells {
-		if !ce.dirty {
-			continue
-		}
-		ce.c.Through = max(ce.c.Through, b.last)
-		data := ce.c.Encode()
-		var rev uint64
-		var err error
-		if ce.rev == 0 {
-			rev, err = b.p.kv.Create(ctx, cellKey(b.gen, key), data)
-		} else {
-			rev, err = b.p.kv.Update(ctx, cellKey(b.gen, key), data, ce.rev)
-		}
-		if err != nil {
-			if kernel.IsConflict(err) || errors.Is(err, jetstream.ErrKeyExists) {
-				return errFenced
+	for base, group := range b.cells {
+		for mi, ce := range group {
+			if ce == nil || !ce.dirty {
+				continue
 			}
-			return kernel.KVError(err)
+			if err := b.store(ctx, kpi.CellID{Base: base, Mask: kpi.Masks[mi]}.Key(), ce); err != nil {
+				return err
+			}
 		}
-		ce.rev, ce.dirty = rev, false
 	}
+	return nil
+}
+
+// store writes one cell (compare-and-set on its revision).
+func (b *builder) store(ctx context.Context, key string, ce *cellEntry) error {
+	ce.c.Through = max(ce.c.Through, b.last)
+	data := ce.c.Encode()
+	var rev uint64
+	var err error
+	if ce.rev == 0 {
+		rev, err = b.p.kv.Create(ctx, cellKey(b.gen, key), data)
+	} else {
+		rev, err = b.p.kv.Update(ctx, cellKey(b.gen, key), data, ce.rev)
+	}
+	if err != nil {
+		if kernel.IsConflict(err) || errors.Is(err, jetstream.ErrKeyExists) {
+			return errFenced
+		}
+		return kernel.KVError(err)
+	}
+	ce.rev, ce.dirty = rev, false
 	return nil
 }
 
@@ -386,13 +416,30 @@ func (b *builder) storePosition(ctx context.Context) error {
 
 // evict drops the clean cells once there are many (they are read back when touched again).
 func (b *builder) evict() {
-	if len(b.cells) <= maxCells {
+	if b.ncells <= maxCells {
 		return
 	}
-	for k, ce := range b.cells {
-		if !ce.dirty {
-			delete(b.cells, k)
+	for base, group := range b.cells {
+		kept := 0
+		for mi, ce := range group {
+			switch {
+			case ce == nil:
+			case ce.dirty:
+				kept++
+			default:
+				group[mi] = nil
+				b.ncells--
+			}
 		}
+		if kept == 0 {
+			delete(b.cells, base)
+		}
+	}
+}
+
+func init() {
+	if len(kpi.Masks) != len(cellGroup{}) {
+		panic("insight: cellGroup must hold one cell per kpi.Masks")
 	}
 }
 

@@ -41,14 +41,28 @@ func (p *Projection) rebuild(ctx context.Context, progress Progress) (Position, 
 	if err := p.purge(ctx, gen); err != nil { // the leftovers of an interrupted rebuild
 		return Position{}, err
 	}
+	b, err := p.rebuildInto(ctx, Position{Generation: gen}, progress)
+	if err != nil {
+		return Position{}, err
+	}
+	now := time.Now().UTC()
+	pos := Position{Generation: gen, Seq: b.last, At: now, RebuiltAt: &now}
+	if err := p.switchTo(ctx, start.Generation, pos); err != nil {
+		return Position{}, err
+	}
+	return pos, p.purge(ctx, start.Generation)
+}
+
+// rebuildInto folds the whole stream into the cells of generation pos.Generation.
+func (p *Projection) rebuildInto(ctx context.Context, pos Position, progress Progress) (*builder, error) {
 	reader := streams.NewReader(p.o.JS)
 	var total uint64
 	if last, err := reader.Last(ctx, streams.FilterConversations); err == nil {
 		total = last.Seq
 	}
-	b := p.builder(Position{Generation: gen}, 0, true)
+	b := p.builder(pos, 0, true)
 	var done uint64
-	err = reader.Read(ctx, streams.Query{Filter: streams.FilterConversations, Until: total}, func(s *streams.Stored) error {
+	err := reader.Read(ctx, streams.Query{Filter: streams.FilterConversations, Until: total}, func(s *streams.Stored) error {
 		if err := b.apply(ctx, s); err != nil {
 			return err
 		}
@@ -56,7 +70,7 @@ func (p *Projection) rebuild(ctx context.Context, progress Progress) (Position, 
 			if progress != nil {
 				progress(s.Seq, total)
 			}
-			if len(b.cells) > maxCells {
+			if b.ncells > maxCells {
 				if err := b.flushCells(ctx); err != nil {
 					return err
 				}
@@ -66,20 +80,15 @@ func (p *Projection) rebuild(ctx context.Context, progress Progress) (Position, 
 		return nil
 	})
 	if err != nil {
-		return Position{}, err
+		return nil, err
 	}
 	if err := b.flushCells(ctx); err != nil {
-		return Position{}, err
+		return nil, err
 	}
 	if progress != nil {
 		progress(total, total)
 	}
-	now := time.Now().UTC()
-	pos := Position{Generation: gen, Seq: b.last, At: now, RebuiltAt: &now}
-	if err := p.switchTo(ctx, start.Generation, pos); err != nil {
-		return Position{}, err
-	}
-	return pos, p.purge(ctx, start.Generation)
+	return b, nil
 }
 
 // switchTo makes pos current, unless another rebuild switched generations meanwhile.

@@ -75,6 +75,7 @@ func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
 	if err != nil {
 		return nil, &QueryError{Field: "interval", Msg: err.Error()}
 	}
+	mask := kpi.MaskOf(groupBy)
 	pos, _, err := loadPosition(ctx, r.kv)
 	if err != nil {
 		return nil, err
@@ -88,7 +89,7 @@ func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			cells[i], _, errs[i] = getCell(ctx, r.kv, pos.Generation, ref.Key)
+			cells[i], _, errs[i] = getCell(ctx, r.kv, pos.Generation, ref.Key+mask.Suffix())
 		}()
 	}
 	wg.Wait()

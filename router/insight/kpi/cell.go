@@ -1,6 +1,7 @@
 package kpi
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,87 +15,192 @@ import (
 type Cell struct {
 	Through uint64
 	Rows    map[Dims]*Row
+
+	last     *Row // the row Add touched last (an event's ops mostly share their dims)
+	lastDims Dims
 }
 
-// Row is the figures of one set of Dims.
+// Row is the figures of one set of Dims: counters by their place in Counters, duration
+// metrics by their place in Metrics (nil: no samples).
 type Row struct {
-	Counts map[string]int64
-	Dists  map[string]*Dist
+	Counts [numCounters]int64
+	Dists  [numMetrics]*Dist
 }
 
 // Dist is a duration metric's samples: how many, their exact sum, and a histogram of the
-// quantized values ([Quantize]) for percentiles.
+// quantized values ([Quantize]) for percentiles, sorted by value.
 type Dist struct {
 	N     int64
 	SumMs int64
-	Hist  map[int64]int64
+	Hist  []Bin
 }
+
+// Bin is one histogram value (seconds, quantized) and its samples.
+type Bin struct{ Q, N int64 }
+
+const (
+	numCounters = 14
+	numMetrics  = 7
+)
+
+// figures maps a counter or metric name to its place: counters 0.., metrics 100...
+var figures = func() map[string]int {
+	if len(Counters) != numCounters || len(Metrics) != numMetrics {
+		panic("kpi: numCounters/numMetrics do not match the lists")
+	}
+	m := map[string]int{}
+	for i, c := range Counters {
+		m[c] = i
+	}
+	for i, d := range Metrics {
+		m[d] = 100 + i
+	}
+	return m
+}()
 
 // NewCell returns an empty cell.
 func NewCell() *Cell { return &Cell{Rows: map[Dims]*Row{}} }
 
-func newRow() *Row { return &Row{Counts: map[string]int64{}, Dists: map[string]*Dist{}} }
+func newRow() *Row { return &Row{} }
 
-// Add applies op. A row, count or histogram entry that drops to zero is removed.
+// Add applies op. A row that drops to nothing is removed.
 func (c *Cell) Add(op Op) {
-	r := c.Rows[op.Dims]
-	if r == nil {
-		r = newRow()
-		c.Rows[op.Dims] = r
-	}
-	r.Add(op.Name, op.Value, op.Sign, IsMetric(op.Name))
-	if r.empty() {
-		delete(c.Rows, op.Dims)
-	}
-}
-
-// Add applies one counter or sample to the row.
-func (r *Row) Add(name string, ms, sign int64, metric bool) {
-	if !metric {
-		if r.Counts[name] += sign; r.Counts[name] == 0 {
-			delete(r.Counts, name)
+	r := c.last
+	if r == nil || c.lastDims != op.Dims {
+		if r = c.Rows[op.Dims]; r == nil {
+			r = newRow()
+			c.Rows[op.Dims] = r
 		}
-		return
+		c.last, c.lastDims = r, op.Dims
 	}
-	d := r.Dists[name]
-	if d == nil {
-		d = &Dist{Hist: map[int64]int64{}}
-		r.Dists[name] = d
+	fig := op.fig
+	if fig == 0 {
+		fig = figureOf(op.Name)
 	}
-	d.N += sign
-	d.SumMs += sign * ms
-	q := Quantize(ms)
-	if d.Hist[q] += sign; d.Hist[q] == 0 {
-		delete(d.Hist, q)
-	}
-	if d.N == 0 && len(d.Hist) == 0 {
-		delete(r.Dists, name)
+	r.add(fig-1, op.Value, op.Sign)
+	if op.Sign < 0 && r.empty() {
+		delete(c.Rows, op.Dims)
+		c.last = nil
 	}
 }
 
-func (r *Row) empty() bool { return len(r.Counts) == 0 && len(r.Dists) == 0 }
+// figureOf is 1 + the place of a counter or metric (see figures); 0 for an unknown name.
+func figureOf(name string) int {
+	if i, ok := figures[name]; ok {
+		return i + 1
+	}
+	return 0
+}
+
+// Add applies one counter or sample to the row (unknown names are ignored).
+func (r *Row) Add(name string, ms, sign int64) { r.add(figureOf(name)-1, ms, sign) }
+
+func (r *Row) add(i int, ms, sign int64) {
+	switch {
+	case i < 0:
+	case i < 100:
+		r.Counts[i] += sign
+	default:
+		d := r.Dists[i-100]
+		if d == nil {
+			d = &Dist{}
+			r.Dists[i-100] = d
+		}
+		d.N += sign
+		d.SumMs += sign * ms
+		d.add(Quantize(ms), sign)
+		if d.N == 0 && len(d.Hist) == 0 {
+			r.Dists[i-100] = nil
+		}
+	}
+}
+
+// add adds n samples of value q (a bin that drops to zero is removed).
+func (d *Dist) add(q, n int64) {
+	i, found := slices.BinarySearchFunc(d.Hist, q, func(b Bin, q int64) int { return cmp.Compare(b.Q, q) })
+	switch {
+	case found:
+		if d.Hist[i].N += n; d.Hist[i].N == 0 {
+			d.Hist = slices.Delete(d.Hist, i, i+1)
+		}
+	case n != 0:
+		d.Hist = slices.Insert(d.Hist, i, Bin{q, n})
+	}
+}
+
+func (r *Row) empty() bool {
+	for _, n := range r.Counts {
+		if n != 0 {
+			return false
+		}
+	}
+	for _, d := range r.Dists {
+		if d != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Count is the counter called name.
+func (r *Row) Count(name string) int64 {
+	if i, ok := figures[name]; ok && i < 100 {
+		return r.Counts[i]
+	}
+	return 0
+}
+
+// Dist is the metric called name (nil without samples).
+func (r *Row) Dist(name string) *Dist {
+	if i, ok := figures[name]; ok && i >= 100 {
+		return r.Dists[i-100]
+	}
+	return nil
+}
 
 // Merge adds o's figures to r.
 func (r *Row) Merge(o *Row) {
-	for k, v := range o.Counts {
-		if r.Counts[k] += v; r.Counts[k] == 0 {
-			delete(r.Counts, k)
-		}
+	for i, v := range o.Counts {
+		r.Counts[i] += v
 	}
-	for k, od := range o.Dists {
-		d := r.Dists[k]
+	for i, od := range o.Dists {
+		if od == nil {
+			continue
+		}
+		d := r.Dists[i]
 		if d == nil {
-			d = &Dist{Hist: map[int64]int64{}}
-			r.Dists[k] = d
+			d = &Dist{}
+			r.Dists[i] = d
 		}
 		d.N += od.N
 		d.SumMs += od.SumMs
-		for q, n := range od.Hist {
-			if d.Hist[q] += n; d.Hist[q] == 0 {
-				delete(d.Hist, q)
+		d.Hist = mergeBins(d.Hist, od.Hist)
+	}
+}
+
+// mergeBins adds two sorted histograms.
+func mergeBins(a, b []Bin) []Bin {
+	if len(a) == 0 {
+		return append([]Bin(nil), b...)
+	}
+	out := make([]Bin, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i].Q < b[j].Q):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j].Q < a[i].Q:
+			out = append(out, b[j])
+			j++
+		default:
+			if n := a[i].N + b[j].N; n != 0 {
+				out = append(out, Bin{a[i].Q, n})
 			}
+			i, j = i+1, j+1
 		}
 	}
+	return out
 }
 
 // Percentile is the nearest-rank p-th percentile (0 < p <= 100) of the quantized samples in
@@ -110,19 +216,19 @@ func (d *Dist) Percentile(p float64) (int64, bool) {
 	}
 	rank = max(rank, 1)
 	var seen int64
-	for _, q := range slices.Sorted(maps.Keys(d.Hist)) {
-		if seen += d.Hist[q]; seen >= rank {
-			return q, true
+	for _, b := range d.Hist {
+		if seen += b.N; seen >= rank {
+			return b.Q, true
 		}
 	}
 	return 0, false
 }
 
 // cellVersion starts an encoded cell.
-const cellVersion = 1
+const cellVersion = 2
 
-// Encode writes the cell compactly (varints; rows and names sorted, so equal cells encode
-// equally).
+// Encode writes the cell compactly: varints, figures by their place in Counters and Metrics
+// (a byte each), rows sorted, so equal cells encode equally.
 func (c *Cell) Encode() []byte {
 	b := []byte{cellVersion}
 	b = binary.AppendUvarint(b, c.Through)
@@ -134,21 +240,39 @@ func (c *Cell) Encode() []byte {
 			b = appendString(b, s)
 		}
 		b = binary.AppendVarint(b, int64(d.Priority))
-		b = binary.AppendUvarint(b, uint64(len(r.Counts)))
-		for _, k := range slices.Sorted(maps.Keys(r.Counts)) {
-			b = appendString(b, k)
-			b = binary.AppendVarint(b, r.Counts[k])
+		n := 0
+		for _, v := range r.Counts {
+			if v != 0 {
+				n++
+			}
 		}
-		b = binary.AppendUvarint(b, uint64(len(r.Dists)))
-		for _, k := range slices.Sorted(maps.Keys(r.Dists)) {
-			dd := r.Dists[k]
-			b = appendString(b, k)
+		b = binary.AppendUvarint(b, uint64(n))
+		for i, v := range r.Counts {
+			if v != 0 {
+				b = append(b, byte(i))
+				b = binary.AppendVarint(b, v)
+			}
+		}
+		n = 0
+		for _, dd := range r.Dists {
+			if dd != nil {
+				n++
+			}
+		}
+		b = binary.AppendUvarint(b, uint64(n))
+		for i, dd := range r.Dists {
+			if dd == nil {
+				continue
+			}
+			b = append(b, byte(i))
 			b = binary.AppendVarint(b, dd.N)
 			b = binary.AppendVarint(b, dd.SumMs)
 			b = binary.AppendUvarint(b, uint64(len(dd.Hist)))
-			for _, q := range slices.Sorted(maps.Keys(dd.Hist)) {
-				b = binary.AppendVarint(b, q)
-				b = binary.AppendVarint(b, dd.Hist[q])
+			prev := int64(0)
+			for _, bin := range dd.Hist {
+				b = binary.AppendVarint(b, bin.Q-prev) // ascending: small deltas
+				b = binary.AppendVarint(b, bin.N)
+				prev = bin.Q
 			}
 		}
 	}
@@ -190,17 +314,27 @@ func DecodeCell(data []byte) (*Cell, error) {
 		d.Priority = int(r.varint())
 		row := newRow()
 		for range r.count() {
-			k := r.string()
-			row.Counts[k] = r.varint()
+			i := int(r.byte())
+			v := r.varint()
+			if i >= numCounters {
+				r.fail("counter")
+				break
+			}
+			row.Counts[i] = v
 		}
 		for range r.count() {
-			k := r.string()
-			dd := &Dist{N: r.varint(), SumMs: r.varint(), Hist: map[int64]int64{}}
-			for range r.count() {
-				q := r.varint()
-				dd.Hist[q] = r.varint()
+			i := int(r.byte())
+			if i >= numMetrics {
+				r.fail("metric")
+				break
 			}
-			row.Dists[k] = dd
+			dd := &Dist{N: r.varint(), SumMs: r.varint()}
+			q := int64(0)
+			for range r.count() {
+				q += r.varint()
+				dd.Hist = append(dd.Hist, Bin{q, r.varint()})
+			}
+			row.Dists[i] = dd
 		}
 		if r.err != nil {
 			break

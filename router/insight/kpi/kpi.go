@@ -1,6 +1,9 @@
 package kpi
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Dims are the dimensions a figure is grouped by.
 type Dims struct {
@@ -98,6 +101,7 @@ type Op struct {
 	Name  string
 	Value int64
 	Sign  int64
+	fig   int // figureOf(Name), once Place has looked it up
 }
 
 // Quantize is the value a duration sample of ms milliseconds is kept as in percentile
@@ -115,7 +119,99 @@ func Quantize(ms int64) int64 {
 	return (s + p/2) / p * p
 }
 
-// CellKeys are the two cells an op at t adds to: its 15-minute cell and its day in loc.
-func CellKeys(t time.Time, loc *time.Location) [2]string {
-	return [2]string{QuarterKey(t), DayKey(t, loc)}
+// Mask is a set of dimensions (bit i: DimNames[i]). Every op is added, for each mask of at
+// most MaxGroupBy dimensions, to a cell that keeps only those dimensions: a report grouped by
+// queue reads the queue cells, whose rows are few, and never adds up per-agent rows.
+type Mask uint8
+
+// MaxGroupBy is the most dimensions a report groups by.
+const MaxGroupBy = 3
+
+// Masks lists every mask of at most MaxGroupBy dimensions (26 of them).
+var Masks = func() []Mask {
+	var out []Mask
+	for m := Mask(0); m < 1<<len(DimNames); m++ {
+		if m.size() <= MaxGroupBy {
+			out = append(out, m)
+		}
+	}
+	return out
+}()
+
+func (m Mask) size() int {
+	n := 0
+	for b := m; b != 0; b &= b - 1 {
+		n++
+	}
+	return n
+}
+
+// MaskOf is the mask of the named dimensions.
+func MaskOf(groupBy []string) Mask {
+	var m Mask
+	for i, d := range DimNames {
+		for _, g := range groupBy {
+			if g == d {
+				m |= 1 << i
+			}
+		}
+	}
+	return m
+}
+
+// Keep is the mask as the set Project takes.
+func (m Mask) Keep() map[string]bool {
+	keep := map[string]bool{}
+	for i, d := range DimNames {
+		if m&(1<<i) != 0 {
+			keep[d] = true
+		}
+	}
+	return keep
+}
+
+// Suffix ends the keys of the mask's cells.
+func (m Mask) Suffix() string { return ".m" + strconv.Itoa(int(m)) }
+
+// CellID names a stored cell: its interval (QuarterKey or DayKey) and mask.
+type CellID struct {
+	Base string
+	Mask Mask
+}
+
+// Key is the cell's key (without the generation).
+func (c CellID) Key() string { return c.Base + c.Mask.Suffix() }
+
+// Reduce keeps only the mask's dimensions of d.
+func (m Mask) Reduce(d Dims) Dims {
+	var out Dims
+	if m&1 != 0 {
+		out.Channel = d.Channel
+	}
+	if m&2 != 0 {
+		out.Account = d.Account
+	}
+	if m&4 != 0 {
+		out.Queue = d.Queue
+	}
+	if m&8 != 0 {
+		out.Agent = d.Agent
+	}
+	if m&16 != 0 {
+		out.Priority = d.Priority
+	}
+	return out
+}
+
+// Place calls fn for every cell op adds to: its 15-minute cell and its day in loc, once per
+// mask (mi indexes Masks), with the op's dimensions reduced to the mask.
+func Place(op Op, loc *time.Location, fn func(base string, mi int, op Op)) {
+	op.fig = figureOf(op.Name)
+	for _, base := range [2]string{QuarterKey(op.At), DayKey(op.At, loc)} {
+		for mi, m := range Masks {
+			p := op
+			p.Dims = m.Reduce(op.Dims)
+			fn(base, mi, p)
+		}
+	}
 }

@@ -41,7 +41,8 @@ func DayKey(t time.Time, loc *time.Location) string {
 	return "d." + t.In(loc).Format("20060102")
 }
 
-// CellRef is one stored cell a report reads, and the report interval it adds to.
+// CellRef is one stored cell a report reads (Key is its interval's; add the mask's
+// Suffix), and the report interval it adds to.
 type CellRef struct {
 	Key    string
 	Bucket time.Time
@@ -167,6 +168,9 @@ func ParseGroupBy(names []string) ([]string, error) {
 			out = append(out, n)
 		}
 	}
+	if len(out) > MaxGroupBy {
+		return nil, fmt.Errorf("group by at most %d dimensions, not %d", MaxGroupBy, len(out))
+	}
 	return out, nil
 }
 
@@ -202,11 +206,11 @@ func (a *Accumulator) Summaries() []Summary {
 // metric, every rate (nil when its denominator is 0).
 func Summarize(start time.Time, d Dims, r *Row) Summary {
 	s := Summary{Start: start, Dims: d, Counts: map[string]int64{}, Metrics: map[string]MetricSummary{}, Rates: map[string]*float64{}}
-	for _, c := range Counters {
-		s.Counts[c] = r.Counts[c]
+	for i, c := range Counters {
+		s.Counts[c] = r.Counts[i]
 	}
-	for _, m := range Metrics {
-		dd := r.Dists[m]
+	for i, m := range Metrics {
+		dd := r.Dists[i]
 		var ms MetricSummary
 		if dd != nil && dd.N > 0 {
 			ms.Count = dd.N
@@ -217,8 +221,8 @@ func Summarize(start time.Time, d Dims, r *Row) Summary {
 		s.Metrics[m] = ms
 	}
 	for _, rt := range Rates {
-		if den := r.Counts[rt.Den]; den > 0 {
-			v := float64(r.Counts[rt.Num]) / float64(den)
+		if den := r.Count(rt.Den); den > 0 {
+			v := float64(r.Count(rt.Num)) / float64(den)
 			s.Rates[rt.Name] = &v
 		} else {
 			s.Rates[rt.Name] = nil

@@ -1,0 +1,176 @@
+package insight
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/router/insight/kpi"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// monthOfConversations folds n synthetic conversations spread over 30 days (6 channels, 12
+// accounts, 4 queues, 40 agents, 3 priorities) into cells, as the projection would.
+func monthOfConversations(n int, start time.Time, loc *time.Location) map[kpi.CellID]*kpi.Cell {
+	rng := rand.New(rand.NewPCG(42, 42))
+	channels := []schema.Channel{schema.ChannelEmail, schema.ChannelSMS, schema.ChannelWhatsApp, schema.ChannelWebchat, schema.ChannelMessenger, schema.ChannelAPI}
+	cells := map[kpi.CellID]*kpi.Cell{}
+	o := kpi.Options{ReopenWindow: 168 * time.Hour}
+	for i := range n {
+		at := start.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+		ch := channels[rng.IntN(len(channels))]
+		acct := fmt.Sprintf("acct%d", rng.IntN(2))
+		queue := fmt.Sprintf("q%d", rng.IntN(4))
+		agent := fmt.Sprintf("agent%02d", rng.IntN(40))
+		prio := rng.IntN(3)
+		var seq uint64
+		tr := &kpi.Tracker{}
+		step := func(typ schema.EventType, d time.Duration, f func(*schema.Event)) {
+			seq++
+			at = at.Add(d)
+			e := &schema.Event{Type: typ, Seq: seq, At: at, ConversationID: fmt.Sprint(i)}
+			if f != nil {
+				f(e)
+			}
+			for _, op := range tr.Apply(e, o) {
+				kpi.Place(op, loc, func(base string, mi int, op kpi.Op) {
+					id := kpi.CellID{Base: base, Mask: kpi.Masks[mi]}
+					c := cells[id]
+					if c == nil {
+						c = kpi.NewCell()
+						cells[id] = c
+					}
+					c.Add(op)
+				})
+			}
+		}
+		in := func(e *schema.Event) {
+			e.Message = &schema.Message{Direction: schema.Inbound, Kind: schema.KindMessage, Channel: ch, Account: acct}
+		}
+		out := func(e *schema.Event) {
+			e.Message = &schema.Message{Direction: schema.Outbound, Kind: schema.KindMessage, Channel: ch, AgentID: agent}
+		}
+		step(schema.EventOpened, 0, nil)
+		step(schema.EventMessage, 0, in)
+		step(schema.EventQueued, time.Second, func(e *schema.Event) { e.Routing = &schema.Routing{Queue: queue, Priority: prio} })
+		step(schema.EventAssigned, time.Duration(rng.IntN(1800))*time.Second, func(e *schema.Event) {
+			e.Routing = &schema.Routing{Queue: queue, Priority: prio, AgentID: agent}
+		})
+		for r := range 1 + rng.IntN(3) {
+			if r > 0 {
+				step(schema.EventMessage, time.Duration(rng.IntN(3600))*time.Second, in)
+			}
+			step(schema.EventMessage, time.Duration(rng.IntN(7200))*time.Second, out)
+		}
+		step(schema.EventResolved, time.Duration(rng.IntN(3600))*time.Second, nil)
+		if rng.IntN(10) == 0 {
+			step(schema.EventReopened, time.Duration(rng.IntN(48))*time.Hour, nil)
+			step(schema.EventMessage, 0, in)
+			step(schema.EventAssigned, time.Minute, func(e *schema.Event) { e.Routing = &schema.Routing{Queue: queue, AgentID: agent} })
+			step(schema.EventMessage, time.Duration(rng.IntN(3600))*time.Second, out)
+			step(schema.EventResolved, time.Hour, nil)
+		}
+	}
+	return cells
+}
+
+// BenchmarkReportMonth stores a generated month of 1,000,000 conversations as the
+// projection would and times report queries over it (p50/p99 per query shape).
+//
+//	go test ./router/insight -run '^$' -bench ReportMonth -benchtime 1x -timeout 30m
+func BenchmarkReportMonth(b *testing.B) {
+	n := 1_000_000
+	if testing.Short() {
+		n = 50_000
+	}
+	e := newEnv(&testing.T{}, Config{}) // the server lives as long as the process
+	_ = e
+	loc := time.UTC
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, loc)
+	t0 := time.Now()
+	cells := monthOfConversations(n, start, loc)
+	b.Logf("folded %d conversations into %d cells in %s", n, len(cells), time.Since(t0).Round(time.Millisecond))
+	ctx := context.Background()
+	kv, err := e.js.KeyValue(ctx, "sb_insight")
+	if err != nil {
+		b.Fatal(err)
+	}
+	var biggest, total int
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for id, c := range cells {
+		k := id.Key()
+		data := c.Encode()
+		biggest, total = max(biggest, len(data)), total+len(data)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := kv.Put(ctx, cellKey(1, k), data); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	b.Logf("stored %d cells, %.1f MB, the biggest %d KB", len(cells), float64(total)/1e6, biggest/1024)
+	r, err := OpenReports(ctx, e.js, Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	end := start.AddDate(0, 0, 30)
+	shapes := []struct {
+		name string
+		q    Query
+	}{
+		{"month-total", Query{From: start, To: end}},
+		{"month-by-day-queue", Query{From: start, To: end, Interval: kpi.IntervalDay, GroupBy: []string{"queue"}}},
+		{"month-by-agent", Query{From: start, To: end, GroupBy: []string{"agent"}}},
+		{"month-by-channel-queue", Query{From: start, To: end, GroupBy: []string{"channel", "queue"}}},
+		{"week-by-hour", Query{From: start, To: start.AddDate(0, 0, 7), Interval: kpi.IntervalHour}},
+		{"day-by-15m-channel", Query{From: start, To: start.AddDate(0, 0, 1), Interval: kpi.Interval15m, GroupBy: []string{"channel"}}},
+	}
+	b.ResetTimer()
+	for range b.N {
+		for _, s := range shapes {
+			var ds []time.Duration
+			for range 30 {
+				t := time.Now()
+				rep, err := r.Conversations(ctx, s.q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				ds = append(ds, time.Since(t))
+				_ = rep
+			}
+			slices.Sort(ds)
+			b.Logf("%-24s p50 %6.1f ms  p99 %6.1f ms  (30 queries)", s.name, ms(ds[len(ds)/2]), ms(ds[len(ds)*99/100]))
+		}
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// BenchmarkProjection is the projection's own rate: events read from SB_CONVERSATIONS and
+// folded into cells (cells stored every 4096 events, as during a rebuild), per second.
+//
+//	go test ./router/insight -run '^$' -bench Projection -benchtime 3x
+func BenchmarkProjection(b *testing.B) {
+	e := newEnv(&testing.T{}, Config{})
+	evs, _ := histories(9, 3000, time.UTC, time.Hour)
+	e.publish(evs)
+	b.Logf("%d events", len(evs))
+	b.ResetTimer()
+	for i := range b.N {
+		p := e.projection()
+		pos := Position{Generation: uint64(10 + i)}
+		t0 := time.Now()
+		if _, err := p.rebuildInto(context.Background(), pos, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(len(evs))/time.Since(t0).Seconds(), "events/s")
+	}
+}
