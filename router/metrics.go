@@ -64,6 +64,8 @@ func (m *Metrics) watch(b *agents.Board, w *agents.Waitlist, h *RulesHolder, now
 			waiting: prometheus.NewDesc("switchboard_waiting_conversations", "Conversations waiting for an agent, by queue.", []string{"queue"}, nil),
 			agents:  prometheus.NewDesc("switchboard_agents", "Agents by effective presence.", []string{"presence"}, nil),
 			load:    prometheus.NewDesc("switchboard_agent_load", "Open conversations held by agents, weighted by channel.", nil, nil),
+			oldest: prometheus.NewDesc("switchboard_oldest_waiting_seconds",
+				"How long the conversation that has waited longest for an agent has waited, by queue.", []string{"queue"}, nil),
 		})
 	}
 }
@@ -73,21 +75,32 @@ type stateCollector struct {
 	w                     *agents.Waitlist
 	now                   func() time.Time
 	waiting, agents, load *prometheus.Desc
+	oldest                *prometheus.Desc
 }
 
 func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.waiting
 	ch <- c.agents
 	ch <- c.load
+	ch <- c.oldest
 }
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
+	now := c.now()
 	for q, list := range c.w.Ordered() {
 		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(len(list)), q)
+		var first time.Time
+		for _, e := range list {
+			if first.IsZero() || e.QueuedAt.Before(first) {
+				first = e.QueuedAt
+			}
+		}
+		if !first.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, max(0, now.Sub(first).Seconds()), q)
+		}
 	}
 	counts := map[rules.Presence]int{rules.Available: 0, rules.Away: 0, rules.Offline: 0}
 	load := 0
-	now := c.now()
 	c.b.Read(now, "", func(v rules.AgentView) {
 		for i := 0; i < c.b.Roster().Len(); i++ {
 			counts[v.Presence(i)]++

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,22 @@ func TestAssignAndTransferThroughREST(t *testing.T) {
 	g.PostAPI("a2", "two@example.com", "second")
 	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventQueued))
 	c1, c2 := ofType(evs, schema.EventQueued)[0].ConversationID, ofType(evs, schema.EventQueued)[1].ConversationID
+	// Both wait: the queue's depth and its oldest wait are on /metrics.
+	apptest.Eventually(t, 5*time.Second, func() error {
+		_, m := g.Do("GET", "/metrics", "", nil)
+		if !strings.Contains(string(m), `switchboard_waiting_conversations{queue="general"} 2`) {
+			return fmt.Errorf("no depth of 2 in /metrics")
+		}
+		for _, line := range strings.Split(string(m), "\n") {
+			if v, ok := strings.CutPrefix(line, `switchboard_oldest_waiting_seconds{queue="general"} `); ok {
+				if f, err := strconv.ParseFloat(v, 64); err != nil || f <= 0 || f > 60 {
+					return fmt.Errorf("oldest wait %q", v)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("no switchboard_oldest_waiting_seconds for general")
+	})
 
 	do := func(conv, action string, body map[string]string) (int, string) {
 		st, b := g.Do("POST", "/v1/conversations/"+conv+"/"+action, apptest.Token, body)
