@@ -60,7 +60,7 @@ func (m *Metrics) watch(b *agents.Board, w *agents.Waitlist, h *RulesHolder, now
 		}
 	}
 	if m.reg != nil {
-		m.reg.MustRegister(&stateCollector{b: b, w: w, now: now,
+		m.reg.MustRegister(&stateCollector{b: b, w: w, h: h, now: now,
 			waiting: prometheus.NewDesc("switchboard_waiting_conversations", "Conversations waiting for an agent, by queue.", []string{"queue"}, nil),
 			agents:  prometheus.NewDesc("switchboard_agents", "Agents by effective presence.", []string{"presence"}, nil),
 			load:    prometheus.NewDesc("switchboard_agent_load", "Open conversations held by agents, weighted by channel.", nil, nil),
@@ -73,6 +73,7 @@ func (m *Metrics) watch(b *agents.Board, w *agents.Waitlist, h *RulesHolder, now
 type stateCollector struct {
 	b                     *agents.Board
 	w                     *agents.Waitlist
+	h                     *RulesHolder // nil: routing is off
 	now                   func() time.Time
 	waiting, agents, load *prometheus.Desc
 	oldest                *prometheus.Desc
@@ -87,7 +88,15 @@ func (c *stateCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	now := c.now()
-	for q, list := range c.w.Ordered() {
+	waiting := c.w.Ordered()
+	if c.h != nil { // every queue has a depth, 0 included, so dashboards see an empty queue
+		for _, q := range c.h.Current().QueueNames() {
+			if _, ok := waiting[q]; !ok {
+				waiting[q] = nil
+			}
+		}
+	}
+	for q, list := range waiting {
 		ch <- prometheus.MustNewConstMetric(c.waiting, prometheus.GaugeValue, float64(len(list)), q)
 		var first time.Time
 		for _, e := range list {
@@ -95,9 +104,11 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 				first = e.QueuedAt
 			}
 		}
+		age := 0.0 // nobody waiting
 		if !first.IsZero() {
-			ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, max(0, now.Sub(first).Seconds()), q)
+			age = max(0, now.Sub(first).Seconds())
 		}
+		ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age, q)
 	}
 	counts := map[rules.Presence]int{rules.Available: 0, rules.Away: 0, rules.Offline: 0}
 	load := 0

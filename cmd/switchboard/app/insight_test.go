@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -229,6 +231,33 @@ func TestInsightEndToEnd(t *testing.T) {
 	}
 	if fmt.Sprint(got) != fmt.Sprint(wantFRT) {
 		t.Fatalf("switchboard_first_response_seconds_count %v, brute force %v", got, wantFRT)
+	}
+
+	// The Grafana dashboard in the repo queries only series this gateway exports.
+	dash, err := os.ReadFile("../../../configs/grafana/switchboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var board struct {
+		Inputs []struct{ Name string } `json:"__inputs"`
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(dash, &board); err != nil || len(board.Panels) == 0 || len(board.Inputs) != 1 {
+		t.Fatalf("configs/grafana/switchboard.json: %v (%d panels)", err, len(board.Panels))
+	}
+	series := regexp.MustCompile(`switchboard_[a-z_]+`)
+	for _, p := range board.Panels {
+		for _, tg := range p.Targets {
+			for _, name := range series.FindAllString(tg.Expr, -1) {
+				base := strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count")
+				if !strings.Contains(string(metrics), "# TYPE "+base+" ") {
+					t.Errorf("dashboard panel %q queries %s, which /metrics does not have", p.Title, name)
+				}
+			}
+		}
 	}
 
 	// Bad input names the parameter.
