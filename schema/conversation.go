@@ -41,6 +41,8 @@ type Conversation struct {
 	// QueuedAt is when the conversation started waiting for an agent (kept across
 	// escalations and re-queues: waiting conversations are served by priority, then age).
 	QueuedAt *time.Time `json:"queued_at,omitempty"`
+	// SLA is the SLA policy of the current cycle and its clocks (nil: no policy applies).
+	SLA *SLAState `json:"sla,omitempty"`
 }
 
 // ReplyRoute says where an agent's reply goes: the channel, account and address the customer

@@ -51,6 +51,7 @@ type Event struct {
 	Routing  *Routing        `json:"routing,omitempty"`
 	Delivery *Delivery       `json:"delivery,omitempty"`
 	Identity *IdentityChange `json:"identity,omitempty"`
+	SLA      *SLAEvent       `json:"sla,omitempty"`
 }
 
 // Routing explains a routing decision: which rule and target matched, under which rules

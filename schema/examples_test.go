@@ -51,7 +51,13 @@ func fullEvent() *schema.Event {
 		Identity: &schema.IdentityChange{Identities: []schema.Identity{{Kind: "phone", Value: "+15551234567", Verified: true, AddedAt: at, Source: "rest"}},
 			OtherCustomer: "cus_2", Source: "agent:a1"},
 		Delivery: &schema.Delivery{MessageID: "msg_2", ExternalID: "SM2", Channel: schema.ChannelSMS, Status: schema.StatusFailed,
-			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2, Implied: true, Resend: 1, DeadLetter: 42}}
+			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2, Implied: true, Resend: 1, DeadLetter: 42},
+		SLA: &schema.SLAEvent{Policy: "vip", RulesVersion: "v1", Clock: *fullClock()}}
+}
+
+func fullClock() *schema.SLAClock {
+	return &schema.SLAClock{Metric: schema.SLANextResponse, Cycle: 1, Exchange: 2, Target: 3600, BusinessHours: "office",
+		StartedAt: at, WarnAt: at, DueAt: at, WarnedAt: &at, BreachedAt: &at, SatisfiedAt: &at, StoppedAt: &at}
 }
 
 func fullStatus() *schema.StatusUpdate {
@@ -66,7 +72,8 @@ func fullConversation() *schema.Conversation {
 		ReplyRoute: schema.ReplyRoute{Channel: schema.ChannelSMS, Account: "main", To: schema.Address{Kind: "phone", Value: "+15551234567", Name: "Alice"},
 			InReplyTo: "a@b", References: []string{"c@d"}},
 		Queue: "billing", AgentID: "a1", Priority: 2, Messages: 4, LastSeq: 9, LastMessage: "msg_9",
-		OpenedAt: at, UpdatedAt: at, LastInbound: &at, ResolvedAt: &at, ThreadReason: "first message", QueuedAt: &at}
+		OpenedAt: at, UpdatedAt: at, LastInbound: &at, ResolvedAt: &at, ThreadReason: "first message", QueuedAt: &at,
+		SLA: &schema.SLAState{Policy: "vip", RulesVersion: "v1", Cycle: 1, Clocks: map[string]*schema.SLAClock{schema.SLANextResponse: fullClock()}}}
 }
 
 func fullCustomer() *schema.Customer {

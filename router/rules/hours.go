@@ -136,6 +136,8 @@ type Calendar interface {
 	Open(t time.Time) bool
 	// Between is how much of [from, to) falls in open hours (0 when to is not after from).
 	Between(from, to time.Time) time.Duration
+	// Add is the moment d of open time after from.
+	Add(from time.Time, d time.Duration) time.Time
 }
 
 // Calendar returns the business hours called name, or nil when the rules define none by
@@ -201,4 +203,30 @@ func earlier(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// Add is the moment d of open time after from (for d = 0: the first open moment at or after
+// from). Hours that never open within a year leave it a year after from.
+func (o *openingHours) Add(from time.Time, d time.Duration) time.Time {
+	f := from.In(o.loc)
+	day := time.Date(f.Year(), f.Month(), f.Day(), 0, 0, 0, 0, o.loc)
+	for range 366 + 7 {
+		if !o.holidays[day.Format(time.DateOnly)] {
+			ivs := slices.Clone(o.week[day.Weekday()])
+			slices.SortFunc(ivs, func(a, b interval) int { return a.from - b.from })
+			for _, iv := range ivs {
+				a, b := later(clockOn(day, iv.from), f), clockOn(day, iv.to)
+				if !b.After(a) {
+					continue
+				}
+				if span := b.Sub(a); d <= span {
+					return a.Add(d)
+				} else {
+					d -= span
+				}
+			}
+		}
+		day = time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, o.loc)
+	}
+	return from.AddDate(1, 0, 0)
 }

@@ -36,3 +36,30 @@ func TestCalendarBetweenCountsOpenMinutes(t *testing.T) {
 		t.Fatalf("a reversed range is %s, want 0", got)
 	}
 }
+
+// TestCalendarAddInvertsBetween: d of open time after from, measured back with Between, is d;
+// and the moment found is the first such (a minute earlier falls short).
+func TestCalendarAddInvertsBetween(t *testing.T) {
+	o, err := compileHours(&HoursSpec{Timezone: "America/New_York", Weekly: map[string][]string{
+		"mon-fri": {"13:30-17:00", "09:00-12:30"}}, Holidays: []string{"2026-11-26"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	base := time.Date(2026, 10, 28, 0, 0, 0, 0, time.UTC) // DST ends 1 Nov; Thanksgiving closed
+	for range 300 {
+		from := base.Add(time.Duration(rng.IntN(40*24*60)) * time.Minute)
+		d := time.Duration(rng.IntN(50*60)) * time.Minute
+		at := o.Add(from, d)
+		if got := o.Between(from, at); got != d {
+			t.Fatalf("Add(%s, %s) = %s, but Between gives %s", from, d, at, got)
+		}
+		if d > 0 && o.Between(from, at.Add(-time.Minute)) >= d {
+			t.Fatalf("Add(%s, %s) = %s is not the first such moment", from, d, at)
+		}
+	}
+	fri := time.Date(2026, 12, 4, 16, 0, 0, 0, o.loc)
+	if got := o.Add(fri, 2*time.Hour); !got.Equal(time.Date(2026, 12, 7, 10, 0, 0, 0, o.loc)) {
+		t.Fatalf("2 h from Friday 16:00 is %s, want Monday 10:00", got)
+	}
+}

@@ -26,6 +26,7 @@ type Rules struct {
 	queues   map[string]*queue
 	defQueue *queue
 	hours    map[string]*openingHours
+	sla      []*SLAPolicy
 }
 
 // rule is a compiled [RuleSpec].

@@ -12,6 +12,8 @@ type RulesSpec struct {
 	Rules         []*RuleSpec           `yaml:"rules"`
 	// DefaultQueue takes conversations no rule matches (empty: they are not queued).
 	DefaultQueue string `yaml:"default_queue"`
+	// SLA policies, in order (docs/insight.md#sla-policies).
+	SLA []*SLASpec `yaml:"sla"`
 }
 
 // QueueSpec is a queue: who can serve it and how an agent is picked.
