@@ -36,11 +36,14 @@ func Streams(c Config, r int) []jetstream.StreamConfig {
 		[]string{streams.FilterConversations, streams.FilterCustomers}, c.Retention.Conversations.D(), min(5*time.Minute, dup))
 	// Every stored event is republished on core NATS for the instances' live feeds (Feed).
 	conversations.RePublish = &jetstream.RePublish{Source: streams.FilterConversations, Destination: streams.LiveConvPrefix + ">"}
+	// SB_ROUTE also keeps the SLA timers: message schedules the server fires onto sb.route.<p>.
+	route := mk(streams.StreamRoute, "Identified messages, statuses, agent commands and SLA timers, partitioned by customer.",
+		[]string{streams.FilterRoute, streams.FilterSchedule}, c.Retention.Route.D(), dup)
+	route.AllowMsgSchedules = true
 	return []jetstream.StreamConfig{
 		mk(streams.StreamInbound, "Normalized messages and delivery statuses from every connector.",
 			[]string{streams.FilterInbound, streams.FilterStatus}, c.Retention.Inbound.D(), dup),
-		mk(streams.StreamRoute, "Identified messages, statuses and agent commands, partitioned by customer.",
-			[]string{streams.FilterRoute}, c.Retention.Route.D(), dup),
+		route,
 		conversations,
 		mk(streams.StreamOutbound, "Replies waiting for their channel's sender.",
 			[]string{streams.FilterOutbound}, c.Retention.Outbound.D(), time.Hour),

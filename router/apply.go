@@ -18,6 +18,11 @@ type convState struct {
 	Route *routeState `json:"route,omitempty"`
 	// Language is the last language a customer message was detected in.
 	Language string `json:"language,omitempty"`
+	// Cycle counts reopenings; CycleAt is when the current cycle began (opened or reopened).
+	Cycle   int       `json:"cycle,omitempty"`
+	CycleAt time.Time `json:"cycle_at,omitzero"`
+	// AwaitingSince is the customer's oldest message no agent has answered yet.
+	AwaitingSince *time.Time `json:"awaiting_since,omitempty"`
 	// Release lists agents whose hold on the conversation the last change ended.
 	Release []string `json:"release,omitempty"`
 
@@ -106,8 +111,18 @@ func applyEvent(c *convState, ev *schema.Event) {
 	case schema.EventOpened:
 		c.Schema, c.ID, c.CustomerID = schema.ConversationSchema, ev.ConversationID, ev.CustomerID
 		c.Status, c.OpenedAt, c.ThreadReason = schema.ConversationOpen, ev.At, ev.Reason
+		c.CycleAt = ev.At
 	case schema.EventMessage:
 		applyMessage(c, ev.Message)
+		switch {
+		case isWaitingMessage(ev.Message) && c.AwaitingSince == nil:
+			at := ev.At
+			c.AwaitingSince = &at
+		case isAgentReply(ev):
+			c.AwaitingSince = nil
+		}
+	case schema.EventSLAApplied, schema.EventSLAWarning, schema.EventSLABreached, schema.EventSLASatisfied:
+		applySLA(c, ev)
 	case schema.EventQueued, schema.EventAssigned, schema.EventTransferred:
 		applyRouting(c, ev)
 	case schema.EventUnassigned:
@@ -121,7 +136,11 @@ func applyEvent(c *convState, ev *schema.Event) {
 		if c.Route != nil {
 			c.Route.Waiting = false
 		}
+		c.AwaitingSince = nil
+		stopResponseClocks(c, ev.At)
 	case schema.EventReopened:
+		c.Cycle++
+		c.CycleAt, c.AwaitingSince, c.SLA = ev.At, nil, nil
 		c.Status, c.ResolvedAt = schema.ConversationOpen, nil
 		c.Queue, c.Priority, c.Route = "", 0, nil
 		c.Release = appendNew(c.Release, c.AgentID)

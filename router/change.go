@@ -44,6 +44,8 @@ type change struct {
 	// reserved lists the agents this attempt reserved: if the published events name
 	// somebody else (an earlier attempt decided), they are released.
 	reserved []string
+	// timers are the SLA timers the change's clocks need, stored before its events.
+	timers []*nats.Msg
 }
 
 // newChange starts a change of conv by cause.
@@ -109,6 +111,9 @@ func (c *change) then(f func(context.Context) error) { c.follows = append(c.foll
 func (r *Router) commit(ctx context.Context, c *change) error {
 	if c.applied() {
 		return r.followUp(ctx, c)
+	}
+	if err := r.publishTimers(ctx, c); err != nil {
+		return err
 	}
 	for i := 0; i < len(c.events); i++ {
 		seq, err := r.publishEvent(ctx, c.events[i], c.cause, c.conv.LastStreamSeq)

@@ -44,6 +44,8 @@ type Command struct {
 	Rule     string `json:"rule,omitempty"`
 	Target   int    `json:"target,omitempty"`
 	Strategy string `json:"strategy,omitempty"`
+	// SLA names the clock of an SLA timer.
+	SLA *SLATimer `json:"sla,omitempty"`
 }
 
 // Cause is the cause id under which a command is applied (and agents reserved for it).

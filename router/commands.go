@@ -19,6 +19,9 @@ import (
 // onCommand applies a helpdesk or dispatcher command.
 func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) error {
 	conv, rev, err := r.loadConv(ctx, pc, cmd.ConversationID)
+	if errors.Is(err, kernel.ErrNotFound) && cmd.Type == CommandSLATimer {
+		return nil // the conversation is gone: nothing is owed
+	}
 	if errors.Is(err, kernel.ErrNotFound) {
 		return pipeline.Poison(fmt.Errorf("command %s: unknown conversation %s", cmd.ID, cmd.ConversationID))
 	}
@@ -28,6 +31,11 @@ func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) err
 	c := r.newChange(pc, cmd.Cause(), conv, rev, cmd.Actor)
 	if err := r.applyCommand(ctx, c, cmd); err != nil {
 		return err
+	}
+	if !c.applied() && cmd.Type != CommandSLATimer {
+		if err := r.slaStep(ctx, c, nil, nil); err != nil {
+			return err
+		}
 	}
 	if len(c.events) == 0 && !c.applied() {
 		return r.followUp(ctx, c) // nothing to record (already so); follow-ups may still matter
@@ -59,6 +67,10 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 	case CommandAssign, CommandTransfer, CommandRequeue, CommandEscalate, CommandOverflow, CommandReroute:
 		if fresh {
 			return r.routingCommand(ctx, c, cmd)
+		}
+	case CommandSLATimer:
+		if fresh {
+			r.onSLATimer(c, cmd.SLA)
 		}
 	default:
 		return pipeline.Poison(fmt.Errorf("command %s: unknown type %q", cmd.ID, cmd.Type))

@@ -59,6 +59,9 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 		if err := r.applyMessage(ctx, c, m, d, cust); err != nil {
 			return err
 		}
+		if err := r.slaStep(ctx, c, m, cust); err != nil {
+			return err
+		}
 	}
 	r.messageFollowUps(c, m, d, inSeq)
 	return r.commit(ctx, c)

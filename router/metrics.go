@@ -17,6 +17,7 @@ type Metrics struct {
 	ReloadTime      prometheus.Gauge       // switchboard_rules_last_reload_success_timestamp_seconds
 	RulesInfo       *prometheus.GaugeVec   // switchboard_rules_info{version}
 	Dispatched      *prometheus.CounterVec // switchboard_dispatcher_commands_total{type}
+	SLABreaches     *prometheus.CounterVec // switchboard_sla_breaches_total{metric,policy}
 }
 
 // NewMetrics creates the series and registers them with reg (nil: unregistered).
@@ -34,9 +35,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "The version (hash) of the rules in force."}, []string{"version"}),
 		Dispatched: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_dispatcher_commands_total",
 			Help: "Commands the dispatcher sent: assign (from the waiting list), escalate, overflow, requeue."}, []string{"type"}),
+		SLABreaches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_sla_breaches_total",
+			Help: "SLA targets breached (sla_breached events), by metric and policy."}, []string{"metric", "policy"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Decisions, m.AssignConflicts, m.ReloadOK, m.ReloadTime, m.RulesInfo, m.Dispatched)
+		reg.MustRegister(m.Decisions, m.AssignConflicts, m.ReloadOK, m.ReloadTime, m.RulesInfo, m.Dispatched, m.SLABreaches)
 	}
 	return m
 }

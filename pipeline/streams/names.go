@@ -41,9 +41,12 @@ const (
 
 // Filters and prefixes of the subjects above.
 const (
-	FilterInbound       = "sb.in.>"
-	FilterStatus        = "sb.status.>"
-	FilterRoute         = "sb.route.>"
+	FilterInbound = "sb.in.>"
+	FilterStatus  = "sb.status.>"
+	FilterRoute   = "sb.route.>"
+	// FilterSchedule holds SLA timers on SB_ROUTE: JetStream message schedules that fire a
+	// command onto the customer's sb.route.<p> at their time.
+	FilterSchedule      = "sb.sched.>"
 	FilterConversations = "sb.conv.>"
 	FilterCustomers     = "sb.customer.>"
 	FilterOutbound      = "sb.out.>"
@@ -189,4 +192,9 @@ func Key(s string) string {
 		return s
 	}
 	return "=" + base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// ScheduleSubject is where the timer of one SLA clock event waits on SB_ROUTE.
+func ScheduleSubject(conversation string, cycle int, metric string, exchange int, kind string) string {
+	return fmt.Sprintf("sb.sched.%s.%d.%s.%d.%s", conversation, cycle, metric, exchange, kind)
 }

@@ -264,3 +264,16 @@ func (c *rulesChecker) slaConditions(w *WhenSpec, path string) []condition {
 	}
 	return compileConditions(w, re, prog, c.hours)
 }
+
+// SLAPolicy returns the policy called name, or nil.
+func (rs *Rules) SLAPolicy(name string) *SLAPolicy {
+	if rs == nil {
+		return nil
+	}
+	for _, p := range rs.sla {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}

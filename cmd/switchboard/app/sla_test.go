@@ -1,0 +1,123 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/router/rules"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+const slaAgents = `
+router:
+  agents:
+    - {id: ann, skills: [general]}
+`
+
+const slaRules = `
+queues: {general: {skills: [general]}}
+default_queue: general
+sla:
+  - name: chat
+    warn: 50%
+    targets: {first_response: 3s, next_response: 2s, resolution: 20s}
+`
+
+// slaEvents are a conversation's SLA events, keyed type/metric/exchange.
+func slaEvents(evs []*schema.Event) map[string][]*schema.Event {
+	out := map[string][]*schema.Event{}
+	for _, e := range evs {
+		if e.SLA != nil {
+			k := fmt.Sprintf("%s/%s/%d", e.Type, e.SLA.Clock.Metric, e.SLA.Clock.Exchange)
+			out[k] = append(out[k], e)
+		}
+	}
+	return out
+}
+
+// lateness is how long after its due (or warning) time an SLA event came.
+func lateness(e *schema.Event) time.Duration {
+	if e.Type == schema.EventSLAWarning {
+		return e.At.Sub(e.SLA.Clock.WarnAt)
+	}
+	return e.At.Sub(e.SLA.Clock.DueAt)
+}
+
+// TestSLAClocksFireOnTimeOnce: a first response left unanswered warns at half its target
+// and breaches at its target, on time and once; a reply meets it late; a quick next
+// response and the resolution are met without warnings, and nothing fires for them later.
+func TestSLAClocksFireOnTimeOnce(t *testing.T) {
+	g := apptest.Start(t, routingConfig(t, slaAgents, slaRules))
+	setPresence(t, g, "ann", rules.Away) // nobody takes it: the first response is owed
+	g.PostAPI("s1", "sla@example.com", "hello?")
+	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventSLABreached))
+	conv := evs[0].ConversationID
+	sla := slaEvents(evs)
+	for _, k := range []string{"sla_applied/first_response/0", "sla_applied/resolution/0", "sla_warning/first_response/0", "sla_breached/first_response/0"} {
+		if len(sla[k]) != 1 {
+			t.Fatalf("%s: %d events, want 1:\n%s", k, len(sla[k]), apptest.Sprint(evs))
+		}
+	}
+	for _, k := range []string{"sla_warning/first_response/0", "sla_breached/first_response/0"} {
+		late := lateness(sla[k][0])
+		t.Logf("%s: %s after its time", k, late)
+		if late < -time.Second || late > 1500*time.Millisecond {
+			t.Fatalf("%s came %s after its time", k, late)
+		}
+	}
+	applied := sla["sla_applied/first_response/0"][0].SLA.Clock
+	if applied.Target != 3 || applied.DueAt.Sub(applied.StartedAt) != 3*time.Second || applied.WarnAt.Sub(applied.StartedAt) != 1500*time.Millisecond {
+		t.Fatalf("first response clock %+v", applied)
+	}
+	reply := func(text string) {
+		t.Helper()
+		if st, b := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token, map[string]any{"text": text, "agent_id": "ann"}); st != http.StatusAccepted {
+			t.Fatalf("reply: %d %s", st, b)
+		}
+	}
+	reply("sorry for the wait")
+	waitFor(t, g, "sb.conv."+conv+".>", 10*time.Second, atLeast(1, schema.EventSLASatisfied))
+	g.PostAPI("s2", "sla@example.com", "and another thing")
+	waitFor(t, g, "sb.conv."+conv+".>", 10*time.Second, atLeast(3, schema.EventSLAApplied))
+	reply("sure")
+	waitFor(t, g, "sb.conv."+conv+".>", 10*time.Second, atLeast(2, schema.EventSLASatisfied))
+	if st, b := g.Do("POST", "/v1/conversations/"+conv+"/resolve", apptest.Token, nil); st != http.StatusAccepted {
+		t.Fatalf("resolve: %d %s", st, b)
+	}
+	waitFor(t, g, "sb.conv."+conv+".>", 10*time.Second, atLeast(3, schema.EventSLASatisfied))
+	time.Sleep(3 * time.Second) // past the next response's due time: its timers fire and are ignored
+	evs = streamEvents(t, g, "sb.conv."+conv+".>")
+	sla = slaEvents(evs)
+	want := map[string]int{
+		"sla_applied/first_response/0": 1, "sla_applied/resolution/0": 1, "sla_warning/first_response/0": 1,
+		"sla_breached/first_response/0": 1, "sla_satisfied/first_response/0": 1,
+		"sla_applied/next_response/1": 1, "sla_satisfied/next_response/1": 1, "sla_satisfied/resolution/0": 1,
+	}
+	for k, n := range want {
+		if len(sla[k]) != n {
+			t.Errorf("%s: %d events, want %d", k, len(sla[k]), n)
+		}
+	}
+	if len(sla) != len(want) {
+		t.Errorf("SLA events %v, want exactly %v:\n%s", keys(sla), want, apptest.Sprint(evs))
+	}
+	if met := sla["sla_satisfied/first_response/0"][0].SLA.Clock; met.BreachedAt == nil {
+		t.Errorf("the late first response is not marked breached: %+v", met)
+	}
+	var c schema.Conversation
+	getJSON(t, g, "/v1/conversations/"+conv, &c)
+	if c.SLA == nil || c.SLA.Policy != "chat" || c.SLA.Clocks["resolution"].SatisfiedAt == nil || c.SLA.Clocks["first_response"].BreachedAt == nil {
+		t.Fatalf("snapshot SLA: %+v", c.SLA)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
