@@ -264,4 +264,3 @@ func slaLabel(conv *convState) string {
 	}
 	return state
 }
-

@@ -82,8 +82,14 @@ type gateway struct {
 
 func startProcess(t *testing.T, dataDir string) *gateway {
 	t.Helper()
+	return startProcessWith(t, dataDir, processConfig)
+}
+
+// startProcessWith runs the binary on config (written beside the data directory).
+func startProcessWith(t *testing.T, dataDir, config string) *gateway {
+	t.Helper()
 	cfgPath := filepath.Join(dataDir, "..", "switchboard.yaml")
-	if err := os.WriteFile(cfgPath, []byte(processConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(binary(t), "serve", "--config", cfgPath, "--data-dir", dataDir,

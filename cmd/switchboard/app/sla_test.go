@@ -3,10 +3,13 @@ package app_test
 import (
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -120,4 +123,62 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// TestSLATimersSurviveFailover: with clocks running on a 3-node cluster, the leader of
+// SB_ROUTE (where the timers wait) is killed and one of the two instances stops; every
+// conversation still gets its warning and its breach once, on time.
+func TestSLATimersSurviveFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cluster failover test")
+	}
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(path, []byte(`
+queues: {general: {skills: [general]}}
+default_queue: general
+sla:
+  - {name: fast, warn: 50%, targets: {first_response: 8s}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cluster, gws := clusterGateways(t, "3s", "router:\n  rules_file: "+path+"\n  agents: [{id: ann, skills: [general]}]\n")
+	const customers = 6
+	for c := range customers {
+		postUntilAccepted(t, gws[c%2], fmt.Sprintf("f%d", c), fmt.Sprintf("fo%d@example.com", c), "help")
+	}
+	waitFor(t, gws[1], "sb.conv.>", 20*time.Second, atLeast(customers, schema.EventSLAApplied))
+	leader := streamLeader(t, gws[1], streams.StreamRoute)
+	t.Logf("killing %s, leader of %s, and stopping instance gw-a", leader, streams.StreamRoute)
+	cluster.Kill(leader)
+	gws[0].Stop()
+	evs := waitFor(t, gws[1], "sb.conv.>", 60*time.Second, atLeast(customers, schema.EventSLABreached))
+	time.Sleep(2 * time.Second) // a second copy would come now
+	evs = streamEvents(t, gws[1], "sb.conv.>")
+	per := map[string]map[schema.EventType]int{}
+	var latest time.Duration
+	defer func() { t.Logf("the latest warning or breach came %s after its time", latest) }()
+	for _, e := range evs {
+		if e.SLA == nil {
+			continue
+		}
+		if per[e.ConversationID] == nil {
+			per[e.ConversationID] = map[schema.EventType]int{}
+		}
+		per[e.ConversationID][e.Type]++
+		if e.Type == schema.EventSLAWarning || e.Type == schema.EventSLABreached {
+			late := lateness(e)
+			latest = max(latest, late)
+			if late < -time.Second || late > 3*time.Second {
+				t.Errorf("%s %s came %s after its time", e.ConversationID, e.Type, late)
+			}
+		}
+	}
+	if len(per) != customers {
+		t.Fatalf("%d conversations with SLA events, want %d", len(per), customers)
+	}
+	for conv, n := range per {
+		if n[schema.EventSLAApplied] != 1 || n[schema.EventSLAWarning] != 1 || n[schema.EventSLABreached] != 1 || n[schema.EventSLASatisfied] != 0 {
+			t.Errorf("%s: %v, want one sla_applied, sla_warning and sla_breached", conv, n)
+		}
+	}
 }
