@@ -69,8 +69,8 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 			return r.routingCommand(ctx, c, cmd)
 		}
 	case CommandSLATimer:
-		if fresh {
-			r.onSLATimer(c, cmd.SLA)
+		if fresh && r.onSLATimer(c, cmd.SLA) {
+			return r.slaReroute(ctx, c)
 		}
 	default:
 		return pipeline.Poison(fmt.Errorf("command %s: unknown type %q", cmd.ID, cmd.Type))

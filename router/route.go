@@ -24,6 +24,9 @@ func (r *Router) route(ctx context.Context, c *change, in *rules.Input) error {
 		in.Channel = in.Message.Channel
 	}
 	in.Conversation = c.conv.ID
+	if in.SLA == "" {
+		in.SLA = slaLabel(c.conv)
+	}
 	prevQueue, prevAgent := c.conv.Queue, c.conv.AgentID
 	var d rules.Decision
 	for race := 0; ; race++ {

@@ -224,15 +224,17 @@ func (r *Router) publishTimers(ctx context.Context, c *change) error {
 }
 
 // onSLATimer applies a fired timer: a warning or a breach of a clock still running, once.
-func (r *Router) onSLATimer(c *change, t *SLATimer) {
+// It reports whether the SLA state changed.
+func (r *Router) onSLATimer(c *change, t *SLATimer) bool {
 	conv := c.conv
 	if t == nil || conv.SLA == nil || conv.SLA.Cycle != t.Cycle || conv.Status != schema.ConversationOpen {
-		return
+		return false
 	}
 	cl := conv.SLA.Clocks[t.Metric]
 	if !cl.Running() || cl.Exchange != t.Exchange {
-		return
+		return false
 	}
+	before := slaLabel(conv)
 	now := r.o.Now().UTC()
 	switch t.Kind {
 	case timerWarning:
@@ -245,6 +247,33 @@ func (r *Router) onSLATimer(c *change, t *SLATimer) {
 			r.metrics.SLABreaches.WithLabelValues(t.Metric, conv.SLA.Policy).Inc()
 		}
 	}
+	return slaLabel(conv) != before
+}
+
+// slaReroute routes a waiting conversation again when its SLA state changed and the rules
+// condition on it, and the rules now send it elsewhere (an escalation queue, a priority).
+func (r *Router) slaReroute(ctx context.Context, c *change) error {
+	rs := r.Rules()
+	conv := c.conv
+	if !rs.UsesSLA() || conv.AgentID != "" || conv.Route == nil || !conv.Route.Waiting {
+		return nil
+	}
+	m, err := r.routeMessage(ctx, conv)
+	if err != nil {
+		return err
+	}
+	cust, err := r.customer(ctx, conv.CustomerID)
+	if err != nil {
+		return err
+	}
+	in := &rules.Input{Message: m, Customer: cust, Now: r.o.Now().UTC(), Channel: conv.Route.Channel, Conversation: conv.ID,
+		SLA: slaLabel(conv), NoAgent: true}
+	var d rules.Decision
+	r.board.Read(in.Now, conv.ID, func(v rules.AgentView) { d = rs.Decide(in, v) })
+	if d.Queue == conv.Queue && d.Priority == conv.Priority {
+		return nil // the same queue and priority: nothing to do
+	}
+	return r.reroute(ctx, c, &rules.Input{SLA: in.SLA}, "SLA "+in.SLA)
 }
 
 // slaLabel is a clock's state for routing conditions: ok, warning or breached ("" without).

@@ -83,6 +83,10 @@ func compileConditions(w *WhenSpec, re *regexp.Regexp, prog *vm.Program, hours m
 	if prog != nil {
 		out = append(out, func(e *evalCtx) bool { return e.runExpr(prog) })
 	}
+	if len(w.SLA) > 0 {
+		states := w.SLA
+		out = append(out, func(e *evalCtx) bool { return slices.Contains(states, e.in.SLA) })
+	}
 	return out
 }
 

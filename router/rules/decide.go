@@ -38,6 +38,8 @@ type Input struct {
 	// Conversation is the conversation being routed: ties between equally good agents are
 	// broken by it, so that simultaneous decisions spread over them.
 	Conversation string
+	// SLA is the conversation's SLA state: "" (no policy), ok, warning or breached.
+	SLA string
 }
 
 // Decision is the outcome of routing one conversation.

@@ -27,6 +27,7 @@ type Rules struct {
 	defQueue *queue
 	hours    map[string]*openingHours
 	sla      []*SLAPolicy
+	usesSLA  bool // a rule conditions on the SLA state
 }
 
 // rule is a compiled [RuleSpec].

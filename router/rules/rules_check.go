@@ -176,6 +176,14 @@ func (c *rulesChecker) checkRule(r *RuleSpec, path string) *rule {
 			c.errorf(path+".when."+f.field, "unknown business hours %q%s", f.name, hoursHint(c.spec.BusinessHours))
 		}
 	}
+	for j, st := range w.SLA {
+		if st != "ok" && st != "warning" && st != "breached" {
+			c.errorf(fmt.Sprintf("%s.when.sla[%d]", path, j), "must be ok, warning or breached, not %q", st)
+		}
+	}
+	if len(w.SLA) > 0 {
+		c.out.usesSLA = true
+	}
 	var prog *vm.Program
 	if w.Expr != "" {
 		prog = c.checkExpr(path+".when.expr", w.Expr)

@@ -74,11 +74,14 @@ type WhenSpec struct {
 	OutsideBusinessHours string `yaml:"outside_business_hours"`
 	// Expr is an expr-lang expression over message, customer and now that must be true.
 	Expr string `yaml:"expr"`
+	// SLA matches the conversation's SLA state: ok (clocks running within target), warning
+	// (a clock past its warning time) or breached (a clock past its target).
+	SLA []string `yaml:"sla"`
 }
 
 func (w *WhenSpec) empty() bool {
 	return len(w.Channel) == 0 && len(w.Account) == 0 && len(w.Language) == 0 && len(w.Customer) == 0 &&
-		len(w.Keywords) == 0 && w.Regex == "" && w.BusinessHours == "" && w.OutsideBusinessHours == "" && w.Expr == ""
+		len(w.Keywords) == 0 && w.Regex == "" && w.BusinessHours == "" && w.OutsideBusinessHours == "" && w.Expr == "" && len(w.SLA) == 0
 }
 
 // TargetSpec is where a matched conversation goes, in order: a target that times out hands

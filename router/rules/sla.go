@@ -243,6 +243,9 @@ func (c *rulesChecker) checkSLATargets(path string, t *SLATargetsSpec, required 
 
 // slaConditions checks a policy's when clause like a rule's and compiles it.
 func (c *rulesChecker) slaConditions(w *WhenSpec, path string) []condition {
+	if len(w.SLA) > 0 {
+		c.errorf(path+".when.sla", "an SLA policy cannot depend on the SLA state")
+	}
 	c.nonEmpty(path+".when.channel", w.Channel)
 	c.nonEmpty(path+".when.account", w.Account)
 	c.nonEmpty(path+".when.keywords", w.Keywords)
@@ -277,3 +280,7 @@ func (rs *Rules) SLAPolicy(name string) *SLAPolicy {
 	}
 	return nil
 }
+
+// UsesSLA reports whether a routing rule conditions on the SLA state: the router then routes
+// a waiting conversation again when its SLA state changes.
+func (rs *Rules) UsesSLA() bool { return rs != nil && rs.usesSLA }

@@ -182,3 +182,53 @@ sla:
 		}
 	}
 }
+
+// TestSLAWarningEscalatesAWaitingConversation: a rule that conditions on the SLA state
+// moves a conversation still waiting at its warning time to the escalation queue.
+func TestSLAWarningEscalatesAWaitingConversation(t *testing.T) {
+	g := apptest.Start(t, routingConfig(t, `
+router:
+  agents:
+    - {id: ann, skills: [general]}
+    - {id: bob, skills: [senior]}
+`, `
+queues: {general: {skills: [general]}, urgent: {skills: [senior]}}
+rules:
+  - {name: escalate, when: {sla: [warning, breached]}, targets: [{queue: urgent, priority: 5}]}
+  - {name: everyone, targets: [{queue: general}]}
+sla:
+  - {name: quick, warn: 50%, targets: {first_response: 2s}}
+`))
+	setPresence(t, g, "ann", rules.Away)
+	setPresence(t, g, "bob", rules.Away)
+	g.PostAPI("e1", "esc@example.com", "anyone?")
+	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventSLAWarning))
+	queued := ofType(evs, schema.EventQueued, schema.EventTransferred)
+	if len(queued) < 1 || queued[0].Routing.Queue != "general" {
+		t.Fatalf("first decision: %s", apptest.Sprint(evs))
+	}
+	evs = waitFor(t, g, "sb.conv.>", 10*time.Second, func(evs []*schema.Event) error {
+		for _, e := range ofType(evs, schema.EventQueued, schema.EventTransferred) {
+			if e.Routing.Queue == "urgent" {
+				if e.Routing.Priority != 5 || e.Routing.Rule != "escalate" {
+					return fmt.Errorf("escalated as %+v", e.Routing)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("not escalated:\n%s", apptest.Sprint(evs))
+	})
+	// The breach comes later; the conversation is already where the rules want it: no
+	// second move.
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventSLABreached))
+	time.Sleep(300 * time.Millisecond)
+	moves := 0
+	for _, e := range ofType(streamEvents(t, g, "sb.conv.>"), schema.EventQueued, schema.EventTransferred) {
+		if e.Routing.Queue == "urgent" {
+			moves++
+		}
+	}
+	if moves != 1 {
+		t.Fatalf("moved to urgent %d times, want once", moves)
+	}
+}
