@@ -3,8 +3,10 @@ package rest
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ func (s *API) reportEndpoints(ep func(string, string, connectors.HandlerFunc) co
 	return []connectors.Endpoint{
 		ep("GET", "/v1/reports/conversations", s.reportConversations),
 		ep("GET", "/v1/reports/agents", s.reportAgents),
+		ep("GET", "/v1/reports/sla", s.reportSLA),
 	}
 }
 
@@ -95,4 +98,81 @@ func answerReport(r *connectors.Request, rep *insight.Report) (*connectors.Respo
 		return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}, nil
 	}
 	return connectors.JSON(http.StatusOK, rep), nil
+}
+
+// slaReport is GET /v1/reports/sla: per interval and group, each metric's clocks met in time
+// and breached, and the attainment (met ÷ (met + breached); null without either).
+type slaReport struct {
+	From     time.Time        `json:"from"`
+	To       time.Time        `json:"to"`
+	Interval string           `json:"interval"`
+	GroupBy  []string         `json:"group_by"`
+	Timezone string           `json:"timezone"`
+	Through  insight.Position `json:"through"`
+	Rows     []slaReportRow   `json:"rows"`
+}
+
+type slaReportRow struct {
+	Start   time.Time            `json:"start"`
+	Group   kpi.Dims             `json:"group"`
+	Metrics map[string]slaFigure `json:"metrics"`
+}
+
+type slaFigure struct {
+	Met        int64    `json:"met"`
+	Breached   int64    `json:"breached"`
+	Attainment *float64 `json:"attainment"`
+}
+
+var slaMetrics = []string{"first_response", "next_response", "resolution"}
+
+func (s *API) reportSLA(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	q, err := s.reportQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := s.reports.Conversations(ctx, q)
+	if err != nil {
+		return nil, reportError(err)
+	}
+	out := slaReport{From: rep.From, To: rep.To, Interval: rep.Interval, GroupBy: rep.GroupBy, Timezone: rep.Timezone, Through: rep.Through, Rows: []slaReportRow{}}
+	for _, row := range rep.Rows {
+		sr := slaReportRow{Start: row.Start, Group: row.Dims, Metrics: map[string]slaFigure{}}
+		seen := false
+		for _, m := range slaMetrics {
+			f := slaFigure{Met: row.Counts["sla_"+m+"_met"], Breached: row.Counts["sla_"+m+"_breached"], Attainment: row.Rates["sla_"+m+"_attainment"]}
+			seen = seen || f.Met+f.Breached != 0
+			sr.Metrics[m] = f
+		}
+		if seen {
+			out.Rows = append(out.Rows, sr)
+		}
+	}
+	if r.HTTP.URL.Query().Get("format") == "csv" || strings.Contains(r.Header("Accept"), "text/csv") {
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		head := append([]string{"start"}, out.GroupBy...)
+		for _, m := range slaMetrics {
+			head = append(head, m+"_met", m+"_breached", m+"_attainment")
+		}
+		_ = w.Write(head)
+		for _, row := range out.Rows {
+			rec := []string{row.Start.UTC().Format(time.RFC3339)}
+			for _, g := range out.GroupBy {
+				rec = append(rec, insight.DimValue(row.Group, g))
+			}
+			for _, m := range slaMetrics {
+				f := row.Metrics[m]
+				att := ""
+				if f.Attainment != nil {
+					att = strconv.FormatFloat(*f.Attainment, 'f', 4, 64)
+				}
+				rec = append(rec, strconv.FormatInt(f.Met, 10), strconv.FormatInt(f.Breached, 10), att)
+			}
+			_ = w.Write(rec)
+		}
+		w.Flush()
+		return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}, nil
+	}
+	return connectors.JSON(http.StatusOK, out), nil
 }

@@ -110,6 +110,29 @@ func TestSLAClocksFireOnTimeOnce(t *testing.T) {
 	if met := sla["sla_satisfied/first_response/0"][0].SLA.Clock; met.BreachedAt == nil {
 		t.Errorf("the late first response is not marked breached: %+v", met)
 	}
+	// The SLA report counts what the events say: one first response breached, the next
+	// response and the resolution met.
+	apptest.Eventually(t, 10*time.Second, func() error {
+		var rep struct {
+			Rows []struct {
+				Metrics map[string]struct {
+					Met, Breached int64
+					Attainment    *float64
+				}
+			}
+		}
+		getJSON(t, g, "/v1/reports/sla", &rep)
+		if len(rep.Rows) != 1 {
+			return fmt.Errorf("%d rows", len(rep.Rows))
+		}
+		m := rep.Rows[0].Metrics
+		fr, nr, res := m["first_response"], m["next_response"], m["resolution"]
+		if fr.Met != 0 || fr.Breached != 1 || fr.Attainment == nil || *fr.Attainment != 0 ||
+			nr.Met != 1 || nr.Breached != 0 || res.Met != 1 || res.Attainment == nil || *res.Attainment != 1 {
+			return fmt.Errorf("SLA report %+v", m)
+		}
+		return nil
+	})
 	var c schema.Conversation
 	getJSON(t, g, "/v1/conversations/"+conv, &c)
 	if c.SLA == nil || c.SLA.Policy != "chat" || c.SLA.Clocks["resolution"].SatisfiedAt == nil || c.SLA.Clocks["first_response"].BreachedAt == nil {

@@ -39,7 +39,7 @@ type Dist struct {
 type Bin struct{ Q, N int64 }
 
 const (
-	numCounters = 14
+	numCounters = 20
 	numMetrics  = 7
 )
 

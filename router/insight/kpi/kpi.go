@@ -62,12 +62,21 @@ const (
 	AutomatedOut  = "automated"      // automated outbound messages (bots, surveys, auto-replies)
 	Notes         = "notes"          // internal notes
 	Assignments   = "assignments"    // times an agent was given the conversation (assigned, or transferred to them)
-	WebchatOpened = "webchat_opened" // live chats opened (the base of the abandonment rate)
+
+	// SLA clocks met within their target, and breached (docs/insight.md#sla-policies).
+	SLAFirstResponseMet      = "sla_first_response_met"
+	SLAFirstResponseBreached = "sla_first_response_breached"
+	SLANextResponseMet       = "sla_next_response_met"
+	SLANextResponseBreached  = "sla_next_response_breached"
+	SLAResolutionMet         = "sla_resolution_met"
+	SLAResolutionBreached    = "sla_resolution_breached"
+	WebchatOpened            = "webchat_opened" // live chats opened (the base of the abandonment rate)
 )
 
 // Counters lists the counters in report order.
 var Counters = []string{Opened, Reopened, Resolved, ResolvedFirst, FCR, FCROneReply, Abandoned, WebchatOpened,
-	Assignments, MessagesIn, MessagesOut, Replies, AutomatedOut, Notes}
+	Assignments, MessagesIn, MessagesOut, Replies, AutomatedOut, Notes,
+	SLAFirstResponseMet, SLAFirstResponseBreached, SLANextResponseMet, SLANextResponseBreached, SLAResolutionMet, SLAResolutionBreached}
 
 // Duration metrics.
 const (

@@ -126,12 +126,15 @@ type MetricSummary struct {
 	P90Seconds int64   `json:"p90_seconds"`
 }
 
-// Rates and their numerator ÷ denominator counters.
-var Rates = []struct{ Name, Num, Den string }{
-	{"fcr_rate", FCR, ResolvedFirst},
-	{"fcr_one_reply_rate", FCROneReply, ResolvedFirst},
-	{"reopen_rate", Reopened, Resolved},
-	{"abandonment_rate", Abandoned, WebchatOpened},
+// Rates: Num ÷ (Den + Plus).
+var Rates = []struct{ Name, Num, Den, Plus string }{
+	{"fcr_rate", FCR, ResolvedFirst, ""},
+	{"fcr_one_reply_rate", FCROneReply, ResolvedFirst, ""},
+	{"reopen_rate", Reopened, Resolved, ""},
+	{"abandonment_rate", Abandoned, WebchatOpened, ""},
+	{"sla_first_response_attainment", SLAFirstResponseMet, SLAFirstResponseMet, SLAFirstResponseBreached},
+	{"sla_next_response_attainment", SLANextResponseMet, SLANextResponseMet, SLANextResponseBreached},
+	{"sla_resolution_attainment", SLAResolutionMet, SLAResolutionMet, SLAResolutionBreached},
 }
 
 // Accumulator adds up cells into report rows.
@@ -221,7 +224,7 @@ func Summarize(start time.Time, d Dims, r *Row) Summary {
 		s.Metrics[m] = ms
 	}
 	for _, rt := range Rates {
-		if den := r.Count(rt.Den); den > 0 {
+		if den := r.Count(rt.Den) + r.Count(rt.Plus); den > 0 {
 			v := float64(r.Count(rt.Num)) / float64(den)
 			s.Rates[rt.Name] = &v
 		} else {

@@ -71,6 +71,12 @@ func (t *Tracker) Apply(ev *schema.Event, o Options) []Op {
 		t.resolve(ev, o, out)
 	case schema.EventReopened:
 		t.reopen(ev, o, out)
+	case schema.EventSLASatisfied, schema.EventSLABreached:
+		if ev.SLA != nil {
+			if name := slaCounter(ev); name != "" {
+				out.add(name, t.dims, 0)
+			}
+		}
 	}
 	return out.list
 }
@@ -227,4 +233,22 @@ func (t *Tracker) reopen(ev *schema.Event, o Options, out *ops) {
 	t.last, t.reopened = nil, true
 	t.responded, t.awaiting, t.queuedAt, t.assignAt, t.assigned = false, time.Time{}, time.Time{}, time.Time{}, false
 	t.dims.Queue, t.dims.Agent, t.dims.Priority = "", "", 0
+}
+
+// slaCounter is the counter an SLA event adds to: a clock met in time, or breached. A clock
+// met after its breach counts as breached only (at the breach).
+func slaCounter(ev *schema.Event) string {
+	c := ev.SLA.Clock
+	if ev.Type == schema.EventSLASatisfied && c.BreachedAt != nil {
+		return ""
+	}
+	outcome := "_met"
+	if ev.Type == schema.EventSLABreached {
+		outcome = "_breached"
+	}
+	switch c.Metric {
+	case schema.SLAFirstResponse, schema.SLANextResponse, schema.SLAResolution:
+		return "sla_" + c.Metric + outcome
+	}
+	return ""
 }

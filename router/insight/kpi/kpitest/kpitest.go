@@ -46,6 +46,17 @@ func (g *Gen) Conversation(id string) []*schema.Event {
 		})
 	}
 	agent := func() string { return fmt.Sprintf("a%d", g.Rng.IntN(3)+1) }
+	slaEvent := func() {
+		metrics := []string{schema.SLAFirstResponse, schema.SLANextResponse, schema.SLAResolution, "unknown"}
+		typ := []schema.EventType{schema.EventSLABreached, schema.EventSLASatisfied, schema.EventSLAApplied, schema.EventSLAWarning}[g.Rng.IntN(4)]
+		emit(typ, func(e *schema.Event) {
+			e.SLA = &schema.SLAEvent{Policy: "p", Clock: schema.SLAClock{Metric: metrics[g.Rng.IntN(len(metrics))]}}
+			if g.Rng.IntN(3) == 0 {
+				at := e.At
+				e.SLA.Clock.BreachedAt = &at
+			}
+		})
+	}
 	queue := func() string { return fmt.Sprintf("q%d", g.Rng.IntN(2)+1) }
 	emit(schema.EventOpened, nil)
 	evs[0].At = evs[0].At.Add(-time.Millisecond) // opened comes just before its message
@@ -54,8 +65,10 @@ func (g *Gen) Conversation(id string) []*schema.Event {
 	})
 	cycles := 1 + g.Rng.IntN(3)
 	for c := range cycles {
-		for range g.Rng.IntN(9) {
-			switch g.Rng.IntN(9) {
+		for range g.Rng.IntN(10) {
+			switch g.Rng.IntN(10) {
+			case 9:
+				slaEvent()
 			case 0, 1:
 				inbound()
 			case 2, 3:
@@ -228,6 +241,16 @@ func BruteForce(evs []*schema.Event, cal interface {
 					assigned = e.At
 				}
 				everAssigned = true
+			case (e.Type == schema.EventSLABreached || e.Type == schema.EventSLASatisfied) && e.SLA != nil:
+				m := e.SLA.Clock.Metric
+				known := m == schema.SLAFirstResponse || m == schema.SLANextResponse || m == schema.SLAResolution
+				switch {
+				case !known:
+				case e.Type == schema.EventSLABreached:
+					add(e.At, state[i], "sla_"+m+"_breached", 0)
+				case e.SLA.Clock.BreachedAt == nil:
+					add(e.At, state[i], "sla_"+m+"_met", 0)
+				}
 			case e.Type == schema.EventResolved:
 				d := state[i]
 				add(e.At, d, kpi.Resolved, 0)
@@ -358,13 +381,14 @@ func Compare(t testing.TB, what string, rows []kpi.Summary, want []Sample, from,
 			}
 		}
 		for _, r := range kpi.Rates {
-			if a.counts[r.Den] == 0 {
+			den := a.counts[r.Den] + a.counts[r.Plus]
+			if den == 0 {
 				if s.Rates[r.Name] != nil {
 					t.Fatalf("%s: %s should be undefined", what, r.Name)
 				}
 				continue
 			}
-			if v := float64(a.counts[r.Num]) / float64(a.counts[r.Den]); s.Rates[r.Name] == nil || *s.Rates[r.Name] != v {
+			if v := float64(a.counts[r.Num]) / float64(den); s.Rates[r.Name] == nil || *s.Rates[r.Name] != v {
 				t.Fatalf("%s: %s = %v, brute force %v", what, r.Name, s.Rates[r.Name], v)
 			}
 		}
