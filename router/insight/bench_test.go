@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,14 +16,37 @@ import (
 )
 
 // monthOfConversations folds n synthetic conversations spread over 30 days (6 channels, 12
-// accounts, 4 queues, 40 agents, 3 priorities) into cells, as the projection would.
-func monthOfConversations(n int, start time.Time, loc *time.Location) map[kpi.CellID]*kpi.Cell {
+// accounts, 4 queues, 40 agents, 3 priorities) into cells, as the projection would, in time
+// order; store is handed the cells of every day once nothing can touch them any more (a
+// conversation spans at most 3 days), so memory stays bounded.
+func monthOfConversations(n int, start time.Time, loc *time.Location, store func(map[kpi.CellID]*kpi.Cell)) {
 	rng := rand.New(rand.NewPCG(42, 42))
 	channels := []schema.Channel{schema.ChannelEmail, schema.ChannelSMS, schema.ChannelWhatsApp, schema.ChannelWebchat, schema.ChannelMessenger, schema.ChannelAPI}
 	cells := map[kpi.CellID]*kpi.Cell{}
 	o := kpi.Options{ReopenWindow: 168 * time.Hour}
+	starts := make([]time.Time, n)
+	for i := range starts {
+		starts[i] = start.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+	}
+	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
+	flushed := start
+	flush := func(before time.Time) {
+		done := map[kpi.CellID]*kpi.Cell{}
+		for id, c := range cells {
+			if cellStart(id, loc).Before(before) {
+				done[id] = c
+				delete(cells, id)
+			}
+		}
+		store(done)
+	}
 	for i := range n {
-		at := start.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+		at := starts[i]
+		if at.Sub(flushed) > 24*time.Hour {
+			flushed = at.Add(-4 * 24 * time.Hour)
+			flush(flushed)
+			flushed = at
+		}
 		ch := channels[rng.IntN(len(channels))]
 		acct := fmt.Sprintf("acct%d", rng.IntN(2))
 		queue := fmt.Sprintf("q%d", rng.IntN(4))
@@ -75,7 +100,17 @@ func monthOfConversations(n int, start time.Time, loc *time.Location) map[kpi.Ce
 			step(schema.EventResolved, time.Hour, nil)
 		}
 	}
-	return cells
+	flush(start.AddDate(1, 0, 0))
+}
+
+// cellStart is when a cell's interval starts.
+func cellStart(id kpi.CellID, loc *time.Location) time.Time {
+	if q, ok := strings.CutPrefix(id.Base, "q."); ok {
+		n, _ := strconv.ParseInt(q, 10, 64)
+		return time.Unix(n*900, 0)
+	}
+	d, _ := time.ParseInLocation("20060102", strings.TrimPrefix(id.Base, "d."), loc)
+	return d
 }
 
 // BenchmarkReportMonth stores a generated month of 1,000,000 conversations as the
@@ -92,31 +127,31 @@ func BenchmarkReportMonth(b *testing.B) {
 	loc := time.UTC
 	start := time.Date(2026, 11, 1, 0, 0, 0, 0, loc)
 	t0 := time.Now()
-	cells := monthOfConversations(n, start, loc)
-	b.Logf("folded %d conversations into %d cells in %s", n, len(cells), time.Since(t0).Round(time.Millisecond))
 	ctx := context.Background()
 	kv, err := e.js.KeyValue(ctx, "sb_insight")
 	if err != nil {
 		b.Fatal(err)
 	}
-	var biggest, total int
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 16)
-	for id, c := range cells {
-		k := id.Key()
-		data := c.Encode()
-		biggest, total = max(biggest, len(data)), total+len(data)
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if _, err := kv.Put(ctx, cellKey(1, k), data); err != nil {
-				b.Error(err)
-			}
-		}()
-	}
-	wg.Wait()
-	b.Logf("stored %d cells, %.1f MB, the biggest %d KB", len(cells), float64(total)/1e6, biggest/1024)
+	var biggest, total, count int
+	monthOfConversations(n, start, loc, func(cells map[kpi.CellID]*kpi.Cell) {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 16)
+		for id, c := range cells {
+			data := c.Encode()
+			biggest, total, count = max(biggest, len(data)), total+len(data), count+1
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if _, err := kv.Put(ctx, cellKey(1, id.Key()), data); err != nil {
+					b.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	b.Logf("folded and stored %d conversations in %s: %d cells, %.1f MB, the biggest %d KB", n, time.Since(t0).Round(time.Millisecond),
+		count, float64(total)/1e6, biggest/1024)
 	r, err := OpenReports(ctx, e.js, Config{})
 	if err != nil {
 		b.Fatal(err)

@@ -2,6 +2,7 @@ package insight
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -71,7 +72,10 @@ func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
 	if !q.To.After(q.From) {
 		return nil, &QueryError{Field: "to", Msg: "must be after from"}
 	}
-	plan, err := kpi.Plan(q.From, q.To, q.Interval, r.loc)
+	plan, err := kpi.PlanFor(q.From, q.To, q.Interval, r.loc, len(groupBy))
+	if errors.Is(err, kpi.ErrGroupNeedsDays) {
+		return nil, &QueryError{Field: "group_by", Msg: err.Error()}
+	}
 	if err != nil {
 		return nil, &QueryError{Field: "interval", Msg: err.Error()}
 	}

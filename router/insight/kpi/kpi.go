@@ -133,8 +133,12 @@ func Quantize(ms int64) int64 {
 // queue reads the queue cells, whose rows are few, and never adds up per-agent rows.
 type Mask uint8
 
-// MaxGroupBy is the most dimensions a report groups by.
-const MaxGroupBy = 3
+// MaxGroupBy is the most dimensions a report groups by; MaxQuarterGroupBy the most a report
+// that reads 15-minute cells (15m and hourly intervals, ranges not on midnight) groups by.
+const (
+	MaxGroupBy        = 3
+	MaxQuarterGroupBy = 1
+)
 
 // Masks lists every mask of at most MaxGroupBy dimensions (26 of them).
 var Masks = func() []Mask {
@@ -212,15 +216,18 @@ func (m Mask) Reduce(d Dims) Dims {
 	return out
 }
 
-// Place calls fn for every cell op adds to: its 15-minute cell and its day in loc, once per
-// mask (mi indexes Masks), with the op's dimensions reduced to the mask.
+// Place calls fn for every cell op adds to: its day in loc once per mask (mi indexes Masks),
+// and its 15-minute cell once per mask of at most MaxQuarterGroupBy dimensions, with the op's
+// dimensions reduced to the mask. (Quarters keep few masks: there are 96 of them a day.)
 func Place(op Op, loc *time.Location, fn func(base string, mi int, op Op)) {
 	op.fig = figureOf(op.Name)
-	for _, base := range [2]string{QuarterKey(op.At), DayKey(op.At, loc)} {
-		for mi, m := range Masks {
-			p := op
-			p.Dims = m.Reduce(op.Dims)
-			fn(base, mi, p)
+	day, quarter := DayKey(op.At, loc), QuarterKey(op.At)
+	for mi, m := range Masks {
+		p := op
+		p.Dims = m.Reduce(op.Dims)
+		fn(day, mi, p)
+		if m.size() <= MaxQuarterGroupBy {
+			fn(quarter, mi, p)
 		}
 	}
 }

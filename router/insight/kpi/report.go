@@ -52,6 +52,15 @@ type CellRef struct {
 // interval is a day or longer (or none), 15-minute cells otherwise and at the ragged edges.
 // from and to must lie on 15-minute boundaries.
 func Plan(from, to time.Time, iv Interval, loc *time.Location) ([]CellRef, error) {
+	return PlanFor(from, to, iv, loc, 0)
+}
+
+// ErrGroupNeedsDays is a grouping by more than MaxQuarterGroupBy dimensions over a plan that
+// needs 15-minute cells.
+var ErrGroupNeedsDays = fmt.Errorf("grouping by more than %d dimension needs whole days: from and to at midnight in the report zone, interval day, week or none", MaxQuarterGroupBy)
+
+// PlanFor is Plan for a report grouped by dims dimensions.
+func PlanFor(from, to time.Time, iv Interval, loc *time.Location, dims int) ([]CellRef, error) {
 	if !to.After(from) {
 		return nil, fmt.Errorf("to (%s) must be after from (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
@@ -69,6 +78,9 @@ func Plan(from, to time.Time, iv Interval, loc *time.Location) ([]CellRef, error
 				t = next
 				continue
 			}
+		}
+		if dims > MaxQuarterGroupBy {
+			return nil, ErrGroupNeedsDays
 		}
 		out = append(out, CellRef{Key: QuarterKey(t), Bucket: BucketOf(t, iv, loc, from)})
 		t = t.Add(quarter)
