@@ -125,3 +125,34 @@ func (r *Router) ReloadRules() error {
 func (r *Router) Submit(ctx context.Context, cmd *Command) error {
 	return SubmitCommand(ctx, r.js, r.o.Partitions, cmd)
 }
+
+// QueueInfo is a queue's waiting line now.
+type QueueInfo struct {
+	Queue   string `json:"queue"`
+	Waiting int    `json:"waiting"`
+	// OldestWaitSeconds is how long the longest-waiting conversation has waited (0: none).
+	OldestWaitSeconds float64 `json:"oldest_wait_seconds"`
+}
+
+// Queues lists every queue of the rules (and any other with conversations waiting), by name.
+func (r *Router) Queues() []QueueInfo {
+	now := r.o.Now()
+	waiting := r.waits.Ordered()
+	if rs := r.Rules(); rs != nil {
+		for _, q := range rs.QueueNames() {
+			if _, ok := waiting[q]; !ok {
+				waiting[q] = nil
+			}
+		}
+	}
+	out := make([]QueueInfo, 0, len(waiting))
+	for q, list := range waiting {
+		qi := QueueInfo{Queue: q, Waiting: len(list)}
+		for _, e := range list {
+			qi.OldestWaitSeconds = max(qi.OldestWaitSeconds, now.Sub(e.QueuedAt).Seconds())
+		}
+		out = append(out, qi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Queue < out[j].Queue })
+	return out
+}

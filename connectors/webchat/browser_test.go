@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,34 +19,9 @@ import (
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// chromium finds the Debian browser; without it the test fails when
-// SWITCHBOARD_REQUIRE_INTEROP=1 (CI) and is skipped otherwise.
-func chromium(t *testing.T) string {
-	for _, name := range []string{os.Getenv("SWITCHBOARD_CHROMIUM"), "chromium", "chromium-browser"} {
-		if name == "" {
-			continue
-		}
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("SWITCHBOARD_REQUIRE_INTEROP") == "1" {
-		t.Fatal("chromium is not installed but SWITCHBOARD_REQUIRE_INTEROP=1: run .ci/deps (Debian package chromium)")
-	}
-	t.Skip("chromium is not installed (Debian package chromium, see .ci/apt-packages); skipping the browser test")
-	return ""
-}
+func chromium(t *testing.T) string { return apptest.Chromium(t) }
 
-// artifactsDir is where the screenshot goes: $SWITCHBOARD_ARTIFACTS, else a temporary dir.
-func artifactsDir(t *testing.T) string {
-	if d := os.Getenv("SWITCHBOARD_ARTIFACTS"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
+func artifactsDir(t *testing.T) string { return apptest.ArtifactsDir(t) }
 
 // TestWidgetInChromium is the whole loop in a real browser: the demo page's widget sends a
 // visitor message, it appears on the conversation stream, an agent's REST reply appears in
@@ -102,25 +76,7 @@ func TestWidgetInChromium(t *testing.T) {
 }
 
 // browser starts headless Chromium; it is closed when the test ends.
-func browser(t *testing.T) context.Context {
-	bin := chromium(t)
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1100, 800),
-	}
-	actx, stopAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, stopBrowser := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	ctx, cancel := context.WithTimeout(bctx, 90*time.Second)
-	t.Cleanup(func() {
-		cancel()
-		_ = chromedp.Cancel(bctx) // closes the browser and waits for the process to exit
-		stopBrowser()
-		stopAlloc()
-	})
-	return ctx
-}
+func browser(t *testing.T) context.Context { return apptest.Browser(t, 1100, 800) }
 
 // TestEmbeddedWidgetShowsTheSiteTitle: a customer's own page with nothing but the one-line
 // tag shows the site's configured title and greeting (not the defaults).
@@ -156,18 +112,7 @@ func TestEmbeddedWidgetShowsTheSiteTitle(t *testing.T) {
 	t.Logf("screenshot: %s", path)
 }
 
-// poll evaluates expr until ok accepts its (string) value.
 func poll(t *testing.T, ctx context.Context, expr string, ok func(string) bool) string {
 	t.Helper()
-	for {
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
-		if err == nil && ok(v) {
-			return v
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("waiting for %s: last value %q, error %v", expr, v, err)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return apptest.Poll(t, ctx, expr, ok)
 }

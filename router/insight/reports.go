@@ -3,6 +3,7 @@ package insight
 import (
 	"context"
 	"errors"
+	"slices"
 	"fmt"
 	"sync"
 	"time"
@@ -115,4 +116,39 @@ func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
 	}
 	return &Report{From: q.From.UTC(), To: q.To.UTC(), Interval: iv, GroupBy: groupBy, Timezone: r.loc.String(),
 		Through: pos, Rows: acc.Summaries()}, nil
+}
+
+// Distribution counts a duration metric's samples over [from, to) in buckets: counts[i] is the
+// samples of at most edges[i] seconds (and more than edges[i-1]); the last count is the samples
+// above the last edge. Values are the quantized seconds the percentiles use.
+func (r *Reports) Distribution(ctx context.Context, from, to time.Time, metric string, edges []int64) ([]int64, error) {
+	plan, err := kpi.Plan(from, to, kpi.IntervalNone, r.loc)
+	if err != nil {
+		return nil, &QueryError{Field: "interval", Msg: err.Error()}
+	}
+	pos, _, err := loadPosition(ctx, r.kv)
+	if err != nil {
+		return nil, err
+	}
+	counts := make([]int64, len(edges)+1)
+	for _, ref := range plan {
+		c, _, err := getCell(ctx, r.kv, pos.Generation, ref.Key+kpi.Mask(0).Suffix())
+		if err != nil {
+			return nil, err
+		}
+		if c == nil {
+			continue
+		}
+		for _, row := range c.Rows {
+			d := row.Dist(metric)
+			if d == nil {
+				continue
+			}
+			for _, b := range d.Hist {
+				i, _ := slices.BinarySearch(edges, b.Q)
+				counts[i] += b.N
+			}
+		}
+	}
+	return counts, nil
 }

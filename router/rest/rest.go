@@ -52,6 +52,7 @@ type Router interface {
 	Submit(ctx context.Context, cmd *router.Command) error
 	Move(ctx context.Context, conv *schema.Conversation, typ router.CommandType, cmdID, agent, queue, reason, actor string) error
 	Agents() []router.AgentInfo
+	Queues() []router.QueueInfo
 	Agent(id string) (router.AgentInfo, error)
 	SetPresence(ctx context.Context, agent string, status rules.Presence, reason string) (rules.PresenceRecord, error)
 	Rules() *rules.Rules
@@ -112,7 +113,7 @@ func (s *API) Endpoints() []connectors.Endpoint {
 		ep("POST", "/v1/conversations/{id}/typing", s.postTyping),
 		ep("GET", "/v1/customers/{id}", s.getCustomer),
 		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
-	}, append(s.routerEndpoints(ep), s.reportEndpoints(ep)...)...)
+	}, append(append(s.routerEndpoints(ep), s.reportEndpoints(ep)...), s.dashboardEndpoints(ep)...)...)
 }
 
 // auth checks the bearer token against rest.tokens (constant time). With no tokens

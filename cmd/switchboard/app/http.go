@@ -38,6 +38,8 @@ func (a *App) serveHTTP(w *wiring) error {
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /v1/schemas/", http.StripPrefix("/v1/schemas/", schemaFiles()))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
+	streamsDone := make(chan struct{})
+	mux.Handle("GET /v1/dashboard/stream", w.rest.DashboardStream(streamsDone))
 	ln, err := net.Listen("tcp", a.cfg.HTTP.Listen)
 	if err != nil {
 		return err
@@ -47,6 +49,7 @@ func (a *App) serveHTTP(w *wiring) error {
 	a.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: zap.NewStdLog(a.log.Named("http")), ConnState: fresh.track}
 	a.srv.RegisterOnShutdown(fresh.closeAll)
+	a.srv.RegisterOnShutdown(func() { close(streamsDone) }) // live dashboards would hold the shutdown up
 	go func() {
 		if err := a.srv.Serve(ln); err != nil && err != http.ErrServerClosed {
 			a.log.Error("http server stopped", zap.Error(err))
