@@ -35,7 +35,7 @@ func (s *API) dashboardEndpoints(ep func(string, string, connectors.HandlerFunc)
 		if name == "" {
 			name = "index.html"
 		}
-		data, err := fs.ReadFile(dashboardFiles, path.Join("dashboard", path.Clean("/"+name)[1:]))
+		data, err := fs.ReadFile(dashboardFiles, path.Join("dashboard", path.Clean("/" + name)[1:]))
 		if err != nil {
 			return nil, notFound("file", name)
 		}
