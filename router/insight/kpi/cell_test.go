@@ -59,7 +59,7 @@ func TestTakingBackLeavesNothing(t *testing.T) {
 }
 
 func TestQuantizeAndPercentile(t *testing.T) {
-	for ms, want := range map[int64]int64{0: 0, 999: 0, 1999: 1, 999_999: 999, 1_000_000: 1000, 1_234_567: 1230, 1_235_000: 1240, 98_765_432: 98_800} {
+	for ms, want := range map[int64]int64{0: 0, 999: 0, 1999: 1, 99_999: 99, 100_000: 100, 104_999: 100, 105_000: 110, 999_999: 1000, 1_234_567: 1200, 1_250_000: 1300, 98_765_432: 99_000} {
 		if got := Quantize(ms); got != want {
 			t.Errorf("Quantize(%d) = %d, want %d", ms, got, want)
 		}

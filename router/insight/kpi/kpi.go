@@ -114,15 +114,16 @@ type Op struct {
 }
 
 // Quantize is the value a duration sample of ms milliseconds is kept as in percentile
-// histograms: whole seconds (rounded down), and above 999 s three significant digits
-// (rounded half up). Averages use the exact milliseconds.
+// histograms: whole seconds (rounded down), and from 100 s on two significant digits (rounded
+// half up: 1,234 s is kept as 1,200 s, 1,250 s as 1,300 s). Averages use the exact
+// milliseconds. A histogram then has at most 100 + 90 values per decade, whatever the traffic.
 func Quantize(ms int64) int64 {
 	s := ms / 1000
-	if s < 1000 {
+	if s < 100 {
 		return s
 	}
 	p := int64(1)
-	for s/p >= 1000 {
+	for s/p >= 100 {
 		p *= 10
 	}
 	return (s + p/2) / p * p
