@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -186,4 +187,29 @@ func TestRecordRetentionIsAppliedToExistingBuckets(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(800*time.Hour, 800*time.Hour)
+}
+
+// TestProvisionUpgradesTheRouteStreamForSLATimers: a deployment whose SB_ROUTE predates the
+// SLA timers gets their subjects and message schedules on the next start.
+func TestProvisionUpgradesTheRouteStreamForSLATimers(t *testing.T) {
+	js := startJS(t, Config{Partitions: 4})
+	ctx := context.Background()
+	st, _ := js.Stream(ctx, streams.StreamRoute)
+	info, _ := st.Info(ctx)
+	old := info.Config
+	old.Subjects, old.AllowMsgSchedules = []string{streams.FilterRoute}, false
+	if err := js.DeleteStream(ctx, streams.StreamRoute); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := Provision(ctx, js, Config{Partitions: 4}, 1); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	st, _ = js.Stream(ctx, streams.StreamRoute)
+	info, _ = st.Info(ctx)
+	if !info.Config.AllowMsgSchedules || !slices.Contains(info.Config.Subjects, streams.FilterSchedule) {
+		t.Fatalf("SB_ROUTE after the upgrade: schedules %v, subjects %v", info.Config.AllowMsgSchedules, info.Config.Subjects)
+	}
 }
