@@ -187,6 +187,18 @@ func load(g *gateway, workers int, stop <-chan struct{}, accepted chan<- string)
 // messageEvents counts, per message id, the message events on the conversation stream.
 func messageEvents(t *testing.T, g *gateway) map[string]int {
 	t.Helper()
+	counts := map[string]int{}
+	for _, ev := range eventsOf(t, g, "sb.conv.*.message") {
+		if ev.Message != nil {
+			counts[ev.Message.ID]++
+		}
+	}
+	return counts
+}
+
+// eventsOf reads the events matching filters on a running gateway's conversation stream.
+func eventsOf(t *testing.T, g *gateway, filters ...string) []*schema.Event {
+	t.Helper()
 	nc, err := nats.Connect(g.natsURL, g.login.Option())
 	if err != nil {
 		t.Fatal(err)
@@ -195,14 +207,13 @@ func messageEvents(t *testing.T, g *gateway) map[string]int {
 	js, _ := jetstream.New(nc)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, streams.StreamConversations, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"sb.conv.*.message"}})
+	cons, err := js.OrderedConsumer(ctx, streams.StreamConversations, jetstream.OrderedConsumerConfig{FilterSubjects: filters})
 	if err != nil {
 		t.Fatal(err)
 	}
-	counts := map[string]int{}
+	var out []*schema.Event
 	for {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(time.Second))
+		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(500*time.Millisecond))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -210,12 +221,12 @@ func messageEvents(t *testing.T, g *gateway) map[string]int {
 		for m := range batch.Messages() {
 			n++
 			var ev schema.Event
-			if err := json.Unmarshal(m.Data(), &ev); err == nil && ev.Message != nil {
-				counts[ev.Message.ID]++
+			if err := json.Unmarshal(m.Data(), &ev); err == nil {
+				out = append(out, &ev)
 			}
 		}
 		if n == 0 {
-			return counts
+			return out
 		}
 	}
 }

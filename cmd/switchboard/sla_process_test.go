@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,48 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
 // slaEventsOf reads the SLA events on the conversation stream of a running gateway.
 func slaEventsOf(t *testing.T, g *gateway) []*schema.Event {
 	t.Helper()
-	nc, err := nats.Connect(g.natsURL, g.login.Option())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cons, err := js.OrderedConsumer(ctx, streams.StreamConversations, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"sb.conv.*.sla_applied", "sb.conv.*.sla_warning", "sb.conv.*.sla_breached", "sb.conv.*.sla_satisfied"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*schema.Event
-	for {
-		batch, err := cons.Fetch(500, jetstream.FetchMaxWait(500*time.Millisecond))
-		if err != nil {
-			t.Fatal(err)
-		}
-		n := 0
-		for m := range batch.Messages() {
-			n++
-			var ev schema.Event
-			if err := json.Unmarshal(m.Data(), &ev); err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, &ev)
-		}
-		if n == 0 {
-			return out
-		}
-	}
+	return eventsOf(t, g, "sb.conv.*.sla_applied", "sb.conv.*.sla_warning", "sb.conv.*.sla_breached", "sb.conv.*.sla_satisfied")
 }
 
 // TestSLATimersSurviveKill9: the gateway is killed with SIGKILL right after the clocks

@@ -159,36 +159,11 @@ func (c *rulesChecker) checkRule(r *RuleSpec, path string) *rule {
 	if r.Name == "" {
 		c.errorf(path+".name", "is required")
 	}
-	w := &r.When
-	c.nonEmpty(path+".when.channel", w.Channel)
-	c.nonEmpty(path+".when.account", w.Account)
-	c.nonEmpty(path+".when.language", w.Language)
-	c.nonEmpty(path+".when.keywords", w.Keywords)
-	var re *regexp.Regexp
-	if w.Regex != "" {
-		var err error
-		if re, err = regexp.Compile(w.Regex); err != nil {
-			c.errorf(path+".when.regex", "invalid regular expression: %v", err)
-		}
-	}
-	for _, f := range []struct{ field, name string }{{"business_hours", w.BusinessHours}, {"outside_business_hours", w.OutsideBusinessHours}} {
-		if f.name != "" && c.spec.BusinessHours[f.name] == nil {
-			c.errorf(path+".when."+f.field, "unknown business hours %q%s", f.name, hoursHint(c.spec.BusinessHours))
-		}
-	}
-	for j, st := range w.SLA {
-		if st != "ok" && st != "warning" && st != "breached" {
-			c.errorf(fmt.Sprintf("%s.when.sla[%d]", path, j), "must be ok, warning or breached, not %q", st)
-		}
-	}
-	if len(w.SLA) > 0 {
+	conds := c.checkWhen(&r.When, path)
+	if len(r.When.SLA) > 0 {
 		c.out.usesSLA = true
 	}
-	var prog *vm.Program
-	if w.Expr != "" {
-		prog = c.checkExpr(path+".when.expr", w.Expr)
-	}
-	return &rule{name: r.Name, conds: compileConditions(w, re, prog, c.hours), targets: c.checkTargets(r, path)}
+	return &rule{name: r.Name, conds: conds, targets: c.checkTargets(r, path)}
 }
 
 func (c *rulesChecker) nonEmpty(path string, list []string) {
@@ -253,3 +228,33 @@ func (c *rulesChecker) checkExpr(path, src string) *vm.Program {
 
 // validName reports whether s is usable as a queue name (it appears in metrics and events).
 func validName(s string) bool { return len(s) <= 64 && schema.ValidToken(s) }
+
+// checkWhen checks a when clause (of a rule or an SLA policy at path) and compiles it.
+func (c *rulesChecker) checkWhen(w *WhenSpec, path string) []condition {
+	c.nonEmpty(path+".when.channel", w.Channel)
+	c.nonEmpty(path+".when.account", w.Account)
+	c.nonEmpty(path+".when.language", w.Language)
+	c.nonEmpty(path+".when.keywords", w.Keywords)
+	var re *regexp.Regexp
+	if w.Regex != "" {
+		var err error
+		if re, err = regexp.Compile(w.Regex); err != nil {
+			c.errorf(path+".when.regex", "invalid regular expression: %v", err)
+		}
+	}
+	for _, f := range []struct{ field, name string }{{"business_hours", w.BusinessHours}, {"outside_business_hours", w.OutsideBusinessHours}} {
+		if f.name != "" && c.spec.BusinessHours[f.name] == nil {
+			c.errorf(path+".when."+f.field, "unknown business hours %q%s", f.name, hoursHint(c.spec.BusinessHours))
+		}
+	}
+	for j, st := range w.SLA {
+		if st != "ok" && st != "warning" && st != "breached" {
+			c.errorf(fmt.Sprintf("%s.when.sla[%d]", path, j), "must be ok, warning or breached, not %q", st)
+		}
+	}
+	var prog *vm.Program
+	if w.Expr != "" {
+		prog = c.checkExpr(path+".when.expr", w.Expr)
+	}
+	return compileConditions(w, re, prog, c.hours)
+}

@@ -3,13 +3,10 @@ package rules
 import (
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/expr-lang/expr/vm"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 	"github.com/switchboardhq/switchboard/schema"
@@ -246,26 +243,7 @@ func (c *rulesChecker) slaConditions(w *WhenSpec, path string) []condition {
 	if len(w.SLA) > 0 {
 		c.errorf(path+".when.sla", "an SLA policy cannot depend on the SLA state")
 	}
-	c.nonEmpty(path+".when.channel", w.Channel)
-	c.nonEmpty(path+".when.account", w.Account)
-	c.nonEmpty(path+".when.keywords", w.Keywords)
-	var re *regexp.Regexp
-	if w.Regex != "" {
-		var err error
-		if re, err = regexp.Compile(w.Regex); err != nil {
-			c.errorf(path+".when.regex", "invalid regular expression: %v", err)
-		}
-	}
-	for _, f := range []struct{ field, name string }{{"business_hours", w.BusinessHours}, {"outside_business_hours", w.OutsideBusinessHours}} {
-		if f.name != "" && c.spec.BusinessHours[f.name] == nil {
-			c.errorf(path+".when."+f.field, "unknown business hours %q%s", f.name, hoursHint(c.spec.BusinessHours))
-		}
-	}
-	var prog *vm.Program
-	if w.Expr != "" {
-		prog = c.checkExpr(path+".when.expr", w.Expr)
-	}
-	return compileConditions(w, re, prog, c.hours)
+	return c.checkWhen(w, path)
 }
 
 // SLAPolicy returns the policy called name, or nil.
