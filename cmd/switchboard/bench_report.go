@@ -59,6 +59,11 @@ type benchReport struct {
 	RoutedToReference   float64 `json:"routed_to_reference,omitempty"`
 	CPUToReference      float64 `json:"cpu_to_reference,omitempty"`
 	AcceptedToReference float64 `json:"accepted_to_reference,omitempty"`
+	// Insight: how far behind the stream the insight projection's stored figures were when the
+	// last message was routed, and how long it then took to catch up (-1: it did not within
+	// the timeout).
+	InsightLag     uint64  `json:"insight_lag_events"`
+	InsightCatchUp float64 `json:"insight_catch_up_seconds"`
 }
 
 // collectEvents computes end-to-end figures: from a request's (intended) start to its
@@ -107,6 +112,9 @@ func (r *benchReport) print(w io.Writer) {
 			who = "load generator only"
 		}
 		fmt.Fprintf(w, "cpu            %.3f ms per message (%s, until the last event)\n", r.CPUPerMessage, who)
+	}
+	if r.Events > 0 {
+		fmt.Fprintf(w, "insight        %d events behind the stream when the last message was routed; caught up %.2fs later\n", r.InsightLag, r.InsightCatchUp)
 	}
 	fmt.Fprintf(w, "checks         lost %d   order violations %d   stored-accepted %d   unrecognized events %d\n",
 		r.Lost, r.OrderViolations, r.StoredMismatch, r.Unrecognized)

@@ -122,6 +122,7 @@ func benchmark(ctx context.Context, o *benchOptions, sc scenario, env *benchEnv)
 	rep.AcceptLatency = summarize(acceptLat)
 	tr.expect(int64(accepted))
 	wait(ctx, tr, o.Timeout)
+	rep.InsightLag, rep.InsightCatchUp = insightLag(ctx, env, o.Timeout)
 	rep.collectEvents(tr)
 	if rep.Events > 0 {
 		rep.CPUPerMessage = float64(processCPU()-cpu0) / float64(time.Millisecond) / float64(rep.Events)
@@ -279,4 +280,48 @@ func processCPU() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// insightLag is how many events the insight projection's stored position is behind
+// SB_CONVERSATIONS now, and how long it takes to reach where the stream is now.
+func insightLag(ctx context.Context, env *benchEnv, timeout time.Duration) (uint64, float64) {
+	target, err := streamLast(ctx, env, streams.StreamConversations)
+	if err != nil {
+		return 0, -1
+	}
+	kv, err := env.js.KeyValue(ctx, streams.BucketInsight)
+	if err != nil {
+		return 0, -1
+	}
+	pos := func() uint64 {
+		var p struct {
+			Seq uint64 `json:"seq"`
+		}
+		if e, err := kv.Get(ctx, "pos"); err == nil {
+			_ = json.Unmarshal(e.Value(), &p)
+		}
+		return p.Seq
+	}
+	t0 := time.Now()
+	lag := target - min(target, pos())
+	for pos() < target {
+		if time.Since(t0) > timeout {
+			return lag, -1
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return lag, time.Since(t0).Seconds()
+}
+
+// streamLast is a stream's last sequence.
+func streamLast(ctx context.Context, env *benchEnv, name string) (uint64, error) {
+	st, err := env.js.Stream(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	info, err := st.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.LastSeq, nil
 }
