@@ -80,6 +80,8 @@ func DimValue(d kpi.Dims, name string) string {
 		return d.Agent
 	case kpi.DimPriority:
 		return strconv.Itoa(d.Priority)
+	case kpi.DimTeam:
+		return d.Team
 	}
 	return ""
 }

@@ -43,6 +43,8 @@ type Query struct {
 	From, To time.Time
 	Interval kpi.Interval
 	GroupBy  []string
+	// Teams maps an agent to their teams (the roster), for group_by team.
+	Teams func(agent string) []string
 }
 
 // Report is a query's answer.
@@ -73,19 +75,20 @@ func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
 	if !q.To.After(q.From) {
 		return nil, &QueryError{Field: "to", Msg: "must be after from"}
 	}
-	plan, err := kpi.PlanFor(q.From, q.To, q.Interval, r.loc, len(groupBy))
+	cells := kpi.CellGroup(groupBy)
+	plan, err := kpi.PlanFor(q.From, q.To, q.Interval, r.loc, len(cells))
 	if errors.Is(err, kpi.ErrGroupNeedsDays) {
 		return nil, &QueryError{Field: "group_by", Msg: err.Error()}
 	}
 	if err != nil {
 		return nil, &QueryError{Field: "interval", Msg: err.Error()}
 	}
-	mask := kpi.MaskOf(groupBy)
+	mask := kpi.MaskOf(cells)
 	pos, _, err := loadPosition(ctx, r.kv)
 	if err != nil {
 		return nil, err
 	}
-	cells := make([]*kpi.Cell, len(plan))
+	got := make([]*kpi.Cell, len(plan))
 	errs := make([]error, len(plan))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, cellReaders)
@@ -94,18 +97,25 @@ func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			cells[i], _, errs[i] = getCell(ctx, r.kv, pos.Generation, ref.Key+mask.Suffix())
+			got[i], _, errs[i] = getCell(ctx, r.kv, pos.Generation, ref.Key+mask.Suffix())
 		}()
 	}
 	wg.Wait()
-	acc := kpi.NewAccumulator(groupBy)
+	acc := kpi.NewAccumulator(cells)
 	for i, ref := range plan {
 		if errs[i] != nil {
 			return nil, errs[i]
 		}
-		if cells[i] != nil {
-			acc.Add(ref.Bucket, cells[i])
+		if got[i] != nil {
+			acc.Add(ref.Bucket, got[i])
 		}
+	}
+	if slices.Contains(groupBy, kpi.DimTeam) {
+		teams := q.Teams
+		if teams == nil {
+			teams = func(string) []string { return nil }
+		}
+		acc = acc.ByTeam(teams, slices.Contains(groupBy, kpi.DimAgent))
 	}
 	iv := string(q.Interval)
 	if iv == "" {

@@ -42,7 +42,7 @@ func (s *API) reportQuery(r *connectors.Request) (insight.Query, error) {
 	for _, v := range q["group_by"] {
 		groupBy = append(groupBy, strings.Split(v, ",")...)
 	}
-	return insight.Query{From: from, To: to, Interval: iv, GroupBy: groupBy}, nil
+	return insight.Query{From: from, To: to, Interval: iv, GroupBy: groupBy, Teams: s.teams}, nil
 }
 
 func (s *API) reportConversations(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
@@ -175,4 +175,19 @@ func (s *API) reportSLA(ctx context.Context, r *connectors.Request) (*connectors
 		return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}, nil
 	}
 	return connectors.JSON(http.StatusOK, out), nil
+}
+
+// teams are an agent's teams in the roster in force.
+func (s *API) teams(agent string) []string {
+	if s.router == nil {
+		return nil
+	}
+	rs := s.router.Rules()
+	if rs == nil {
+		return nil
+	}
+	if a, ok := rs.Roster().Lookup(agent); ok {
+		return a.Teams
+	}
+	return nil
 }

@@ -29,9 +29,9 @@ router:
   threading:
     reopen: {email: {mode: reopen}}
   agents:
-    - {id: ann, skills: [general, billing], capacity: {default: 5}}
-    - {id: ben, skills: [general], capacity: {default: 5}}
-    - {id: cat, skills: [billing], capacity: {default: 5}}
+    - {id: ann, skills: [general, billing], capacity: {default: 5}, teams: [tier1]}
+    - {id: ben, skills: [general], capacity: {default: 5}, teams: [tier1, tier2]}
+    - {id: cat, skills: [billing], capacity: {default: 5}, teams: [tier2]}
 `
 
 const insightRules = `
@@ -206,6 +206,26 @@ func TestInsightEndToEnd(t *testing.T) {
 		if recs[i+1][col] != strconv.FormatInt(row.Counts[kpi.Opened], 10) || recs[i+1][1] != row.Dims.Channel {
 			t.Fatalf("CSV line %d %v does not match %+v", i+1, recs[i+1], row)
 		}
+	}
+
+	// Teams: every agent's replies count in each of their teams.
+	teamOf := map[string][]string{"ann": {"tier1"}, "ben": {"tier1", "tier2"}, "cat": {"tier2"}}
+	wantTeam := map[string]int64{}
+	for _, smp := range want {
+		if smp.Name == kpi.Replies {
+			for _, tm := range teamOf[smp.Dims.Agent] {
+				wantTeam[tm]++
+			}
+		}
+	}
+	gotTeam := map[string]int64{}
+	for _, row := range query("/v1/reports/conversations", []string{"team"}, kpi.IntervalNone).Rows {
+		if row.Counts[kpi.Replies] > 0 {
+			gotTeam[row.Dims.Team] = row.Counts[kpi.Replies]
+		}
+	}
+	if fmt.Sprint(gotTeam) != fmt.Sprint(wantTeam) {
+		t.Errorf("replies by team %v, brute force %v", gotTeam, wantTeam)
 	}
 
 	// Agents: only agents' rows.

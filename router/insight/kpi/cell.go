@@ -280,7 +280,7 @@ func (c *Cell) Encode() []byte {
 }
 
 func compareDims(a, b Dims) int {
-	for _, p := range [][2]string{{a.Channel, b.Channel}, {a.Account, b.Account}, {a.Queue, b.Queue}, {a.Agent, b.Agent}} {
+	for _, p := range [][2]string{{a.Channel, b.Channel}, {a.Account, b.Account}, {a.Queue, b.Queue}, {a.Team, b.Team}, {a.Agent, b.Agent}} {
 		if p[0] != p[1] {
 			if p[0] < p[1] {
 				return -1

@@ -121,3 +121,42 @@ func TestPlanAndBuckets(t *testing.T) {
 		t.Fatal("a year of 15-minute cells was planned")
 	}
 }
+
+// TestByTeamCountsAnAgentInEachOfTheirTeams: grouped by team, an agent's figures count in
+// every team of theirs, and figures of no agent (or of an agent in no team) under team "".
+func TestByTeamCountsAnAgentInEachOfTheirTeams(t *testing.T) {
+	teams := map[string][]string{"a1": {"x"}, "a2": {"x", "y"}}
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	c := NewCell()
+	replies := map[string]int64{"a1": 2, "a2": 3, "a3": 5, "": 7}
+	for agent, n := range replies {
+		for i := range n {
+			c.Add(Op{At: at, Dims: Dims{Agent: agent, Queue: "q"}, Name: Replies, Sign: 1})
+			c.Add(Op{At: at, Dims: Dims{Agent: agent, Queue: "q"}, Name: FirstResponse, Value: 1000 * (i + 1), Sign: 1})
+		}
+	}
+	acc := NewAccumulator(CellGroup([]string{DimTeam}))
+	acc.Add(at, c)
+	got := map[string]Summary{}
+	for _, s := range acc.ByTeam(func(a string) []string { return teams[a] }, false).Summaries() {
+		if s.Dims.Agent != "" {
+			t.Fatalf("a team row keeps its agent: %+v", s.Dims)
+		}
+		got[s.Dims.Team] = s
+	}
+	want := map[string]int64{"x": 2 + 3, "y": 3, "": 5 + 7}
+	for team, n := range want {
+		if got[team].Counts[Replies] != n || got[team].Metrics[FirstResponse].Count != n {
+			t.Errorf("team %q: %d replies, %d first responses; want %d", team, got[team].Counts[Replies], got[team].Metrics[FirstResponse].Count, n)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("teams %v", got)
+	}
+	if _, err := ParseGroupBy([]string{"team", "agent", "queue", "channel"}); err != nil {
+		t.Errorf("team with agent counts once: %v", err)
+	}
+	if _, err := ParseGroupBy([]string{"team", "queue", "channel", "priority"}); err == nil {
+		t.Error("four dimensions accepted")
+	}
+}

@@ -12,6 +12,9 @@ type Dims struct {
 	Queue    string `json:"queue,omitempty"`
 	Agent    string `json:"agent,omitempty"`
 	Priority int    `json:"priority,omitempty"`
+	// Team is set in reports grouped by team only (cells keep agents; a report maps them to
+	// their teams in the roster at query time).
+	Team string `json:"team,omitempty"`
 }
 
 // Dimension names, as group_by takes them.
@@ -21,6 +24,8 @@ const (
 	DimQueue    = "queue"
 	DimAgent    = "agent"
 	DimPriority = "priority"
+	// DimTeam groups by the agents' teams (from the roster in force when the report runs).
+	DimTeam = "team"
 )
 
 // DimNames lists the dimensions in their report order.

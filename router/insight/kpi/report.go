@@ -176,15 +176,15 @@ func ParseGroupBy(names []string) ([]string, error) {
 		if n == "" {
 			continue
 		}
-		if !slices.Contains(DimNames, n) {
-			return nil, fmt.Errorf("unknown dimension %q (write channel, account, queue, agent or priority)", n)
+		if !slices.Contains(DimNames, n) && n != DimTeam {
+			return nil, fmt.Errorf("unknown dimension %q (write channel, account, queue, agent, priority or team)", n)
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)
 		}
 	}
-	if len(out) > MaxGroupBy {
-		return nil, fmt.Errorf("group by at most %d dimensions, not %d", MaxGroupBy, len(out))
+	if n := len(CellGroup(out)); n > MaxGroupBy {
+		return nil, fmt.Errorf("group by at most %d dimensions, not %d", MaxGroupBy, n)
 	}
 	return out, nil
 }
@@ -244,4 +244,48 @@ func Summarize(start time.Time, d Dims, r *Row) Summary {
 		}
 	}
 	return s
+}
+
+// CellGroup is the grouping of the cells a report reads: team is read from the agents' rows.
+func CellGroup(groupBy []string) []string {
+	var out []string
+	for _, g := range groupBy {
+		if g == DimTeam {
+			g = DimAgent
+		}
+		if !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// ByTeam regroups the accumulated rows by the agents' teams: a row of an agent in two teams
+// counts in both, a row of no agent (or an agent in no team) under team "". keepAgent keeps
+// the agent dimension too.
+func (a *Accumulator) ByTeam(teams func(agent string) []string, keepAgent bool) *Accumulator {
+	out := &Accumulator{keep: a.keep, rows: map[accKey]*Row{}}
+	for k, r := range a.rows {
+		ts := []string{""}
+		if k.dims.Agent != "" {
+			if got := teams(k.dims.Agent); len(got) > 0 {
+				ts = got
+			}
+		}
+		for _, t := range ts {
+			d := k.dims
+			d.Team = t
+			if !keepAgent {
+				d.Agent = ""
+			}
+			nk := accKey{k.start, d}
+			acc := out.rows[nk]
+			if acc == nil {
+				acc = newRow()
+				out.rows[nk] = acc
+			}
+			acc.Merge(r)
+		}
+	}
+	return out
 }
