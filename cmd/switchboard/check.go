@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/configs/cfg"
@@ -45,6 +46,10 @@ func runCheck(_ context.Context, args []string) error {
 			_ = reportErrors(err)
 		} else {
 			fmt.Printf("%s: ok (version %s, %d queues)\n", path, rs.Version, len(rs.QueueNames()))
+			for _, p := range rs.SLATooLong(c.Pipeline.WithDefaults().Retention.Route.D(), time.Now()) {
+				failed = true
+				fmt.Fprintf(os.Stderr, "%s: %s\n", path, p)
+			}
 			if err := checkInsightHours(*configPath, c, rs); err != nil {
 				failed = true
 				_ = reportErrors(err)

@@ -139,3 +139,27 @@ func TestCheckLocatesUnknownInsightHoursAndZone(t *testing.T) {
 		t.Fatalf("exit %d, want 1 locating insight.timezone:\n%s", code, out)
 	}
 }
+
+func TestCheckRefusesSLATargetsLongerThanTheTimersAreKept(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.yaml")
+	if err := os.WriteFile(rules, []byte("queues: {general: {}}\ndefault_queue: general\nsla:\n  - {name: slow, targets: {resolution: 240h}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "switchboard.yaml")
+	if err := os.WriteFile(conf, []byte("router:\n  rules_file: rules.yaml\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var code int
+	out := captureStderr(t, func() { code = run(context.Background(), []string{"check", "--config", conf}) })
+	if code != 1 || !strings.Contains(out, "sla[0].targets.resolution: 240h0m0s") || !strings.Contains(out, "pipeline.retention.route (168h0m0s)") {
+		t.Fatalf("exit %d, want 1 naming the target:\n%s", code, out)
+	}
+	if err := os.WriteFile(conf, []byte("router:\n  rules_file: rules.yaml\npipeline:\n  retention: {route: 720h}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out = captureStderr(t, func() { code = run(context.Background(), []string{"check", "--config", conf}) })
+	if code != 0 {
+		t.Fatalf("with a month of route retention: exit %d\n%s", code, out)
+	}
+}

@@ -262,3 +262,32 @@ func (rs *Rules) SLAPolicy(name string) *SLAPolicy {
 // UsesSLA reports whether a routing rule conditions on the SLA state: the router then routes
 // a waiting conversation again when its SLA state changes.
 func (rs *Rules) UsesSLA() bool { return rs != nil && rs.usesSLA }
+
+// SLATooLong lists the targets whose clocks could outlast limit (how long SB_ROUTE keeps a
+// timer) as "sla[i].targets.metric: …" problems; business-hours targets are measured from
+// now, in wall time.
+func (rs *Rules) SLATooLong(limit time.Duration, now time.Time) []string {
+	if rs == nil || limit <= 0 {
+		return nil
+	}
+	var out []string
+	for i, p := range rs.sla {
+		targets := map[string]*SLATargetsSpec{"targets": p.targets}
+		for prio, t := range p.byPriority {
+			targets[fmt.Sprintf("by_priority.%d", prio)] = t
+		}
+		for _, where := range slices.Sorted(maps.Keys(targets)) {
+			for _, m := range SLAMetrics {
+				d := targets[where].of(m)
+				if d <= 0 {
+					continue
+				}
+				if wall := p.after(now, d).Sub(now); wall > limit {
+					out = append(out, fmt.Sprintf("sla[%d].%s.%s: %s (%s of wall time from now) is longer than pipeline.retention.route (%s), which keeps the timer: raise the retention or shorten the target",
+						i, where, m, d, wall.Round(time.Minute), limit))
+				}
+			}
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -188,6 +189,11 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 		holder, err = router.NewRulesHolder(rc.RulesFile, rules.NewRoster(rc.Agents, rc.LoadWeights), a.log)
 		if err != nil {
 			return nil, fmt.Errorf("rules:\n%w", err)
+		}
+	}
+	if holder != nil {
+		if long := holder.Current().SLATooLong(a.cfg.Pipeline.WithDefaults().Retention.Route.D(), time.Now()); len(long) > 0 {
+			return nil, fmt.Errorf("rules:\n%s: %s", rc.RulesFile, strings.Join(long, "\n"+rc.RulesFile+": "))
 		}
 	}
 	index, err := pipeline.OpenMessageIndex(ctx, js, a.cfg.Pipeline, w.metrics)
