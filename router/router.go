@@ -134,6 +134,7 @@ func (r *Router) Run(ctx context.Context) error {
 			return nil
 		}
 	}
+	goRun(&wg, func() { r.samplePresence(ctx) })
 	if r.o.Rules != nil {
 		goRun(&wg, func() { r.o.Rules.Watch(ctx, r.o.Config.ReloadInterval.D()) })
 		goRun(&wg, func() { r.dispatcher.runLeased(ctx, r.o.Leases) })

@@ -52,6 +52,7 @@ type Event struct {
 	Delivery *Delivery       `json:"delivery,omitempty"`
 	Identity *IdentityChange `json:"identity,omitempty"`
 	SLA      *SLAEvent       `json:"sla,omitempty"`
+	Presence *PresenceSample `json:"presence,omitempty"`
 }
 
 // Routing explains a routing decision: which rule and target matched, under which rules

@@ -52,7 +52,8 @@ func fullEvent() *schema.Event {
 			OtherCustomer: "cus_2", Source: "agent:a1"},
 		Delivery: &schema.Delivery{MessageID: "msg_2", ExternalID: "SM2", Channel: schema.ChannelSMS, Status: schema.StatusFailed,
 			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2, Implied: true, Resend: 1, DeadLetter: 42},
-		SLA: &schema.SLAEvent{Policy: "vip", RulesVersion: "v1", Clock: *fullClock()}}
+		SLA:      &schema.SLAEvent{Policy: "vip", RulesVersion: "v1", Clock: *fullClock()},
+		Presence: &schema.PresenceSample{Agent: "a1", Status: "available", Load: 2, MaxLoad: 5, Reason: "shift", Sampled: true}}
 }
 
 func fullClock() *schema.SLAClock {

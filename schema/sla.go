@@ -57,3 +57,21 @@ type SLAEvent struct {
 	RulesVersion string   `json:"rules_version,omitempty"`
 	Clock        SLAClock `json:"clock"`
 }
+
+// EventAgentPresence records an agent's presence, on sb.presence.<agent> of SB_CONVERSATIONS
+// (with empty conversation and customer ids): when it is set, and sampled every 15 minutes
+// (Sampled) with the agent's load, so that presence time and occupancy can be measured
+// from the stream (docs/insight.md).
+const EventAgentPresence EventType = "agent_presence"
+
+// PresenceSample is an agent's presence and load at an event's time.
+type PresenceSample struct {
+	Agent  string `json:"agent"`
+	Status string `json:"status"`
+	// Load is the agent's weighted open conversations; MaxLoad their limit (0: none set).
+	Load    int    `json:"load"`
+	MaxLoad int    `json:"max_load,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+	// Sampled marks the quarter-hour sample (not a change someone made).
+	Sampled bool `json:"sampled,omitempty"`
+}

@@ -49,9 +49,11 @@ const (
 	FilterSchedule      = "sb.sched.>"
 	FilterConversations = "sb.conv.>"
 	FilterCustomers     = "sb.customer.>"
-	FilterOutbound      = "sb.out.>"
-	FilterDeadLetter    = "sb.dlq.>"
-	FilterRejected      = "sb.rejected.>"
+	// FilterPresence holds agents' presence on SB_CONVERSATIONS: sb.presence.<agent>.
+	FilterPresence   = "sb.presence.>"
+	FilterOutbound   = "sb.out.>"
+	FilterDeadLetter = "sb.dlq.>"
+	FilterRejected   = "sb.rejected.>"
 	// LiveConvPrefix starts the subjects on which SB_CONVERSATIONS republishes every stored
 	// event (core NATS, after the store): sb.live.conv.<conversation>.<type>. A duplicate the
 	// stream dropped is not republished, so what arrives there is exactly what the stream holds.
@@ -198,3 +200,6 @@ func Key(s string) string {
 func ScheduleSubject(conversation string, cycle int, metric string, exchange int, kind string) string {
 	return fmt.Sprintf("sb.sched.%s.%d.%s.%d.%s", conversation, cycle, metric, exchange, kind)
 }
+
+// PresenceEventSubject is where an agent's presence events go on SB_CONVERSATIONS.
+func PresenceEventSubject(agent string) string { return "sb.presence." + Key(agent) }

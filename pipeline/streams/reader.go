@@ -46,6 +46,8 @@ func (s *Stored) Undecodable() Undecodable {
 type Query struct {
 	// Filter is the subject filter: ConversationFilter(id), or FilterConversations.
 	Filter string
+	// Filters, when set, are several filters read together (Until is then required).
+	Filters []string
 	// After reads only events after this stream sequence (0: from the start).
 	After uint64
 	// Since reads only events stored at or after this time (zero: no bound); ignored when
@@ -169,7 +171,11 @@ func (r *Reader) Read(ctx context.Context, q Query, fn func(*Stored) error) erro
 	if until <= q.After {
 		return nil
 	}
-	oc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{q.Filter}}
+	filters := q.Filters
+	if len(filters) == 0 {
+		filters = []string{q.Filter}
+	}
+	oc := jetstream.OrderedConsumerConfig{FilterSubjects: filters}
 	switch {
 	case q.After > 0:
 		oc.DeliverPolicy, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, q.After+1

@@ -100,7 +100,7 @@ func (p *Projection) follow(ctx context.Context, lost <-chan struct{}) error {
 		return err
 	}
 	b := p.builder(pos, rev, false)
-	oc := jetstream.OrderedConsumerConfig{FilterSubjects: []string{streams.FilterConversations}}
+	oc := jetstream.OrderedConsumerConfig{FilterSubjects: projected}
 	if pos.Seq > 0 {
 		oc.DeliverPolicy, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos.Seq+1
 	}
@@ -151,6 +151,9 @@ func (p *Projection) follow(ctx context.Context, lost <-chan struct{}) error {
 	}
 }
 
+// projected are the subjects the projection reads.
+var projected = []string{streams.FilterConversations, streams.FilterPresence}
+
 // builder folds events into cells for one generation.
 type builder struct {
 	p        *Projection
@@ -159,6 +162,7 @@ type builder struct {
 	posRev   uint64
 	last     uint64 // the last stream sequence applied
 	trackers map[string]*tracked
+	presence map[string]*kpi.Presence // by agent
 	cells    map[string]*cellGroup // by interval key
 	ncells   int
 	reader   *streams.Reader
@@ -183,7 +187,7 @@ type cellEntry struct {
 }
 
 func (p *Projection) builder(pos Position, rev uint64, rebuild bool) *builder {
-	return &builder{p: p, gen: pos.Generation, pos: pos, posRev: rev, last: pos.Seq, trackers: map[string]*tracked{},
+	return &builder{p: p, gen: pos.Generation, pos: pos, posRev: rev, last: pos.Seq, trackers: map[string]*tracked{}, presence: map[string]*kpi.Presence{},
 		cells: map[string]*cellGroup{}, reader: streams.NewReader(p.o.JS), observe: !rebuild}
 }
 
@@ -215,6 +219,13 @@ func (b *builder) apply(ctx context.Context, s *streams.Stored) error {
 		return nil
 	}
 	ev := s.Event
+	if ev.Type == schema.EventAgentPresence && ev.Presence != nil && !ev.At.IsZero() {
+		p, err := b.agentPresence(ctx, ev.Presence.Agent, s.Seq)
+		if err != nil {
+			return err
+		}
+		return b.add(ctx, s.Seq, p.Apply(ev))
+	}
 	if ev.ConversationID == "" || ev.At.IsZero() {
 		return nil
 	}
@@ -229,6 +240,11 @@ func (b *builder) apply(ctx context.Context, s *streams.Stored) error {
 	case schema.EventReopened, schema.EventOpened:
 		tr.resolved = false
 	}
+	return b.add(ctx, s.Seq, ops)
+}
+
+// add applies the ops of the event at stream sequence seq to their cells.
+func (b *builder) add(ctx context.Context, seq uint64, ops []kpi.Op) error {
 	var cerr error
 	var touched []*cellEntry
 	for _, op := range ops {
@@ -241,8 +257,8 @@ func (b *builder) apply(ctx context.Context, s *streams.Stored) error {
 				cerr = err
 				return
 			}
-			if ce.event != s.Seq { // the cell's first op of this event decides for all of them
-				ce.event, ce.accept = s.Seq, s.Seq > ce.c.Through
+			if ce.event != seq { // the cell's first op of this event decides for all of them
+				ce.event, ce.accept = seq, seq > ce.c.Through
 				if ce.accept {
 					touched = append(touched, ce)
 				}
@@ -260,9 +276,38 @@ func (b *builder) apply(ctx context.Context, s *streams.Stored) error {
 		}
 	}
 	for _, ce := range touched {
-		ce.c.Through = s.Seq
+		ce.c.Through = seq
 	}
 	return nil
+}
+
+// agentPresence returns the agent's presence state, reading their previous presence event
+// back from the stream when it is not in memory.
+func (b *builder) agentPresence(ctx context.Context, agent string, streamSeq uint64) (*kpi.Presence, error) {
+	if p := b.presence[agent]; p != nil {
+		return p, nil
+	}
+	p := &kpi.Presence{}
+	var last *schema.Event
+	if streamSeq > 1 {
+		err := b.reader.Read(ctx, streams.Query{Filter: streams.PresenceEventSubject(agent), Until: streamSeq - 1}, func(st *streams.Stored) error {
+			if st.Seq >= streamSeq {
+				return streams.ErrStop
+			}
+			if st.Event != nil {
+				last = st.Event
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	if last != nil {
+		p.Apply(last)
+	}
+	b.presence[agent] = p
+	return p, nil
 }
 
 // tracker returns the conversation's tracker, reading its earlier events back from the stream

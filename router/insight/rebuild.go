@@ -57,12 +57,18 @@ func (p *Projection) rebuild(ctx context.Context, progress Progress) (Position, 
 func (p *Projection) rebuildInto(ctx context.Context, pos Position, progress Progress) (*builder, error) {
 	reader := streams.NewReader(p.o.JS)
 	var total uint64
-	if last, err := reader.Last(ctx, streams.FilterConversations); err == nil {
-		total = last.Seq
+	for _, f := range projected {
+		if last, err := reader.Last(ctx, f); err == nil {
+			total = max(total, last.Seq)
+		}
 	}
 	b := p.builder(pos, 0, true)
 	var done uint64
-	err := reader.Read(ctx, streams.Query{Filter: streams.FilterConversations, Until: total}, func(s *streams.Stored) error {
+	read := reader.Read
+	if total == 0 { // nothing to read
+		read = func(context.Context, streams.Query, func(*streams.Stored) error) error { return nil }
+	}
+	err := read(ctx, streams.Query{Filters: projected, Until: total}, func(s *streams.Stored) error {
 		if err := b.apply(ctx, s); err != nil {
 			return err
 		}

@@ -228,6 +228,40 @@ func TestInsightEndToEnd(t *testing.T) {
 		t.Errorf("replies by team %v, brute force %v", gotTeam, wantTeam)
 	}
 
+	// Presence: ann was available from her first presence event to her away one; her
+	// occupancy is her load times that time over her limit times that time.
+	setPresence(t, g, "ann", rules.Away)
+	pres := map[string][]*schema.Event{}
+	for _, e := range waitFor(t, g, "sb.presence.>", 10*time.Second, func(evs []*schema.Event) error {
+		for _, e := range evs {
+			if e.Presence.Agent == "ann" && e.Presence.Status == "away" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no away event for ann")
+	}) {
+		pres[e.Presence.Agent] = append(pres[e.Presence.Agent], e)
+	}
+	annEvs := pres["ann"]
+	if len(annEvs) != 2 || annEvs[0].Presence.Status != "available" || annEvs[0].Presence.MaxLoad != 5 {
+		t.Fatalf("ann's presence events: %+v", annEvs)
+	}
+	availMs := annEvs[1].At.Sub(annEvs[0].At).Milliseconds()
+	lastSeq = g.StreamCount("SB_CONVERSATIONS", "")
+	var annRow *kpi.Summary
+	for _, row := range query("/v1/reports/agents", nil, kpi.IntervalNone).Rows {
+		if row.Dims.Agent == "ann" {
+			annRow = &row
+		}
+	}
+	if annRow == nil || annRow.Counts[kpi.AvailableMs] != availMs || annRow.Counts[kpi.CapacityMs] != 5*availMs ||
+		annRow.Counts[kpi.LoadMs] != int64(annEvs[0].Presence.Load)*availMs {
+		t.Fatalf("ann's presence figures %+v, want available %d ms at load %d of 5", annRow, availMs, annEvs[0].Presence.Load)
+	}
+	if occ := annRow.Rates["occupancy"]; occ == nil || *occ != float64(annEvs[0].Presence.Load)/5 {
+		t.Fatalf("ann's occupancy %v", occ)
+	}
+
 	// Agents: only agents' rows.
 	agents := query("/v1/reports/agents", nil, kpi.IntervalNone)
 	var replies int64

@@ -39,7 +39,7 @@ type Dist struct {
 type Bin struct{ Q, N int64 }
 
 const (
-	numCounters = 20
+	numCounters = 25
 	numMetrics  = 7
 )
 
@@ -99,7 +99,11 @@ func (r *Row) add(i int, ms, sign int64) {
 	switch {
 	case i < 0:
 	case i < 100:
-		r.Counts[i] += sign
+		if ms != 0 { // a counter of time: it adds its milliseconds
+			r.Counts[i] += sign * ms
+		} else {
+			r.Counts[i] += sign
+		}
 	default:
 		d := r.Dists[i-100]
 		if d == nil {

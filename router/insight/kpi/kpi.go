@@ -75,13 +75,22 @@ const (
 	SLANextResponseBreached  = "sla_next_response_breached"
 	SLAResolutionMet         = "sla_resolution_met"
 	SLAResolutionBreached    = "sla_resolution_breached"
-	WebchatOpened            = "webchat_opened" // live chats opened (the base of the abandonment rate)
+
+	// Agents' presence time in milliseconds (agent_presence events), and while available
+	// their load and limit times that time: occupancy is load_ms ÷ capacity_ms.
+	AvailableMs   = "available_ms"
+	AwayMs        = "away_ms"
+	OfflineMs     = "offline_ms"
+	LoadMs        = "load_ms"
+	CapacityMs    = "capacity_ms"
+	WebchatOpened = "webchat_opened" // live chats opened (the base of the abandonment rate)
 )
 
 // Counters lists the counters in report order.
 var Counters = []string{Opened, Reopened, Resolved, ResolvedFirst, FCR, FCROneReply, Abandoned, WebchatOpened,
 	Assignments, MessagesIn, MessagesOut, Replies, AutomatedOut, Notes,
-	SLAFirstResponseMet, SLAFirstResponseBreached, SLANextResponseMet, SLANextResponseBreached, SLAResolutionMet, SLAResolutionBreached}
+	SLAFirstResponseMet, SLAFirstResponseBreached, SLANextResponseMet, SLANextResponseBreached, SLAResolutionMet, SLAResolutionBreached,
+	AvailableMs, AwayMs, OfflineMs, LoadMs, CapacityMs}
 
 // Duration metrics.
 const (

@@ -147,6 +147,7 @@ var Rates = []struct{ Name, Num, Den, Plus string }{
 	{"sla_first_response_attainment", SLAFirstResponseMet, SLAFirstResponseMet, SLAFirstResponseBreached},
 	{"sla_next_response_attainment", SLANextResponseMet, SLANextResponseMet, SLANextResponseBreached},
 	{"sla_resolution_attainment", SLAResolutionMet, SLAResolutionMet, SLAResolutionBreached},
+	{"occupancy", LoadMs, CapacityMs, ""},
 }
 
 // Accumulator adds up cells into report rows.
