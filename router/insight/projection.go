@@ -163,7 +163,7 @@ type builder struct {
 	last     uint64 // the last stream sequence applied
 	trackers map[string]*tracked
 	presence map[string]*kpi.Presence // by agent
-	cells    map[string]*cellGroup // by interval key
+	cells    map[string]*cellGroup    // by interval key
 	ncells   int
 	reader   *streams.Reader
 	observe  bool // live: feed the Prometheus histograms
