@@ -100,8 +100,6 @@ type heatmapCache struct {
 	data [7][24]int64
 }
 
-var heatmaps heatmapCache
-
 func (s *API) getDashboard(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 	d, err := s.dashboard(ctx)
 	if err != nil {
@@ -163,6 +161,7 @@ func (s *API) dashboard(ctx context.Context) (*Dashboard, error) {
 }
 
 func (s *API) heatmap(ctx context.Context, to time.Time, loc *time.Location) ([7][24]int64, error) {
+	heatmaps := &s.heatmaps
 	heatmaps.mu.Lock()
 	defer heatmaps.mu.Unlock()
 	if time.Since(heatmaps.at) < time.Minute {

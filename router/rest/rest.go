@@ -35,6 +35,8 @@ type API struct {
 	tokens  []Token
 	log     *zap.Logger
 	reports *insight.Reports
+	// heatmaps keeps the dashboard's 4-week heatmap a minute.
+	heatmaps heatmapCache
 }
 
 // Reads are the records REST answers from (router.Store).
