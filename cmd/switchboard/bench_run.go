@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
@@ -247,15 +248,21 @@ func failureKey(status int, err error) string {
 }
 
 func streamMsgs(ctx context.Context, env *benchEnv, name string) (uint64, error) {
+	state, err := streamState(ctx, env, name)
+	return state.Msgs, err
+}
+
+// streamState is a stream's state now.
+func streamState(ctx context.Context, env *benchEnv, name string) (jetstream.StreamState, error) {
 	st, err := env.js.Stream(ctx, name)
 	if err != nil {
-		return 0, err
+		return jetstream.StreamState{}, err
 	}
 	info, err := st.Info(ctx)
 	if err != nil {
-		return 0, err
+		return jetstream.StreamState{}, err
 	}
-	return info.State.Msgs, nil
+	return info.State, nil
 }
 
 // sampleSize is the size of the last stored inbound message: the raw ceiling publishes
@@ -315,13 +322,6 @@ func insightLag(ctx context.Context, env *benchEnv, timeout time.Duration) (uint
 
 // streamLast is a stream's last sequence.
 func streamLast(ctx context.Context, env *benchEnv, name string) (uint64, error) {
-	st, err := env.js.Stream(ctx, name)
-	if err != nil {
-		return 0, err
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return info.State.LastSeq, nil
+	state, err := streamState(ctx, env, name)
+	return state.LastSeq, err
 }
