@@ -56,12 +56,13 @@ rules:
   - {name: money, when: {keywords: [invoice]}, targets: [{queue: billing}]}
   - {name: rest, targets: [{queue: general}]}
 sla:
-  - {name: standard, warn: 50%, targets: {first_response: 2s, resolution: 1h}}
+  - {name: standard, when: {regex: '^(hello|invoice|where)'}, warn: 50%, targets: {first_response: 2s, resolution: 1h}}
 `))
 	setPresence(t, g, "ann", rules.Available)
 	setPresence(t, g, "ben", rules.Away)
 	// Five conversations: three answered at once, one answered after its SLA breached, one
-	// left waiting with nobody available for its queue.
+	// left waiting with nobody available for its queue (no SLA policy applies to it, so it
+	// does not breach however slow the machine is).
 	for i, text := range []string{"hello", "invoice please", "where is my order", "invoice wrong"} {
 		g.PostAPI(fmt.Sprintf("d%d", i), fmt.Sprintf("dash%d@example.com", i), text)
 	}
@@ -129,7 +130,8 @@ sla:
 		"waiting":          "1",
 		"agents-available": "0",
 	}
-	if tot.Counts[kpi.Opened] != 5 || frt.Count != 4 || tot.Counts[kpi.SLAFirstResponseBreached] != 1 {
+	// Replies slower than 2 s on a loaded machine breach too: at least the one left late.
+	if tot.Counts[kpi.Opened] != 5 || frt.Count != 4 || tot.Counts[kpi.SLAFirstResponseBreached] < 1 {
 		t.Fatalf("the report itself: opened %d, first responses %d, breaches %d", tot.Counts[kpi.Opened], frt.Count, tot.Counts[kpi.SLAFirstResponseBreached])
 	}
 	for id, w := range want {
@@ -151,8 +153,8 @@ sla:
 		}
 	}
 	breaches := apptest.Poll(t, ctx, `document.querySelectorAll("#breaches tbody tr").length + ""`, func(v string) bool { return v != "0" })
-	if breaches != "1" {
-		t.Errorf("%s breaches listed, want 1", breaches)
+	if want := strconv.FormatInt(tot.Counts[kpi.SLAFirstResponseBreached], 10); breaches != want {
+		t.Errorf("%s breaches listed, the report has %s", breaches, want)
 	}
 	bars := apptest.Poll(t, ctx, `document.querySelectorAll("#frt-chart canvas").length + ""`, func(v string) bool { return true })
 	if bars != "1" {

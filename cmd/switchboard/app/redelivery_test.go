@@ -127,10 +127,12 @@ func crashAfterEvents(t *testing.T) (*apptest.Gateway, string, string, *nats.Msg
 	convID := first[0].ConversationID
 	ctx := context.Background()
 	convs, _ := g.JS.KeyValue(ctx, streams.BucketConversations)
-	snap, err := convs.Get(ctx, convID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var snap jetstream.KeyValueEntry
+	apptest.Eventually(t, 10*time.Second, func() error { // the snapshot is stored right after the events
+		var err error
+		snap, err = convs.Get(ctx, convID)
+		return err
+	})
 	id := g.PostAPI("k2", "crash@example.com", "second")
 	all := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventMessage))
 	routeCopy := copyOf(t, g, streams.StreamRoute, id)
