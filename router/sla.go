@@ -141,7 +141,12 @@ func (r *Router) slaStep(ctx context.Context, c *change, m *schema.Message, cust
 		if start.IsZero() {
 			start = conv.OpenedAt
 		}
-		for metric, from := range map[string]time.Time{schema.SLAFirstResponse: *conv.AwaitingSince, schema.SLAResolution: start} {
+		// In a fixed order: a cause retried after a crash must emit the same events.
+		for _, clock := range []struct {
+			metric string
+			from   time.Time
+		}{{schema.SLAFirstResponse, *conv.AwaitingSince}, {schema.SLAResolution, start}} {
+			metric, from := clock.metric, clock.from
 			if cl := p.Clock(metric, conv.Priority, from); cl != nil {
 				cl.Cycle = conv.Cycle
 				r.applyClock(c, p.Name, rs.Version, cl)
