@@ -26,6 +26,16 @@ type RulesHolder struct {
 	lastErr  error
 	lastOK   bool
 	onReload func(ok bool, r *rules.Rules)
+	check    func(*rules.Rules) error
+}
+
+// SetCheck adds a check beyond the rules file's own that new rules must pass (the deployment's
+// limits, such as how long SLA timers are kept), and applies it to the rules in force now.
+func (h *RulesHolder) SetCheck(check func(*rules.Rules) error) error {
+	h.mu.Lock()
+	h.check = check
+	h.mu.Unlock()
+	return check(h.Current())
 }
 
 // NewRulesHolder loads the rules file (path "" uses [DefaultRules]); a bad file is an error.
@@ -73,6 +83,9 @@ func (h *RulesHolder) Reload() (bool, error) {
 	var rs *rules.Rules
 	if err == nil {
 		rs, err = rules.ParseRules(h.path, data, h.roster)
+	}
+	if err == nil && h.check != nil {
+		err = h.check(rs)
 	}
 	h.lastData = data
 	h.lastErr, h.lastOK = err, err == nil

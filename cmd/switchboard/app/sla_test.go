@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -253,5 +254,27 @@ sla:
 	}
 	if moves != 1 {
 		t.Fatalf("moved to urgent %d times, want once", moves)
+	}
+}
+
+// A hot reload that would give an SLA target longer than SB_ROUTE keeps its timers is
+// refused like a bad file: the rules in force stay, and /v1/rules says why.
+func TestRulesReloadRefusesSLATargetsPastTimerRetention(t *testing.T) {
+	cfg := routingConfig(t, slaAgents, slaRules)
+	path := strings.TrimSpace(cfg[strings.LastIndex(cfg, "rules_file:")+len("rules_file:"):])
+	g := apptest.Start(t, cfg)
+	var before struct{ Version string }
+	getJSON(t, g, "/v1/rules", &before)
+	if err := os.WriteFile(path, []byte(strings.Replace(slaRules, "resolution: 20s", "resolution: 200h", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, body := g.Do("POST", "/v1/rules/reload", apptest.Token, nil)
+	var after struct {
+		Version   string
+		LastError string `json:"last_error"`
+	}
+	getJSON(t, g, "/v1/rules", &after)
+	if after.Version != before.Version || !strings.Contains(after.LastError, "sla[0].targets.resolution: 200h0m0s") {
+		t.Fatalf("reload answered %d %s; rules now %+v", st, body, after)
 	}
 }

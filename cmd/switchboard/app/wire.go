@@ -192,8 +192,14 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 		}
 	}
 	if holder != nil {
-		if long := holder.Current().SLATooLong(a.cfg.Pipeline.WithDefaults().Retention.Route.D(), time.Now()); len(long) > 0 {
-			return nil, fmt.Errorf("rules:\n%s: %s", rc.RulesFile, strings.Join(long, "\n"+rc.RulesFile+": "))
+		keep := a.cfg.Pipeline.WithDefaults().Retention.Route.D()
+		if err := holder.SetCheck(func(rs *rules.Rules) error {
+			if long := rs.SLATooLong(keep, time.Now()); len(long) > 0 {
+				return fmt.Errorf("%s: %s", rc.RulesFile, strings.Join(long, "\n"+rc.RulesFile+": "))
+			}
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("rules:\n%w", err)
 		}
 	}
 	index, err := pipeline.OpenMessageIndex(ctx, js, a.cfg.Pipeline, w.metrics)
