@@ -128,15 +128,8 @@ type Sample struct {
 	Ms   int64
 }
 
-// BruteForce computes a conversation's figures from its whole history, straight from the
-// definitions in docs/insight.md, without the tracker.
-func BruteForce(evs []*schema.Event, cal interface {
-	Between(a, b time.Time) time.Duration
-}, window time.Duration) []Sample {
-	var out []Sample
-	add := func(at time.Time, d kpi.Dims, name string, ms int64) { out = append(out, Sample{at, d, name, ms}) }
-	opened := evs[0].At
-	// The dimensions in force after each event.
+// dimsAfterEach is the dimensions in force after each event.
+func dimsAfterEach(evs []*schema.Event) []kpi.Dims {
 	state := make([]kpi.Dims, len(evs))
 	var cur kpi.Dims
 	for i, e := range evs {
@@ -154,16 +147,22 @@ func BruteForce(evs []*schema.Event, cal interface {
 		}
 		state[i] = cur
 	}
-	isCustomer := func(e *schema.Event) bool {
-		return e.Type == schema.EventMessage && e.Message.Direction == schema.Inbound &&
-			e.Message.Kind != schema.KindAutoReply && e.Message.Kind != schema.KindBounce
-	}
-	isReply := func(e *schema.Event) bool {
-		m := e.Message
-		return e.Type == schema.EventMessage && m.Direction == schema.Outbound && m.Kind == schema.KindMessage && !slices.Contains(m.Flags, schema.FlagAutomated)
-	}
-	// opened: channel/account of the first customer message; queue, agent and priority as they
-	// stand at the first assignment or first resolution, else at the end.
+	return state
+}
+
+func isCustomer(e *schema.Event) bool {
+	return e.Type == schema.EventMessage && e.Message.Direction == schema.Inbound &&
+		e.Message.Kind != schema.KindAutoReply && e.Message.Kind != schema.KindBounce
+}
+
+func isReply(e *schema.Event) bool {
+	m := e.Message
+	return e.Type == schema.EventMessage && m.Direction == schema.Outbound && m.Kind == schema.KindMessage && !slices.Contains(m.Flags, schema.FlagAutomated)
+}
+
+// openedSamples: channel/account of the first customer message; queue, agent and priority as
+// they stand at the first assignment or first resolution, else at the end.
+func openedSamples(evs []*schema.Event, state []kpi.Dims) []Sample {
 	first := slices.IndexFunc(evs, isCustomer)
 	fix := slices.IndexFunc(evs, func(e *schema.Event) bool {
 		return e.Type == schema.EventResolved || (e.Routing != nil && e.Routing.AgentID != "" && e.Type != schema.EventQueued)
@@ -172,10 +171,23 @@ func BruteForce(evs []*schema.Event, cal interface {
 		fix = len(evs) - 1
 	}
 	od := kpi.Dims{Channel: state[first].Channel, Account: state[first].Account, Queue: state[fix].Queue, Agent: state[fix].Agent, Priority: state[fix].Priority}
-	add(opened, od, kpi.Opened, 0)
+	out := []Sample{{evs[0].At, od, kpi.Opened, 0}}
 	if state[first].Channel == string(schema.ChannelWebchat) {
-		add(opened, od, kpi.WebchatOpened, 0)
+		out = append(out, Sample{evs[0].At, od, kpi.WebchatOpened, 0})
 	}
+	return out
+}
+
+// BruteForce computes a conversation's figures from its whole history, straight from the
+// definitions in docs/insight.md, without the tracker.
+func BruteForce(evs []*schema.Event, cal interface {
+	Between(a, b time.Time) time.Duration
+}, window time.Duration) []Sample {
+	var out []Sample
+	add := func(at time.Time, d kpi.Dims, name string, ms int64) { out = append(out, Sample{at, d, name, ms}) }
+	opened := evs[0].At
+	state := dimsAfterEach(evs)
+	out = append(out, openedSamples(evs, state)...)
 	// Cycles: from the opening or a reopening to the next reopening.
 	var starts []int
 	for i, e := range evs {
