@@ -43,6 +43,8 @@ type Conversation struct {
 	QueuedAt *time.Time `json:"queued_at,omitempty"`
 	// SLA is the SLA policy of the current cycle and its clocks (nil: no policy applies).
 	SLA *SLAState `json:"sla,omitempty"`
+	// Survey is the conversation's latest survey (nil: none asked).
+	Survey *SurveyState `json:"survey,omitempty"`
 }
 
 // ReplyRoute says where an agent's reply goes: the channel, account and address the customer

@@ -53,6 +53,7 @@ type Event struct {
 	Identity *IdentityChange `json:"identity,omitempty"`
 	SLA      *SLAEvent       `json:"sla,omitempty"`
 	Presence *PresenceSample `json:"presence,omitempty"`
+	Survey   *SurveyEvent    `json:"survey,omitempty"`
 }
 
 // Routing explains a routing decision: which rule and target matched, under which rules

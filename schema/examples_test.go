@@ -28,6 +28,10 @@ func fullMessage() *schema.Message {
 		Action:     &schema.Action{Type: "button", Title: "Yes", Payload: "YES"},
 		Reaction:   &schema.Reaction{Emoji: "👍", TargetExternalID: "mid.1", Removed: true},
 		Template:   &schema.Template{Name: "HX123", Language: "en", Variables: map[string]string{"1": "Alice"}},
+		Choices: &schema.Choices{Style: "stars", Button: "Choose", Prompt: "How did we do?",
+			Options: []schema.Choice{{Payload: "survey:s1:5", Title: "Very satisfied", Description: "5 of 5"}}},
+		Survey: &schema.SurveyPrompt{ID: "s1", Kind: schema.SurveyCSAT, Min: 1, Max: 5, Comment: true,
+			Links: []schema.SurveyLink{{Score: 5, Label: "Very satisfied", URL: "https://example.com/survey/t?score=5"}}},
 		ExternalID: "ext-1",
 		Thread: &schema.Thread{MessageID: "a@b", InReplyTo: []string{"c@d"}, References: []string{"e@f"}, ThreadIndex: "AQ==",
 			ReplyToExternalID: "SM1", ReplyToMessageID: "msg_1", EditOfExternalID: "SM0"},
@@ -53,7 +57,17 @@ func fullEvent() *schema.Event {
 		Delivery: &schema.Delivery{MessageID: "msg_2", ExternalID: "SM2", Channel: schema.ChannelSMS, Status: schema.StatusFailed,
 			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2, Implied: true, Resend: 1, DeadLetter: 42},
 		SLA:      &schema.SLAEvent{Policy: "vip", RulesVersion: "v1", Clock: *fullClock()},
-		Presence: &schema.PresenceSample{Agent: "a1", Status: "available", Load: 2, MaxLoad: 5, Reason: "shift", Sampled: true}}
+		Presence: &schema.PresenceSample{Agent: "a1", Status: "available", Load: 2, MaxLoad: 5, Reason: "shift", Sampled: true},
+		Survey:   fullSurveyEvent()}
+}
+
+func fullSurveyEvent() *schema.SurveyEvent {
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	score, prev := 2, 4
+	return &schema.SurveyEvent{ID: "s1", Policy: "csat", RulesVersion: "v1", Kind: schema.SurveyCSAT, Min: 1, Max: 5,
+		Channel: schema.ChannelSMS, Account: "main", Language: "en", DueAt: &at, ExpiresAt: &at, MessageID: "msg_1",
+		Template: "HX1", Reminder: true, Score: &score, Previous: &prev, Comment: "slow", Source: "text",
+		Recovery: "recovery", RecoveryConversation: "conv_2", Reason: "why", Requested: "agent:a1"}
 }
 
 func fullClock() *schema.SLAClock {
@@ -74,7 +88,16 @@ func fullConversation() *schema.Conversation {
 			InReplyTo: "a@b", References: []string{"c@d"}},
 		Queue: "billing", AgentID: "a1", Priority: 2, Messages: 4, LastSeq: 9, LastMessage: "msg_9",
 		OpenedAt: at, UpdatedAt: at, LastInbound: &at, ResolvedAt: &at, ThreadReason: "first message", QueuedAt: &at,
-		SLA: &schema.SLAState{Policy: "vip", RulesVersion: "v1", Cycle: 1, Clocks: map[string]*schema.SLAClock{schema.SLANextResponse: fullClock()}}}
+		SLA: &schema.SLAState{Policy: "vip", RulesVersion: "v1", Cycle: 1, Clocks: map[string]*schema.SLAClock{schema.SLANextResponse: fullClock()}},
+		Survey: fullSurveyState()}
+}
+
+func fullSurveyState() *schema.SurveyState {
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	score := 5
+	return &schema.SurveyState{ID: "s1", Policy: "csat", Kind: schema.SurveyCSAT, Status: schema.SurveyStatusAnswered,
+		Channel: schema.ChannelSMS, Language: "en", DueAt: at, SentAt: &at, ExpiresAt: &at, Reminded: true, Reasked: true,
+		Score: &score, Comment: "great", CommentUntil: &at, AnsweredAt: &at, Reason: "why"}
 }
 
 func fullCustomer() *schema.Customer {

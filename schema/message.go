@@ -76,6 +76,10 @@ type Message struct {
 	Action       *Action      `json:"action,omitempty"`
 	Reaction     *Reaction    `json:"reaction,omitempty"`
 	Template     *Template    `json:"template,omitempty"`
+	// Choices are the answers an outbound message offers, for channels that render them
+	// natively (buttons, quick replies, lists, keyboards); Survey marks a survey question.
+	Choices *Choices      `json:"choices,omitempty"`
+	Survey  *SurveyPrompt `json:"survey,omitempty"`
 
 	// ExternalID is the provider's natural id for this message (Twilio MessageSid, Meta mid or
 	// wamid, Telegram update_id, IMAP UIDVALIDITY:UID, an API client's external_id). With the
