@@ -56,6 +56,9 @@ func Verify(key []byte, s string, now time.Time) (Token, error) {
 		return Token{}, ErrTokenInvalid
 	}
 	t := Token{Conversation: f[0], Survey: f[1], Expires: time.Unix(exp, 0).UTC()}
+	if Sign(key, t) != s {
+		return Token{}, ErrTokenInvalid // not in canonical form (base64 decoding skips newlines)
+	}
 	if !now.Before(t.Expires) {
 		return t, ErrTokenExpired
 	}
