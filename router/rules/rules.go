@@ -28,6 +28,7 @@ type Rules struct {
 	hours    map[string]*openingHours
 	sla      []*SLAPolicy
 	usesSLA  bool // a rule conditions on the SLA state
+	surveys  []*SurveyPolicy
 }
 
 // rule is a compiled [RuleSpec].

@@ -52,11 +52,12 @@ func (c *rulesChecker) check() {
 	}
 	c.out.hours = c.hours
 	c.checkSLA()
+	c.checkSurveys()
 	if q := c.spec.DefaultQueue; q != "" && c.spec.Queues[q] == nil {
 		c.errorf("default_queue", "unknown queue %q%s", q, c.queueHint())
 	}
 	c.out.defQueue = c.out.queues[c.spec.DefaultQueue]
-	if len(c.spec.Rules) == 0 && c.spec.DefaultQueue == "" && len(c.spec.SLA) == 0 {
+	if len(c.spec.Rules) == 0 && c.spec.DefaultQueue == "" && len(c.spec.SLA) == 0 && len(c.spec.Surveys) == 0 {
 		c.errorf("rules", "is empty: add rules or a default_queue")
 	}
 	names := map[string]int{}

@@ -14,6 +14,8 @@ type RulesSpec struct {
 	DefaultQueue string `yaml:"default_queue"`
 	// SLA policies, in order (docs/insight.md#sla-policies).
 	SLA []*SLASpec `yaml:"sla"`
+	// Surveys are the CSAT and NPS survey policies, in order (docs/surveys.md).
+	Surveys []*SurveySpec `yaml:"surveys"`
 }
 
 // QueueSpec is a queue: who can serve it and how an agent is picked.
