@@ -23,6 +23,8 @@ type convState struct {
 	CycleAt time.Time `json:"cycle_at,omitzero"`
 	// AwaitingSince is the customer's oldest message no agent has answered yet.
 	AwaitingSince *time.Time `json:"awaiting_since,omitempty"`
+	// Surveys counts the surveys scheduled on the conversation (survey ids number them).
+	Surveys int `json:"surveys,omitempty"`
 	// Release lists agents whose hold on the conversation the last change ended.
 	Release []string `json:"release,omitempty"`
 
@@ -112,8 +114,14 @@ func applyEvent(c *convState, ev *schema.Event) {
 		c.Schema, c.ID, c.CustomerID = schema.ConversationSchema, ev.ConversationID, ev.CustomerID
 		c.Status, c.OpenedAt, c.ThreadReason = schema.ConversationOpen, ev.At, ev.Reason
 		c.CycleAt = ev.At
+		if ev.Survey != nil && ev.Survey.Route != nil {
+			c.ReplyRoute = *ev.Survey.Route // a recovery task answers where the survey was answered
+		}
 	case schema.EventMessage:
 		applyMessage(c, ev.Message)
+		if ev.Message != nil {
+			applySurveyMessage(c, ev.Message)
+		}
 		switch {
 		case isWaitingMessage(ev.Message) && c.AwaitingSince == nil:
 			at := ev.At
@@ -123,6 +131,8 @@ func applyEvent(c *convState, ev *schema.Event) {
 		}
 	case schema.EventSLAApplied, schema.EventSLAWarning, schema.EventSLABreached, schema.EventSLASatisfied:
 		applySLA(c, ev)
+	case schema.EventSurveyScheduled, schema.EventSurveySent, schema.EventSurveyAnswered, schema.EventSurveyExpired, schema.EventSurveySkipped:
+		applySurvey(c, ev)
 	case schema.EventQueued, schema.EventAssigned, schema.EventTransferred:
 		applyRouting(c, ev)
 	case schema.EventUnassigned:

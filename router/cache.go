@@ -59,6 +59,8 @@ func (pc *partCache) putThread(customer string, t *threadState, rev uint64) {
 type threadState struct {
 	// Current is the customer's latest conversation per threading scope.
 	Current map[string]string `json:"current"`
+	// LastSurvey is the customer's latest survey sent under a policy with once_per.
+	LastSurvey *surveyMark `json:"last_survey,omitempty"`
 }
 
 func threadKey(customer string) string { return "c." + customer }

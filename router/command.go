@@ -44,8 +44,12 @@ type Command struct {
 	Rule     string `json:"rule,omitempty"`
 	Target   int    `json:"target,omitempty"`
 	Strategy string `json:"strategy,omitempty"`
+	// Priority is a recovery task's priority.
+	Priority int `json:"priority,omitempty"`
 	// SLA names the clock of an SLA timer.
 	SLA *SLATimer `json:"sla,omitempty"`
+	// Survey is a survey request, timer, answer or recovery.
+	Survey *SurveyCommand `json:"survey,omitempty"`
 }
 
 // Cause is the cause id under which a command is applied (and agents reserved for it).

@@ -19,8 +19,11 @@ import (
 // onCommand applies a helpdesk or dispatcher command.
 func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) error {
 	conv, rev, err := r.loadConv(ctx, pc, cmd.ConversationID)
-	if errors.Is(err, kernel.ErrNotFound) && cmd.Type == CommandSLATimer {
+	if errors.Is(err, kernel.ErrNotFound) && (cmd.Type == CommandSLATimer || cmd.Type == CommandSurveyTimer) {
 		return nil // the conversation is gone: nothing is owed
+	}
+	if errors.Is(err, kernel.ErrNotFound) && cmd.Type == CommandRecover {
+		return r.openRecovery(ctx, pc, cmd)
 	}
 	if errors.Is(err, kernel.ErrNotFound) {
 		return pipeline.Poison(fmt.Errorf("command %s: unknown conversation %s", cmd.ID, cmd.ConversationID))
@@ -34,6 +37,11 @@ func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) err
 	}
 	if !c.applied() && cmd.Type != CommandSLATimer {
 		if err := r.slaStep(ctx, c, nil, nil); err != nil {
+			return err
+		}
+	}
+	if !c.applied() {
+		if err := r.surveyStep(ctx, c); err != nil {
 			return err
 		}
 	}
@@ -72,6 +80,16 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 		if fresh && r.onSLATimer(c, cmd.SLA) {
 			return r.slaReroute(ctx, c)
 		}
+	case CommandSurveyTimer:
+		if fresh {
+			return r.onSurveyTimer(ctx, c, cmd.Survey)
+		}
+	case CommandSurvey, CommandSurveyAnswer:
+		if fresh {
+			return r.onSurveyCommand(ctx, c, cmd)
+		}
+	case CommandRecover:
+		// the recovery conversation exists: opened by an earlier delivery
 	default:
 		return pipeline.Poison(fmt.Errorf("command %s: unknown type %q", cmd.ID, cmd.Type))
 	}

@@ -30,6 +30,16 @@ type Config struct {
 	// Weight of one open conversation per channel (1 for a channel not listed): with
 	// webchat: 3, one chat counts like three emails against max_load.
 	LoadWeights map[string]int `yaml:"load_weights" example:"{webchat: 3}"`
+	// Surveys: the policies are in the rules file (docs/surveys.md).
+	Surveys SurveysConfig `yaml:"surveys"`
+}
+
+// SurveysConfig configures what surveys need besides their policies.
+type SurveysConfig struct {
+	// Key signs the links of email surveys (HMAC-SHA256; at least 32 characters). Empty: a
+	// random key is made at the first start and kept in JetStream (sb_meta), shared by every
+	// instance. Changing it invalidates the links already sent.
+	Key cfg.Secret `yaml:"key"`
 }
 
 // Threading says which conversation a message joins.

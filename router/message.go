@@ -40,6 +40,9 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	if err != nil {
 		return err
 	}
+	if took, err := r.takeSurveyAnswer(ctx, pc, ts, m, inSeq); took || err != nil {
+		return err
+	}
 	d, err := r.thread(ctx, pc, ts, m)
 	if err != nil {
 		return err
@@ -60,6 +63,9 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 			return err
 		}
 		if err := r.slaStep(ctx, c, m, cust); err != nil {
+			return err
+		}
+		if err := r.surveyStep(ctx, c); err != nil {
 			return err
 		}
 	}

@@ -18,6 +18,8 @@ type Metrics struct {
 	RulesInfo       *prometheus.GaugeVec   // switchboard_rules_info{version}
 	Dispatched      *prometheus.CounterVec // switchboard_dispatcher_commands_total{type}
 	SLABreaches     *prometheus.CounterVec // switchboard_sla_breaches_total{metric,policy}
+	Surveys         *prometheus.CounterVec // switchboard_surveys_total{kind,outcome}
+	SurveyAnswers   *prometheus.CounterVec // switchboard_survey_answers_total{kind,channel,score}
 }
 
 // NewMetrics creates the series and registers them with reg (nil: unregistered).
@@ -37,9 +39,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Commands the dispatcher sent: assign (from the waiting list), escalate, overflow, requeue."}, []string{"type"}),
 		SLABreaches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_sla_breaches_total",
 			Help: "SLA targets breached (sla_breached events), by metric and policy."}, []string{"metric", "policy"}),
+		Surveys: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_surveys_total",
+			Help: "Surveys sent, skipped (opted out, sampled out, no template outside a window, reopened) and expired unanswered, by kind."}, []string{"kind", "outcome"}),
+		SurveyAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_survey_answers_total",
+			Help: "Survey answers (survey_answered events, a changed answer counted again), by kind, channel and score."}, []string{"kind", "channel", "score"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Decisions, m.AssignConflicts, m.ReloadOK, m.ReloadTime, m.RulesInfo, m.Dispatched, m.SLABreaches)
+		reg.MustRegister(m.Decisions, m.AssignConflicts, m.ReloadOK, m.ReloadTime, m.RulesInfo, m.Dispatched, m.SLABreaches, m.Surveys, m.SurveyAnswers)
 	}
 	return m
 }

@@ -2,7 +2,10 @@ package router
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -41,6 +44,9 @@ type Options struct {
 	// Index finds inbound messages by id (late duplicates, GET /v1/messages/{id}); nil:
 	// they are not recorded.
 	Index *pipeline.MessageIndex
+	// SurveyLinks is the public base URL of the survey page (email surveys get signed links
+	// to it; empty: a numbered question to answer by replying).
+	SurveyLinks func() string
 }
 
 // Router consumes SB_ROUTE and publishes SB_CONVERSATIONS.
@@ -57,6 +63,8 @@ type Router struct {
 	metrics    *Metrics
 	caches     []*partCache
 	dispatcher *dispatcher
+	// surveyKey signs the email surveys' links (docs/surveys.md).
+	surveyKey []byte
 }
 
 // New opens the router's buckets (see [Provision]). It starts nothing.
@@ -91,7 +99,43 @@ func New(ctx context.Context, o Options) (*Router, error) {
 	}
 	r.dispatcher = &dispatcher{r: r, log: r.log.Named("dispatcher")}
 	r.metrics.watch(r.board, r.waits, o.Rules, o.Now)
+	if r.surveyKey, err = loadSurveyKey(ctx, o.JS, o.Config.Surveys.Key.Value()); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// SurveyKey is the key that signs the survey links (the survey page checks them with it).
+func (r *Router) SurveyKey() []byte { return r.surveyKey }
+
+// surveyKeyName is the sb_meta key of the generated survey key.
+const surveyKeyName = "survey_key"
+
+// loadSurveyKey is the configured key, else the one kept in sb_meta (made by the first
+// instance to start: later ones read it).
+func loadSurveyKey(ctx context.Context, js jetstream.JetStream, configured string) ([]byte, error) {
+	if configured != "" {
+		return []byte(configured), nil
+	}
+	kv, err := js.KeyValue(ctx, streams.BucketMeta)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", streams.BucketMeta, err)
+	}
+	for range 3 {
+		e, err := kv.Get(ctx, surveyKeyName)
+		if err == nil {
+			return e.Value(), nil
+		}
+		if !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil, fmt.Errorf("read the survey key: %w", err)
+		}
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		if _, err := kv.Create(ctx, surveyKeyName, []byte(hex.EncodeToString(key))); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			return nil, fmt.Errorf("store the survey key: %w", err)
+		}
+	}
+	return nil, errors.New("the survey key could not be read or made")
 }
 
 // Store gives access to the router's records (the REST API uses it).

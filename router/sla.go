@@ -46,7 +46,8 @@ func isAgentReply(ev *schema.Event) bool {
 
 // isWaitingMessage reports whether m starts a response clock: a customer's words or button.
 func isWaitingMessage(m *schema.Message) bool {
-	return m != nil && m.Direction == schema.Inbound && (m.Kind == schema.KindMessage || m.Kind == schema.KindAction || m.Kind == "")
+	return m != nil && m.Direction == schema.Inbound && (m.Kind == schema.KindMessage || m.Kind == schema.KindAction || m.Kind == "") &&
+		!isSurveyAnswer(m)
 }
 
 // applySLA folds an SLA event into the snapshot.
@@ -207,21 +208,27 @@ func (r *Router) timerMsg(conv *convState, cl *schema.SLAClock, kind string, at 
 	id := fmt.Sprintf("sla:%s:%d:%s:%d:%s", conv.ID, cl.Cycle, cl.Metric, cl.Exchange, kind)
 	cmd := &Command{ID: id, Type: CommandSLATimer, ConversationID: conv.ID, CustomerID: conv.CustomerID, Actor: "sla", At: at,
 		SLA: &SLATimer{Metric: cl.Metric, Cycle: cl.Cycle, Exchange: cl.Exchange, Kind: kind}}
+	return r.scheduleMsg(streams.ScheduleSubject(conv.ID, cl.Cycle, cl.Metric, cl.Exchange, kind), conv.CustomerID, cmd, at)
+}
+
+// scheduleMsg is a message schedule on subject that fires cmd onto the customer's
+// partition at at.
+func (r *Router) scheduleMsg(subject, customer string, cmd *Command, at time.Time) *nats.Msg {
 	data, _ := json.Marshal(cmd)
-	return &nats.Msg{Subject: streams.ScheduleSubject(conv.ID, cl.Cycle, cl.Metric, cl.Exchange, kind), Data: data,
+	return &nats.Msg{Subject: subject, Data: data,
 		Header: nats.Header{
 			streams.HeaderKind:     {streams.KindCommand},
 			"Nats-Schedule":        {"@at " + at.UTC().Format(time.RFC3339Nano)},
-			"Nats-Schedule-Target": {streams.RouteSubject(streams.Partition(conv.CustomerID, r.o.Partitions))},
+			"Nats-Schedule-Target": {streams.RouteSubject(streams.Partition(customer, r.o.Partitions))},
 		}}
 }
 
-// publishTimers stores a change's SLA timers before its events: a crash in between leaves a
+// publishTimers stores a change's SLA and survey timers before its events: a crash in between leaves a
 // timer for a clock that does not exist, which is ignored when it fires.
 func (r *Router) publishTimers(ctx context.Context, c *change) error {
 	for _, msg := range c.timers {
 		if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(msg.Subject+"@"+msg.Header.Get("Nats-Schedule"))); err != nil {
-			return errors.Join(kernel.ErrUnavailable, fmt.Errorf("schedule SLA timer %s: %w", msg.Subject, err))
+			return errors.Join(kernel.ErrUnavailable, fmt.Errorf("schedule timer %s: %w", msg.Subject, err))
 		}
 	}
 	c.timers = nil

@@ -24,13 +24,13 @@ func fullMessage() *schema.Message {
 		Subject: "Order 42", Text: "Hello\n> old", StrippedText: "Hello", HTML: "<p>Hello</p>", Language: "en",
 		Attachments: []schema.Attachment{{Name: "a.pdf", OriginalName: "../a.pdf", ContentType: "application/pdf", Size: 10, Bucket: "sb_attachments",
 			Key: "att/x/0", Digest: "SHA-256=abc", URL: "https://example.com/a.pdf", Inline: true, ContentID: "img1", Problem: "none"}},
-		Location:   &schema.Location{Latitude: 52.5, Longitude: 13.4, Name: "Office", Address: "Street 1"},
-		Action:     &schema.Action{Type: "button", Title: "Yes", Payload: "YES"},
-		Reaction:   &schema.Reaction{Emoji: "👍", TargetExternalID: "mid.1", Removed: true},
-		Template:   &schema.Template{Name: "HX123", Language: "en", Variables: map[string]string{"1": "Alice"}},
+		Location: &schema.Location{Latitude: 52.5, Longitude: 13.4, Name: "Office", Address: "Street 1"},
+		Action:   &schema.Action{Type: "button", Title: "Yes", Payload: "YES"},
+		Reaction: &schema.Reaction{Emoji: "👍", TargetExternalID: "mid.1", Removed: true},
+		Template: &schema.Template{Name: "HX123", Language: "en", Variables: map[string]string{"1": "Alice"}},
 		Choices: &schema.Choices{Style: "stars", Button: "Choose", Prompt: "How did we do?",
 			Options: []schema.Choice{{Payload: "survey:s1:5", Title: "Very satisfied", Description: "5 of 5"}}},
-		Survey: &schema.SurveyPrompt{ID: "s1", Kind: schema.SurveyCSAT, Min: 1, Max: 5, Comment: true,
+		Survey: &schema.SurveyPrompt{ID: "s1", Kind: schema.SurveyCSAT, Min: 1, Max: 5, Step: schema.SurveyStepQuestion,
 			Links: []schema.SurveyLink{{Score: 5, Label: "Very satisfied", URL: "https://example.com/survey/t?score=5"}}},
 		ExternalID: "ext-1",
 		Thread: &schema.Thread{MessageID: "a@b", InReplyTo: []string{"c@d"}, References: []string{"e@f"}, ThreadIndex: "AQ==",
@@ -66,7 +66,8 @@ func fullSurveyEvent() *schema.SurveyEvent {
 	score, prev := 2, 4
 	return &schema.SurveyEvent{ID: "s1", Policy: "csat", RulesVersion: "v1", Kind: schema.SurveyCSAT, Min: 1, Max: 5,
 		Channel: schema.ChannelSMS, Account: "main", Language: "en", DueAt: &at, ExpiresAt: &at, MessageID: "msg_1",
-		Template: "HX1", Reminder: true, Score: &score, Previous: &prev, Comment: "slow", Source: "text",
+		Template: "HX1", Reminder: true, Score: &score, Previous: &prev, Comment: "slow", Source: "text", CommentUntil: &at,
+		Route: &schema.ReplyRoute{Channel: schema.ChannelSMS, Account: "main", To: schema.Address{Kind: "phone", Value: "+15551230000"}},
 		Recovery: "recovery", RecoveryConversation: "conv_2", Reason: "why", Requested: "agent:a1"}
 }
 
@@ -88,7 +89,7 @@ func fullConversation() *schema.Conversation {
 			InReplyTo: "a@b", References: []string{"c@d"}},
 		Queue: "billing", AgentID: "a1", Priority: 2, Messages: 4, LastSeq: 9, LastMessage: "msg_9",
 		OpenedAt: at, UpdatedAt: at, LastInbound: &at, ResolvedAt: &at, ThreadReason: "first message", QueuedAt: &at,
-		SLA: &schema.SLAState{Policy: "vip", RulesVersion: "v1", Cycle: 1, Clocks: map[string]*schema.SLAClock{schema.SLANextResponse: fullClock()}},
+		SLA:    &schema.SLAState{Policy: "vip", RulesVersion: "v1", Cycle: 1, Clocks: map[string]*schema.SLAClock{schema.SLANextResponse: fullClock()}},
 		Survey: fullSurveyState()}
 }
 
@@ -97,7 +98,7 @@ func fullSurveyState() *schema.SurveyState {
 	score := 5
 	return &schema.SurveyState{ID: "s1", Policy: "csat", Kind: schema.SurveyCSAT, Status: schema.SurveyStatusAnswered,
 		Channel: schema.ChannelSMS, Language: "en", DueAt: at, SentAt: &at, ExpiresAt: &at, Reminded: true, Reasked: true,
-		Score: &score, Comment: "great", CommentUntil: &at, AnsweredAt: &at, Reason: "why"}
+		Score: &score, Comment: "great", CommentUntil: &at, AnsweredAt: &at, Thanked: true, Recovery: "recovery", Requested: "agent:a1", Reason: "why"}
 }
 
 func fullCustomer() *schema.Customer {

@@ -75,9 +75,19 @@ type SurveyPrompt struct {
 	Min   int          `json:"min"`
 	Max   int          `json:"max"`
 	Links []SurveyLink `json:"links,omitempty"`
-	// Comment marks the follow-up asking for a comment (not a score).
-	Comment bool `json:"comment,omitempty"`
+	// Step is which message of the survey this is: question, reminder, reask, comment (the
+	// follow-up asking for a comment) or thanks.
+	Step string `json:"step"`
 }
+
+// Survey message steps.
+const (
+	SurveyStepQuestion = "question"
+	SurveyStepReminder = "reminder"
+	SurveyStepReask    = "reask"
+	SurveyStepComment  = "comment"
+	SurveyStepThanks   = "thanks"
+)
 
 // SurveyLink is one score's signed link.
 type SurveyLink struct {
@@ -106,7 +116,12 @@ type SurveyState struct {
 	// the answer's comment (set when the policy asks for one).
 	CommentUntil *time.Time `json:"comment_until,omitempty"`
 	AnsweredAt   *time.Time `json:"answered_at,omitempty"`
-	Reason       string     `json:"reason,omitempty"`
+	Thanked      bool       `json:"thanked,omitempty"`
+	// Recovery is the queue a bad score sent a recovery task to.
+	Recovery string `json:"recovery,omitempty"`
+	// Requested names who asked for the survey (REST); policy surveys have none.
+	Requested string `json:"requested_by,omitempty"`
+	Reason    string `json:"reason,omitempty"`
 }
 
 // Open reports whether the survey still takes an answer at t.
@@ -144,9 +159,14 @@ type SurveyEvent struct {
 	Comment  string `json:"comment,omitempty"`
 	// Source is how the answer came: button, text, link.
 	Source string `json:"source,omitempty"`
+	// CommentUntil: the customer's next words until then are taken as the comment.
+	CommentUntil *time.Time `json:"comment_until,omitempty"`
 	// Recovery names the queue a bad score sent a recovery task to, and its conversation.
 	Recovery             string `json:"recovery,omitempty"`
 	RecoveryConversation string `json:"recovery_conversation,omitempty"`
+	// Route, on a recovery task's opened event, is where the answer came from: the task's
+	// replies go there.
+	Route *ReplyRoute `json:"route,omitempty"`
 	// Reason explains a skip or an expiry; Requested names who asked for a manual survey.
 	Reason    string `json:"reason,omitempty"`
 	Requested string `json:"requested_by,omitempty"`

@@ -170,6 +170,17 @@ func (a *App) stageJS(name string) (jetstream.JetStream, error) {
 	return jetstream.New(nc, jetstream.WithPublishAsyncMaxPending(4096))
 }
 
+// publicURL is where customers reach the gateway: http.public_url, else the HTTP listener.
+func (a *App) publicURL() string {
+	if u := a.cfg.HTTP.PublicURL; u != "" {
+		return u
+	}
+	if addr := a.HTTPAddr(); addr != "" {
+		return "http://" + addr
+	}
+	return ""
+}
+
 // HTTPAddr is the address the HTTP server listens on.
 func (a *App) HTTPAddr() string {
 	if a.ln == nil {
