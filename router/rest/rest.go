@@ -60,6 +60,8 @@ type Router interface {
 	Rules() *rules.Rules
 	RulesStatus() (bool, error)
 	ReloadRules() error
+	// SurveyKey signs the email surveys' links.
+	SurveyKey() []byte
 }
 
 // Identities is the identity graph as REST changes it (identity.Graph).
@@ -115,7 +117,7 @@ func (s *API) Endpoints() []connectors.Endpoint {
 		ep("POST", "/v1/conversations/{id}/typing", s.postTyping),
 		ep("GET", "/v1/customers/{id}", s.getCustomer),
 		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
-	}, append(append(s.routerEndpoints(ep), s.reportEndpoints(ep)...), s.dashboardEndpoints(ep)...)...)
+	}, append(append(append(s.routerEndpoints(ep), s.reportEndpoints(ep)...), s.dashboardEndpoints(ep)...), s.surveyEndpoints(ep)...)...)
 }
 
 // auth checks the bearer token against rest.tokens (constant time). With no tokens

@@ -110,3 +110,21 @@ func (t *Text) ReplyHint(kind string) string { return scale(t.Reply, kind) }
 
 // ReaskText is t.Reask for kind.
 func (t *Text) ReaskText(kind string) string { return scale(t.Reask, kind) }
+
+// Page is what the survey page says around the question, per language.
+type Page struct {
+	CommentLabel, Send, Close, Change string
+}
+
+var pages = map[string]Page{
+	"en": {CommentLabel: "Anything you would like to add? (optional)", Send: "Send", Close: "You can close this page.", Change: "You can change your answer."},
+	"tr": {CommentLabel: "Eklemek istediğiniz bir şey var mı? (isteğe bağlı)", Send: "Gönder", Close: "Bu sayfayı kapatabilirsiniz.", Change: "Yanıtınızı değiştirebilirsiniz."},
+}
+
+// PageText is the survey page's text in lang (English when there is none).
+func PageText(lang string) Page {
+	if p, ok := pages[lang]; ok {
+		return p
+	}
+	return pages["en"]
+}
