@@ -17,10 +17,7 @@ func (r *Report) Header() []string {
 	for _, m := range kpi.Metrics {
 		h = append(h, m+"_count", m+"_avg_seconds", m+"_p50_seconds", m+"_p90_seconds")
 	}
-	for _, rt := range kpi.Rates {
-		h = append(h, rt.Name)
-	}
-	return h
+	return append(h, kpi.RateNames()...)
 }
 
 // Record is one row's CSV fields, in Header's order. An undefined rate or a metric without
@@ -42,8 +39,8 @@ func (r *Report) Record(s kpi.Summary) []string {
 		rec = append(rec, strconv.FormatInt(ms.Count, 10), strconv.FormatFloat(ms.AvgSeconds, 'f', 3, 64),
 			strconv.FormatInt(ms.P50Seconds, 10), strconv.FormatInt(ms.P90Seconds, 10))
 	}
-	for _, rt := range kpi.Rates {
-		if v := s.Rates[rt.Name]; v != nil {
+	for _, name := range kpi.RateNames() {
+		if v := s.Rates[name]; v != nil {
 			rec = append(rec, strconv.FormatFloat(*v, 'f', 4, 64))
 		} else {
 			rec = append(rec, "")

@@ -39,7 +39,7 @@ type Dist struct {
 type Bin struct{ Q, N int64 }
 
 const (
-	numCounters = 25
+	numCounters = 36
 	numMetrics  = 7
 )
 

@@ -84,13 +84,31 @@ const (
 	LoadMs        = "load_ms"
 	CapacityMs    = "capacity_ms"
 	WebchatOpened = "webchat_opened" // live chats opened (the base of the abandonment rate)
+
+	// Surveys (docs/surveys.md): sent (reminders not counted again), answered (a changed
+	// answer replaces the earlier one: the latest counts, when it was given), the score sums
+	// (averages), satisfied CSAT answers (4–5), NPS promoters (9–10) and detractors (0–6),
+	// expired unanswered, and not sent.
+	CSATSent       = "csat_sent"
+	CSATAnswers    = "csat_answers"
+	CSATSatisfied  = "csat_satisfied"
+	CSATScoreSum   = "csat_score_sum"
+	NPSSent        = "nps_sent"
+	NPSAnswers     = "nps_answers"
+	NPSPromoters   = "nps_promoters"
+	NPSDetractors  = "nps_detractors"
+	NPSScoreSum    = "nps_score_sum"
+	SurveysExpired = "surveys_expired"
+	SurveysSkipped = "surveys_skipped"
 )
 
 // Counters lists the counters in report order.
 var Counters = []string{Opened, Reopened, Resolved, ResolvedFirst, FCR, FCROneReply, Abandoned, WebchatOpened,
 	Assignments, MessagesIn, MessagesOut, Replies, AutomatedOut, Notes,
 	SLAFirstResponseMet, SLAFirstResponseBreached, SLANextResponseMet, SLANextResponseBreached, SLAResolutionMet, SLAResolutionBreached,
-	AvailableMs, AwayMs, OfflineMs, LoadMs, CapacityMs}
+	AvailableMs, AwayMs, OfflineMs, LoadMs, CapacityMs,
+	CSATSent, CSATAnswers, CSATSatisfied, CSATScoreSum, NPSSent, NPSAnswers, NPSPromoters, NPSDetractors, NPSScoreSum,
+	SurveysExpired, SurveysSkipped}
 
 // Duration metrics.
 const (

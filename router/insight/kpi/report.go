@@ -148,6 +148,25 @@ var Rates = []struct{ Name, Num, Den, Plus string }{
 	{"sla_next_response_attainment", SLANextResponseMet, SLANextResponseMet, SLANextResponseBreached},
 	{"sla_resolution_attainment", SLAResolutionMet, SLAResolutionMet, SLAResolutionBreached},
 	{"occupancy", LoadMs, CapacityMs, ""},
+	{"csat", CSATSatisfied, CSATAnswers, ""},
+	{"csat_average", CSATScoreSum, CSATAnswers, ""},
+	{"csat_response_rate", CSATAnswers, CSATSent, ""},
+	{"nps_average", NPSScoreSum, NPSAnswers, ""},
+	{"nps_response_rate", NPSAnswers, NPSSent, ""},
+	{"nps_promoter_share", NPSPromoters, NPSAnswers, ""},
+	{"nps_detractor_share", NPSDetractors, NPSAnswers, ""},
+}
+
+// NPS is the derived rate % promoters − % detractors (−100 to 100).
+const NPS = "nps"
+
+// RateNames lists every rate a summary has: the ratios of Rates, then NPS.
+func RateNames() []string {
+	out := make([]string, 0, len(Rates)+1)
+	for _, rt := range Rates {
+		out = append(out, rt.Name)
+	}
+	return append(out, NPS)
 }
 
 // Accumulator adds up cells into report rows.
@@ -243,6 +262,11 @@ func Summarize(start time.Time, d Dims, r *Row) Summary {
 		} else {
 			s.Rates[rt.Name] = nil
 		}
+	}
+	s.Rates[NPS] = nil
+	if n := r.Count(NPSAnswers); n > 0 {
+		v := 100 * float64(r.Count(NPSPromoters)-r.Count(NPSDetractors)) / float64(n)
+		s.Rates[NPS] = &v
 	}
 	return s
 }

@@ -1,6 +1,7 @@
 package kpi
 
 import (
+	"slices"
 	"time"
 
 	"github.com/switchboardhq/switchboard/schema"
@@ -35,6 +36,8 @@ type Tracker struct {
 	resolved  int
 	reopened  bool
 	last      *mark // the last resolution: its ops are taken back when the conversation reopens
+	// answers holds each survey's counted answer, taken back when it is replaced.
+	answers map[string]*mark
 }
 
 // mark is ops that may be taken back or moved.
@@ -71,6 +74,10 @@ func (t *Tracker) Apply(ev *schema.Event, o Options) []Op {
 		t.resolve(ev, o, out)
 	case schema.EventReopened:
 		t.reopen(ev, o, out)
+	case schema.EventSurveySent, schema.EventSurveyAnswered, schema.EventSurveyExpired, schema.EventSurveySkipped:
+		if ev.Survey != nil {
+			t.survey(ev, out)
+		}
 	case schema.EventSLASatisfied, schema.EventSLABreached:
 		if ev.SLA != nil {
 			if name := slaCounter(ev); name != "" {
@@ -96,7 +103,7 @@ func (o *ops) push(op ...Op) { o.list = append(o.list, op...) }
 
 func (t *Tracker) message(ev *schema.Event, m *schema.Message, o Options, out *ops) {
 	if m.Direction == schema.Inbound {
-		if m.Kind == schema.KindAutoReply || m.Kind == schema.KindBounce {
+		if m.Kind == schema.KindAutoReply || m.Kind == schema.KindBounce || slices.Contains(m.Flags, schema.FlagSurveyAnswer) {
 			return
 		}
 		t.dims.Channel, t.dims.Account = string(m.Channel), m.Account
@@ -251,4 +258,70 @@ func slaCounter(ev *schema.Event) string {
 		return "sla_" + c.Metric + outcome
 	}
 	return ""
+}
+
+// survey counts a survey event under the conversation's dimensions, with the survey's
+// channel and account (where it was asked).
+func (t *Tracker) survey(ev *schema.Event, out *ops) {
+	e := ev.Survey
+	d := t.dims
+	if e.Channel != "" {
+		d.Channel, d.Account = string(e.Channel), e.Account
+	}
+	nps := e.Kind == schema.SurveyNPS
+	switch ev.Type {
+	case schema.EventSurveySent:
+		if e.Reminder {
+			return
+		}
+		if nps {
+			out.add(NPSSent, d, 0)
+		} else {
+			out.add(CSATSent, d, 0)
+		}
+	case schema.EventSurveyExpired:
+		out.add(SurveysExpired, d, 0)
+	case schema.EventSurveySkipped:
+		out.add(SurveysSkipped, d, 0)
+	case schema.EventSurveyAnswered:
+		if e.Score == nil {
+			return
+		}
+		if prev := t.answers[e.ID]; prev != nil {
+			for _, op := range prev.ops {
+				op.Sign = -op.Sign
+				out.push(op)
+			}
+		}
+		ops := answerOps(ev.At, d, nps, *e.Score)
+		out.push(ops...)
+		if t.answers == nil {
+			t.answers = map[string]*mark{}
+		}
+		t.answers[e.ID] = &mark{at: ev.At, dims: d, ops: ops}
+	}
+}
+
+// answerOps are the counters of one answer.
+func answerOps(at time.Time, d Dims, nps bool, score int) []Op {
+	op := func(name string, v int64) Op { return Op{At: at, Dims: d, Name: name, Value: v, Sign: 1} }
+	var out []Op
+	if nps {
+		out = append(out, op(NPSAnswers, 0))
+		switch {
+		case score >= 9:
+			out = append(out, op(NPSPromoters, 0))
+		case score <= 6:
+			out = append(out, op(NPSDetractors, 0))
+		}
+		if score > 0 { // a counter op of value 0 counts one: a zero score adds nothing
+			out = append(out, op(NPSScoreSum, int64(score)))
+		}
+		return out
+	}
+	out = append(out, op(CSATAnswers, 0), op(CSATScoreSum, int64(score)))
+	if score >= 4 {
+		out = append(out, op(CSATSatisfied, 0))
+	}
+	return out
 }

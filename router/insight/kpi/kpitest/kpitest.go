@@ -111,6 +111,9 @@ func (g *Gen) Conversation(id string) []*schema.Event {
 			break // left open
 		}
 		emit(schema.EventResolved, nil)
+		if g.Rng.IntN(2) == 0 {
+			g.survey(id, c, emit)
+		}
 		if c < cycles-1 {
 			at = at.Add(time.Duration(g.Rng.IntN(3*24)) * time.Hour)
 			emit(schema.EventReopened, nil)
@@ -118,6 +121,91 @@ func (g *Gen) Conversation(id string) []*schema.Event {
 		}
 	}
 	return evs
+}
+
+// survey adds a survey after a resolution: skipped, or sent (perhaps reminded), then
+// answered up to three times (a changed answer) or expired.
+func (g *Gen) survey(conv string, n int, emit func(schema.EventType, func(*schema.Event))) {
+	kind := []string{schema.SurveyCSAT, schema.SurveyNPS}[g.Rng.IntN(2)]
+	lo, hi := schema.SurveyScale(kind)
+	chs := []schema.Channel{schema.ChannelSMS, schema.ChannelWhatsApp, schema.ChannelEmail}
+	se := func() *schema.SurveyEvent {
+		return &schema.SurveyEvent{ID: fmt.Sprintf("%s-s%d", conv, n+1), Kind: kind, Min: lo, Max: hi, Channel: chs[n%len(chs)], Account: "sa"}
+	}
+	emit(schema.EventSurveyScheduled, func(e *schema.Event) { e.Survey = se() })
+	if g.Rng.IntN(6) == 0 {
+		emit(schema.EventSurveySkipped, func(e *schema.Event) { e.Survey = se() })
+		return
+	}
+	emit(schema.EventSurveySent, func(e *schema.Event) { e.Survey = se() })
+	if g.Rng.IntN(3) == 0 {
+		emit(schema.EventSurveySent, func(e *schema.Event) { e.Survey = se(); e.Survey.Reminder = true })
+	}
+	answers := g.Rng.IntN(4)
+	if answers == 0 && g.Rng.IntN(2) == 0 {
+		emit(schema.EventSurveyExpired, func(e *schema.Event) { e.Survey = se() })
+	}
+	for range answers {
+		emit(schema.EventMessage, func(e *schema.Event) {
+			e.Message = &schema.Message{Direction: schema.Inbound, Kind: schema.KindMessage, Channel: chs[n%len(chs)], Account: "sa",
+				Flags: []string{schema.FlagSurveyAnswer}}
+		})
+		score := lo + g.Rng.IntN(hi-lo+1)
+		emit(schema.EventSurveyAnswered, func(e *schema.Event) { e.Survey = se(); e.Survey.Score = &score })
+	}
+}
+
+// surveySamples: per survey, its first sending; the latest answer (when it was given, under
+// the dimensions then, with the survey's channel and account); expiries and skips.
+func surveySamples(evs []*schema.Event, state []kpi.Dims) []Sample {
+	var out []Sample
+	last := map[string]int{}
+	var order []string
+	at := func(i int) kpi.Dims {
+		d := state[i]
+		d.Channel, d.Account = string(evs[i].Survey.Channel), evs[i].Survey.Account
+		return d
+	}
+	for i, e := range evs {
+		if e.Survey == nil {
+			continue
+		}
+		switch e.Type {
+		case schema.EventSurveySent:
+			if !e.Survey.Reminder {
+				out = append(out, Sample{e.At, at(i), e.Survey.Kind + "_sent", 0})
+			}
+		case schema.EventSurveyExpired:
+			out = append(out, Sample{e.At, at(i), kpi.SurveysExpired, 0})
+		case schema.EventSurveySkipped:
+			out = append(out, Sample{e.At, at(i), kpi.SurveysSkipped, 0})
+		case schema.EventSurveyAnswered:
+			if _, ok := last[e.Survey.ID]; !ok {
+				order = append(order, e.Survey.ID)
+			}
+			last[e.Survey.ID] = i
+		}
+	}
+	for _, id := range order {
+		i := last[id]
+		e, d := evs[i], at(last[id])
+		score := *e.Survey.Score
+		if e.Survey.Kind == schema.SurveyNPS {
+			out = append(out, Sample{e.At, d, kpi.NPSAnswers, 0}, Sample{e.At, d, kpi.NPSScoreSum, int64(score)})
+			if score >= 9 {
+				out = append(out, Sample{e.At, d, kpi.NPSPromoters, 0})
+			}
+			if score <= 6 {
+				out = append(out, Sample{e.At, d, kpi.NPSDetractors, 0})
+			}
+			continue
+		}
+		out = append(out, Sample{e.At, d, kpi.CSATAnswers, 0}, Sample{e.At, d, kpi.CSATScoreSum, int64(score)})
+		if score >= 4 {
+			out = append(out, Sample{e.At, d, kpi.CSATSatisfied, 0})
+		}
+	}
+	return out
 }
 
 // Sample is one figure as the brute force sees it.
@@ -135,7 +223,8 @@ func dimsAfterEach(evs []*schema.Event) []kpi.Dims {
 	for i, e := range evs {
 		switch e.Type {
 		case schema.EventMessage:
-			if m := e.Message; m.Direction == schema.Inbound && m.Kind != schema.KindAutoReply && m.Kind != schema.KindBounce {
+			if m := e.Message; m.Direction == schema.Inbound && m.Kind != schema.KindAutoReply && m.Kind != schema.KindBounce &&
+				!slices.Contains(m.Flags, schema.FlagSurveyAnswer) {
 				cur.Channel, cur.Account = string(m.Channel), m.Account
 			}
 		case schema.EventQueued, schema.EventAssigned, schema.EventTransferred:
@@ -152,7 +241,7 @@ func dimsAfterEach(evs []*schema.Event) []kpi.Dims {
 
 func isCustomer(e *schema.Event) bool {
 	return e.Type == schema.EventMessage && e.Message.Direction == schema.Inbound &&
-		e.Message.Kind != schema.KindAutoReply && e.Message.Kind != schema.KindBounce
+		e.Message.Kind != schema.KindAutoReply && e.Message.Kind != schema.KindBounce && !slices.Contains(e.Message.Flags, schema.FlagSurveyAnswer)
 }
 
 func isReply(e *schema.Event) bool {
@@ -188,6 +277,7 @@ func BruteForce(evs []*schema.Event, cal interface {
 	opened := evs[0].At
 	state := dimsAfterEach(evs)
 	out = append(out, openedSamples(evs, state)...)
+	out = append(out, surveySamples(evs, state)...)
 	// Cycles: from the opening or a reopening to the next reopening.
 	var starts []int
 	for i, e := range evs {
@@ -350,9 +440,12 @@ func Compare(t testing.TB, what string, rows []kpi.Summary, want []Sample, from,
 			a = &agg{counts: map[string]int64{}, vals: map[string][]int64{}}
 			brute[k] = a
 		}
-		if kpi.IsMetric(s.Name) {
+		switch {
+		case kpi.IsMetric(s.Name):
 			a.vals[s.Name] = append(a.vals[s.Name], s.Ms)
-		} else {
+		case s.Name == kpi.CSATScoreSum || s.Name == kpi.NPSScoreSum:
+			a.counts[s.Name] += s.Ms // a sum of scores
+		default:
 			a.counts[s.Name]++
 		}
 	}
