@@ -21,6 +21,7 @@ func (s *API) reportEndpoints(ep func(string, string, connectors.HandlerFunc) co
 		ep("GET", "/v1/reports/conversations", s.reportConversations),
 		ep("GET", "/v1/reports/agents", s.reportAgents),
 		ep("GET", "/v1/reports/sla", s.reportSLA),
+		ep("GET", "/v1/reports/surveys", s.reportSurveys),
 	}
 }
 
