@@ -20,7 +20,7 @@ import (
 
 // Delivery is the JSON body POSTed to an account's callback.
 type Delivery struct {
-	Type      string          `json:"type"` // "message.outbound"
+	Type      string          `json:"type"` // "message.outbound", or "message.survey" for a survey question
 	Timestamp time.Time       `json:"timestamp"`
 	Data      *schema.Message `json:"data"`
 }
@@ -34,7 +34,11 @@ func (c *Connector) Send(ctx context.Context, m *schema.Message) (connectors.Sen
 			"api account %q has no callback url; set channels.api.accounts.%s.callback to receive replies", m.Account, m.Account)
 	}
 	now := time.Now().UTC()
-	body, err := json.Marshal(Delivery{Type: "message.outbound", Timestamp: now, Data: m})
+	typ := "message.outbound"
+	if m.Kind == schema.KindSurvey {
+		typ = "message.survey" // data.survey says which survey; answer with data.choices' payloads or the score as text
+	}
+	body, err := json.Marshal(Delivery{Type: typ, Timestamp: now, Data: m})
 	if err != nil {
 		return connectors.SendResult{}, connectors.Permanent("encode", "%v", err)
 	}

@@ -21,8 +21,38 @@ type sendRequest struct {
 }
 
 type sendMessage struct {
-	Text       string          `json:"text,omitempty"`
-	Attachment *sendAttachment `json:"attachment,omitempty"`
+	Text         string          `json:"text,omitempty"`
+	Attachment   *sendAttachment `json:"attachment,omitempty"`
+	QuickReplies []quickReply    `json:"quick_replies,omitempty"`
+}
+
+// quickReply is a Send API quick reply (developers.facebook.com/docs/messenger-platform/send-messages/quick-replies):
+// at most 13, titles of 20 characters, payloads of 1000.
+type quickReply struct {
+	ContentType string `json:"content_type"`
+	Title       string `json:"title"`
+	Payload     string `json:"payload"`
+}
+
+const (
+	maxQuickReplies   = 13
+	quickReplyTitle   = 20
+	quickReplyPayload = 1000
+)
+
+// quickReplies renders choices as quick replies; nil when they do not fit.
+func quickReplies(ch *schema.Choices) []quickReply {
+	if ch == nil || len(ch.Options) == 0 || len(ch.Options) > maxQuickReplies || ch.Prompt == "" {
+		return nil
+	}
+	var out []quickReply
+	for _, o := range ch.Options {
+		if len(o.Payload) > quickReplyPayload {
+			return nil
+		}
+		out = append(out, quickReply{ContentType: "text", Title: clip(o.Title, quickReplyTitle), Payload: o.Payload})
+	}
+	return out
 }
 
 type sendAttachment struct {
@@ -78,6 +108,11 @@ func recipientField(to string) map[string]string {
 }
 
 func (s *sender) messagingParts(m *schema.Message, base sendRequest) ([]connectors.Part, error) {
+	if qr := quickReplies(m.Choices); qr != nil && len(m.Attachments) == 0 && len([]rune(m.Choices.Prompt)) <= textLimit[s.acct.channel] {
+		req := base
+		req.Message = sendMessage{Text: m.Choices.Prompt, QuickReplies: qr}
+		return []connectors.Part{s.sendPart(req)}, nil
+	}
 	var parts []connectors.Part
 	for _, chunk := range connectors.SplitText(m.Text, textLimit[s.acct.channel]) {
 		req := base

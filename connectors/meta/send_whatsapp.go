@@ -52,6 +52,9 @@ func (s *sender) whatsappParts(m *schema.Message, to string) ([]connectors.Part,
 		}
 		return []connectors.Part{s.waPart(msg("template", templateOf(t)))}, nil
 	}
+	if body := waChoices(m.Choices); body != nil && len(m.Attachments) == 0 {
+		return []connectors.Part{s.waPart(msg("interactive", body))}, nil
+	}
 	var parts []connectors.Part
 	for _, chunk := range connectors.SplitText(m.Text, waTextLimit) {
 		parts = append(parts, s.waPart(msg("text", map[string]any{"body": chunk, "preview_url": false})))
@@ -67,6 +70,63 @@ func (s *sender) whatsappParts(m *schema.Message, to string) ([]connectors.Part,
 		return nil, connectors.Permanent("empty_message", "WhatsApp replies need text, attachments or a template (HTML is not sent)")
 	}
 	return parts, nil
+}
+
+// Interactive message limits (developers.facebook.com/docs/whatsapp/cloud-api/messages/interactive-list-messages,
+// .../interactive-reply-buttons-messages): three reply buttons with 20-character titles; a list of
+// ten rows with 24-character titles and 72-character descriptions; a 1024-character body.
+const (
+	waMaxButtons   = 3
+	waMaxRows      = 10
+	waButtonTitle  = 20
+	waRowTitle     = 24
+	waRowDesc      = 72
+	waBodyLimit    = 1024
+	waListButton   = 20
+	waPayloadLimit = 200
+)
+
+// waChoices renders choices as reply buttons (up to three) or a list message (up to
+// ten); nil when they do not fit (the text, which numbers the options, is sent instead).
+func waChoices(ch *schema.Choices) map[string]any {
+	if ch == nil || len(ch.Options) == 0 || len(ch.Options) > waMaxRows || ch.Prompt == "" || len([]rune(ch.Prompt)) > waBodyLimit {
+		return nil
+	}
+	for _, o := range ch.Options {
+		if len(o.Payload) > waPayloadLimit {
+			return nil
+		}
+	}
+	body := map[string]string{"text": ch.Prompt}
+	if len(ch.Options) <= waMaxButtons {
+		var buttons []map[string]any
+		for _, o := range ch.Options {
+			buttons = append(buttons, map[string]any{"type": "reply", "reply": map[string]string{"id": o.Payload, "title": clip(o.Title, waButtonTitle)}})
+		}
+		return map[string]any{"type": "button", "body": body, "action": map[string]any{"buttons": buttons}}
+	}
+	var rows []map[string]string
+	for _, o := range ch.Options {
+		row := map[string]string{"id": o.Payload, "title": clip(o.Title, waRowTitle)}
+		if o.Description != "" {
+			row["description"] = clip(o.Description, waRowDesc)
+		}
+		rows = append(rows, row)
+	}
+	button := ch.Button
+	if button == "" {
+		button = "Choose"
+	}
+	return map[string]any{"type": "list", "body": body,
+		"action": map[string]any{"button": clip(button, waListButton), "sections": []map[string]any{{"rows": rows}}}}
+}
+
+// clip cuts s to n characters.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n])
+	}
+	return s
 }
 
 // templateOf builds a template message. Variables with numeric names ("1", "2") are the

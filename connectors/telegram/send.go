@@ -37,7 +37,13 @@ func (s *sender) Send(ctx context.Context, m *schema.Message) (connectors.SendRe
 		return connectors.SendResult{}, connectors.Permanent("template_unsupported", "telegram has no message templates; send text")
 	}
 	var parts []connectors.Part
+	if kb := inlineKeyboard(m.Choices); kb != nil && len(m.Attachments) == 0 && len([]rune(m.Choices.Prompt)) <= textLimit {
+		parts = append(parts, s.keyboardPart(chat, m.Choices.Prompt, kb))
+	}
 	for _, chunk := range connectors.SplitText(m.Text, textLimit) {
+		if len(parts) > 0 {
+			break // the keyboard message carries the question
+		}
 		parts = append(parts, s.textPart(chat, chunk))
 	}
 	for i := range m.Attachments {
@@ -86,6 +92,51 @@ func (s *sender) textPart(chat, text string) connectors.Part {
 	return func(ctx context.Context) (string, error) {
 		var r sent
 		if err := s.c.callJSON(ctx, s.bot, "sendMessage", map[string]string{"chat_id": chat, "text": text}, &r); err != nil {
+			return "", err
+		}
+		return r.ref(), nil
+	}
+}
+
+// callbackDataLimit is the Bot API's limit on a button's callback_data (1–64 bytes).
+const callbackDataLimit = 64
+
+// inlineKeyboard lays choices out as an inline keyboard (core.telegram.org/bots/api#inlinekeyboardmarkup):
+// up to six buttons a row, one a row when their titles are long; nil when a payload does not
+// fit callback_data.
+func inlineKeyboard(ch *schema.Choices) [][]map[string]string {
+	if ch == nil || len(ch.Options) == 0 || ch.Prompt == "" {
+		return nil
+	}
+	perRow := 6
+	for _, o := range ch.Options {
+		if len(o.Payload) == 0 || len(o.Payload) > callbackDataLimit {
+			return nil
+		}
+		if len([]rune(o.Title)) > 3 {
+			perRow = 1
+		}
+	}
+	var rows [][]map[string]string
+	for i, o := range ch.Options {
+		if i%perRow == 0 {
+			rows = append(rows, nil)
+		}
+		title := o.Title
+		if perRow == 1 && o.Description != "" {
+			title += "  " + o.Description
+		}
+		rows[len(rows)-1] = append(rows[len(rows)-1], map[string]string{"text": title, "callback_data": o.Payload})
+	}
+	return rows
+}
+
+// keyboardPart sends text with an inline keyboard.
+func (s *sender) keyboardPart(chat, text string, kb [][]map[string]string) connectors.Part {
+	return func(ctx context.Context) (string, error) {
+		var r sent
+		body := map[string]any{"chat_id": chat, "text": text, "reply_markup": map[string]any{"inline_keyboard": kb}}
+		if err := s.c.callJSON(ctx, s.bot, "sendMessage", body, &r); err != nil {
 			return "", err
 		}
 		return r.ref(), nil

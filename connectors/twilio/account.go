@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	twilio "github.com/twilio/twilio-go"
 	"github.com/twilio/twilio-go/client"
@@ -25,6 +26,7 @@ type account struct {
 	user, pass string // REST and media credentials
 	http       *http.Client
 	rest       *twilio.RestClient
+	contents   sync.Map // content state key → Content SID of choices sent natively
 }
 
 func compile(name string, a *Account, publicURL string) *account {

@@ -67,6 +67,9 @@ func (a *account) normalize(form url.Values) (*schema.Message, error) {
 	if p, t := form.Get("ButtonPayload"), form.Get("ButtonText"); p != "" || t != "" {
 		m.Kind, m.Action = schema.KindAction, &schema.Action{Type: "button", Title: t, Payload: p}
 	}
+	if id, t := form.Get("ListId"), form.Get("ListTitle"); id != "" {
+		m.Kind, m.Action = schema.KindAction, &schema.Action{Type: "list_reply", Title: t, Payload: id}
+	}
 	if r := form.Get("OriginalRepliedMessageSid"); r != "" {
 		m.Thread = &schema.Thread{ReplyToExternalID: r}
 	}

@@ -26,6 +26,16 @@ func (c *Connector) Send(ctx context.Context, m *schema.Message) (connectors.Sen
 	if err != nil {
 		return connectors.SendResult{}, err
 	}
+	if m.Channel == schema.ChannelWhatsApp && m.Template == nil && m.Choices != nil && len(m.Attachments) == 0 {
+		sid, err := c.contentFor(ctx, a, m.Choices, m.Language)
+		if err != nil {
+			return connectors.SendResult{}, err
+		}
+		if sid != "" { // the buttons or list replace the numbered text
+			p.Body = nil
+			p.SetContentSid(sid)
+		}
+	}
 	if err := ctx.Err(); err != nil {
 		return connectors.SendResult{}, connectors.Temporary(err, 0)
 	}

@@ -136,6 +136,15 @@ func (s *conn) projectMessage(f *eventFrame, m *schema.Message) (*eventFrame, st
 			return nil, ""
 		}
 		wm.Author = "agent"
+		if ch := m.Choices; ch != nil && len(ch.Options) > 0 {
+			wm.Choices = &wireChoices{Style: ch.Style}
+			for _, o := range ch.Options {
+				wm.Choices.Options = append(wm.Choices.Options, wireChoice{Payload: o.Payload, Title: o.Title, Label: o.Description})
+			}
+			if ch.Prompt != "" {
+				wm.Text = ch.Prompt
+			}
+		}
 	default:
 		return nil, ""
 	}

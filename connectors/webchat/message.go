@@ -32,6 +32,9 @@ func (s *conn) message(f *clientFrame, raw []byte) {
 	if s.page != "" {
 		m.Metadata = map[string]string{"page": s.page}
 	}
+	if f.Payload != "" {
+		m.Kind, m.Action = schema.KindAction, &schema.Action{Type: "button", Title: f.Text, Payload: f.Payload}
+	}
 	id := schema.MessageID(schema.DedupeKey(m.Channel, site, m.ExternalID))
 	s.mu.Lock()
 	if s.closeMsg != nil {

@@ -34,6 +34,8 @@ type clientFrame struct {
 	ID          string   `json:"id,omitempty"`
 	Text        string   `json:"text,omitempty"`
 	Attachments []string `json:"attachments,omitempty"`
+	// Payload is the choice a visitor clicked (a survey's star, a flow's option).
+	Payload string `json:"payload,omitempty"`
 	// typing
 	State string `json:"state,omitempty"`
 	// read
@@ -120,8 +122,14 @@ func checkMessage(f *clientFrame, maxText int) *protoError {
 	if len(f.Attachments) > maxAttachmentsPerMessage {
 		return badFrame("at most %d attachments", maxAttachmentsPerMessage)
 	}
+	if len(f.Payload) > maxPayload || !utf8.ValidString(f.Payload) {
+		return badFrame("payload longer than %d bytes", maxPayload)
+	}
 	return nil
 }
+
+// maxPayload bounds a clicked choice's payload.
+const maxPayload = 256
 
 func validClientID(id string) bool { return len(id) <= 64 && schema.ValidToken(id) }
 
@@ -180,6 +188,20 @@ type wireMessage struct {
 	Author      string           `json:"author"` // visitor | agent
 	Text        string           `json:"text,omitempty"`
 	Attachments []wireAttachment `json:"attachments,omitempty"`
+	// Choices are buttons to offer (a survey's stars or 0–10 scale): a click sends a message
+	// with the choice's payload.
+	Choices *wireChoices `json:"choices,omitempty"`
+}
+
+type wireChoices struct {
+	Style   string       `json:"style,omitempty"` // stars, scale, buttons
+	Options []wireChoice `json:"options"`
+}
+
+type wireChoice struct {
+	Payload string `json:"payload"`
+	Title   string `json:"title"`
+	Label   string `json:"label,omitempty"`
 }
 
 type wireAttachment struct {

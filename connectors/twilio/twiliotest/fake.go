@@ -3,6 +3,7 @@ package twiliotest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,7 @@ type Call struct {
 	Method, Path string
 	User, Pass   string // basic auth
 	Form         url.Values
+	JSON         []byte // a JSON body (the Content API)
 }
 
 // Reply is what the fake answers to a CreateMessage call.
@@ -52,6 +54,7 @@ func NewAPI(user, pass string) *API {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /2010-04-01/Accounts/{sid}/Messages.json", f.create)
 	mux.HandleFunc("GET /2010-04-01/Accounts/{sid}/Messages/{msg}/Media/{media}", f.serveMedia)
+	mux.HandleFunc("POST /v1/Content", f.createContent)
 	f.Server = httptest.NewServer(mux)
 	return f
 }
@@ -117,6 +120,34 @@ func (f *API) create(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
 		_ = json.NewEncoder(w).Encode(messageJSON(r.PathValue("sid"), sid, c.Form))
 	}
+}
+
+// createContent answers the Content API's POST /v1/Content (content.twilio.com) with the
+// created content, as Twilio documents it: a Content SID, the request's language, variables
+// and types.
+func (f *API) createContent(w http.ResponseWriter, r *http.Request) {
+	user, pass, _ := r.BasicAuth()
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	f.mu.Lock()
+	f.calls = append(f.calls, Call{Method: r.Method, Path: r.URL.Path, User: user, Pass: pass, JSON: body})
+	f.n++
+	sid := fmt.Sprintf("HX%032x", f.n)
+	f.mu.Unlock()
+	if user != f.User || pass != f.Pass {
+		writeError(w, 401, 20003, "Authenticate")
+		return
+	}
+	var req map[string]any
+	if err := json.Unmarshal(body, &req); err != nil || req["types"] == nil || req["language"] == nil {
+		writeError(w, 400, 20001, "Invalid content: types and language are required")
+		return
+	}
+	now := time.Now().UTC().Format(time.RFC3339)
+	req["sid"], req["account_sid"], req["date_created"], req["date_updated"] = sid, f.User, now, now
+	req["url"] = "https://content.twilio.com/v1/Content/" + sid
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusCreated)
+	_ = json.NewEncoder(w).Encode(req)
 }
 
 // messageJSON is Twilio's documented answer to a created message.

@@ -56,6 +56,12 @@
     "form button{border:0;border-radius:8px;background:#2456d3;color:#fff;padding:8px 12px;cursor:pointer;font:inherit}" +
     ".attach{background:#e8ecf4 !important;color:#1b1f24 !important}" +
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}" +
+    ".choices{display:flex;flex-wrap:wrap;gap:4px;margin:6px 0 2px}" +
+    ".choices button{border:1px solid #c5cbd6;background:#fff;border-radius:8px;min-width:30px;padding:5px 7px;cursor:pointer;font:inherit;color:#1b1f24}" +
+    ".choices.stars button{border:0;background:none;font-size:26px;line-height:1;padding:0 2px;color:#c5cbd6;min-width:0}" +
+    ".choices.stars button.lit,.choices.stars button.chosen{color:#f5a400}" +
+    ".choices button.chosen{background:#2456d3;color:#fff;border-color:#2456d3}.choices.stars button.chosen{background:none}" +
+    ".choices button:disabled{cursor:default}.choices .hint{width:100%;font-size:11px;color:#555}" +
     "</style>" +
     "<button class='bubble' type='button' aria-expanded='false' aria-controls='sb-panel' aria-label='Open chat'><svg width='26' height='26' viewBox='0 0 24 24' aria-hidden='true'><path fill='currentColor' d='M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z'/></svg><span class='badge' hidden></span></button>" +
     "<section class='panel' id='sb-panel' role='dialog' aria-labelledby='sb-title' hidden>" +
@@ -91,6 +97,7 @@
       m.el = el;
     }
     el.querySelector(".text").textContent = m.text || "";
+    if (m.choices && !el.querySelector(".choices")) { renderChoices(el, m); }
     (m.attachments || []).forEach(function (a) {
       if (el.querySelector("a[data-name='" + CSS.escape(a.name || "") + "']")) { return; }
       var link = document.createElement("a");
@@ -107,6 +114,41 @@
     log.scrollTop = log.scrollHeight;
   }
 
+  // Choices (a survey's stars or 0-10 scale): a click sends the choice as a message whose
+  // payload says which one; the buttons then show the answer.
+  function renderChoices(el, m) {
+    var box = document.createElement("div"), stars = m.choices.style === "stars";
+    box.className = "choices" + (stars ? " stars" : "");
+    box.setAttribute("role", "group");
+    var buttons = m.choices.options.map(function (o, i) {
+      var b = document.createElement("button");
+      b.type = "button";
+      b.textContent = stars ? "\u2605" : o.title;
+      b.title = o.label || o.title;
+      b.setAttribute("aria-label", (stars ? (i + 1) + " of " + m.choices.options.length : o.title) + (o.label ? " \u2013 " + o.label : ""));
+      b.dataset.payload = o.payload;
+      if (stars) {
+        b.addEventListener("mouseenter", function () { light(i); });
+        b.addEventListener("mouseleave", function () { light(-1); });
+      }
+      b.addEventListener("click", function () {
+        buttons.forEach(function (x, j) { x.disabled = true; x.classList.toggle("chosen", stars ? j <= i : j === i); });
+        queue(stars ? (i + 1) + " \u2605" : o.title, [], "", o.payload);
+      });
+      box.appendChild(b);
+      return b;
+    });
+    function light(n) { buttons.forEach(function (x, j) { x.classList.toggle("lit", j <= n); }); }
+    var labels = m.choices.options.filter(function (o) { return o.label; });
+    if (labels.length) {
+      var hint = document.createElement("span");
+      hint.className = "hint";
+      hint.textContent = labels[0].label + " \u2026 " + labels[labels.length - 1].label;
+      box.appendChild(hint);
+    }
+    el.appendChild(box);
+  }
+
   // ---- outbox: messages not yet acknowledged survive reloads and are resent ----
   function outbox() { return store.get("outbox", []); }
   function saveOutbox(list) { store.set("outbox", list); }
@@ -115,8 +157,8 @@
     crypto.getRandomValues(b);
     return Array.prototype.map.call(b, function (x) { return ("0" + x.toString(16)).slice(-2); }).join("");
   }
-  function queue(text, attachments, label) {
-    var m = { id: newID(), text: text, attachments: attachments || [] };
+  function queue(text, attachments, label, payload) {
+    var m = { id: newID(), text: text, attachments: attachments || [], payload: payload || undefined };
     saveOutbox(outbox().concat([m]));
     var shown = { author: "visitor", text: text || label || "", pending: true, clientID: m.id };
     state.byClient[m.id] = shown;
@@ -125,7 +167,7 @@
   }
   function transmit(m) {
     if (!state.ready) { return; }
-    send({ type: "message", id: m.id, text: m.text, attachments: m.attachments.length ? m.attachments : undefined });
+    send({ type: "message", id: m.id, text: m.text, attachments: m.attachments.length ? m.attachments : undefined, payload: m.payload });
   }
   function settle(clientID, messageID, failure) {
     var shown = state.byClient[clientID];
@@ -228,7 +270,7 @@
       render(known);
       return;
     }
-    var shown = { id: m.id, author: m.author, text: m.text, attachments: m.attachments };
+    var shown = { id: m.id, author: m.author, text: m.text, attachments: m.attachments, choices: m.choices };
     state.shown[m.id] = shown;
     render(shown);
     emit("message", m);
