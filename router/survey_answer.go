@@ -117,9 +117,11 @@ func kindOfReason(reason string) string {
 	return schema.SurveyCSAT
 }
 
-// surveyConversation finds the conversation whose survey a message may answer: the one a
-// button's payload names, else the conversation of the customer's latest survey, else their
-// current conversation in the message's scope; the first whose survey is open.
+// surveyConversation finds the conversation whose survey a message may answer, the first
+// with an open survey of: the one a button's payload names; the customer's current
+// conversation in the message's scope; the conversation of their latest survey, unless the
+// customer has gone on to another open conversation (other than the survey's recovery
+// task): words there are for the agent, not for an old survey.
 func (r *Router) surveyConversation(ctx context.Context, pc *partCache, ts *threadState, m *schema.Message) (*convState, uint64, error) {
 	var ids []string
 	if m.Action != nil {
@@ -127,12 +129,11 @@ func (r *Router) surveyConversation(ctx context.Context, pc *partCache, ts *thre
 			ids = append(ids, surveyConvID(rest[:max(strings.LastIndexByte(rest, ':'), 0)]))
 		}
 	}
-	if l := ts.LastSurvey; l != nil {
-		ids = append(ids, surveyConvID(l.ID))
-	}
-	ids = append(ids, ts.Current[r.scopeOf(m.Channel)])
+	cur := ts.Current[r.scopeOf(m.Channel)]
+	ids = append(ids, cur)
+	curOpen := false
 	now := r.o.Now()
-	for _, id := range ids {
+	for i, id := range ids {
 		if id == "" {
 			continue
 		}
@@ -143,11 +144,25 @@ func (r *Router) surveyConversation(ctx context.Context, pc *partCache, ts *thre
 		if err != nil {
 			return nil, 0, err
 		}
+		if i == len(ids)-1 {
+			curOpen = conv.Status == schema.ConversationOpen
+		}
 		if conv.CustomerID == m.CustomerID && conv.Survey.Open(now) {
 			return conv, rev, nil
 		}
 	}
-	return nil, 0, nil
+	l := ts.LastSurvey
+	if l == nil || curOpen && cur != schema.ConversationIDFor("recover:"+l.ID) {
+		return nil, 0, nil
+	}
+	conv, rev, err := r.loadConv(ctx, pc, surveyConvID(l.ID))
+	if errors.Is(err, kernel.ErrNotFound) {
+		return nil, 0, nil
+	}
+	if err != nil || conv.CustomerID != m.CustomerID || !conv.Survey.Open(now) {
+		return nil, 0, err
+	}
+	return conv, rev, nil
 }
 
 // surveyConvID is the conversation of a survey id ("<conversation>-s<n>").
