@@ -86,7 +86,6 @@ func (r *Router) renderQuestion(m *schema.Message, p *rules.SurveyPolicy, t *sur
 	m.Text = text
 	switch {
 	case m.Channel == schema.ChannelEmail && r.linkBase() != "":
-		m.Subject = t.Subject
 		r.surveyLinks(m, p, t, choices, now)
 	case m.Channel == schema.ChannelWhatsApp && p.Kind == schema.SurveyNPS:
 		// Eleven scores do not fit a WhatsApp list (ten rows at most) or reply buttons

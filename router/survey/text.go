@@ -26,7 +26,8 @@ type Text struct {
 	Comment string `yaml:"comment"`
 	// Thanks closes: sent after the score when no comment is asked for, and after the comment.
 	Thanks string `yaml:"thanks"`
-	// Subject is the email's subject; Button labels a list's button (WhatsApp).
+	// Subject titles the survey page (the email keeps the conversation's subject, so that
+	// it stays in the customer's thread); Button labels a list's button (WhatsApp).
 	Subject string `yaml:"subject"`
 	Button  string `yaml:"button"`
 }
