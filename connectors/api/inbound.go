@@ -30,6 +30,9 @@ type postBody struct {
 	SentAt      *time.Time        `json:"sent_at"`
 	Profile     *schema.Profile   `json:"profile"`
 	ReplyTo     string            `json:"reply_to_external_id"`
+	// Payload is the choice the customer picked, one of a message.survey callback's
+	// data.choices.options[].payload (text then is its title, or empty).
+	Payload string `json:"payload"`
 }
 
 type postAttachment struct {
@@ -90,6 +93,9 @@ func (c *Connector) authenticate(name, header string) (*Account, error) {
 	return acct, nil
 }
 
+// maxPayload bounds a chosen option's payload.
+const maxPayload = 1000
+
 func (c *Connector) normalize(ctx context.Context, account string, acct *Account, b *postBody, raw []byte) (*schema.Message, error) {
 	if b.ExternalID == "" {
 		return nil, connectors.BadField("external_id", "is required (your id for this message; reposting it is a no-op)")
@@ -101,13 +107,19 @@ func (c *Connector) normalize(ctx context.Context, account string, acct *Account
 	if err != nil {
 		return nil, err
 	}
-	if strings.TrimSpace(b.Text) == "" && strings.TrimSpace(b.HTML) == "" && len(b.Attachments) == 0 {
-		return nil, connectors.BadField("text", "a message needs text, html or attachments")
+	if strings.TrimSpace(b.Text) == "" && strings.TrimSpace(b.HTML) == "" && len(b.Attachments) == 0 && b.Payload == "" {
+		return nil, connectors.BadField("text", "a message needs text, html, attachments or a payload")
+	}
+	if len(b.Payload) > maxPayload {
+		return nil, connectors.BadField("payload", "is longer than %d bytes", maxPayload)
 	}
 	m := &schema.Message{
 		Channel: schema.ChannelAPI, Account: account, ExternalID: b.ExternalID, From: from,
 		Subject: b.Subject, Text: b.Text, HTML: b.HTML, Language: b.Language, Metadata: b.Metadata,
 		SentAt: b.SentAt, Profile: b.Profile, Raw: raw,
+	}
+	if b.Payload != "" {
+		m.Kind, m.Action = schema.KindAction, &schema.Action{Type: "choice", Title: b.Text, Payload: b.Payload}
 	}
 	if m.Profile != nil {
 		m.Profile.Verified = acct.Verified && m.Profile.ExternalID != ""

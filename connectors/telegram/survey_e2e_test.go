@@ -102,4 +102,3 @@ func TestNPSSurveyOnTelegram(t *testing.T) {
 		return nil
 	})
 }
-

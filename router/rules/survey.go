@@ -238,8 +238,8 @@ func (c *rulesChecker) checkSurveyTimes(path string, s *SurveySpec) {
 			c.errorf(path+"."+d.name, "must not be negative")
 		}
 	}
-	if s.Expire.D() < time.Minute {
-		c.errorf(path+".expire", "must be at least 1m (how long the survey takes answers)")
+	if s.Expire.D() < time.Second {
+		c.errorf(path+".expire", "must be at least 1s (how long the survey takes answers)")
 	}
 	if s.Reminder.D() > 0 && s.Reminder.D() >= s.Expire.D() {
 		c.errorf(path+".reminder", "%s is not before the survey expires (expire: %s)", s.Reminder.D(), s.Expire.D())

@@ -97,7 +97,7 @@ surveys:
   - name: a
     kind: ces
     queue: [nowhere]
-    expire: 10s
+    expire: 500ms
     recovery: {queue: gone, at_most: 9}
   - name: a
     kind: nps
@@ -120,7 +120,7 @@ surveys:
 	for _, want := range []string{
 		`rules.yaml:6:11: surveys[0].kind: unknown survey kind "ces"`,
 		`rules.yaml:7:13: surveys[0].queue[0]: unknown queue "nowhere"`,
-		`surveys[0].expire: must be at least 1m`,
+		`surveys[0].expire: must be at least 1s`,
 		`surveys[0].recovery.queue: unknown queue "gone"`,
 		`surveys[0].recovery.at_most: must be a csat score from 1 to 4`,
 		`surveys[1].name: duplicate survey name "a" (also surveys[0])`,
