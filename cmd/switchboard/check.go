@@ -45,7 +45,8 @@ func runCheck(_ context.Context, args []string) error {
 			failed = true
 			_ = reportErrors(err)
 		} else {
-			fmt.Printf("%s: ok (version %s, %d queues)\n", path, rs.Version, len(rs.QueueNames()))
+			fmt.Printf("%s: ok (version %s, %d queues, %d SLA policies, %d survey policies)\n", path, rs.Version, len(rs.QueueNames()),
+				len(rs.SLAPolicies()), len(rs.SurveyPolicies()))
 			for _, p := range rs.SLATooLong(c.Pipeline.WithDefaults().Retention.Route.D(), time.Now()) {
 				failed = true
 				fmt.Fprintf(os.Stderr, "%s: %s\n", path, p)

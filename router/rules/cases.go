@@ -64,6 +64,9 @@ type CaseExpect struct {
 	Queue  *string `yaml:"queue"`
 	Agent  *string `yaml:"agent"`
 	Target *int    `yaml:"target"`
+	// Survey is the survey policy that applies when the conversation is resolved in the
+	// queue decided ("none": no survey).
+	Survey *string `yaml:"survey"`
 }
 
 // CaseResult is the outcome of one case.
@@ -142,6 +145,13 @@ func runCase(c *Case, rs *Rules, defAt string) (*CaseResult, error) {
 	check("agent", agent, want.Agent)
 	if want.Target != nil && d.Target != *want.Target {
 		res.Failures = append(res.Failures, fmt.Sprintf("target is %d, want %d", d.Target, *want.Target))
+	}
+	if want.Survey != nil {
+		survey := "none"
+		if p := rs.Survey(SurveyInput{Message: m, Customer: cust, Queue: d.Queue, Now: at}); p != nil {
+			survey = p.Name
+		}
+		check("survey", survey, want.Survey)
 	}
 	return res, nil
 }

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -136,5 +138,35 @@ surveys:
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("missing %q in:\n%v", want, err)
 		}
+	}
+}
+
+func TestCasesCheckTheSurveyPolicy(t *testing.T) {
+	rs, err := ParseRules("rules.yaml", []byte(surveyRules), NewRoster(nil, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "cases.yaml")
+	cases := `
+cases:
+  - {name: gold, message: {channel: sms, text: hi}, customer: {attributes: {tier: gold}}, expect: {survey: vip-nps}}
+  - {name: chat, message: {channel: webchat, text: hi}, expect: {survey: chat}}
+  - {name: sms, message: {channel: sms, text: hi}, expect: {survey: none}}
+  - {name: wrong, message: {channel: sms, text: hi}, expect: {survey: chat}}
+`
+	if err := os.WriteFile(path, []byte(cases), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunCaseFile(path, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if ok := i < 3; r.OK() != ok {
+			t.Errorf("case %s: ok %v, failures %v", r.Name, r.OK(), r.Failures)
+		}
+	}
+	if f := res[3].Failures; len(f) != 1 || f[0] != `survey is "none", want "chat"` {
+		t.Fatalf("failure %v", f)
 	}
 }
