@@ -57,6 +57,8 @@ rules:
   - {name: rest, targets: [{queue: general}]}
 sla:
   - {name: standard, when: {regex: '^(hello|invoice|where)'}, warn: 50%, targets: {first_response: 2s, resolution: 1h}}
+surveys:
+  - {name: csat, kind: csat}
 `))
 	setPresence(t, g, "ann", rules.Available)
 	setPresence(t, g, "ben", rules.Away)
@@ -90,6 +92,10 @@ sla:
 	g.PostAPI("d9", "waiting@example.com", "anyone there?")
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventQueued))
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(4, schema.EventSLASatisfied))
+	// The resolved one's customer answers its survey.
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventSurveySent))
+	g.PostAPI("d0-answer", "dash0@example.com", "4")
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventSurveyAnswered))
 	lastSeq := g.StreamCount("SB_CONVERSATIONS", "")
 
 	ctx := apptest.Browser(t, 1400, 1000)
@@ -128,10 +134,12 @@ sla:
 		"fcr":              pctText(tot.Rates["fcr_rate"]),
 		"sla-frt":          pctText(tot.Rates["sla_first_response_attainment"]),
 		"waiting":          "1",
+		"csat":             pctText(tot.Rates["csat"]),
+		"nps":              "NPS – · 1 answer",
 		"agents-available": "0",
 	}
 	// Replies slower than 2 s on a loaded machine breach too: at least the one left late.
-	if tot.Counts[kpi.Opened] != 5 || frt.Count != 4 || tot.Counts[kpi.SLAFirstResponseBreached] < 1 {
+	if tot.Counts[kpi.Opened] != 5 || frt.Count != 4 || tot.Counts[kpi.SLAFirstResponseBreached] < 1 || tot.Counts[kpi.CSATAnswers] != 1 {
 		t.Fatalf("the report itself: opened %d, first responses %d, breaches %d", tot.Counts[kpi.Opened], frt.Count, tot.Counts[kpi.SLAFirstResponseBreached])
 	}
 	for id, w := range want {

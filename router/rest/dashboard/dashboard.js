@@ -74,6 +74,11 @@
     text("fcr", pct(t.rates.fcr_rate));
     grade($("fcr"), t.rates.fcr_rate, 0.7, 0.5);
     text("reopen", "reopened " + pct(t.rates.reopen_rate));
+    text("csat", pct(t.rates.csat));
+    grade($("csat"), t.rates.csat, 0.85, 0.7);
+    var answers = (t.counts.csat_answers || 0) + (t.counts.nps_answers || 0);
+    var nps = t.rates.nps === null || t.rates.nps === undefined ? "–" : (t.rates.nps >= 0 ? "+" : "") + Math.round(t.rates.nps);
+    text("nps", "NPS " + nps + " · " + answers + " answer" + (answers === 1 ? "" : "s"));
     var sla = {};
     d.sla.forEach(function (s) { sla[s.metric] = s; });
     text("sla-frt", pct(sla.first_response.attainment));
