@@ -128,7 +128,7 @@ func printReport(w io.Writer, rep *insight.Report) {
 	for _, g := range rep.GroupBy {
 		head = append(head, strings.ToUpper(g))
 	}
-	head = append(head, "OPENED", "RESOLVED", "REPLIES", "FRT AVG", "FRT P50", "FRT P90", "NEXT P50", "WAIT P50", "RESOL P50", "FCR", "REOPEN", "FRT SLA")
+	head = append(head, "OPENED", "RESOLVED", "REPLIES", "FRT AVG", "FRT P50", "FRT P90", "NEXT P50", "WAIT P50", "RESOL P50", "FCR", "REOPEN", "FRT SLA", "CSAT", "NPS")
 	fmt.Fprintln(tw, strings.Join(head, "\t")+"\t")
 	for _, s := range rep.Rows {
 		var row []string
@@ -147,7 +147,8 @@ func printReport(w io.Writer, rep *insight.Report) {
 			strconv.FormatInt(s.Counts[kpi.Replies], 10),
 			avgSeconds(m[kpi.FirstResponse]), pSeconds(m[kpi.FirstResponse], 50), pSeconds(m[kpi.FirstResponse], 90),
 			pSeconds(m[kpi.NextResponse], 50), pSeconds(m[kpi.QueueWait], 50), pSeconds(m[kpi.ResolutionFirst], 50),
-			percent(s.Rates["fcr_rate"]), percent(s.Rates["reopen_rate"]), percent(s.Rates["sla_first_response_attainment"]))
+			percent(s.Rates["fcr_rate"]), percent(s.Rates["reopen_rate"]), percent(s.Rates["sla_first_response_attainment"]),
+			percent(s.Rates["csat"]), npsText(s.Rates[kpi.NPS]))
 		fmt.Fprintln(tw, strings.Join(row, "\t")+"\t")
 	}
 	tw.Flush()
@@ -155,6 +156,14 @@ func printReport(w io.Writer, rep *insight.Report) {
 		fmt.Fprintln(w, "(no conversations in this range)")
 	}
 	fmt.Fprintf(w, "\nfigures through stream sequence %d (stored %s); --csv prints every figure\n", rep.Through.Seq, rep.Through.At.Format(time.RFC3339))
+}
+
+// npsText is an NPS as a signed whole number ("-" without answers).
+func npsText(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%+.0f", *v)
 }
 
 func avgSeconds(m kpi.MetricSummary) string {
