@@ -138,6 +138,12 @@ func (r *Router) setCurrent(ctx context.Context, pc *partCache, customer, scope,
 		return nil
 	}
 	t.Current[scope] = conv
+	return r.storeThread(ctx, pc, customer, t, rev)
+}
+
+// storeThread writes a customer's threading state by compare-and-set (a failed write drops
+// it from the cache: the next read is fresh).
+func (r *Router) storeThread(ctx context.Context, pc *partCache, customer string, t *threadState, rev uint64) error {
 	newRev, err := kernel.PutJSON(ctx, r.store.Threads, threadKey(customer), t, rev)
 	if err != nil {
 		delete(pc.threads, customer)

@@ -10,7 +10,6 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchboardhq/switchboard/pipeline"
-	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
@@ -338,13 +337,7 @@ func (r *Router) markSurveyed(ctx context.Context, pc *partCache, customer, id s
 		return nil
 	}
 	t.LastSurvey = &surveyMark{ID: id, At: at}
-	newRev, err := kernel.PutJSON(ctx, r.store.Threads, threadKey(customer), t, rev)
-	if err != nil {
-		delete(pc.threads, customer)
-		return err
-	}
-	pc.putThread(customer, t, newRev)
-	return nil
+	return r.storeThread(ctx, pc, customer, t, rev)
 }
 
 // surveyMark is a customer's latest survey.

@@ -67,7 +67,8 @@ func fullSurveyEvent() *schema.SurveyEvent {
 	return &schema.SurveyEvent{ID: "s1", Policy: "csat", RulesVersion: "v1", Kind: schema.SurveyCSAT, Min: 1, Max: 5,
 		Channel: schema.ChannelSMS, Account: "main", Language: "en", DueAt: &at, ExpiresAt: &at, MessageID: "msg_1",
 		Template: "HX1", Reminder: true, Score: &score, Previous: &prev, Comment: "slow", Source: "text", CommentUntil: &at,
-		Route:    &schema.ReplyRoute{Channel: schema.ChannelSMS, Account: "main", To: schema.Address{Kind: "phone", Value: "+15551230000"}},
+		Route: &schema.ReplyRoute{Channel: schema.ChannelSMS, Account: "main", To: schema.Address{Kind: "phone", Value: "+15551230000", Name: "Ann"},
+			InReplyTo: "a@example.com", References: []string{"a@example.com"}},
 		Recovery: "recovery", RecoveryConversation: "conv_2", Reason: "why", Requested: "agent:a1"}
 }
 

@@ -91,7 +91,7 @@ func reportError(err error) error {
 // answerReport answers JSON, or CSV when the client asks for text/csv (Accept, or
 // ?format=csv).
 func answerReport(r *connectors.Request, rep *insight.Report) (*connectors.Response, error) {
-	if r.HTTP.URL.Query().Get("format") == "csv" || strings.Contains(r.Header("Accept"), "text/csv") {
+	if wantsCSV(r) {
 		var buf bytes.Buffer
 		if err := rep.WriteCSV(&buf); err != nil {
 			return nil, err
@@ -104,13 +104,23 @@ func answerReport(r *connectors.Request, rep *insight.Report) (*connectors.Respo
 // slaReport is GET /v1/reports/sla: per interval and group, each metric's clocks met in time
 // and breached, and the attainment (met ÷ (met + breached); null without either).
 type slaReport struct {
+	reportHead
+	Rows []slaReportRow `json:"rows"`
+}
+
+// reportHead is what every report answer starts with: its range, interval, grouping, zone
+// and how far into the stream its figures reach.
+type reportHead struct {
 	From     time.Time        `json:"from"`
 	To       time.Time        `json:"to"`
 	Interval string           `json:"interval"`
 	GroupBy  []string         `json:"group_by"`
 	Timezone string           `json:"timezone"`
 	Through  insight.Position `json:"through"`
-	Rows     []slaReportRow   `json:"rows"`
+}
+
+func headOf(rep *insight.Report) reportHead {
+	return reportHead{From: rep.From, To: rep.To, Interval: rep.Interval, GroupBy: rep.GroupBy, Timezone: rep.Timezone, Through: rep.Through}
 }
 
 type slaReportRow struct {
@@ -136,7 +146,7 @@ func (s *API) reportSLA(ctx context.Context, r *connectors.Request) (*connectors
 	if err != nil {
 		return nil, reportError(err)
 	}
-	out := slaReport{From: rep.From, To: rep.To, Interval: rep.Interval, GroupBy: rep.GroupBy, Timezone: rep.Timezone, Through: rep.Through, Rows: []slaReportRow{}}
+	out := slaReport{reportHead: headOf(rep), Rows: []slaReportRow{}}
 	for _, row := range rep.Rows {
 		sr := slaReportRow{Start: row.Start, Group: row.Dims, Metrics: map[string]slaFigure{}}
 		seen := false
@@ -149,33 +159,48 @@ func (s *API) reportSLA(ctx context.Context, r *connectors.Request) (*connectors
 			out.Rows = append(out.Rows, sr)
 		}
 	}
-	if r.HTTP.URL.Query().Get("format") == "csv" || strings.Contains(r.Header("Accept"), "text/csv") {
-		var buf bytes.Buffer
-		w := csv.NewWriter(&buf)
-		head := append([]string{"start"}, out.GroupBy...)
-		for _, m := range slaMetrics {
-			head = append(head, m+"_met", m+"_breached", m+"_attainment")
-		}
-		_ = w.Write(head)
-		for _, row := range out.Rows {
-			rec := []string{row.Start.UTC().Format(time.RFC3339)}
-			for _, g := range out.GroupBy {
-				rec = append(rec, insight.DimValue(row.Group, g))
-			}
-			for _, m := range slaMetrics {
-				f := row.Metrics[m]
-				att := ""
-				if f.Attainment != nil {
-					att = strconv.FormatFloat(*f.Attainment, 'f', 4, 64)
-				}
-				rec = append(rec, strconv.FormatInt(f.Met, 10), strconv.FormatInt(f.Breached, 10), att)
-			}
-			_ = w.Write(rec)
-		}
-		w.Flush()
-		return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}, nil
+	if wantsCSV(r) {
+		return csvAnswer(func(w *csv.Writer) { writeSLACSV(w, &out) }), nil
 	}
 	return connectors.JSON(http.StatusOK, out), nil
+}
+
+// wantsCSV reports whether a report is asked for as CSV (format=csv or Accept: text/csv).
+func wantsCSV(r *connectors.Request) bool {
+	return r.HTTP.URL.Query().Get("format") == "csv" || strings.Contains(r.Header("Accept"), "text/csv")
+}
+
+// csvAnswer is the CSV that write writes, as an answer.
+func csvAnswer(write func(w *csv.Writer)) *connectors.Response {
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	write(w)
+	w.Flush()
+	return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}
+}
+
+// writeSLACSV writes the SLA report as CSV.
+func writeSLACSV(w *csv.Writer, out *slaReport) {
+	head := append([]string{"start"}, out.GroupBy...)
+	for _, m := range slaMetrics {
+		head = append(head, m+"_met", m+"_breached", m+"_attainment")
+	}
+	_ = w.Write(head)
+	for _, row := range out.Rows {
+		rec := []string{row.Start.UTC().Format(time.RFC3339)}
+		for _, g := range out.GroupBy {
+			rec = append(rec, insight.DimValue(row.Group, g))
+		}
+		for _, m := range slaMetrics {
+			f := row.Metrics[m]
+			att := ""
+			if f.Attainment != nil {
+				att = strconv.FormatFloat(*f.Attainment, 'f', 4, 64)
+			}
+			rec = append(rec, strconv.FormatInt(f.Met, 10), strconv.FormatInt(f.Breached, 10), att)
+		}
+		_ = w.Write(rec)
+	}
 }
 
 // teams are an agent's teams in the roster in force.

@@ -1,12 +1,10 @@
 package rest
 
 import (
-	"bytes"
 	"context"
 	"encoding/csv"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/connectors"
@@ -18,13 +16,8 @@ import (
 // CSAT and NPS sent, answered, the response rate, CSAT % (4–5 among answers), averages and
 // NPS; rates are null without a base.
 type surveyReport struct {
-	From     time.Time         `json:"from"`
-	To       time.Time         `json:"to"`
-	Interval string            `json:"interval"`
-	GroupBy  []string          `json:"group_by"`
-	Timezone string            `json:"timezone"`
-	Through  insight.Position  `json:"through"`
-	Rows     []surveyReportRow `json:"rows"`
+	reportHead
+	Rows []surveyReportRow `json:"rows"`
 }
 
 type surveyReportRow struct {
@@ -82,21 +75,19 @@ func (s *API) reportSurveys(ctx context.Context, r *connectors.Request) (*connec
 	if err != nil {
 		return nil, reportError(err)
 	}
-	out := surveyReport{From: rep.From, To: rep.To, Interval: rep.Interval, GroupBy: rep.GroupBy, Timezone: rep.Timezone, Through: rep.Through, Rows: []surveyReportRow{}}
+	out := surveyReport{reportHead: headOf(rep), Rows: []surveyReportRow{}}
 	for _, row := range rep.Rows {
 		if sr, ok := surveyRow(row); ok {
 			out.Rows = append(out.Rows, sr)
 		}
 	}
-	if r.HTTP.URL.Query().Get("format") == "csv" || strings.Contains(r.Header("Accept"), "text/csv") {
-		return surveyCSV(&out), nil
+	if wantsCSV(r) {
+		return csvAnswer(func(w *csv.Writer) { writeSurveyCSV(w, &out) }), nil
 	}
 	return connectors.JSON(http.StatusOK, out), nil
 }
 
-func surveyCSV(out *surveyReport) *connectors.Response {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
+func writeSurveyCSV(w *csv.Writer, out *surveyReport) {
 	head := append([]string{"start"}, out.GroupBy...)
 	head = append(head, "csat_sent", "csat_answers", "csat_satisfied", "csat_response_rate", "csat_percent", "csat_average",
 		"nps_sent", "nps_answers", "nps_promoters", "nps_detractors", "nps_response_rate", "nps_average", "nps", "expired", "skipped")
@@ -118,6 +109,4 @@ func surveyCSV(out *surveyReport) *connectors.Response {
 			n(p.Sent), n(p.Answers), n(p.Promoters), n(p.Detractors), f(p.ResponseRate), f(p.Average), f(p.Score), n(row.Expired), n(row.Skipped))
 		_ = w.Write(rec)
 	}
-	w.Flush()
-	return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}
 }

@@ -87,11 +87,7 @@ func (rs *Rules) SLA(in SLAInput) *SLAPolicy {
 	if rs == nil || len(rs.sla) == 0 {
 		return nil
 	}
-	m := in.Message
-	if m == nil {
-		m = &schema.Message{}
-	}
-	e := &evalCtx{in: &Input{Message: m, Customer: in.Customer, Now: in.Now, Queue: in.Queue, Priority: in.Priority}, text: messageText(m)}
+	e := policyCtx(in.Message, in.Customer, in.Queue, in.Priority, in.Now)
 	for _, p := range rs.sla {
 		if len(p.queues) > 0 && !slices.Contains(p.queues, in.Queue) {
 			continue
@@ -99,18 +95,29 @@ func (rs *Rules) SLA(in SLAInput) *SLAPolicy {
 		if len(p.priorities) > 0 && !slices.Contains(p.priorities, in.Priority) {
 			continue
 		}
-		ok := true
-		for _, c := range p.conds {
-			if !c(e) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if holds(p.conds, e) {
 			return p
 		}
 	}
 	return nil
+}
+
+// policyCtx is what a policy's conditions are evaluated on (an empty message when none).
+func policyCtx(m *schema.Message, cust *schema.Customer, queue string, priority int, now time.Time) *evalCtx {
+	if m == nil {
+		m = &schema.Message{}
+	}
+	return &evalCtx{in: &Input{Message: m, Customer: cust, Now: now, Queue: queue, Priority: priority}, text: messageText(m)}
+}
+
+// holds reports whether every condition holds.
+func holds(conds []condition, e *evalCtx) bool {
+	for _, c := range conds {
+		if !c(e) {
+			return false
+		}
+	}
+	return true
 }
 
 // HasSLA reports whether the rules define SLA policies.
@@ -118,13 +125,10 @@ func (rs *Rules) HasSLA() bool { return rs != nil && len(rs.sla) > 0 }
 
 // SLAPolicies lists the policies' names in order.
 func (rs *Rules) SLAPolicies() []string {
-	var out []string
-	if rs != nil {
-		for _, p := range rs.sla {
-			out = append(out, p.Name)
-		}
+	if rs == nil {
+		return nil
 	}
-	return out
+	return names(rs.sla)
 }
 
 // Clock starts metric's clock at start for a conversation of the given priority: nil when the
@@ -251,12 +255,7 @@ func (rs *Rules) SLAPolicy(name string) *SLAPolicy {
 	if rs == nil {
 		return nil
 	}
-	for _, p := range rs.sla {
-		if p.Name == name {
-			return p
-		}
-	}
-	return nil
+	return named(rs.sla, name)
 }
 
 // UsesSLA reports whether a routing rule conditions on the SLA state: the router then routes

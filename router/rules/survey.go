@@ -95,23 +95,9 @@ func (rs *Rules) Survey(in SurveyInput) *SurveyPolicy {
 	if rs == nil || len(rs.surveys) == 0 {
 		return nil
 	}
-	m := in.Message
-	if m == nil {
-		m = &schema.Message{}
-	}
-	e := &evalCtx{in: &Input{Message: m, Customer: in.Customer, Now: in.Now, Queue: in.Queue}, text: messageText(m)}
+	e := policyCtx(in.Message, in.Customer, in.Queue, 0, in.Now)
 	for _, p := range rs.surveys {
-		if len(p.queues) > 0 && !slices.Contains(p.queues, in.Queue) {
-			continue
-		}
-		ok := true
-		for _, c := range p.conds {
-			if !c(e) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if (len(p.queues) == 0 || slices.Contains(p.queues, in.Queue)) && holds(p.conds, e) {
 			return p
 		}
 	}
@@ -126,21 +112,39 @@ func (rs *Rules) SurveyPolicy(name string) *SurveyPolicy {
 	if rs == nil {
 		return nil
 	}
-	for _, p := range rs.surveys {
-		if p.Name == name {
-			return p
-		}
-	}
-	return nil
+	return named(rs.surveys, name)
 }
 
 // SurveyPolicies lists the policies' names in order.
 func (rs *Rules) SurveyPolicies() []string {
-	var out []string
-	if rs != nil {
-		for _, p := range rs.surveys {
-			out = append(out, p.Name)
+	if rs == nil {
+		return nil
+	}
+	return names(rs.surveys)
+}
+
+// policy is what named and names need of SLA and survey policies.
+type policy interface{ policyName() string }
+
+func (p *SLAPolicy) policyName() string    { return p.Name }
+func (p *SurveyPolicy) policyName() string { return p.Name }
+
+// named is the policy of list called name (nil when none is).
+func named[P policy](list []P, name string) P {
+	var zero P
+	for _, p := range list {
+		if p.policyName() == name {
+			return p
 		}
+	}
+	return zero
+}
+
+// names lists the policies' names in order.
+func names[P policy](list []P) []string {
+	var out []string
+	for _, p := range list {
+		out = append(out, p.policyName())
 	}
 	return out
 }
