@@ -426,6 +426,8 @@ default_queue: general
 surveys:
   - name: csat
     kind: csat
+    whatsapp_templates:
+      main: {name: HX11112222333344445555666677778888, variables: {"1": "{name}"}}
 `
 
 // TestSurveyOnTwilioWhatsApp: inside the window the question is a list picker created once
@@ -464,6 +466,23 @@ func TestSurveyOnTwilioWhatsApp(t *testing.T) {
 	}
 	if len(content) != 1 {
 		t.Fatalf("%d Content API calls, want 1 (the second survey reuses the content)", len(content))
+	}
+	// A customer who last wrote 25 hours ago gets the approved template, with their name.
+	old := sms("SMold0000000000000000000000000001", "+447911123458", "hello?")
+	old.Channel, old.Account, old.ReceivedAt = schema.ChannelWhatsApp, "main", time.Now().Add(-25*time.Hour)
+	old.From.Name, old.Profile = "Ana García", &schema.Profile{Name: "Ana García"}
+	publish(t, g, old)
+	conv := g.Events("sb.conv.*.opened", 3, 15*time.Second)[2].ConversationID
+	if st, _ := g.Do("POST", "/v1/conversations/"+conv+"/resolve", apptest.Token, nil); st != 202 {
+		t.Fatal("resolve")
+	}
+	tpl := awaitCreate(t, fake, 5)
+	if tpl.Get("ContentSid") != "HX11112222333344445555666677778888" || tpl.Get("ContentVariables") != `{"1":"Ana García"}` ||
+		tpl.Get("Body") != "" || tpl.Get("To") != "whatsapp:+447911123458" {
+		t.Fatalf("outside the window: %v", tpl)
+	}
+	if s := g.Events("sb.conv."+conv+".survey_sent", 1, 15*time.Second)[0].Survey; s.Template != "HX11112222333344445555666677778888" {
+		t.Fatalf("survey_sent %+v", s)
 	}
 	var req struct {
 		Language string `json:"language"`
