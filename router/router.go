@@ -115,6 +115,9 @@ const surveyKeyName = "survey_key"
 // instance to start: later ones read it).
 func loadSurveyKey(ctx context.Context, js jetstream.JetStream, configured string) ([]byte, error) {
 	if configured != "" {
+		if len(configured) < 32 {
+			return nil, fmt.Errorf("router.surveys.key has %d characters; use at least 32 (e.g. openssl rand -hex 32)", len(configured))
+		}
 		return []byte(configured), nil
 	}
 	kv, err := js.KeyValue(ctx, streams.BucketMeta)
