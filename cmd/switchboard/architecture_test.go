@@ -107,7 +107,7 @@ func TestArchitecture(t *testing.T) {
 			}
 		}
 		switch rel {
-		case "schema", "configs/cfg", "router/rules", "router/survey", "router/insight/kpi":
+		case "schema", "configs/cfg", "router/rules", "router/survey", "router/insight/kpi", "router/planning":
 			for _, d := range p.Deps {
 				if strings.Contains(d, "nats-io") {
 					t.Errorf("%s must not depend on NATS, but links %s", rel, d)
