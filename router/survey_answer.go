@@ -97,7 +97,7 @@ func (r *Router) openRecovery(ctx context.Context, pc *partCache, cmd *Command) 
 	route := *sc.Route
 	c.emit(r, schema.EventOpened, func(e *schema.Event) {
 		e.Reason = "recovery task: " + cmd.Reason
-		e.Survey = &schema.SurveyEvent{ID: sc.ID, Kind: kindOfReason(cmd.Reason), Route: &route, Reason: "recovery of conversation " + sc.Origin}
+		e.Survey = &schema.SurveyEvent{ID: sc.ID, Kind: sc.Kind, Route: &route, Reason: "recovery of conversation " + sc.Origin}
 		e.Survey.Min, e.Survey.Max = schema.SurveyScale(e.Survey.Kind)
 	})
 	if err := r.reroute(ctx, c, &rules.Input{Queue: cmd.Queue, Priority: cmd.Priority}, "recovery task"); err != nil {
@@ -107,14 +107,6 @@ func (r *Router) openRecovery(ctx context.Context, pc *partCache, cmd *Command) 
 	c.then(func(ctx context.Context) error { return r.setCurrent(ctx, pc, customer, scope, id) })
 	c.then(func(ctx context.Context) error { return r.addConversation(ctx, customer, id) })
 	return r.commit(ctx, c)
-}
-
-// kindOfReason reads the survey kind back from a recovery reason ("NPS 3 of 10 …").
-func kindOfReason(reason string) string {
-	if strings.HasPrefix(reason, "NPS") {
-		return schema.SurveyNPS
-	}
-	return schema.SurveyCSAT
 }
 
 // surveyConversation finds the conversation whose survey a message may answer, the first

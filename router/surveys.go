@@ -363,7 +363,7 @@ func (r *Router) onSurveyCommand(ctx context.Context, c *change, cmd *Command) e
 	switch cmd.Type {
 	case CommandSurvey:
 		rs := r.Rules()
-		if c.conv.Survey.Open(r.o.Now()) && c.conv.Survey.Status == schema.SurveyStatusSent || c.conv.Survey != nil && c.conv.Survey.Status == schema.SurveyStatusScheduled {
+		if c.conv.Survey.Pending(r.o.Now()) {
 			return nil // one at a time: REST refused it already, unless it raced
 		}
 		p := rs.SurveyPolicy(sc.Policy)
@@ -426,7 +426,7 @@ func (r *Router) answered(c *change, score int, comment, source, msgID string, f
 		}
 		cmd := &Command{ID: "recover:" + s.ID, Type: CommandRecover, ConversationID: recoveryConv, CustomerID: conv.CustomerID,
 			Actor: "survey", Reason: reason, Queue: p.RecoveryQueue, At: r.o.Now().UTC(),
-			Priority: p.RecoveryPriority, Survey: &SurveyCommand{ID: s.ID, Origin: conv.ID, Route: &conv.ReplyRoute, Scope: conv.Scope}}
+			Priority: p.RecoveryPriority, Survey: &SurveyCommand{ID: s.ID, Kind: s.Kind, Origin: conv.ID, Route: &conv.ReplyRoute, Scope: conv.Scope}}
 		c.then(func(ctx context.Context) error { return SubmitCommand(ctx, r.js, r.o.Partitions, cmd) })
 	}
 }

@@ -132,6 +132,11 @@ func (s *SurveyState) Open(t time.Time) bool {
 	return s.ExpiresAt == nil || t.Before(*s.ExpiresAt)
 }
 
+// Pending reports whether the survey is still to be sent or waiting for its first answer at t.
+func (s *SurveyState) Pending(t time.Time) bool {
+	return s != nil && (s.Status == SurveyStatusScheduled || s.Status == SurveyStatusSent && s.Open(t))
+}
+
 // SurveyEvent is what a survey event says.
 type SurveyEvent struct {
 	ID           string  `json:"id"`

@@ -139,6 +139,16 @@ func TestEmailSurveyLinks(t *testing.T) {
 			t.Fatalf("%s POST: %d\n%s", c.name, resp.StatusCode, b)
 		}
 	}
+	// A valid link with a score off the scale: the form again, with the error.
+	resp, err := http.PostForm(g.URL+"/survey/"+token, url.Values{"score": {"9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 400 || !strings.Contains(string(b), "Please choose a score from 1 to 5.") || !strings.Contains(string(b), "<form") {
+		t.Fatalf("score 9: %d\n%s", resp.StatusCode, b)
+	}
 	time.Sleep(500 * time.Millisecond) // anything wrongly recorded would be on the stream by now
 	if n := g.StreamCount(streams.StreamConversations, "sb.conv."+conv+".survey_answered"); n != 0 {
 		t.Fatalf("%d answers recorded by GETs and bad links", n)

@@ -55,7 +55,7 @@ func (s *API) postSurvey(ctx context.Context, r *connectors.Request) (*connector
 	if err != nil {
 		return nil, err
 	}
-	if st := conv.Survey; st != nil && (st.Status == schema.SurveyStatusScheduled || st.Status == schema.SurveyStatusSent && st.Open(time.Now())) {
+	if st := conv.Survey; st.Pending(time.Now()) {
 		return nil, &connectors.HTTPError{Status: http.StatusConflict, Code: "survey_pending",
 			Message: fmt.Sprintf("%v: survey %s is %s", router.ErrSurveyPending, st.ID, st.Status)}
 	}

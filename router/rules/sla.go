@@ -167,15 +167,7 @@ func (c *rulesChecker) checkSLA() {
 			c.errorf(path, "is empty")
 			continue
 		}
-		switch prev, dup := names[s.Name]; {
-		case s.Name == "":
-			c.errorf(path+".name", "is required")
-		case !validName(s.Name):
-			c.errorf(path+".name", "policy names may hold only letters, digits, - and _")
-		case dup:
-			c.errorf(path+".name", "duplicate policy name %q (also sla[%d])", s.Name, prev)
-		}
-		names[s.Name] = i
+		c.checkPolicyName(path, "policy", "sla", s.Name, i, names)
 		p := &SLAPolicy{Name: s.Name, HoursName: s.BusinessHours, queues: s.Queue, priorities: s.Priority, targets: &s.Targets,
 			byPriority: map[int]*SLATargetsSpec{}, warnShare: 0.8}
 		for j, q := range s.Queue {
@@ -289,4 +281,17 @@ func (rs *Rules) SLATooLong(limit time.Duration, now time.Time) []string {
 		}
 	}
 	return out
+}
+
+// checkPolicyName checks the name of list[i] (a policy of the kind) and records it in names.
+func (c *rulesChecker) checkPolicyName(path, kind, list, name string, i int, names map[string]int) {
+	switch prev, dup := names[name]; {
+	case name == "":
+		c.errorf(path+".name", "is required")
+	case !validName(name):
+		c.errorf(path+".name", "policy names may hold only letters, digits, - and _")
+	case dup:
+		c.errorf(path+".name", "duplicate %s name %q (also %s[%d])", kind, name, list, prev)
+	}
+	names[name] = i
 }

@@ -190,15 +190,7 @@ func (c *rulesChecker) checkSurveys() {
 			continue
 		}
 		cfg.SetDefaults(s)
-		switch prev, dup := names[s.Name]; {
-		case s.Name == "":
-			c.errorf(path+".name", "is required")
-		case !validName(s.Name):
-			c.errorf(path+".name", "policy names may hold only letters, digits, - and _")
-		case dup:
-			c.errorf(path+".name", "duplicate survey name %q (also surveys[%d])", s.Name, prev)
-		}
-		names[s.Name] = i
+		c.checkPolicyName(path, "survey", "surveys", s.Name, i, names)
 		p := &SurveyPolicy{Name: s.Name, Kind: s.Kind, Delay: s.Delay.D(), Expire: s.Expire.D(), Reminder: s.Reminder.D(),
 			OncePer: s.OncePer.D(), Comment: s.Comment.D(), Templates: map[string]*schema.Template{}, texts: map[string]*survey.Text{},
 			defLang: primaryLanguage(s.DefaultLanguage), queues: s.Queue}

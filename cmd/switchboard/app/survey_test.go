@@ -278,18 +278,7 @@ func twilioSurveyGateway(t *testing.T, rulesYAML string) (*apptest.Gateway, *twi
 	fake := twiliotest.NewAPI(twSID, twToken)
 	t.Cleanup(fake.Close)
 	t.Setenv("APPTEST_TWILIO_TOKEN", twToken)
-	yaml := `
-  twilio:
-    accounts:
-      main:
-        account_sid: ` + twSID + `
-        auth_token: {env: APPTEST_TWILIO_TOKEN}
-        numbers: ["+14155550100", "whatsapp:+14155238886"]
-        api_url: ` + fake.URL + `
-http:
-  public_url: ` + twPublic + `
-`
-	return apptest.Start(t, routingConfig(t, yaml+surveyAgents, rulesYAML)), fake
+	return apptest.Start(t, routingConfig(t, twilioSection(fake)+surveyAgents, rulesYAML)), fake
 }
 
 // twilioForm is an inbound Twilio message form (signed by twilioPost).

@@ -31,7 +31,13 @@ func twilioGateway(t *testing.T) (*apptest.Gateway, *twiliotest.API) {
 	fake := twiliotest.NewAPI(twSID, twToken)
 	t.Cleanup(fake.Close)
 	t.Setenv("APPTEST_TWILIO_TOKEN", twToken)
-	yaml := apptest.DefaultConfig + `
+	return apptest.Start(t, apptest.DefaultConfig+twilioSection(fake)), fake
+}
+
+// twilioSection is the twilio channel (account "main", its REST API the fake) and the public
+// URL Twilio calls, to follow apptest's default config.
+func twilioSection(fake *twiliotest.API) string {
+	return `
   twilio:
     accounts:
       main:
@@ -42,7 +48,6 @@ func twilioGateway(t *testing.T) (*apptest.Gateway, *twiliotest.API) {
 http:
   public_url: ` + twPublic + `
 `
-	return apptest.Start(t, yaml), fake
 }
 
 func twilioFixture(t *testing.T, name string) []byte {
