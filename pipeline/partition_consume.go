@@ -26,6 +26,7 @@ func (r *Partitioned) consume(ctx context.Context, lost <-chan struct{}, p int, 
 	stop := context.AfterFunc(ctx, it.Drain)
 	defer stop()
 	defer it.Stop()
+	var back handback
 	for {
 		msg, err := it.Next()
 		if err != nil {
@@ -35,7 +36,7 @@ func (r *Partitioned) consume(ctx context.Context, lost <-chan struct{}, p int, 
 			return err
 		}
 		if ctx.Err() != nil {
-			_ = msg.Nak()
+			back.give(r.JS, msg)
 			continue
 		}
 		r.process(ctx, lost, p, msg, log)
@@ -89,12 +90,37 @@ func (r *Partitioned) process(ctx context.Context, lost <-chan struct{}, p int, 
 		log.Warn("stage failed; retrying in place", zap.Error(err), zap.Int("attempt", attempt))
 		select {
 		case <-ctx.Done():
-			return // not acked: redelivered after AckWait, to this or another instance
+			var back handback
+			back.give(r.JS, msg) // redelivered at once, to whoever takes the partition next
+			return
 		case <-hctx.Done():
 			return
 		case <-time.After(r.Backoff.Delay(attempt - 1)):
 		}
 	}
+}
+
+// handback hands messages back (Nak) when a partition stops. A plain Nak is fire-and-forget:
+// sent while the consumer's leader is being elected it is lost, and the next holder of the
+// partition waits out AckWait for it (awaitHandback). So each Nak asks for the server's
+// confirmation and is resent until it comes, within handbackBudget for all of a stop's
+// messages; after that the rest go out unconfirmed.
+type handback struct{ deadline time.Time }
+
+const handbackBudget = 3 * time.Second
+
+func (h *handback) give(js jetstream.JetStream, msg jetstream.Msg) {
+	if h.deadline.IsZero() {
+		h.deadline = time.Now().Add(handbackBudget)
+	}
+	for time.Now().Before(h.deadline) {
+		wait := min(time.Until(h.deadline), time.Second)
+		if _, err := js.Conn().Request(msg.Reply(), []byte("-NAK"), wait); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond) // no responder yet (no leader) answers at once
+	}
+	_ = msg.Nak()
 }
 
 // attemptTimeout bounds one attempt at a message.

@@ -84,6 +84,9 @@ func clusterGateways(t *testing.T, leaseTTL, extra string) (*natstest.Cluster, [
 	cluster := natstest.StartCluster(t, 3)
 	cfg := fmt.Sprintf(`
 log: {level: error}
+# A graceful stop during an election waits for it (in-flight API requests, the message in
+# hand): on a loaded machine that can take longer than the default 10 s.
+http: {shutdown_grace: 30s}
 nats: {url: %q, replicas: 3}
 pipeline: {partitions: 4, lease_ttl: %s}
 rest: {tokens: [{name: t, token: {env: APPTEST_TOKEN}}]}
