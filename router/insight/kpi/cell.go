@@ -40,7 +40,7 @@ type Bin struct{ Q, N int64 }
 
 const (
 	numCounters = 36
-	numMetrics  = 7
+	numMetrics  = 8
 )
 
 // figures maps a counter or metric name to its place: counters 0.., metrics 100...

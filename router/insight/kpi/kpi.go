@@ -119,10 +119,11 @@ const (
 	HandleTime            = "handle_time"             // first assignment of the cycle → resolved
 	ResolutionFirst       = "resolution_first"        // opened → first resolution
 	ResolutionFinal       = "resolution_final"        // opened → last resolution (taken back on reopen)
+	AbandonWait           = "abandon_wait"            // an abandoned live chat: opened → resolved (how long the visitor waited)
 )
 
 // Metrics lists the duration metrics in report order.
-var Metrics = []string{FirstResponse, FirstResponseBusiness, NextResponse, QueueWait, HandleTime, ResolutionFirst, ResolutionFinal}
+var Metrics = []string{FirstResponse, FirstResponseBusiness, NextResponse, QueueWait, HandleTime, ResolutionFirst, ResolutionFinal, AbandonWait}
 
 // IsMetric reports whether name is a duration metric.
 func IsMetric(name string) bool {

@@ -219,6 +219,7 @@ func (t *Tracker) resolve(ev *schema.Event, o Options, out *ops) {
 	}
 	if t.resolved == 0 && d.Channel == string(schema.ChannelWebchat) && !t.assigned && t.replies == 0 && t.opened != nil {
 		out.add(Abandoned, d, 0)
+		out.add(AbandonWait, d, since)
 	}
 	out.push(undo...)
 	t.last = &mark{at: ev.At, dims: d, ops: undo}

@@ -371,6 +371,7 @@ func BruteForce(evs []*schema.Event, cal interface {
 					}
 					if d.Channel == string(schema.ChannelWebchat) && !everAssigned && replies == 0 {
 						add(e.At, d, kpi.Abandoned, 0)
+						add(e.At, d, kpi.AbandonWait, e.At.Sub(opened).Milliseconds())
 					}
 				}
 				if end == len(evs) {
