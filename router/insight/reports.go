@@ -2,10 +2,8 @@ package insight
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -75,40 +73,9 @@ func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
 	if !q.To.After(q.From) {
 		return nil, &QueryError{Field: "to", Msg: "must be after from"}
 	}
-	cells := kpi.CellGroup(groupBy)
-	plan, err := kpi.PlanFor(q.From, q.To, q.Interval, r.loc, len(cells))
-	if errors.Is(err, kpi.ErrGroupNeedsDays) {
-		return nil, &QueryError{Field: "group_by", Msg: err.Error()}
-	}
-	if err != nil {
-		return nil, &QueryError{Field: "interval", Msg: err.Error()}
-	}
-	mask := kpi.MaskOf(cells)
-	pos, _, err := loadPosition(ctx, r.kv)
+	acc, pos, err := r.accumulate(ctx, q.From, q.To, q.Interval, groupBy, "interval")
 	if err != nil {
 		return nil, err
-	}
-	got := make([]*kpi.Cell, len(plan))
-	errs := make([]error, len(plan))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, cellReaders)
-	for i, ref := range plan {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			got[i], _, errs[i] = getCell(ctx, r.kv, pos.Generation, ref.Key+mask.Suffix())
-		}()
-	}
-	wg.Wait()
-	acc := kpi.NewAccumulator(cells)
-	for i, ref := range plan {
-		if errs[i] != nil {
-			return nil, errs[i]
-		}
-		if got[i] != nil {
-			acc.Add(ref.Bucket, got[i])
-		}
 	}
 	if slices.Contains(groupBy, kpi.DimTeam) {
 		teams := q.Teams

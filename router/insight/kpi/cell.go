@@ -415,3 +415,18 @@ func (r *reader) string() string {
 	r.b = r.b[n:]
 	return s
 }
+
+// AtMost counts the samples whose quantized value is at most sec seconds.
+func (d *Dist) AtMost(sec int64) int64 {
+	if d == nil {
+		return 0
+	}
+	var n int64
+	for _, b := range d.Hist {
+		if b.Q > sec {
+			break
+		}
+		n += b.N
+	}
+	return n
+}

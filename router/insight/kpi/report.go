@@ -314,3 +314,16 @@ func (a *Accumulator) ByTeam(teams func(agent string) []string, keepAgent bool) 
 	}
 	return out
 }
+
+// Each calls f for every accumulated row, ordered by interval, then group.
+func (a *Accumulator) Each(f func(start time.Time, d Dims, r *Row)) {
+	keys := slices.SortedFunc(maps.Keys(a.rows), func(x, y accKey) int {
+		if c := x.start.Compare(y.start); c != 0 {
+			return c
+		}
+		return compareDims(x.dims, y.dims)
+	})
+	for _, k := range keys {
+		f(k.start, k.dims, a.rows[k])
+	}
+}

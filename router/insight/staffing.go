@@ -1,0 +1,273 @@
+package insight
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchboardhq/switchboard/router/insight/kpi"
+	"github.com/switchboardhq/switchboard/router/planning"
+)
+
+// StaffingQuery asks for a queue's measured staffing inputs over [From, To) and, with
+// Days > 0, a forecast of the Days after To.
+type StaffingQuery struct {
+	From, To time.Time
+	Interval time.Duration // 15m, 30m or 60m
+	Queue    string
+	Target   planning.Target
+	// Concurrency is contacts an agent of the queue handles at once.
+	Concurrency int
+	Shrinkage   float64
+	// Eligible says whether an agent takes the queue's conversations: their available time
+	// counts as the queue's staffed time.
+	Eligible func(agent string) bool
+	Days     int
+	// Holiday says whether a date (local) is a holiday: left out of the forecast's learning.
+	Holiday func(day time.Time) bool
+}
+
+// StaffingInputs is what was measured over the whole range.
+type StaffingInputs struct {
+	Arrivals    int64         `json:"arrivals"`
+	AHT         time.Duration `json:"-"`
+	AHTSeconds  float64       `json:"aht_seconds"`
+	Handled     int64         `json:"handled"`
+	Answered    int64         `json:"answered"`
+	Abandoned   int64         `json:"abandoned"`
+	Patience    time.Duration `json:"-"`
+	PatienceSec *float64      `json:"patience_seconds,omitempty"`
+	Concurrency int           `json:"concurrency"`
+}
+
+// StaffingReport is the answer: the inputs, the backtest (when there are two weeks), and a
+// row per interval, past then forecast.
+type StaffingReport struct {
+	Queue    string             `json:"queue"`
+	From     time.Time          `json:"from"`
+	To       time.Time          `json:"to"`
+	Interval string             `json:"interval"`
+	Timezone string             `json:"timezone"`
+	Target   string             `json:"target"`
+	Inputs   StaffingInputs     `json:"inputs"`
+	Backtest *planning.Backtest `json:"backtest,omitempty"`
+	// ForecastNote says why there is no forecast or backtest.
+	ForecastNote string         `json:"forecast_note,omitempty"`
+	Rows         []planning.Row `json:"rows"`
+	Through      Position       `json:"through"`
+}
+
+// interval is one planning interval's measured sums.
+type measured struct {
+	arrivals, handled, handleMs, answered, within, abandoned, abandonMs, waitMs, availableMs int64
+}
+
+// Staffing reads a queue's measured inputs per interval and staffs them.
+func (r *Reports) Staffing(ctx context.Context, q StaffingQuery) (*StaffingReport, error) {
+	switch q.Interval {
+	case 15 * time.Minute, 30 * time.Minute, time.Hour:
+	default:
+		return nil, &QueryError{Field: "interval", Msg: fmt.Sprintf("write 15m, 30m or 60m, not %s", q.Interval)}
+	}
+	if q.Queue == "" {
+		return nil, &QueryError{Field: "queue", Msg: "name the queue to staff"}
+	}
+	if !q.To.After(q.From) {
+		return nil, &QueryError{Field: "to", Msg: "must be after from"}
+	}
+	if q.Concurrency < 1 {
+		q.Concurrency = 1
+	}
+	conv, pos, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimQueue}, "from")
+	if err != nil {
+		return nil, err
+	}
+	agents, _, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimAgent}, "from")
+	if err != nil {
+		return nil, err
+	}
+	within := int64(q.Target.Within / time.Second)
+	per := map[time.Time]*measured{}
+	at := func(t time.Time) *measured {
+		b := r.bucket(t, q.Interval)
+		m := per[b]
+		if m == nil {
+			m = &measured{}
+			per[b] = m
+		}
+		return m
+	}
+	conv.Each(func(start time.Time, d kpi.Dims, row *kpi.Row) {
+		if d.Queue != q.Queue {
+			return
+		}
+		m := at(start)
+		m.arrivals += row.Count(kpi.Opened)
+		if h := row.Dist(kpi.HandleTime); h != nil {
+			m.handled += h.N
+			m.handleMs += h.SumMs
+		}
+		if w := row.Dist(kpi.QueueWait); w != nil {
+			m.answered += w.N
+			m.within += w.AtMost(within)
+			m.waitMs += w.SumMs
+		}
+		m.abandoned += row.Count(kpi.Abandoned)
+		if a := row.Dist(kpi.AbandonWait); a != nil {
+			m.abandonMs += a.SumMs
+		}
+	})
+	agents.Each(func(start time.Time, d kpi.Dims, row *kpi.Row) {
+		if d.Agent != "" && q.Eligible != nil && q.Eligible(d.Agent) {
+			at(start).availableMs += row.Count(kpi.AvailableMs)
+		}
+	})
+	rep := &StaffingReport{Queue: q.Queue, From: q.From.UTC(), To: q.To.UTC(), Interval: q.Interval.String(),
+		Timezone: r.loc.String(), Target: q.Target.String(), Through: pos}
+	var total measured
+	for _, m := range per {
+		total.arrivals += m.arrivals
+		total.handled += m.handled
+		total.handleMs += m.handleMs
+		total.answered += m.answered
+		total.abandoned += m.abandoned
+		total.abandonMs += m.abandonMs
+		total.waitMs += m.waitMs
+	}
+	in := StaffingInputs{Arrivals: total.arrivals, Handled: total.handled, Answered: total.answered, Abandoned: total.abandoned, Concurrency: q.Concurrency}
+	if total.handled > 0 {
+		in.AHT = time.Duration(total.handleMs/total.handled) * time.Millisecond
+		in.AHTSeconds = in.AHT.Seconds()
+	}
+	if p, ok := planning.Patience(time.Duration(total.waitMs)*time.Millisecond, time.Duration(total.abandonMs)*time.Millisecond, total.abandoned); ok {
+		in.Patience = p
+		s := p.Seconds()
+		in.PatienceSec = &s
+	}
+	rep.Inputs = in
+	if in.AHT <= 0 {
+		return nil, &QueryError{Field: "queue", Msg: fmt.Sprintf("queue %q has no handled conversations between %s and %s: nothing to measure a handle time from", q.Queue, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}
+	}
+	ivs, history := r.pastIntervals(q, per, in)
+	if q.Days > 0 {
+		future, ferr := r.forecastIntervals(q, history, in, rep)
+		if ferr != nil && !errors.Is(ferr, planning.ErrTooLittleHistory) {
+			return nil, ferr
+		}
+		ivs = append(ivs, future...)
+	}
+	rep.Rows, _ = planning.Plan(ivs, q.Target, q.Shrinkage)
+	return rep, nil
+}
+
+// pastIntervals builds the measured intervals and the arrivals history for the forecast.
+func (r *Reports) pastIntervals(q StaffingQuery, per map[time.Time]*measured, in StaffingInputs) ([]planning.Interval, []planning.Point) {
+	var ivs []planning.Interval
+	var history []planning.Point
+	for t := r.bucket(q.From, q.Interval); t.Before(q.To); t = r.next(t, q.Interval) {
+		m := per[t]
+		if m == nil {
+			m = &measured{}
+		}
+		length := r.next(t, q.Interval).Sub(t)
+		iv := planning.Interval{Start: t.UTC(), Length: length, Arrivals: float64(m.arrivals), AHT: in.AHT,
+			Concurrency: q.Concurrency, Patience: in.Patience, Staffed: float64(m.availableMs) / float64(length.Milliseconds())}
+		if m.handled > 0 {
+			iv.AHT = time.Duration(m.handleMs/m.handled) * time.Millisecond
+		}
+		if q.Target.ASA == 0 && m.answered+m.abandoned > 0 {
+			a := float64(m.within) / float64(m.answered+m.abandoned)
+			iv.Achieved = &a
+		}
+		ivs = append(ivs, iv)
+		history = append(history, planning.Point{Start: t, Value: float64(m.arrivals), Skip: q.Holiday != nil && q.Holiday(t.In(r.loc))})
+	}
+	return ivs, history
+}
+
+// forecastIntervals forecasts q.Days after To, and backtests the method on the last week.
+func (r *Reports) forecastIntervals(q StaffingQuery, history []planning.Point, in StaffingInputs, rep *StaffingReport) ([]planning.Interval, error) {
+	f := planning.Forecaster{Loc: r.loc}
+	end := q.To.In(r.loc)
+	stop := time.Date(end.Year(), end.Month(), end.Day()+q.Days, end.Hour(), end.Minute(), 0, 0, r.loc)
+	var starts []time.Time
+	for t := r.bucket(q.To, q.Interval); t.Before(stop); t = r.next(t, q.Interval) {
+		starts = append(starts, t)
+	}
+	fc, err := f.Forecast(history, q.To, starts)
+	if err != nil {
+		rep.ForecastNote = err.Error()
+		return nil, err
+	}
+	if bt, err := f.Backtest(history, q.To); err == nil {
+		rep.Backtest = &bt
+	} else {
+		rep.ForecastNote = err.Error()
+	}
+	out := make([]planning.Interval, len(starts))
+	for i, t := range starts {
+		out[i] = planning.Interval{Start: t.UTC(), Length: r.next(t, q.Interval).Sub(t), Arrivals: fc[i], Forecast: true,
+			AHT: in.AHT, Concurrency: q.Concurrency, Patience: in.Patience, Staffed: -1}
+	}
+	return out, nil
+}
+
+// bucket is the start of t's planning interval: local wall clock, aligned to the interval.
+func (r *Reports) bucket(t time.Time, iv time.Duration) time.Time {
+	l := t.In(r.loc)
+	mins := (l.Hour()*60 + l.Minute()) / int(iv.Minutes()) * int(iv.Minutes())
+	return time.Date(l.Year(), l.Month(), l.Day(), mins/60, mins%60, 0, 0, r.loc)
+}
+
+// next is the start of the interval after the one starting at t.
+func (r *Reports) next(t time.Time, iv time.Duration) time.Time {
+	n := t.Add(iv)
+	if b := r.bucket(n, iv); b.After(t) {
+		return b
+	}
+	return r.bucket(n.Add(iv), iv) // a repeated wall-clock hour (autumn)
+}
+
+// accumulate reads the cells over [from, to) for interval iv, grouped by groupBy. A range
+// the cells cannot answer is a QueryError on field (group_by for a grouping that needs days).
+func (r *Reports) accumulate(ctx context.Context, from, to time.Time, iv kpi.Interval, groupBy []string, field string) (*kpi.Accumulator, Position, error) {
+	cells := kpi.CellGroup(groupBy)
+	plan, err := kpi.PlanFor(from, to, iv, r.loc, len(cells))
+	if errors.Is(err, kpi.ErrGroupNeedsDays) {
+		return nil, Position{}, &QueryError{Field: "group_by", Msg: err.Error()}
+	}
+	if err != nil {
+		return nil, Position{}, &QueryError{Field: field, Msg: err.Error()}
+	}
+	mask := kpi.MaskOf(cells)
+	pos, _, err := loadPosition(ctx, r.kv)
+	if err != nil {
+		return nil, pos, err
+	}
+	got := make([]*kpi.Cell, len(plan))
+	errs := make([]error, len(plan))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, cellReaders)
+	for i, ref := range plan {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			got[i], _, errs[i] = getCell(ctx, r.kv, pos.Generation, ref.Key+mask.Suffix())
+		}()
+	}
+	wg.Wait()
+	acc := kpi.NewAccumulator(cells)
+	for i, ref := range plan {
+		if errs[i] != nil {
+			return nil, pos, errs[i]
+		}
+		if got[i] != nil {
+			acc.Add(ref.Bucket, got[i])
+		}
+	}
+	return acc, pos, nil
+}
+
