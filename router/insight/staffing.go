@@ -270,4 +270,3 @@ func (r *Reports) accumulate(ctx context.Context, from, to time.Time, iv kpi.Int
 	}
 	return acc, pos, nil
 }
-
