@@ -2,8 +2,12 @@ package insight
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
+	"math"
+	"strconv"
 	"sync"
 	"time"
 
@@ -269,4 +273,41 @@ func (r *Reports) accumulate(ctx context.Context, from, to time.Time, iv kpi.Int
 		}
 	}
 	return acc, pos, nil
+}
+
+// StaffingHeader is the staffing CSV's header.
+var StaffingHeader = []string{"start", "forecast", "arrivals", "aht_seconds", "concurrency", "patience_seconds", "required", "scheduled",
+	"predicted_service_level", "predicted_asa_seconds", "staffed", "predicted_at_staffed", "achieved", "status", "error"}
+
+// WriteCSV writes a row per interval (empty cells: not measured).
+func (rep *StaffingReport) WriteCSV(w io.Writer) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write(StaffingHeader)
+	f := func(v float64, prec int) string {
+		if math.IsInf(v, 0) || math.IsNaN(v) {
+			return "" // an unstable queue's ASA
+		}
+		return strconv.FormatFloat(v, 'f', prec, 64)
+	}
+	opt := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return f(*v, 4)
+	}
+	for _, r := range rep.Rows {
+		staffed := ""
+		if r.Staffed >= 0 {
+			staffed = f(r.Staffed, 2)
+		}
+		patience := ""
+		if r.Patience > 0 {
+			patience = f(r.Patience.Seconds(), 1)
+		}
+		_ = cw.Write([]string{r.Start.Format(time.RFC3339), strconv.FormatBool(r.Forecast), f(r.Arrivals, 2), f(r.AHT.Seconds(), 1),
+			strconv.Itoa(r.Concurrency), patience, strconv.Itoa(r.Required), strconv.Itoa(r.Scheduled),
+			f(r.Predicted.ServiceLevel, 4), f(r.Predicted.ASA, 1), staffed, opt(r.PredictedAtStaffed), opt(r.Achieved), string(r.Status), r.Error})
+	}
+	cw.Flush()
+	return cw.Error()
 }

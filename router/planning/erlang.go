@@ -1,6 +1,7 @@
 package planning
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -169,4 +170,17 @@ func Scheduled(onQueue int, shrinkage float64) int {
 		return onQueue
 	}
 	return int(math.Ceil(float64(onQueue)/(1-shrinkage) - 1e-9))
+}
+
+// MarshalJSON writes an unbounded ASA (an unstable queue) as null: JSON has no infinity.
+func (r Result) MarshalJSON() ([]byte, error) {
+	type plain Result
+	out := struct {
+		plain
+		ASA *float64 `json:"asa_seconds"`
+	}{plain: plain(r)}
+	if !math.IsInf(r.ASA, 0) && !math.IsNaN(r.ASA) {
+		out.ASA = &r.ASA
+	}
+	return json.Marshal(out)
 }

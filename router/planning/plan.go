@@ -40,10 +40,13 @@ const (
 // Row is one interval's staffing.
 type Row struct {
 	Interval
-	Required  int     `json:"required"`
-	Scheduled int     `json:"scheduled"`
-	Predicted Result  `json:"predicted"`
-	AtStaffed *Result `json:"at_staffed,omitempty"`
+	LengthSeconds   float64 `json:"length_seconds"`
+	AHTSeconds      float64 `json:"aht_seconds"`
+	PatienceSeconds float64 `json:"patience_seconds,omitempty"`
+	Required        int     `json:"required"`
+	Scheduled       int     `json:"scheduled"`
+	Predicted       Result  `json:"predicted"`
+	AtStaffed       *Result `json:"at_staffed,omitempty"`
 	// PredictedAtStaffed is the service level Erlang predicts for the staffed agents,
 	// interpolated between the whole headcounts around a fractional one.
 	PredictedAtStaffed *float64 `json:"predicted_at_staffed,omitempty"`
@@ -59,7 +62,7 @@ func Plan(ivs []Interval, t Target, shrinkage float64) (rows []Row, errs error) 
 	rows = make([]Row, len(ivs))
 	var all []error
 	for i, iv := range ivs {
-		row := Row{Interval: iv}
+		row := Row{Interval: iv, LengthSeconds: iv.Length.Seconds(), AHTSeconds: iv.AHT.Seconds(), PatienceSeconds: iv.Patience.Seconds()}
 		q := iv.queue()
 		r, err := Required(q, t)
 		if err != nil {

@@ -22,6 +22,7 @@ func (s *API) reportEndpoints(ep func(string, string, connectors.HandlerFunc) co
 		ep("GET", "/v1/reports/agents", s.reportAgents),
 		ep("GET", "/v1/reports/sla", s.reportSLA),
 		ep("GET", "/v1/reports/surveys", s.reportSurveys),
+		ep("GET", "/v1/reports/staffing", s.reportStaffing),
 	}
 }
 

@@ -230,3 +230,15 @@ func (o *openingHours) Add(from time.Time, d time.Duration) time.Time {
 	}
 	return from.AddDate(1, 0, 0)
 }
+
+// Holiday reports whether any business-hours calendar lists day's date (as day's zone reads
+// it) among its holidays.
+func (rs *Rules) Holiday(day time.Time) bool {
+	d := day.Format(time.DateOnly)
+	for _, h := range rs.hours {
+		if h.holidays[d] {
+			return true
+		}
+	}
+	return false
+}

@@ -191,3 +191,16 @@ func (q *queue) explain(v AgentView, in *pickInput, i int) string {
 	}
 	return fmt.Sprintf("least loaded: %s has load %d (%d/%d open on %s)", a.ID, s.load, s.counts[in.channel], a.Capacity(in.channel), in.channel)
 }
+
+// QueueAgents lists the agents who may serve a queue (none for an unknown queue).
+func (rs *Rules) QueueAgents(name string) []*Agent {
+	q := rs.queues[name]
+	if q == nil {
+		return nil
+	}
+	out := make([]*Agent, 0, len(q.eligible))
+	for _, i := range q.eligible {
+		out = append(out, rs.roster.At(i))
+	}
+	return out
+}

@@ -94,7 +94,14 @@ surveys:
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(4, schema.EventSLASatisfied))
 	// The resolved one's customer answers its survey.
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventSurveySent))
-	g.PostAPI("d0-answer", "dash0@example.com", "4")
+	// (assignments come in any order: the resolved one is whichever was assigned first)
+	resolvedBy := ""
+	for _, e := range evs {
+		if e.ConversationID == assigned[0].ConversationID && e.Type == schema.EventMessage && e.Message != nil && e.Message.Direction == schema.Inbound {
+			resolvedBy = e.Message.From.Value
+		}
+	}
+	g.PostAPI("d0-answer", resolvedBy, "4")
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventSurveyAnswered))
 	lastSeq := g.StreamCount("SB_CONVERSATIONS", "")
 

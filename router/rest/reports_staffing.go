@@ -1,0 +1,118 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/router/insight"
+	"github.com/switchboardhq/switchboard/router/planning"
+)
+
+// reportStaffing is GET /v1/reports/staffing (docs/planning.md): a queue's measured inputs
+// per interval, the agents its target needs and had, and a forecast of the next days.
+func (s *API) reportStaffing(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	q, err := s.staffingQuery(r)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := s.reports.Staffing(ctx, q)
+	if err != nil {
+		return nil, reportError(err)
+	}
+	if wantsCSV(r) {
+		var buf bytes.Buffer
+		if err := rep.WriteCSV(&buf); err != nil {
+			return nil, err
+		}
+		return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}, nil
+	}
+	return connectors.JSON(http.StatusOK, rep), nil
+}
+
+// staffingQuery reads queue, from, to (default: the last 28 days), interval (30m), target
+// (80/20s), shrinkage, max_occupancy, concurrency (default: the queue's agents' most common
+// capacity) and days (forecast, default 7).
+func (s *API) staffingQuery(r *connectors.Request) (insight.StaffingQuery, error) {
+	var q insight.StaffingQuery
+	if s.reports == nil {
+		return q, &connectors.HTTPError{Status: http.StatusNotFound, Code: "insight_off", Message: "insight is off (insight.enabled: false)"}
+	}
+	v := r.HTTP.URL.Query()
+	rs := s.router.Rules()
+	q.Queue = v.Get("queue")
+	if q.Queue == "" {
+		return q, connectors.BadField("queue", "name the queue to staff (one of %v)", rs.QueueNames())
+	}
+	if !rs.Queue(q.Queue) {
+		return q, connectors.BadField("queue", "unknown queue %q (the rules have %v)", q.Queue, rs.QueueNames())
+	}
+	loc := s.reports.Location()
+	now := time.Now().In(loc)
+	to := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	defFrom := to.AddDate(0, 0, -28).Format(time.DateOnly)
+	from, end, field, err := insight.ParseRange(or(v.Get("from"), defFrom), or(v.Get("to"), to.Format(time.RFC3339)), now, loc)
+	if err != nil {
+		return q, connectors.BadField(field, "%s", err.Error())
+	}
+	q.From, q.To = from, end
+	if q.Interval, err = time.ParseDuration(or(v.Get("interval"), "30m")); err != nil {
+		return q, connectors.BadField("interval", "write 15m, 30m or 60m")
+	}
+	if q.Target, err = planning.ParseTarget(or(v.Get("target"), "80/20s")); err != nil {
+		return q, connectors.BadField("target", "%s", err.Error())
+	}
+	if o := v.Get("max_occupancy"); o != "" {
+		if q.Target.MaxOccupancy, err = planning.ParseShare(o); err != nil {
+			return q, connectors.BadField("max_occupancy", "%s", err.Error())
+		}
+	}
+	if q.Shrinkage, err = planning.ParseShare(or(v.Get("shrinkage"), "0")); err != nil {
+		return q, connectors.BadField("shrinkage", "%s", err.Error())
+	}
+	if q.Days, err = strconv.Atoi(or(v.Get("days"), "7")); err != nil || q.Days < 0 || q.Days > 31 {
+		return q, connectors.BadField("days", "write a number of days from 0 to 31")
+	}
+	eligible := map[string]bool{}
+	counts := map[int]int{}
+	for _, a := range rs.QueueAgents(q.Queue) {
+		eligible[a.ID] = true
+		counts[a.Capacities()["default"]]++
+	}
+	q.Eligible = func(agent string) bool { return eligible[agent] }
+	q.Concurrency = mostCommon(counts)
+	if c := v.Get("concurrency"); c != "" {
+		if q.Concurrency, err = strconv.Atoi(c); err != nil || q.Concurrency < 1 {
+			return q, connectors.BadField("concurrency", "write the contacts an agent handles at once, 1 or more")
+		}
+	}
+	q.Holiday = rs.Holiday
+	return q, nil
+}
+
+// mostCommon is the capacity most agents have (the smallest on a tie; 1 without agents).
+func mostCommon(counts map[int]int) int {
+	best, n := 1, 0
+	keys := make([]int, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if counts[k] > n && k > 0 {
+			best, n = k, counts[k]
+		}
+	}
+	return best
+}
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
