@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -92,14 +93,19 @@ func reportError(err error) error {
 // answerReport answers JSON, or CSV when the client asks for text/csv (Accept, or
 // ?format=csv).
 func answerReport(r *connectors.Request, rep *insight.Report) (*connectors.Response, error) {
+	return answerJSONOrCSV(r, rep, rep.WriteCSV)
+}
+
+// answerJSONOrCSV answers v as JSON, or what writeCSV writes when the client asks for CSV.
+func answerJSONOrCSV(r *connectors.Request, v any, writeCSV func(io.Writer) error) (*connectors.Response, error) {
 	if wantsCSV(r) {
 		var buf bytes.Buffer
-		if err := rep.WriteCSV(&buf); err != nil {
+		if err := writeCSV(&buf); err != nil {
 			return nil, err
 		}
 		return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}, nil
 	}
-	return connectors.JSON(http.StatusOK, rep), nil
+	return connectors.JSON(http.StatusOK, v), nil
 }
 
 // slaReport is GET /v1/reports/sla: per interval and group, each metric's clocks met in time

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"slices"
@@ -24,14 +23,7 @@ func (s *API) reportStaffing(ctx context.Context, r *connectors.Request) (*conne
 	if err != nil {
 		return nil, reportError(err)
 	}
-	if wantsCSV(r) {
-		var buf bytes.Buffer
-		if err := rep.WriteCSV(&buf); err != nil {
-			return nil, err
-		}
-		return &connectors.Response{Status: http.StatusOK, Header: http.Header{"Content-Type": {"text/csv; charset=utf-8"}}, Body: buf.Bytes()}, nil
-	}
-	return connectors.JSON(http.StatusOK, rep), nil
+	return answerJSONOrCSV(r, rep, rep.WriteCSV)
 }
 
 // staffingQuery reads queue, from, to (default: the last 28 days), interval (30m), target
