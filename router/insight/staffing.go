@@ -84,13 +84,57 @@ func (r *Reports) Staffing(ctx context.Context, q StaffingQuery) (*StaffingRepor
 	if q.Concurrency < 1 {
 		q.Concurrency = 1
 	}
-	conv, pos, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimQueue}, "from")
+	per, pos, err := r.measure(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	rep := &StaffingReport{Queue: q.Queue, From: q.From.UTC(), To: q.To.UTC(), Interval: q.Interval.String(),
+		Timezone: r.loc.String(), Target: q.Target.String(), Through: pos}
+	var total measured
+	for _, m := range per {
+		total.arrivals += m.arrivals
+		total.handled += m.handled
+		total.handleMs += m.handleMs
+		total.answered += m.answered
+		total.abandoned += m.abandoned
+		total.abandonMs += m.abandonMs
+		total.waitMs += m.waitMs
+	}
+	in := StaffingInputs{Arrivals: total.arrivals, Handled: total.handled, Answered: total.answered, Abandoned: total.abandoned, Concurrency: q.Concurrency}
+	if total.handled > 0 {
+		in.AHT = time.Duration(total.handleMs/total.handled) * time.Millisecond
+		in.AHTSeconds = in.AHT.Seconds()
+	}
+	if p, ok := planning.Patience(time.Duration(total.waitMs)*time.Millisecond, time.Duration(total.abandonMs)*time.Millisecond, total.abandoned); ok {
+		in.Patience = p
+		s := p.Seconds()
+		in.PatienceSec = &s
+	}
+	rep.Inputs = in
+	if in.AHT <= 0 {
+		return nil, &QueryError{Field: "queue", Msg: fmt.Sprintf("queue %q has no handled conversations between %s and %s: nothing to measure a handle time from", q.Queue, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}
+	}
+	ivs, history := r.pastIntervals(q, per, in)
+	if q.Days > 0 {
+		future, ferr := r.forecastIntervals(q, history, in, rep)
+		if ferr != nil && !errors.Is(ferr, planning.ErrTooLittleHistory) {
+			return nil, ferr
+		}
+		ivs = append(ivs, future...)
+	}
+	rep.Rows, _ = planning.Plan(ivs, q.Target, q.Shrinkage)
+	return rep, nil
+}
+
+// measure adds up the queue's cells per planning interval.
+func (r *Reports) measure(ctx context.Context, q StaffingQuery) (map[time.Time]*measured, Position, error) {
+	conv, pos, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimQueue}, "from")
+	if err != nil {
+		return nil, pos, err
+	}
 	agents, _, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimAgent}, "from")
 	if err != nil {
-		return nil, err
+		return nil, pos, err
 	}
 	within := int64(q.Target.Within / time.Second)
 	per := map[time.Time]*measured{}
@@ -128,42 +172,7 @@ func (r *Reports) Staffing(ctx context.Context, q StaffingQuery) (*StaffingRepor
 			at(start).availableMs += row.Count(kpi.AvailableMs)
 		}
 	})
-	rep := &StaffingReport{Queue: q.Queue, From: q.From.UTC(), To: q.To.UTC(), Interval: q.Interval.String(),
-		Timezone: r.loc.String(), Target: q.Target.String(), Through: pos}
-	var total measured
-	for _, m := range per {
-		total.arrivals += m.arrivals
-		total.handled += m.handled
-		total.handleMs += m.handleMs
-		total.answered += m.answered
-		total.abandoned += m.abandoned
-		total.abandonMs += m.abandonMs
-		total.waitMs += m.waitMs
-	}
-	in := StaffingInputs{Arrivals: total.arrivals, Handled: total.handled, Answered: total.answered, Abandoned: total.abandoned, Concurrency: q.Concurrency}
-	if total.handled > 0 {
-		in.AHT = time.Duration(total.handleMs/total.handled) * time.Millisecond
-		in.AHTSeconds = in.AHT.Seconds()
-	}
-	if p, ok := planning.Patience(time.Duration(total.waitMs)*time.Millisecond, time.Duration(total.abandonMs)*time.Millisecond, total.abandoned); ok {
-		in.Patience = p
-		s := p.Seconds()
-		in.PatienceSec = &s
-	}
-	rep.Inputs = in
-	if in.AHT <= 0 {
-		return nil, &QueryError{Field: "queue", Msg: fmt.Sprintf("queue %q has no handled conversations between %s and %s: nothing to measure a handle time from", q.Queue, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}
-	}
-	ivs, history := r.pastIntervals(q, per, in)
-	if q.Days > 0 {
-		future, ferr := r.forecastIntervals(q, history, in, rep)
-		if ferr != nil && !errors.Is(ferr, planning.ErrTooLittleHistory) {
-			return nil, ferr
-		}
-		ivs = append(ivs, future...)
-	}
-	rep.Rows, _ = planning.Plan(ivs, q.Target, q.Shrinkage)
-	return rep, nil
+	return per, pos, nil
 }
 
 // pastIntervals builds the measured intervals and the arrivals history for the forecast.
