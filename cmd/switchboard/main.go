@@ -7,6 +7,7 @@
 //	switchboard tail                                      follow the unified conversation stream
 //	switchboard bench                                     load-test the API channel end to end
 //	switchboard dlq list|redrive                          inspect and redrive dead letters
+//	switchboard staffing --queue Q --config FILE         the agents a queue needed and had, and a forecast
 //	switchboard staffing --what-if --arrivals 120/h ...   the agents a workload needs for a target
 //
 // Run a command with -h for its flags.
@@ -38,7 +39,7 @@ func commands() []command {
 		{"tail", "follow the unified conversation stream", runTail},
 		{"report", "print the service figures (response and resolution times, FCR, volume) from the stream", runReport},
 		{"insight", "rebuild the service figures from the stream (insight rebuild)", runInsight},
-		{"staffing", "the agents a workload needs for a service target (Erlang C and A): staffing --what-if", runStaffing},
+		{"staffing", "the agents a queue needs per interval, measured and forecast, or for a workload (--what-if)", runStaffing},
 		{"bench", "load-test the API channel end to end against the raw JetStream ceiling", runBench},
 		{"dlq", "list or redrive dead letters (messages a stage could not process)", runDLQ},
 		{"version", "print the version", func(context.Context, []string) error { fmt.Println(version); return nil }},

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,12 +12,16 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/planning"
+	"github.com/switchboardhq/switchboard/router/rules"
 )
 
 // runStaffing is the staffing calculator (docs/planning.md): the agents an arrival rate and
 // handle time need for a service target.
-func runStaffing(_ context.Context, args []string) error {
+func runStaffing(ctx context.Context, args []string) error {
 	fs := newFlags("staffing")
 	whatIf := fs.Bool("what-if", false, "the calculator alone: staff the workload given by the flags below")
 	arrivals := fs.String("arrivals", "", "arrival rate, such as 120/h, 40/30m or 2000/d")
@@ -26,11 +32,52 @@ func runStaffing(_ context.Context, args []string) error {
 	occupancy := fs.String("max-occupancy", "", "cap on agent occupancy, such as 85% (default: none)")
 	shrinkage := fs.String("shrinkage", "0%", "share of paid time off the queue (breaks, training), such as 30%")
 	asCSV := fs.Bool("csv", false, "print CSV")
+	configPath := fs.String("config", "", "config file: NATS, the insight zone, the agents and the rules file (the queue's agents)")
+	url := fs.String("nats", "", "NATS URL (default: the config's, else nats://127.0.0.1:4222)")
+	queue := fs.String("queue", "", "the queue to staff from its measured history")
+	since := fs.String("since", "28d", "measure this far back from the start of today (e.g. 14d); ignored with --from")
+	from := fs.String("from", "", "start: a date (midnight in the insight zone) or RFC 3339 time")
+	to := fs.String("to", "", "end (exclusive): like --from (default: the start of today)")
+	interval := fs.Duration("interval", 30*time.Minute, "planning interval: 15m, 30m or 60m")
+	days := fs.Int("days", 7, "days to forecast after the range (0: none)")
+	asJSON := fs.Bool("json", false, "print the report as JSON (as GET /v1/reports/staffing answers)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
 	if !*whatIf {
-		return badInput("staffing from the measured history is not built yet; use --what-if with --arrivals, --aht and --target")
+		if *queue == "" {
+			return badInput("name a queue (--queue) to staff from the measured history, or use --what-if with --arrivals, --aht and --target")
+		}
+		t, err := planning.ParseTarget(*target)
+		if err != nil {
+			return badInput("--target: %v", err)
+		}
+		if *occupancy != "" {
+			if t.MaxOccupancy, err = planning.ParseShare(*occupancy); err != nil {
+				return badInput("--max-occupancy: %v", err)
+			}
+		}
+		sh, err := planning.ParseShare(*shrinkage)
+		if err != nil {
+			return badInput("--shrinkage: %v", err)
+		}
+		if *configPath == "" {
+			return badInput("--config is needed with --queue: the queue's agents and rules come from it")
+		}
+		c, rs, err := loadRules(*configPath, "")
+		if err != nil {
+			return err
+		}
+		nc, js, err := connectJetStream(*configPath, *url)
+		if err != nil {
+			return err
+		}
+		defer nc.Close()
+		q := insight.StaffingQuery{Queue: *queue, Interval: *interval, Target: t, Shrinkage: sh, Days: *days}
+		if *concurrency > 1 {
+			q.Concurrency = *concurrency
+		}
+		return writeStaffing(ctx, js, c.Insight, rs, q, historyFlags{from: *from, to: *to, since: *since}, *asCSV, *asJSON, os.Stdout)
 	}
 	in, err := whatIfInput(*arrivals, *aht, *concurrency, *patience, *target, *occupancy, *shrinkage)
 	if err != nil {
@@ -138,4 +185,100 @@ type usageError struct{ msg string }
 func (e *usageError) Error() string { return e.msg }
 func (e *usageError) Is(t error) bool {
 	return t == errUsage
+}
+
+// historyFlags are the range flags of staffing.
+type historyFlags struct{ from, to, since string }
+
+// writeStaffing reads a queue's staffing report from the cells and writes it to w.
+func writeStaffing(ctx context.Context, js jetstream.JetStream, ic insight.Config, rs *rules.Rules, q insight.StaffingQuery, hf historyFlags, asCSV, asJSON bool, w io.Writer) error {
+	reports, err := insight.OpenReports(ctx, js, ic)
+	if err != nil {
+		return fmt.Errorf("%w (has `switchboard serve` run with insight on?)", err)
+	}
+	loc := reports.Location()
+	now := time.Now().In(loc)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	if hf.to == "" {
+		hf.to = today.Format(time.RFC3339)
+	}
+	f, t, field, err := insight.ParseRange(hf.from, hf.to, now, loc)
+	if err != nil {
+		return badInput("--%s: %v", field, err)
+	}
+	if hf.from == "" {
+		back, err := parseSince(hf.since)
+		if err != nil {
+			return badInput("--since: %v", err)
+		}
+		f = t.Add(-back)
+	}
+	q.From, q.To = f, t
+	if err := q.FromRules(rs); err != nil {
+		return badInput("%v", err)
+	}
+	rep, err := reports.Staffing(ctx, q)
+	var qe *insight.QueryError
+	if errors.As(err, &qe) {
+		return badInput("%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	switch {
+	case asJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	case asCSV:
+		return rep.WriteCSV(w)
+	}
+	printStaffing(w, rep)
+	return nil
+}
+
+// printStaffing writes the report as an aligned table.
+func printStaffing(w io.Writer, rep *insight.StaffingReport) {
+	in := rep.Inputs
+	loc, err := time.LoadLocation(rep.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	fmt.Fprintf(w, "queue %s, %s to %s (%s), %s intervals, target %s\n", rep.Queue, rep.From.Format(time.DateOnly), rep.To.Format(time.DateOnly),
+		rep.Timezone, rep.Interval, rep.Target)
+	fmt.Fprintf(w, "measured: %d arrivals, AHT %.0f s, %d at once", in.Arrivals, in.AHTSeconds, in.Concurrency)
+	if in.PatienceSec != nil {
+		fmt.Fprintf(w, ", patience %.0f s (Erlang A)", *in.PatienceSec)
+	}
+	fmt.Fprintln(w)
+	if bt := rep.Backtest; bt != nil {
+		fmt.Fprintf(w, "forecast backtest (the last 7 days from the weeks before): WAPE %.1f%%, bias %+.1f%%\n", 100*bt.WAPE, 100*bt.Bias)
+	} else if rep.ForecastNote != "" {
+		fmt.Fprintf(w, "forecast: %s\n", rep.ForecastNote)
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "START\tARRIVALS\tAHT S\tREQUIRED\tSCHEDULED\tSTAFFED\tSL AT STAFFED\tACHIEVED\tSTATUS\t")
+	pct := func(v *float64) string {
+		if v == nil {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f%%", 100**v)
+	}
+	for _, r := range rep.Rows {
+		staffed, arrivals := "-", fmt.Sprintf("%.0f", r.Arrivals)
+		if r.Staffed >= 0 {
+			staffed = fmt.Sprintf("%.1f", r.Staffed)
+		}
+		if r.Forecast {
+			arrivals = fmt.Sprintf("~%.1f", r.Arrivals)
+		}
+		status := string(r.Status)
+		if r.Error != "" {
+			status = r.Error
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%d\t%d\t%s\t%s\t%s\t%s\t\n", r.Start.In(loc).Format("Mon 2006-01-02 15:04"), arrivals, r.AHTSeconds,
+			r.Required, r.Scheduled, staffed, pct(r.PredictedAtStaffed), pct(r.Achieved), status)
+	}
+	_ = tw.Flush()
 }

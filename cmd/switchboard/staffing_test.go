@@ -4,12 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"math"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/router/insight"
+	"github.com/switchboardhq/switchboard/router/planning"
+	"github.com/switchboardhq/switchboard/router/rules"
 )
 
 // erlangC is the probability of waiting at n agents for a Erlangs, from the textbook
@@ -75,8 +83,9 @@ func TestStaffingBadInput(t *testing.T) {
 		{"--what-if --arrivals 100/h --aht 3m --target 100/20s", "the share must be a percentage above 0 and below 100"},
 		{"--what-if --arrivals 1e12/h --aht 3m", "unreachable target: 80% within 20s is not met by up to 100000 agents"},
 		{"--what-if --arrivals 100/h --aht 3m --shrinkage 120%", "--shrinkage"},
-		{"--target 80/20s", "not built yet"},
-		{"--queue general", "flag provided but not defined: -queue"},
+		{"--target 80/20s", "name a queue (--queue)"},
+		{"--queue general", "--config is needed with --queue"},
+		{"--queue general --interval soon", "invalid value \"soon\" for flag -interval"},
 	} {
 		cmd := exec.CommandContext(context.Background(), bin, append([]string{"staffing"}, strings.Fields(c.args)...)...)
 		var stderr bytes.Buffer
@@ -89,5 +98,58 @@ func TestStaffingBadInput(t *testing.T) {
 		if code != 2 || !strings.Contains(stderr.String(), c.msg) {
 			t.Errorf("staffing %s: exit %d, stderr %q; want 2 and %q", c.args, code, stderr.String(), c.msg)
 		}
+	}
+}
+
+// `switchboard staffing --queue` over a gateway's measured history: the conversations routed
+// and resolved through it are the report's arrivals and handled ones (JSON), the table shows
+// them, and an unknown queue is bad input (exit 2).
+func TestStaffingFromHistory(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig+`insight: {flush_interval: 100ms}
+router:
+  agents: [{id: ann, skills: [general], capacity: {default: 3}}]
+`)
+	if st, b := g.Do("PUT", "/v1/agents/ann/presence", apptest.Token, map[string]any{"status": "available"}); st != 200 {
+		t.Fatalf("presence: %d %s", st, b)
+	}
+	for i := range 3 {
+		g.PostAPI(fmt.Sprintf("h%d", i), fmt.Sprintf("h%d@example.com", i), "hello")
+	}
+	for _, e := range g.Events("sb.conv.*.assigned", 3, 10*time.Second) {
+		if st, b := g.Do("POST", "/v1/conversations/"+e.ConversationID+"/resolve", apptest.Token, nil); st != 202 {
+			t.Fatalf("resolve: %d %s", st, b)
+		}
+	}
+	g.Events("sb.conv.*.resolved", 3, 10*time.Second)
+	rs := rules.DefaultRules(rules.NewRoster(g.Config.Router.Agents, nil))
+	ctx := context.Background()
+	day := time.Now().UTC().Truncate(24 * time.Hour)
+	hf := historyFlags{from: day.Format(time.RFC3339), to: day.Add(24 * time.Hour).Format(time.RFC3339)}
+	q := insight.StaffingQuery{Queue: "default", Interval: time.Hour, Target: planning.Target{Share: 0.8, Within: 20 * time.Second}}
+	var out bytes.Buffer
+	apptest.Eventually(t, 10*time.Second, func() error {
+		out.Reset()
+		if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, false, true, &out); err != nil {
+			return err
+		}
+		var rep insight.StaffingReport
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatalf("%v: %s", err, out.String())
+		}
+		if rep.Inputs.Arrivals != 3 || rep.Inputs.Handled != 3 || rep.Inputs.Concurrency != 3 || len(rep.Rows) != 24 {
+			return fmt.Errorf("inputs %+v, %d rows", rep.Inputs, len(rep.Rows))
+		}
+		return nil
+	})
+	out.Reset()
+	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, false, false, &out); err != nil {
+		t.Fatal(err)
+	}
+	if table := out.String(); !strings.Contains(table, "queue default") || !strings.Contains(table, "measured: 3 arrivals") || !strings.Contains(table, "REQUIRED") {
+		t.Fatalf("table:\n%s", table)
+	}
+	q.Queue = "nosuch"
+	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, false, false, &out); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown queue "nosuch"`) {
+		t.Fatalf("unknown queue: %v", err)
 	}
 }

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/switchboardhq/switchboard/router/insight/kpi"
 	"github.com/switchboardhq/switchboard/router/planning"
+	"github.com/switchboardhq/switchboard/router/rules"
 )
 
 // StaffingQuery asks for a queue's measured staffing inputs over [From, To) and, with
@@ -319,4 +322,39 @@ func (rep *StaffingReport) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// FromRules fills what the rules know about q.Queue: the agents who may serve it (their
+// available time is its staffed time), their most common capacity as the concurrency (unless
+// set), and the holidays of the business-hours calendars. An unknown queue is a QueryError.
+func (q *StaffingQuery) FromRules(rs *rules.Rules) error {
+	if q.Queue == "" {
+		return &QueryError{Field: "queue", Msg: fmt.Sprintf("name the queue to staff (one of %v)", rs.QueueNames())}
+	}
+	if !rs.Queue(q.Queue) {
+		return &QueryError{Field: "queue", Msg: fmt.Sprintf("unknown queue %q (the rules have %v)", q.Queue, rs.QueueNames())}
+	}
+	eligible := map[string]bool{}
+	counts := map[int]int{}
+	for _, a := range rs.QueueAgents(q.Queue) {
+		eligible[a.ID] = true
+		counts[a.Capacities()["default"]]++
+	}
+	q.Eligible = func(agent string) bool { return eligible[agent] }
+	if q.Concurrency == 0 {
+		q.Concurrency = mostCommon(counts)
+	}
+	q.Holiday = rs.Holiday
+	return nil
+}
+
+// mostCommon is the capacity most agents have (the smallest on a tie; 1 without agents).
+func mostCommon(counts map[int]int) int {
+	best, n := 1, 0
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		if counts[k] > n && k > 0 {
+			best, n = k, counts[k]
+		}
+	}
+	return best
 }

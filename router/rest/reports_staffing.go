@@ -3,7 +3,6 @@ package rest
 import (
 	"context"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -35,13 +34,9 @@ func (s *API) staffingQuery(r *connectors.Request) (insight.StaffingQuery, error
 		return q, &connectors.HTTPError{Status: http.StatusNotFound, Code: "insight_off", Message: "insight is off (insight.enabled: false)"}
 	}
 	v := r.HTTP.URL.Query()
-	rs := s.router.Rules()
 	q.Queue = v.Get("queue")
-	if q.Queue == "" {
-		return q, connectors.BadField("queue", "name the queue to staff (one of %v)", rs.QueueNames())
-	}
-	if !rs.Queue(q.Queue) {
-		return q, connectors.BadField("queue", "unknown queue %q (the rules have %v)", q.Queue, rs.QueueNames())
+	if err := q.FromRules(s.router.Rules()); err != nil {
+		return q, reportError(err)
 	}
 	loc := s.reports.Location()
 	now := time.Now().In(loc)
@@ -69,37 +64,12 @@ func (s *API) staffingQuery(r *connectors.Request) (insight.StaffingQuery, error
 	if q.Days, err = strconv.Atoi(or(v.Get("days"), "7")); err != nil || q.Days < 0 || q.Days > 31 {
 		return q, connectors.BadField("days", "write a number of days from 0 to 31")
 	}
-	eligible := map[string]bool{}
-	counts := map[int]int{}
-	for _, a := range rs.QueueAgents(q.Queue) {
-		eligible[a.ID] = true
-		counts[a.Capacities()["default"]]++
-	}
-	q.Eligible = func(agent string) bool { return eligible[agent] }
-	q.Concurrency = mostCommon(counts)
 	if c := v.Get("concurrency"); c != "" {
 		if q.Concurrency, err = strconv.Atoi(c); err != nil || q.Concurrency < 1 {
 			return q, connectors.BadField("concurrency", "write the contacts an agent handles at once, 1 or more")
 		}
 	}
-	q.Holiday = rs.Holiday
 	return q, nil
-}
-
-// mostCommon is the capacity most agents have (the smallest on a tie; 1 without agents).
-func mostCommon(counts map[int]int) int {
-	best, n := 1, 0
-	keys := make([]int, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if counts[k] > n && k > 0 {
-			best, n = k, counts[k]
-		}
-	}
-	return best
 }
 
 func or(v, def string) string {
