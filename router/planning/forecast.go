@@ -64,7 +64,39 @@ func (f Forecaster) Forecast(history []Point, end time.Time, future []time.Time)
 		return nil, fmt.Errorf("%w: %s of history; a forecast needs at least one whole week", ErrTooLittleHistory, span(history, end))
 	}
 	k = min(k, weeks)
-	// Profile: per slot, the weighted mean over weeks 1..k (weight k+1-w), holidays left out.
+	profile, totals, common := f.profile(history, end, k)
+	// Trend: least squares over those weekly totals, x = -w; the factor for a week ahead is
+	// its fitted total over the weighted mean total (where the profile sits).
+	var xs, ys []float64
+	var base, wsum float64
+	for w := 1; w <= k && common > 0; w++ {
+		xs = append(xs, float64(-w))
+		ys = append(ys, totals[w])
+		base += float64(k+1-w) * totals[w]
+		wsum += float64(k + 1 - w)
+	}
+	slope, intercept, ok := fitLine(xs, ys)
+	if wsum > 0 {
+		base /= wsum
+	}
+	out := make([]float64, len(future))
+	for i, t := range future {
+		v, found := profile[f.slotKey(t)]
+		if !found {
+			continue
+		}
+		if ok && base > 0 {
+			ahead := float64(daysBetween(end.In(f.Loc), t.In(f.Loc)) / 7)
+			v *= clamp((intercept+slope*ahead)/base, 0.5, 2)
+		}
+		out[i] = max(v, 0)
+	}
+	return out, nil
+}
+
+// profile is, per slot of the week, the weighted mean over weeks 1..k (weight k+1-w), holidays
+// left out; and per week the total over the slots every week has (common of them).
+func (f Forecaster) profile(history []Point, end time.Time, k int) (map[int]float64, []float64, int) {
 	type slot struct {
 		v    []float64
 		seen []bool
@@ -106,33 +138,7 @@ func (f Forecaster) Forecast(history []Point, end time.Time, future []time.Time)
 			}
 		}
 	}
-	// Trend: least squares over those weekly totals, x = -w; the factor for a week ahead is
-	// its fitted total over the weighted mean total (where the profile sits).
-	var xs, ys []float64
-	var base, wsum float64
-	for w := 1; w <= k && common > 0; w++ {
-		xs = append(xs, float64(-w))
-		ys = append(ys, totals[w])
-		base += float64(k+1-w) * totals[w]
-		wsum += float64(k + 1 - w)
-	}
-	slope, intercept, ok := fitLine(xs, ys)
-	if wsum > 0 {
-		base /= wsum
-	}
-	out := make([]float64, len(future))
-	for i, t := range future {
-		v, found := profile[f.slotKey(t)]
-		if !found {
-			continue
-		}
-		if ok && base > 0 {
-			ahead := float64(daysBetween(end.In(f.Loc), t.In(f.Loc)) / 7)
-			v *= clamp((intercept+slope*ahead)/base, 0.5, 2)
-		}
-		out[i] = max(v, 0)
-	}
-	return out, nil
+	return profile, totals, common
 }
 
 // wholeWeeks counts the whole calendar weeks the history covers before end.
