@@ -58,7 +58,7 @@ func rebuildWith(ctx context.Context, js jetstream.JetStream, c *app.Config, cur
 	if err != nil {
 		return err
 	}
-	bar := newProgressBar(w, "rebuilding insight")
+	bar := newProgressBar(w, "rebuilding insight", "events")
 	pos, err := p.Rebuild(ctx, bar.update)
 	bar.finish()
 	if err != nil {
@@ -74,19 +74,20 @@ func rebuildWith(ctx context.Context, js jetstream.JetStream, c *app.Config, cur
 type progressBar struct {
 	w     io.Writer
 	label string
+	unit  string // what is counted: events, cells
 	start time.Time
 	tty   bool
 	last  int
 }
 
-func newProgressBar(w io.Writer, label string) *progressBar {
+func newProgressBar(w io.Writer, label, unit string) *progressBar {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			tty = true
 		}
 	}
-	return &progressBar{w: w, label: label, start: time.Now(), tty: tty, last: -1}
+	return &progressBar{w: w, label: label, unit: unit, start: time.Now(), tty: tty, last: -1}
 }
 
 func (b *progressBar) elapsed() time.Duration { return time.Since(b.start) }
@@ -112,7 +113,7 @@ func (b *progressBar) update(done, total uint64) {
 	if fill < width {
 		bar += ">" + strings.Repeat(" ", width-fill-1)
 	}
-	line := fmt.Sprintf("%s [%s] %3d%%  %d/%d events  %.0f/s  ETA %s", b.label, bar, pct, done, total, rate, eta)
+	line := fmt.Sprintf("%s [%s] %3d%%  %d/%d %s  %.0f/s  ETA %s", b.label, bar, pct, done, total, b.unit, rate, eta)
 	if b.tty {
 		fmt.Fprintf(b.w, "\r%s\x1b[K", line)
 	} else {

@@ -41,6 +41,8 @@ func runStaffing(ctx context.Context, args []string) error {
 	interval := fs.Duration("interval", 30*time.Minute, "planning interval: 15m, 30m or 60m")
 	days := fs.Int("days", 7, "days to forecast after the range (0: none)")
 	asJSON := fs.Bool("json", false, "print the report as JSON (as GET /v1/reports/staffing answers)")
+	chart := fs.String("chart", "", "also draw the report into this file (.svg or .png): arrivals, required and staffed agents per interval")
+	quiet := fs.Bool("quiet", false, "no progress bar on stderr while the history is read")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -77,7 +79,14 @@ func runStaffing(ctx context.Context, args []string) error {
 		if *concurrency > 1 {
 			q.Concurrency = *concurrency
 		}
-		return writeStaffing(ctx, js, c.Insight, rs, q, historyFlags{from: *from, to: *to, since: *since}, *asCSV, *asJSON, os.Stdout)
+		out := staffingOutput{csv: *asCSV, json: *asJSON, chart: *chart}
+		if !*quiet {
+			out.progress = os.Stderr
+		}
+		return writeStaffing(ctx, js, c.Insight, rs, q, historyFlags{from: *from, to: *to, since: *since}, out, os.Stdout)
+	}
+	if *chart != "" {
+		return badInput("--chart draws a queue's intervals: use it with --queue (the calculator prints a table)")
 	}
 	in, err := whatIfInput(*arrivals, *aht, *concurrency, *patience, *target, *occupancy, *shrinkage)
 	if err != nil {
@@ -190,8 +199,16 @@ func (e *usageError) Is(t error) bool {
 // historyFlags are the range flags of staffing.
 type historyFlags struct{ from, to, since string }
 
+// staffingOutput says how to write the report: a table (default), CSV or JSON on stdout, a
+// chart file besides, and a progress bar on progress (nil: none) while the cells are read.
+type staffingOutput struct {
+	csv, json bool
+	chart     string
+	progress  io.Writer
+}
+
 // writeStaffing reads a queue's staffing report from the cells and writes it to w.
-func writeStaffing(ctx context.Context, js jetstream.JetStream, ic insight.Config, rs *rules.Rules, q insight.StaffingQuery, hf historyFlags, asCSV, asJSON bool, w io.Writer) error {
+func writeStaffing(ctx context.Context, js jetstream.JetStream, ic insight.Config, rs *rules.Rules, q insight.StaffingQuery, hf historyFlags, out staffingOutput, w io.Writer) error {
 	reports, err := insight.OpenReports(ctx, js, ic)
 	if err != nil {
 		return fmt.Errorf("%w (has `switchboard serve` run with insight on?)", err)
@@ -217,7 +234,15 @@ func writeStaffing(ctx context.Context, js jetstream.JetStream, ic insight.Confi
 	if err := q.FromRules(rs); err != nil {
 		return badInput("%v", err)
 	}
+	var bar *progressBar
+	if out.progress != nil {
+		bar = newProgressBar(out.progress, "reading "+q.Queue+"'s history", "cells")
+		q.Progress = bar.update
+	}
 	rep, err := reports.Staffing(ctx, q)
+	if bar != nil {
+		bar.finish()
+	}
 	var qe *insight.QueryError
 	if errors.As(err, &qe) {
 		return badInput("%v", err)
@@ -225,15 +250,23 @@ func writeStaffing(ctx context.Context, js jetstream.JetStream, ic insight.Confi
 	if err != nil {
 		return err
 	}
+	if out.chart != "" {
+		if err := writeStaffingChart(out.chart, rep); err != nil {
+			return err
+		}
+	}
 	switch {
-	case asJSON:
+	case out.json:
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
-	case asCSV:
+	case out.csv:
 		return rep.WriteCSV(w)
 	}
 	printStaffing(w, rep)
+	if out.chart != "" {
+		fmt.Fprintf(w, "\nchart: %s\n", out.chart)
+	}
 	return nil
 }
 

@@ -129,7 +129,7 @@ router:
 	var out bytes.Buffer
 	apptest.Eventually(t, 10*time.Second, func() error {
 		out.Reset()
-		if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, false, true, &out); err != nil {
+		if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, staffingOutput{json: true}, &out); err != nil {
 			return err
 		}
 		var rep insight.StaffingReport
@@ -142,14 +142,14 @@ router:
 		return nil
 	})
 	out.Reset()
-	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, false, false, &out); err != nil {
+	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, staffingOutput{}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if table := out.String(); !strings.Contains(table, "queue default") || !strings.Contains(table, "measured: 3 arrivals") || !strings.Contains(table, "REQUIRED") {
 		t.Fatalf("table:\n%s", table)
 	}
 	q.Queue = "nosuch"
-	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, false, false, &out); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown queue "nosuch"`) {
+	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, staffingOutput{}, &out); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown queue "nosuch"`) {
 		t.Fatalf("unknown queue: %v", err)
 	}
 }

@@ -16,7 +16,8 @@ import (
 // rebuildLease keeps two rebuilds from running at once.
 const rebuildLease = "insight-rebuild"
 
-// Progress reports a rebuild's progress: events read of the total to read.
+// Progress reports work done of the total: events read in a rebuild, cells read in a
+// staffing report.
 type Progress func(done, total uint64)
 
 // Rebuild recomputes every cell from SB_CONVERSATIONS into the next generation, then makes

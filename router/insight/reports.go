@@ -73,7 +73,7 @@ func (r *Reports) Conversations(ctx context.Context, q Query) (*Report, error) {
 	if !q.To.After(q.From) {
 		return nil, &QueryError{Field: "to", Msg: "must be after from"}
 	}
-	acc, pos, err := r.accumulate(ctx, q.From, q.To, q.Interval, groupBy, "interval")
+	acc, pos, err := r.accumulate(ctx, q.From, q.To, q.Interval, groupBy, "interval", nil)
 	if err != nil {
 		return nil, err
 	}

@@ -34,6 +34,8 @@ type StaffingQuery struct {
 	Days     int
 	// Holiday says whether a date (local) is a holiday: left out of the forecast's learning.
 	Holiday func(day time.Time) bool
+	// Progress, when set, is told how many of the cells to read have been read.
+	Progress Progress
 }
 
 // StaffingInputs is what was measured over the whole range.
@@ -131,11 +133,18 @@ func (r *Reports) Staffing(ctx context.Context, q StaffingQuery) (*StaffingRepor
 
 // measure adds up the queue's cells per planning interval.
 func (r *Reports) measure(ctx context.Context, q StaffingQuery) (map[time.Time]*measured, Position, error) {
-	conv, pos, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimQueue}, "from")
+	// Two reads of the same cell count: queues, then agents.
+	half := func(offset uint64) Progress {
+		if q.Progress == nil {
+			return nil
+		}
+		return func(done, total uint64) { q.Progress(offset*total+done, 2*total) }
+	}
+	conv, pos, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimQueue}, "from", half(0))
 	if err != nil {
 		return nil, pos, err
 	}
-	agents, _, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimAgent}, "from")
+	agents, _, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimAgent}, "from", half(1))
 	if err != nil {
 		return nil, pos, err
 	}
@@ -246,9 +255,10 @@ func (r *Reports) next(t time.Time, iv time.Duration) time.Time {
 	return r.bucket(n.Add(iv), iv) // a repeated wall-clock hour (autumn)
 }
 
-// accumulate reads the cells over [from, to) for interval iv, grouped by groupBy. A range
-// the cells cannot answer is a QueryError on field (group_by for a grouping that needs days).
-func (r *Reports) accumulate(ctx context.Context, from, to time.Time, iv kpi.Interval, groupBy []string, field string) (*kpi.Accumulator, Position, error) {
+// accumulate reads the cells over [from, to) for interval iv, grouped by groupBy, telling
+// progress (when set) as cells come in. A range the cells cannot answer is a QueryError on
+// field (group_by for a grouping that needs days).
+func (r *Reports) accumulate(ctx context.Context, from, to time.Time, iv kpi.Interval, groupBy []string, field string, progress Progress) (*kpi.Accumulator, Position, error) {
 	cells := kpi.CellGroup(groupBy)
 	plan, err := kpi.PlanFor(from, to, iv, r.loc, len(cells))
 	if errors.Is(err, kpi.ErrGroupNeedsDays) {
@@ -265,6 +275,8 @@ func (r *Reports) accumulate(ctx context.Context, from, to time.Time, iv kpi.Int
 	got := make([]*kpi.Cell, len(plan))
 	errs := make([]error, len(plan))
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := uint64(0)
 	sem := make(chan struct{}, cellReaders)
 	for i, ref := range plan {
 		wg.Add(1)
@@ -272,6 +284,12 @@ func (r *Reports) accumulate(ctx context.Context, from, to time.Time, iv kpi.Int
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			got[i], _, errs[i] = getCell(ctx, r.kv, pos.Generation, ref.Key+mask.Suffix())
+			if progress != nil {
+				mu.Lock()
+				done++
+				progress(done, uint64(len(plan)))
+				mu.Unlock()
+			}
 		}()
 	}
 	wg.Wait()

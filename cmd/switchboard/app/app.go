@@ -32,6 +32,9 @@ type Options struct {
 	Logger   *zap.Logger
 	// InstanceID names this process in leases (default: hostname-pid).
 	InstanceID string
+	// Now is the router's clock: the time its events carry (default time.Now). Tests that
+	// replay a generated history through a gateway set it.
+	Now func() time.Time
 }
 
 // App is a running gateway.
@@ -48,6 +51,7 @@ type App struct {
 	srv      *http.Server
 	ln       net.Listener
 	instance *pipeline.Instance // this process's name in leases; holds the data directory
+	now      func() time.Time   // the router's clock (nil: time.Now)
 
 	stopSources context.CancelFunc
 	sources     sync.WaitGroup
@@ -80,7 +84,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 			return nil, err
 		}
 	}
-	a = &App{cfg: &cfg, log: log, reg: prometheus.NewRegistry()}
+	a = &App{cfg: &cfg, log: log, reg: prometheus.NewRegistry(), now: o.Now}
 	defer func() {
 		if err != nil {
 			a.shutdown(context.Background())

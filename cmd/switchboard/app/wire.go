@@ -209,7 +209,7 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 	w.feed.UseIndex(index)
 	return router.New(ctx, router.Options{JS: js, Partitions: a.cfg.Pipeline.Partitions,
 		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log,
-		Config: rc, Rules: holder, Leases: w.leases, Registerer: a.reg, Index: index, SurveyLinks: a.publicURL})
+		Config: rc, Rules: holder, Leases: w.leases, Registerer: a.reg, Index: index, SurveyLinks: a.publicURL, Now: a.now})
 }
 
 // wireInsight builds the insight projection and its reports (when insight is on).

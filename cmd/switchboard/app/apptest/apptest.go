@@ -77,6 +77,9 @@ type Options struct {
 	DataDir    string      // reuse a data directory (restart tests); default t.TempDir()
 	Logger     *zap.Logger // default: test logger at warn level
 	InstanceID string      // default "test"
+	// Now is the router's clock (default time.Now): a test replaying a generated history
+	// moves it.
+	Now func() time.Time
 }
 
 // Start starts a gateway from config YAML (env APPTEST_TOKEN is set to Token). It is stopped
@@ -106,7 +109,7 @@ func Start(t testing.TB, yaml string, opts ...Options) *Gateway {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a, err := app.Start(ctx, app.Options{Config: cfg, HTTPAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
-		DataDir: o.DataDir, Logger: o.Logger, InstanceID: o.InstanceID})
+		DataDir: o.DataDir, Logger: o.Logger, InstanceID: o.InstanceID, Now: o.Now})
 	if err != nil {
 		t.Fatalf("start gateway: %v", err)
 	}
