@@ -63,6 +63,11 @@ func runStaffing(ctx context.Context, args []string) error {
 		if err != nil {
 			return badInput("--shrinkage: %v", err)
 		}
+		if *chart != "" {
+			if err := checkChartPath(*chart); err != nil {
+				return err
+			}
+		}
 		if *configPath == "" {
 			return badInput("--config is needed with --queue: the queue's agents and rules come from it")
 		}

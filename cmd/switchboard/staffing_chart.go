@@ -38,10 +38,10 @@ var (
 // (measured, then forecast) above, required, scheduled and staffed agents below, with the
 // under-staffed intervals shaded and the forecast days greyed.
 func writeStaffingChart(path string, rep *insight.StaffingReport) error {
-	ext := strings.ToLower(filepath.Ext(path))
-	if ext != ".svg" && ext != ".png" {
-		return badInput("--chart: write a file name ending in .svg or .png, not %q", path)
+	if err := checkChartPath(path); err != nil {
+		return err
 	}
+	ext := strings.ToLower(filepath.Ext(path))
 	if len(rep.Rows) == 0 {
 		return badInput("--chart: the report has no intervals to draw")
 	}
@@ -76,6 +76,14 @@ func writeStaffingChart(path string, rep *insight.StaffingReport) error {
 		return err
 	}
 	return f.Close()
+}
+
+// checkChartPath refuses a chart file name whose format is not known.
+func checkChartPath(path string) error {
+	if ext := strings.ToLower(filepath.Ext(path)); ext != ".svg" && ext != ".png" {
+		return badInput("--chart: write a file name ending in .svg or .png, not %q", path)
+	}
+	return nil
 }
 
 // staffingPlots builds the two panels over one time axis (unix seconds).

@@ -86,6 +86,8 @@ func TestStaffingBadInput(t *testing.T) {
 		{"--target 80/20s", "name a queue (--queue)"},
 		{"--queue general", "--config is needed with --queue"},
 		{"--queue general --interval soon", "invalid value \"soon\" for flag -interval"},
+		{"--queue general --chart plan.pdf", `--chart: write a file name ending in .svg or .png, not "plan.pdf"`},
+		{"--what-if --arrivals 100/h --aht 3m --chart plan.svg", "--chart draws a queue's intervals: use it with --queue"},
 	} {
 		cmd := exec.CommandContext(context.Background(), bin, append([]string{"staffing"}, strings.Fields(c.args)...)...)
 		var stderr bytes.Buffer
@@ -142,11 +144,16 @@ router:
 		return nil
 	})
 	out.Reset()
-	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, staffingOutput{}, &out); err != nil {
+	var progress bytes.Buffer
+	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, staffingOutput{progress: &progress}, &out); err != nil {
 		t.Fatal(err)
 	}
 	if table := out.String(); !strings.Contains(table, "queue default") || !strings.Contains(table, "measured: 3 arrivals") || !strings.Contains(table, "REQUIRED") {
 		t.Fatalf("table:\n%s", table)
+	}
+	// A day of 15-minute cells read twice (queues, agents): 192 cells, a line per 10% off a terminal.
+	if p := progress.String(); !strings.Contains(p, "reading default's history [") || !strings.Contains(p, "100%  192/192 cells") || strings.Count(p, "\n") != 11 {
+		t.Errorf("progress:\n%s", p)
 	}
 	q.Queue = "nosuch"
 	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, staffingOutput{}, &out); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown queue "nosuch"`) {
