@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/nats-io/nats.go"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
@@ -404,9 +405,11 @@ router:
 	// Forecast: the slots weighted 2:1 (newest first) times the trend through the two weekly
 	// totals at the next week (x = 0 for x = -1, -2), over the weighted mean total.
 	factor := math.Max(0.5, math.Min(2, (2*t2-t1)/((2*t2+t1)/3)))
+	var peak [7]int // per forecast day
 	for i, r := range future {
 		w := (2*weeks[1][i] + weeks[0][i]) / 3 * factor
 		req, _ := requiredAgents(w, iv, rangeAHT, 2, 0.8, 20*time.Second)
+		peak[i/48] = max(peak[i/48], req)
 		if r[col["forecast"]] != "true" || math.Abs(num(r, "arrivals")-w) > 0.0051 || num(r, "required") != float64(req) || r[col["staffed"]] != "" {
 			t.Errorf("forecast %s: arrivals %s required %s staffed %q; want %.2f %d", r[col["start"]], r[col["arrivals"]], r[col["required"]], r[col["staffed"]], w, req)
 		}
@@ -430,6 +433,50 @@ router:
 	if !strings.Contains(out.String(), "forecast backtest") {
 		t.Errorf("table:\n%s", out.String())
 	}
+	staffingPageInChromium(t, g, under, fmt.Sprintf("%.1f%%", 100*absErr/actual), peak)
+}
+
+// staffingPageInChromium opens the dashboard's staffing page on the same history and checks
+// what it shows against the test's own figures: the under-staffed intervals, the backtest's
+// WAPE, each forecast day's peak requirement, and the two charts.
+func staffingPageInChromium(t *testing.T, g *apptest.Gateway, under int, wape string, peak [7]int) {
+	ctx := apptest.Browser(t, 1400, 1300)
+	if err := chromedp.Do(ctx, chromedp.Navigate(g.URL+"/dashboard/staffing.html?queue=default&since=14d#token="+apptest.Token)); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Poll(t, ctx, `document.body.dataset.rows || document.getElementById("query-error").textContent || ""`, func(v string) bool {
+		if v != "" && v != "1008" {
+			t.Fatalf("the staffing page shows %q, want 1008 intervals", v)
+		}
+		return v == "1008"
+	})
+	text := func(expr string) string { return apptest.Poll(t, ctx, expr, func(string) bool { return true }) }
+	if got := text(`document.getElementById("under").textContent`); got != strconv.Itoa(under) {
+		t.Errorf("the page shows %s under-staffed intervals, the test counts %d", got, under)
+	}
+	if got := text(`document.getElementById("wape").textContent`); got != wape {
+		t.Errorf("the page shows WAPE %s, the test computes %s", got, wape)
+	}
+	days := text(`Array.from(document.querySelectorAll("#days-ahead tbody tr")).map(r => r.cells[2].textContent).join(",")`)
+	var want []string
+	for _, p := range peak {
+		want = append(want, strconv.Itoa(p))
+	}
+	if days != strings.Join(want, ",") {
+		t.Errorf("days ahead: peak required %s, the test computes %s", days, strings.Join(want, ","))
+	}
+	if got := text(`document.querySelectorAll("#under-list tbody tr").length + ""`); got != strconv.Itoa(min(under, 20)) {
+		t.Errorf("%s under-staffed intervals listed, want %d", got, min(under, 20))
+	}
+	if got := text(`document.querySelectorAll("#arrivals-chart canvas, #agents-chart canvas").length + ""`); got != "2" {
+		t.Errorf("%s chart canvases, want 2", got)
+	}
+	apptest.Screenshot(t, ctx, "staffing-dashboard.png")
+	// A bad target is named on the page, as the API names it.
+	if err := chromedp.Do(ctx, chromedp.SetValue("#target", "80"), chromedp.Click("#query button")); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Poll(t, ctx, `document.getElementById("query-error").textContent`, func(v string) bool { return strings.Contains(v, "(target)") })
 }
 
 // checkChart opens the chart as a user's viewer would: the SVG is well-formed XML with the

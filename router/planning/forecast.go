@@ -183,12 +183,15 @@ func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
 // Backtest is how a forecast of the history's last week, from the weeks before it, compares
 // with what was measured.
 type Backtest struct {
-	From, To time.Time
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
 	// WAPE is Σ|actual − forecast| ÷ Σ actual over the week's intervals (holidays left out).
-	WAPE float64
+	WAPE float64 `json:"wape"`
 	// Bias is Σ(forecast − actual) ÷ Σ actual: above 0 the method over-forecasts.
-	Bias           float64
-	Actual, Fitted float64 // the week's totals
+	Bias float64 `json:"bias"`
+	// The week's totals, measured and forecast.
+	Actual float64 `json:"actual"`
+	Fitted float64 `json:"fitted"`
 }
 
 // Backtest holds out the history's last seven days and forecasts them from the rest (at

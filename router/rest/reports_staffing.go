@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/connectors"
@@ -25,7 +26,8 @@ func (s *API) reportStaffing(ctx context.Context, r *connectors.Request) (*conne
 	return answerJSONOrCSV(r, rep, rep.WriteCSV)
 }
 
-// staffingQuery reads queue, from, to (default: the last 28 days), interval (30m), target
+// staffingQuery reads queue, from, to (default: the last 28 days; since=Nd: the N days before
+// to), interval (30m), target
 // (80/20s), shrinkage, max_occupancy, concurrency (default: the queue's agents' most common
 // capacity) and days (forecast, default 7).
 func (s *API) staffingQuery(r *connectors.Request) (insight.StaffingQuery, error) {
@@ -45,6 +47,17 @@ func (s *API) staffingQuery(r *connectors.Request) (insight.StaffingQuery, error
 	from, end, field, err := insight.ParseRange(or(v.Get("from"), defFrom), or(v.Get("to"), to.Format(time.RFC3339)), now, loc)
 	if err != nil {
 		return q, connectors.BadField(field, "%s", err.Error())
+	}
+	if since := v.Get("since"); since != "" {
+		if v.Get("from") != "" {
+			return q, connectors.BadField("since", "give from or since, not both")
+		}
+		days, err := strconv.Atoi(strings.TrimSuffix(since, "d"))
+		if err != nil || !strings.HasSuffix(since, "d") || days < 1 || days > 366 {
+			return q, connectors.BadField("since", "write a number of days from 1d to 366d, such as 28d")
+		}
+		e := end.In(loc)
+		from = time.Date(e.Year(), e.Month(), e.Day()-days, e.Hour(), e.Minute(), 0, 0, loc)
 	}
 	q.From, q.To = from, end
 	if q.Interval, err = time.ParseDuration(or(v.Get("interval"), "30m")); err != nil {

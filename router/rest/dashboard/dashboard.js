@@ -2,27 +2,13 @@
 // /v1/dashboard/stream Server-Sent Events (docs/insight.md#dashboard).
 (function () {
   "use strict";
-  var $ = function (id) { return document.getElementById(id); };
-  var token = sessionStorage.getItem("switchboard-token") || "";
-  var m = /[#&]token=([^&]+)/.exec(location.hash);
-  if (m) { token = decodeURIComponent(m[1]); sessionStorage.setItem("switchboard-token", token); history.replaceState(null, "", location.pathname); }
-
-  function dur(s) {
-    if (s === null || s === undefined) return "–";
-    s = Math.round(s);
-    if (s < 60) return s + "s";
-    if (s < 3600) return Math.floor(s / 60) + "m " + String(s % 60).padStart(2, "0") + "s";
-    if (s < 172800) return Math.floor(s / 3600) + "h " + String(Math.floor(s / 60) % 60).padStart(2, "0") + "m";
-    return Math.floor(s / 86400) + "d " + Math.floor(s / 3600) % 24 + "h";
-  }
-  function pct(v) { return v === null || v === undefined ? "–" : (v * 100).toFixed(1) + "%"; }
+  var $ = SB.$, dur = SB.dur, pct = SB.pct, text = SB.text;
   function grade(el, v, good, warn) {
     el.classList.remove("good", "warn", "bad");
     if (v === null || v === undefined) return;
     el.classList.add(v >= good ? "good" : v >= warn ? "warn" : "bad");
   }
   function metric(s, name) { var x = s.metrics[name]; return x && x.count > 0 ? x : null; }
-  function text(id, v) { $(id).textContent = v; }
 
   var chart = null;
   function frtChart(d) {
@@ -119,35 +105,20 @@
     document.body.dataset.through = d.through.seq;
   }
 
-  function showLogin(msg) {
-    $("main").hidden = true;
-    $("login").hidden = false;
-    text("login-error", msg || "");
-    text("status", "sign in");
-  }
-
   var source = null;
   function start() {
-    fetch("/v1/dashboard", { headers: token ? { Authorization: "Bearer " + token } : {} }).then(function (r) {
-      if (r.status === 401) { showLogin(token ? "That token was refused." : ""); return null; }
-      if (!r.ok) { return r.text().then(function (t) { text("status", "error " + r.status + ": " + t); return null; }); }
-      return r.json();
-    }).then(function (d) {
+    SB.get("/v1/dashboard").then(function (d) {
       if (!d) return;
       $("login").hidden = true;
       $("main").hidden = false;
       render(d);
       if (source) source.close();
+      var token = SB.token();
       source = new EventSource("/v1/dashboard/stream" + (token ? "?access_token=" + encodeURIComponent(token) : ""));
       source.addEventListener("dashboard", function (e) { render(JSON.parse(e.data)); $("status").className = "status live"; text("status", "live"); });
       source.onerror = function () { $("status").className = "status"; text("status", "reconnecting…"); };
-    }).catch(function (e) { text("status", "cannot reach the gateway: " + e); });
+    }).catch(function (e) { text("status", e instanceof TypeError ? "cannot reach the gateway: " + e.message : e.message); });
   }
-  $("login").addEventListener("submit", function (e) {
-    e.preventDefault();
-    token = $("token").value;
-    sessionStorage.setItem("switchboard-token", token);
-    start();
-  });
+  SB.onLogin(start);
   start();
 })();
