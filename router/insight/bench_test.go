@@ -11,22 +11,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/switchboardhq/switchboard/router/insight/kpi"
+	"github.com/switchboardhq/switchboard/router/planning"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// monthOfConversations folds n synthetic conversations spread over 30 days (6 channels, 12
+// generatedConversations folds n synthetic conversations spread over days (6 channels, 12
 // accounts, 4 queues, 40 agents, 3 priorities) into cells, as the projection would, in time
 // order; store is handed the cells of every day once nothing can touch them any more (a
 // conversation spans at most 3 days), so memory stays bounded.
-func monthOfConversations(n int, start time.Time, loc *time.Location, store func(map[kpi.CellID]*kpi.Cell)) {
+func generatedConversations(n, days int, start time.Time, loc *time.Location, store func(map[kpi.CellID]*kpi.Cell)) {
 	rng := rand.New(rand.NewPCG(42, 42))
 	channels := []schema.Channel{schema.ChannelEmail, schema.ChannelSMS, schema.ChannelWhatsApp, schema.ChannelWebchat, schema.ChannelMessenger, schema.ChannelAPI}
 	cells := map[kpi.CellID]*kpi.Cell{}
 	o := kpi.Options{ReopenWindow: 168 * time.Hour}
 	starts := make([]time.Time, n)
 	for i := range starts {
-		starts[i] = start.Add(time.Duration(rng.Int64N(int64(30 * 24 * time.Hour))))
+		starts[i] = start.Add(time.Duration(rng.Int64N(int64(days) * int64(24*time.Hour))))
 	}
 	slices.SortFunc(starts, func(a, b time.Time) int { return a.Compare(b) })
 	flushed := start
@@ -133,22 +136,9 @@ func BenchmarkReportMonth(b *testing.B) {
 		b.Fatal(err)
 	}
 	var biggest, total, count int
-	monthOfConversations(n, start, loc, func(cells map[kpi.CellID]*kpi.Cell) {
-		var wg sync.WaitGroup
-		sem := make(chan struct{}, 16)
-		for id, c := range cells {
-			data := c.Encode()
-			biggest, total, count = max(biggest, len(data)), total+len(data), count+1
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				if _, err := kv.Put(ctx, cellKey(1, id.Key()), data); err != nil {
-					b.Error(err)
-				}
-			}()
-		}
-		wg.Wait()
+	generatedConversations(n, 30, start, loc, func(cells map[kpi.CellID]*kpi.Cell) {
+		b, t := storeCells(b, kv, cells)
+		biggest, total, count = max(biggest, b), total+t, count+len(cells)
 	})
 	b.Logf("folded and stored %d conversations in %s: %d cells, %.1f MB, the biggest %d KB", n, time.Since(t0).Round(time.Millisecond),
 		count, float64(total)/1e6, biggest/1024)
@@ -188,6 +178,68 @@ func BenchmarkReportMonth(b *testing.B) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// storeCells puts cells into sb_insight (generation 1) as the projection would; it returns the
+// biggest cell's size and the total.
+func storeCells(b *testing.B, kv jetstream.KeyValue, cells map[kpi.CellID]*kpi.Cell) (biggest, total int) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, 16)
+	for id, c := range cells {
+		data := c.Encode()
+		mu.Lock()
+		biggest, total = max(biggest, len(data)), total+len(data)
+		mu.Unlock()
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := kv.Put(context.Background(), cellKey(1, id.Key()), data); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	return biggest, total
+}
+
+// BenchmarkStaffingHistory times the staffing report of one queue (30-minute intervals, a
+// week's forecast) over 7, 14, 28 and 56 days of stored history (8 weeks of 160,000 generated
+// conversations over 4 queues and 40 agents): reading it should scale linearly.
+//
+//	go test ./router/insight -run '^$' -bench StaffingHistory -count 5 -timeout 30m
+func BenchmarkStaffingHistory(b *testing.B) {
+	e := newEnv(&testing.T{}, Config{}) // the server lives as long as the process
+	ctx := context.Background()
+	kv, err := e.js.KeyValue(ctx, "sb_insight")
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Date(2026, 9, 7, 0, 0, 0, 0, time.UTC) // a Monday
+	const days = 56
+	generatedConversations(160_000, days, start, time.UTC, func(cells map[kpi.CellID]*kpi.Cell) { storeCells(b, kv, cells) })
+	r, err := OpenReports(ctx, e.js, Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	end := start.AddDate(0, 0, days)
+	for _, d := range []int{7, 14, 28, 56} {
+		b.Run(fmt.Sprintf("days=%d", d), func(b *testing.B) {
+			q := StaffingQuery{From: end.AddDate(0, 0, -d), To: end, Interval: 30 * time.Minute, Queue: "q0",
+				Target: planning.Target{Share: 0.8, Within: 20 * time.Second}, Concurrency: 1, Days: 7,
+				Eligible: func(string) bool { return true }}
+			for b.Loop() {
+				rep, err := r.Staffing(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if rep.Inputs.Arrivals == 0 {
+					b.Fatal("no arrivals read")
+				}
+			}
+		})
+	}
+}
 
 // BenchmarkProjection is the projection's own rate: events read from SB_CONVERSATIONS and
 // folded into cells (cells stored every 4096 events, as during a rebuild), per second.

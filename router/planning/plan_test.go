@@ -82,3 +82,40 @@ func TestPatienceEstimate(t *testing.T) {
 		t.Fatal("patience measured with nobody leaving")
 	}
 }
+
+// BenchmarkForecastAndPlanWeek is the budget case end to end: for 20 queues, a
+// forecast of 7 days × 96 quarter hours from 4 weeks of history, and the plan of the measured
+// week (required, scheduled, and the service level at the staffed headcount).
+//
+//	go test ./router/planning -run x -bench ForecastAndPlanWeek -count 5
+func BenchmarkForecastAndPlanWeek(b *testing.B) {
+	loc := time.UTC
+	end := time.Date(2026, 11, 30, 0, 0, 0, 0, loc)
+	var history []Point
+	for t := end.AddDate(0, 0, -28); t.Before(end); t = t.Add(15 * time.Minute) {
+		h := float64(t.Hour())
+		history = append(history, Point{Start: t, Value: math.Max(0, 40-math.Abs(h-13)*5)})
+	}
+	var future []time.Time
+	for t := end; t.Before(end.AddDate(0, 0, 7)); t = t.Add(15 * time.Minute) {
+		future = append(future, t)
+	}
+	target := Target{Share: 0.8, Within: 20 * time.Second}
+	f := Forecaster{Loc: loc}
+	for b.Loop() {
+		for q := range 20 {
+			fc, err := f.Forecast(history, end, future)
+			if err != nil {
+				b.Fatal(err)
+			}
+			ivs := make([]Interval, len(fc))
+			for i, v := range fc {
+				ivs[i] = Interval{Start: future[i], Length: 15 * time.Minute, Arrivals: v * float64(q+1) / 4,
+					AHT: time.Duration(180+q*10) * time.Second, Concurrency: 1 + q%3, Staffed: float64(i%12) + 0.5}
+			}
+			if _, err := Plan(ivs, target, 0.3); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
