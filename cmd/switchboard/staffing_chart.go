@@ -19,6 +19,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/switchboardhq/switchboard/router/insight"
+	"github.com/switchboardhq/switchboard/router/planning"
 )
 
 // Chart colours: measured in blue, forecast in orange, required in black, staffed in green,
@@ -86,43 +87,53 @@ func checkChartPath(path string) error {
 	return nil
 }
 
-// staffingPlots builds the two panels over one time axis (unix seconds).
-func staffingPlots(rep *insight.StaffingReport, loc *time.Location) (*plot.Plot, *plot.Plot, error) {
-	rows := rep.Rows
+// chartSeries are the report's lines as steps over unix seconds.
+type chartSeries struct {
+	measured, forecast, required, scheduled, staffed plotter.XYs
+	maxAgents, maxArrivals                           float64
+	shades                                           [][2]float64 // under-staffed intervals
+	firstFuture                                      int          // the first forecast row, or -1
+	xmin, xmax                                       float64
+}
+
+func seriesOf(rows []planning.Row) chartSeries {
 	x := func(t time.Time) float64 { return float64(t.Unix()) }
 	endOf := func(i int) time.Time { return rows[i].Start.Add(time.Duration(rows[i].LengthSeconds) * time.Second) }
-	var measured, forecast, required, scheduled, staffed plotter.XYs
-	var maxAgents, maxArrivals float64
-	var shades [][2]float64 // under-staffed intervals
-	firstFuture := -1
+	c := chartSeries{firstFuture: -1, xmin: x(rows[0].Start), xmax: x(endOf(len(rows) - 1))}
 	for i, r := range rows {
 		x0, x1 := x(r.Start), x(endOf(i))
 		step := func(xys *plotter.XYs, v float64) {
 			*xys = append(*xys, plotter.XY{X: x0, Y: v}, plotter.XY{X: x1, Y: v})
 		}
 		if r.Forecast {
-			if firstFuture < 0 {
-				firstFuture = i
-				if n := len(measured); n > 0 {
-					forecast = append(forecast, measured[n-1]) // the two lines join
+			if c.firstFuture < 0 {
+				c.firstFuture = i
+				if n := len(c.measured); n > 0 {
+					c.forecast = append(c.forecast, c.measured[n-1]) // the two lines join
 				}
 			}
-			step(&forecast, r.Arrivals)
+			step(&c.forecast, r.Arrivals)
 		} else {
-			step(&measured, r.Arrivals)
+			step(&c.measured, r.Arrivals)
 			if r.Staffed >= 0 {
-				step(&staffed, r.Staffed)
-				maxAgents = max(maxAgents, r.Staffed)
+				step(&c.staffed, r.Staffed)
+				c.maxAgents = max(c.maxAgents, r.Staffed)
 			}
-			if r.Status == "under" {
-				shades = append(shades, [2]float64{x0, x1})
+			if r.Status == planning.StatusUnder {
+				c.shades = append(c.shades, [2]float64{x0, x1})
 			}
 		}
-		maxArrivals = max(maxArrivals, r.Arrivals)
-		step(&required, float64(r.Required))
-		step(&scheduled, float64(r.Scheduled))
-		maxAgents = max(maxAgents, float64(r.Scheduled), float64(r.Required))
+		c.maxArrivals = max(c.maxArrivals, r.Arrivals)
+		step(&c.required, float64(r.Required))
+		step(&c.scheduled, float64(r.Scheduled))
+		c.maxAgents = max(c.maxAgents, float64(r.Scheduled), float64(r.Required))
 	}
+	return c
+}
+
+// staffingPlots builds the two panels over one time axis (unix seconds).
+func staffingPlots(rep *insight.StaffingReport, loc *time.Location) (*plot.Plot, *plot.Plot, error) {
+	c := seriesOf(rep.Rows)
 	top := plot.New()
 	iv := rep.Interval
 	if d, err := time.ParseDuration(iv); err == nil {
@@ -134,25 +145,24 @@ func staffingPlots(rep *insight.StaffingReport, loc *time.Location) (*plot.Plot,
 	bottom.Title.Text = fmt.Sprintf("Agents for %s (AHT %.0f s, %d at once)", rep.Target, rep.Inputs.AHTSeconds, rep.Inputs.Concurrency)
 	bottom.Y.Label.Text = "agents"
 	bottom.Y.Tick.Marker = wholeTicks{}
-	xmin, xmax := x(rows[0].Start), x(endOf(len(rows)-1))
-	top.Y.Max, bottom.Y.Max = maxArrivals*1.25+1, maxAgents*1.6+1 // room for the legends
+	top.Y.Max, bottom.Y.Max = c.maxArrivals*1.25+1, c.maxAgents*1.6+1 // room for the legends
 	for _, p := range []*plot.Plot{top, bottom} {
-		p.X.Min, p.X.Max = xmin, xmax
+		p.X.Min, p.X.Max = c.xmin, c.xmax
 		p.X.Tick.Marker = timeTicks{loc: loc}
 		p.Y.Min = 0
 		p.Legend.Top = true
 		p.Add(plotter.NewGrid())
-		if firstFuture >= 0 {
-			p.Add(mustPolygon(colFuture, rect(x(rows[firstFuture].Start), xmax, 0, p.Y.Max)))
+		if c.firstFuture >= 0 {
+			p.Add(mustPolygon(colFuture, rect(float64(rep.Rows[c.firstFuture].Start.Unix()), c.xmax, 0, p.Y.Max)))
 		}
 	}
-	for _, s := range shades {
+	for _, s := range c.shades {
 		bottom.Add(mustPolygon(colUnder, rect(s[0], s[1], 0, bottom.Y.Max)))
 	}
-	if err := addLine(top, "measured", measured, colArrivals, colFill, false); err != nil {
+	if err := addLine(top, "measured", c.measured, colArrivals, colFill, false); err != nil {
 		return nil, nil, err
 	}
-	if err := addLine(top, "forecast", forecast, colForecast, nil, true); err != nil {
+	if err := addLine(top, "forecast", c.forecast, colForecast, nil, true); err != nil {
 		return nil, nil, err
 	}
 	for _, l := range []struct {
@@ -160,15 +170,15 @@ func staffingPlots(rep *insight.StaffingReport, loc *time.Location) (*plot.Plot,
 		xys  plotter.XYs
 		col  color.Color
 		dash bool
-	}{{"staffed (measured)", staffed, colStaffed, false}, {"to schedule (with shrinkage)", scheduled, colScheduled, true}, {"required on the queue", required, colRequired, false}} {
-		if l.col == colScheduled && slices.Equal(scheduled, required) {
+	}{{"staffed (measured)", c.staffed, colStaffed, false}, {"to schedule (with shrinkage)", c.scheduled, colScheduled, true}, {"required on the queue", c.required, colRequired, false}} {
+		if l.col == colScheduled && slices.Equal(c.scheduled, c.required) {
 			continue // no shrinkage: the same line
 		}
 		if err := addLine(bottom, l.name, l.xys, l.col, nil, l.dash); err != nil {
 			return nil, nil, err
 		}
 	}
-	if len(shades) > 0 {
+	if len(c.shades) > 0 {
 		bottom.Legend.Add("under-staffed", mustPolygon(colUnder, rect(0, 1, 0, 1)))
 	}
 	return top, bottom, nil
