@@ -35,6 +35,7 @@ func runStaffing(ctx context.Context, args []string) error {
 	configPath := fs.String("config", "", "config file: NATS, the insight zone, the agents and the rules file (the queue's agents)")
 	url := fs.String("nats", "", "NATS URL (default: the config's, else nats://127.0.0.1:4222)")
 	queue := fs.String("queue", "", "the queue to staff from its measured history")
+	channel := fs.String("channel", "", "only the queue's conversations on this channel (such as whatsapp); default: all its channels")
 	since := fs.String("since", "28d", "measure this far back from the start of today (e.g. 14d); ignored with --from")
 	from := fs.String("from", "", "start: a date (midnight in the insight zone) or RFC 3339 time")
 	to := fs.String("to", "", "end (exclusive): like --from (default: the start of today)")
@@ -80,7 +81,7 @@ func runStaffing(ctx context.Context, args []string) error {
 			return err
 		}
 		defer nc.Close()
-		q := insight.StaffingQuery{Queue: *queue, Interval: *interval, Target: t, Shrinkage: sh, Days: *days}
+		q := insight.StaffingQuery{Queue: *queue, Channel: *channel, Interval: *interval, Target: t, Shrinkage: sh, Days: *days}
 		if *concurrency > 1 {
 			q.Concurrency = *concurrency
 		}
@@ -282,7 +283,11 @@ func printStaffing(w io.Writer, rep *insight.StaffingReport) {
 	if err != nil {
 		loc = time.UTC
 	}
-	fmt.Fprintf(w, "queue %s, %s to %s (%s), %s intervals, target %s\n", rep.Queue, rep.From.Format(time.DateOnly), rep.To.Format(time.DateOnly),
+	queue := rep.Queue
+	if rep.Channel != "" {
+		queue += " on " + rep.Channel
+	}
+	fmt.Fprintf(w, "queue %s, %s to %s (%s), %s intervals, target %s\n", queue, rep.From.Format(time.DateOnly), rep.To.Format(time.DateOnly),
 		rep.Timezone, rep.Interval, rep.Target)
 	fmt.Fprintf(w, "measured: %d arrivals, AHT %.0f s, %d at once", in.Arrivals, in.AHTSeconds, in.Concurrency)
 	if in.PatienceSec != nil {

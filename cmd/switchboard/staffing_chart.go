@@ -139,7 +139,11 @@ func staffingPlots(rep *insight.StaffingReport, loc *time.Location) (*plot.Plot,
 	if d, err := time.ParseDuration(iv); err == nil {
 		iv = fmt.Sprintf("%.0f minutes", d.Minutes())
 	}
-	top.Title.Text = fmt.Sprintf("Queue %s: arrivals per %s (%s)", rep.Queue, iv, rep.Timezone)
+	queue := rep.Queue
+	if rep.Channel != "" {
+		queue += " on " + rep.Channel
+	}
+	top.Title.Text = fmt.Sprintf("Queue %s: arrivals per %s (%s)", queue, iv, rep.Timezone)
 	top.Y.Label.Text = "conversations"
 	bottom := plot.New()
 	bottom.Title.Text = fmt.Sprintf("Agents for %s (AHT %.0f s, %d at once)", rep.Target, rep.Inputs.AHTSeconds, rep.Inputs.Concurrency)

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"image/color"
 	"image/png"
@@ -330,6 +331,23 @@ router:
 	_ = json.Unmarshal(out.Bytes(), &rep)
 	if in := rep.Inputs; in.AHTSeconds != rangeAHT.Seconds() || in.Concurrency != 2 || in.PatienceSec != nil || in.Answered != int64(len(convs)) {
 		t.Errorf("inputs %+v; want AHT %s, concurrency 2, no patience, %d answered", in, rangeAHT, len(convs))
+	}
+
+	// Everything came on the API channel: its report is the queue's; none came on WhatsApp.
+	byChannel := q
+	byChannel.Channel = "api"
+	out.Reset()
+	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, byChannel, hf, staffingOutput{json: true}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var apiRep insight.StaffingReport
+	_ = json.Unmarshal(out.Bytes(), &apiRep)
+	if apiRep.Inputs != rep.Inputs || len(apiRep.Rows) != len(rep.Rows) || apiRep.Channel != "api" {
+		t.Errorf("channel api: %+v, want the queue's %+v", apiRep.Inputs, rep.Inputs)
+	}
+	byChannel.Channel = "whatsapp"
+	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, byChannel, hf, staffingOutput{}, &out); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `queue "default" on whatsapp has no handled conversations`) {
+		t.Errorf("channel whatsapp: %v", err)
 	}
 
 	out.Reset()

@@ -10,6 +10,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -24,6 +25,9 @@ type StaffingQuery struct {
 	From, To time.Time
 	Interval time.Duration // 15m, 30m or 60m
 	Queue    string
+	// Channel, when set, keeps the queue's conversations on that channel only (its arrivals,
+	// handle and wait times); staffed agents are the queue's, whatever channel they serve.
+	Channel  string
 	Target   planning.Target
 	// Concurrency is contacts an agent of the queue handles at once.
 	Concurrency int
@@ -55,6 +59,7 @@ type StaffingInputs struct {
 // row per interval, past then forecast.
 type StaffingReport struct {
 	Queue    string             `json:"queue"`
+	Channel  string             `json:"channel,omitempty"`
 	From     time.Time          `json:"from"`
 	To       time.Time          `json:"to"`
 	Interval string             `json:"interval"`
@@ -93,7 +98,7 @@ func (r *Reports) Staffing(ctx context.Context, q StaffingQuery) (*StaffingRepor
 	if err != nil {
 		return nil, err
 	}
-	rep := &StaffingReport{Queue: q.Queue, From: q.From.UTC(), To: q.To.UTC(), Interval: q.Interval.String(),
+	rep := &StaffingReport{Queue: q.Queue, Channel: q.Channel, From: q.From.UTC(), To: q.To.UTC(), Interval: q.Interval.String(),
 		Timezone: r.loc.String(), Target: q.Target.String(), Through: pos}
 	var total measured
 	for _, m := range per {
@@ -117,7 +122,11 @@ func (r *Reports) Staffing(ctx context.Context, q StaffingQuery) (*StaffingRepor
 	}
 	rep.Inputs = in
 	if in.AHT <= 0 {
-		return nil, &QueryError{Field: "queue", Msg: fmt.Sprintf("queue %q has no handled conversations between %s and %s: nothing to measure a handle time from", q.Queue, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}
+		what := fmt.Sprintf("queue %q", q.Queue)
+		if q.Channel != "" {
+			what += " on " + q.Channel
+		}
+		return nil, &QueryError{Field: "queue", Msg: fmt.Sprintf("%s has no handled conversations between %s and %s: nothing to measure a handle time from", what, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}
 	}
 	ivs, history := r.pastIntervals(q, per, in)
 	if q.Days > 0 {
@@ -140,7 +149,11 @@ func (r *Reports) measure(ctx context.Context, q StaffingQuery) (map[time.Time]*
 		}
 		return func(done, total uint64) { q.Progress(offset*total+done, 2*total) }
 	}
-	conv, pos, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, []string{kpi.DimQueue}, "from", half(0))
+	groupBy := []string{kpi.DimQueue}
+	if q.Channel != "" {
+		groupBy = []string{kpi.DimChannel, kpi.DimQueue} // quarters keep this pair
+	}
+	conv, pos, err := r.accumulate(ctx, q.From, q.To, kpi.Interval15m, groupBy, "from", half(0))
 	if err != nil {
 		return nil, pos, err
 	}
@@ -160,7 +173,7 @@ func (r *Reports) measure(ctx context.Context, q StaffingQuery) (map[time.Time]*
 		return m
 	}
 	conv.Each(func(start time.Time, d kpi.Dims, row *kpi.Row) {
-		if d.Queue != q.Queue {
+		if d.Queue != q.Queue || (q.Channel != "" && string(d.Channel) != q.Channel) {
 			return
 		}
 		m := at(start)
@@ -260,14 +273,14 @@ func (r *Reports) next(t time.Time, iv time.Duration) time.Time {
 // field (group_by for a grouping that needs days).
 func (r *Reports) accumulate(ctx context.Context, from, to time.Time, iv kpi.Interval, groupBy []string, field string, progress Progress) (*kpi.Accumulator, Position, error) {
 	cells := kpi.CellGroup(groupBy)
-	plan, err := kpi.PlanFor(from, to, iv, r.loc, len(cells))
+	mask := kpi.MaskOf(cells)
+	plan, err := kpi.PlanFor(from, to, iv, r.loc, mask)
 	if errors.Is(err, kpi.ErrGroupNeedsDays) {
 		return nil, Position{}, &QueryError{Field: "group_by", Msg: err.Error()}
 	}
 	if err != nil {
 		return nil, Position{}, &QueryError{Field: field, Msg: err.Error()}
 	}
-	mask := kpi.MaskOf(cells)
 	pos, _, err := loadPosition(ctx, r.kv)
 	if err != nil {
 		return nil, pos, err
@@ -343,8 +356,9 @@ func (rep *StaffingReport) WriteCSV(w io.Writer) error {
 }
 
 // FromRules fills what the rules know about q.Queue: the agents who may serve it (their
-// available time is its staffed time), their most common capacity as the concurrency (unless
-// set), and the holidays of the business-hours calendars. An unknown queue is a QueryError.
+// available time is its staffed time), their most common capacity (for q.Channel when set) as
+// the concurrency (unless set), and the holidays of the business-hours calendars. An unknown
+// queue or channel is a QueryError.
 func (q *StaffingQuery) FromRules(rs *rules.Rules) error {
 	if q.Queue == "" {
 		return &QueryError{Field: "queue", Msg: fmt.Sprintf("name the queue to staff (one of %v)", rs.QueueNames())}
@@ -352,11 +366,19 @@ func (q *StaffingQuery) FromRules(rs *rules.Rules) error {
 	if !rs.Queue(q.Queue) {
 		return &QueryError{Field: "queue", Msg: fmt.Sprintf("unknown queue %q (the rules have %v)", q.Queue, rs.QueueNames())}
 	}
+	if strings.ContainsFunc(q.Channel, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') }) {
+		return &QueryError{Field: "channel", Msg: fmt.Sprintf("%q is not a channel name (such as whatsapp, email, webchat)", q.Channel)}
+	}
 	eligible := map[string]bool{}
 	counts := map[int]int{}
 	for _, a := range rs.QueueAgents(q.Queue) {
 		eligible[a.ID] = true
-		counts[a.Capacities()["default"]]++
+		caps := a.Capacities()
+		c, ok := caps[q.Channel]
+		if !ok {
+			c = caps["default"]
+		}
+		counts[c]++
 	}
 	q.Eligible = func(agent string) bool { return eligible[agent] }
 	if q.Concurrency == 0 {

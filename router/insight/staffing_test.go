@@ -62,6 +62,7 @@ func TestStaffingFromAGeneratedHistory(t *testing.T) {
 	}
 	presence("outsider", "available", start)
 	n := 0
+	chats := map[time.Time]int{} // per hour: every third conversation is a live chat
 	for h := start; h.Before(end); h = h.Add(time.Hour) {
 		if h.Weekday() != time.Saturday && h.Weekday() != time.Sunday && h.Hour() == 8 {
 			presence("a1", "available", h)
@@ -89,9 +90,14 @@ func TestStaffingFromAGeneratedHistory(t *testing.T) {
 				}
 				evs = append(evs, e)
 			}
+			ch := schema.ChannelEmail
+			if n%3 == 0 {
+				ch = schema.ChannelWebchat
+				chats[h]++
+			}
 			ev(schema.EventOpened, at, nil)
 			ev(schema.EventMessage, at, func(e *schema.Event) {
-				e.Message = &schema.Message{Direction: schema.Inbound, Kind: schema.KindMessage, Channel: schema.ChannelEmail, Account: "support"}
+				e.Message = &schema.Message{Direction: schema.Inbound, Kind: schema.KindMessage, Channel: ch, Account: "support"}
 			})
 			ev(schema.EventQueued, at.Add(time.Millisecond), func(e *schema.Event) { e.Routing = &schema.Routing{Queue: "general"} })
 			ev(schema.EventAssigned, at.Add(time.Millisecond+wait), func(e *schema.Event) {
@@ -165,8 +171,30 @@ func TestStaffingFromAGeneratedHistory(t *testing.T) {
 	if served[true] == 0 {
 		t.Fatal("no hour had arrivals")
 	}
+	// Per channel: the live chats alone, hour by hour; the agents on duty are the queue's.
+	chat, err := reports.Staffing(context.Background(), StaffingQuery{From: start, To: end, Interval: time.Hour, Queue: "general",
+		Channel: "webchat", Target: target, Eligible: func(a string) bool { return a == "a1" || a == "a2" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, k := range chats {
+		total += k
+	}
+	if chat.Channel != "webchat" || chat.Inputs.Arrivals != int64(total) || chat.Inputs.AHT != 6*time.Minute || len(chat.Rows) != 21*24 {
+		t.Fatalf("webchat: %s %+v, %d rows; want %d arrivals", chat.Channel, chat.Inputs, len(chat.Rows), total)
+	}
+	for i, row := range chat.Rows {
+		if want := chats[row.Start]; math.Abs(row.Arrivals-float64(want)) > 1e-9 || row.Staffed != rep.Rows[i].Staffed {
+			t.Fatalf("webchat %s: arrivals %.2f staffed %.2f, want %d and the queue's %.2f", row.Start, row.Arrivals, row.Staffed, want, rep.Rows[i].Staffed)
+		}
+		if req := requiredByFormula(float64(chats[row.Start]), 6*time.Minute, 20*time.Second, 0.8); row.Required != req {
+			t.Fatalf("webchat %s: required %d, want %d", row.Start, row.Required, req)
+		}
+	}
 	// Bad queries name the parameter.
 	for _, q := range []StaffingQuery{
+		{From: start, To: end, Interval: time.Hour, Queue: "general", Channel: "sms"}, // none on SMS
 		{From: start, To: end, Interval: 20 * time.Minute, Queue: "general"},
 		{From: start, To: end, Interval: time.Hour},
 		{From: start, To: end, Interval: time.Hour, Queue: "nosuch"},

@@ -26,7 +26,7 @@ func (s *API) reportStaffing(ctx context.Context, r *connectors.Request) (*conne
 	return answerJSONOrCSV(r, rep, rep.WriteCSV)
 }
 
-// staffingQuery reads queue, from, to (default: the last 28 days; since=Nd: the N days before
+// staffingQuery reads queue, channel (default: all of the queue's), from, to (default: the last 28 days; since=Nd: the N days before
 // to), interval (30m), target
 // (80/20s), shrinkage, max_occupancy, concurrency (default: the queue's agents' most common
 // capacity) and days (forecast, default 7).
@@ -36,7 +36,7 @@ func (s *API) staffingQuery(r *connectors.Request) (insight.StaffingQuery, error
 		return q, &connectors.HTTPError{Status: http.StatusNotFound, Code: "insight_off", Message: "insight is off (insight.enabled: false)"}
 	}
 	v := r.HTTP.URL.Query()
-	q.Queue = v.Get("queue")
+	q.Queue, q.Channel = v.Get("queue"), v.Get("channel")
 	if err := q.FromRules(s.router.Rules()); err != nil {
 		return q, reportError(err)
 	}

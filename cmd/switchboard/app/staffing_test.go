@@ -89,7 +89,7 @@ func TestStaffingReport(t *testing.T) {
 	if st != http.StatusOK || err != nil || len(recs) != 97 || strings.Join(recs[0], ",") != strings.Join(insight.StaffingHeader, ",") {
 		t.Fatalf("CSV: %d %v, %d records: %.300s", st, err, len(recs), body)
 	}
-	for param, bad := range map[string]string{"queue": "nosuch", "target": "80", "interval": "20m", "shrinkage": "120%", "days": "x", "since": "2w"} {
+	for param, bad := range map[string]string{"queue": "nosuch", "target": "80", "interval": "20m", "shrinkage": "120%", "days": "x", "since": "2w", "channel": "Whats App"} {
 		q2 := url.Values{}
 		for k, v := range q {
 			q2[k] = v

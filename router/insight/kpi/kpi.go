@@ -168,11 +168,19 @@ func Quantize(ms int64) int64 {
 type Mask uint8
 
 // MaxGroupBy is the most dimensions a report groups by; MaxQuarterGroupBy the most a report
-// that reads 15-minute cells (15m and hourly intervals, ranges not on midnight) groups by.
+// that reads 15-minute cells (15m and hourly intervals, ranges not on midnight) groups by,
+// except QueueChannel.
 const (
 	MaxGroupBy        = 3
 	MaxQuarterGroupBy = 1
 )
+
+// QueueChannel is the one two-dimension grouping 15-minute cells keep too: a queue's figures
+// per channel, which staffing per channel needs.
+var QueueChannel = MaskOf([]string{DimChannel, DimQueue})
+
+// InQuarters says whether 15-minute cells keep mask m's grouping.
+func (m Mask) InQuarters() bool { return m.size() <= MaxQuarterGroupBy || m == QueueChannel }
 
 // Masks lists every mask of at most MaxGroupBy dimensions (26 of them).
 var Masks = func() []Mask {
@@ -251,7 +259,7 @@ func (m Mask) Reduce(d Dims) Dims {
 }
 
 // Place calls fn for every cell op adds to: its day in loc once per mask (mi indexes Masks),
-// and its 15-minute cell once per mask of at most MaxQuarterGroupBy dimensions, with the op's
+// and its 15-minute cell once per mask the quarters keep (InQuarters), with the op's
 // dimensions reduced to the mask. (Quarters keep few masks: there are 96 of them a day.)
 func Place(op Op, loc *time.Location, fn func(base string, mi int, op Op)) {
 	op.fig = figureOf(op.Name)
@@ -260,7 +268,7 @@ func Place(op Op, loc *time.Location, fn func(base string, mi int, op Op)) {
 		p := op
 		p.Dims = m.Reduce(op.Dims)
 		fn(day, mi, p)
-		if m.size() <= MaxQuarterGroupBy {
+		if m.InQuarters() {
 			fn(quarter, mi, p)
 		}
 	}

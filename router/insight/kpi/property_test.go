@@ -69,7 +69,7 @@ func TestFiguresEqualABruteForceRecomputation(t *testing.T) {
 						groupBy = append(groupBy, d)
 					}
 				}
-				plan, err := kpi.PlanFor(from, to, iv, loc, len(groupBy))
+				plan, err := kpi.PlanFor(from, to, iv, loc, kpi.MaskOf(groupBy))
 				if errors.Is(err, kpi.ErrGroupNeedsDays) {
 					// Several dimensions need whole days: ask for those instead.
 					from = kpitest.StartOfDay(from.In(loc))
@@ -77,7 +77,7 @@ func TestFiguresEqualABruteForceRecomputation(t *testing.T) {
 					if iv == kpi.Interval15m || iv == kpi.IntervalHour {
 						iv = kpi.IntervalDay
 					}
-					plan, err = kpi.PlanFor(from, to, iv, loc, len(groupBy))
+					plan, err = kpi.PlanFor(from, to, iv, loc, kpi.MaskOf(groupBy))
 				}
 				if err != nil {
 					t.Fatal(err)

@@ -55,12 +55,12 @@ func Plan(from, to time.Time, iv Interval, loc *time.Location) ([]CellRef, error
 	return PlanFor(from, to, iv, loc, 0)
 }
 
-// ErrGroupNeedsDays is a grouping by more than MaxQuarterGroupBy dimensions over a plan that
-// needs 15-minute cells.
-var ErrGroupNeedsDays = fmt.Errorf("grouping by more than %d dimension needs whole days: from and to at midnight in the report zone, interval day, week or none", MaxQuarterGroupBy)
+// ErrGroupNeedsDays is a grouping 15-minute cells do not keep (more than MaxQuarterGroupBy
+// dimensions, other than channel and queue) over a plan that needs them.
+var ErrGroupNeedsDays = fmt.Errorf("grouping by more than %d dimension (other than channel and queue) needs whole days: from and to at midnight in the report zone, interval day, week or none", MaxQuarterGroupBy)
 
-// PlanFor is Plan for a report grouped by dims dimensions.
-func PlanFor(from, to time.Time, iv Interval, loc *time.Location, dims int) ([]CellRef, error) {
+// PlanFor is Plan for a report grouped by mask m.
+func PlanFor(from, to time.Time, iv Interval, loc *time.Location, m Mask) ([]CellRef, error) {
 	if !to.After(from) {
 		return nil, fmt.Errorf("to (%s) must be after from (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
@@ -79,7 +79,7 @@ func PlanFor(from, to time.Time, iv Interval, loc *time.Location, dims int) ([]C
 				continue
 			}
 		}
-		if dims > MaxQuarterGroupBy {
+		if !m.InQuarters() {
 			return nil, ErrGroupNeedsDays
 		}
 		out = append(out, CellRef{Key: QuarterKey(t), Bucket: BucketOf(t, iv, loc, from)})

@@ -5,7 +5,7 @@
 (function () {
   "use strict";
   var $ = SB.$, text = SB.text, pct = SB.pct, dur = SB.dur;
-  var fields = ["queue", "since", "interval", "target", "shrinkage", "days"];
+  var fields = ["queue", "channel", "since", "interval", "target", "shrinkage", "days"];
   var params = new URLSearchParams(location.search);
   var charts = {};
 
