@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -255,6 +256,9 @@ func writeStaffing(ctx context.Context, js jetstream.JetStream, ic insight.Confi
 	}
 	if err != nil {
 		return err
+	}
+	if q.Days > 0 && !slices.ContainsFunc(rep.Rows, func(r planning.Row) bool { return r.Forecast }) {
+		return badInput("no forecast: %s (--days 0 reports the measured intervals alone)", rep.ForecastNote)
 	}
 	if out.chart != "" {
 		if err := writeStaffingChart(out.chart, rep); err != nil {

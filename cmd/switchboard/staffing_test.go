@@ -155,6 +155,13 @@ router:
 	if p := progress.String(); !strings.Contains(p, "reading default's history [") || !strings.Contains(p, "100%  192/192 cells") || strings.Count(p, "\n") != 11 {
 		t.Errorf("progress:\n%s", p)
 	}
+	// A forecast from one day of history: a clear refusal, exit 2.
+	q.Days = 7
+	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, staffingOutput{}, &out); !errors.Is(err, errUsage) ||
+		!strings.Contains(err.Error(), "a forecast needs at least one whole week (--days 0 reports the measured intervals alone)") {
+		t.Fatalf("forecast from a day: %v", err)
+	}
+	q.Days = 0
 	q.Queue = "nosuch"
 	if err := writeStaffing(ctx, g.JS, g.Config.Insight, rs, q, hf, staffingOutput{}, &out); !errors.Is(err, errUsage) || !strings.Contains(err.Error(), `unknown queue "nosuch"`) {
 		t.Fatalf("unknown queue: %v", err)
