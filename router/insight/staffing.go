@@ -27,8 +27,8 @@ type StaffingQuery struct {
 	Queue    string
 	// Channel, when set, keeps the queue's conversations on that channel only (its arrivals,
 	// handle and wait times); staffed agents are the queue's, whatever channel they serve.
-	Channel  string
-	Target   planning.Target
+	Channel string
+	Target  planning.Target
 	// Concurrency is contacts an agent of the queue handles at once.
 	Concurrency int
 	Shrinkage   float64
