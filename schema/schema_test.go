@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -225,4 +226,18 @@ func keys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// EventTypes is the schema's list: every Go constant is in it.
+func TestEventTypesFromTheSchema(t *testing.T) {
+	got := schema.EventTypes()
+	for _, want := range []schema.EventType{schema.EventOpened, schema.EventMessage, schema.EventResolved, schema.EventDelivery, schema.EventAgentPresence,
+		schema.EventSurveyAnswered, schema.EventSLABreached, schema.EventCustomerMerged, schema.EventIdentityConflict} {
+		if !slices.Contains(got, want) {
+			t.Errorf("%s is not among %v", want, got)
+		}
+	}
+	if len(got) != 24 {
+		t.Errorf("%d event types: %v", len(got), got)
+	}
 }

@@ -3,9 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -75,18 +72,7 @@ func classify(resp *http.Response, snippet string) (connectors.SendResult, error
 	}
 }
 
-// Sign computes a Standard Webhooks signature header value: "v1," + base64 of
-// HMAC-SHA256(key, id + "." + timestamp + "." + body). A secret "whsec_<base64>" is decoded
-// to its key bytes; any other secret is used as it is.
+// Sign computes a Standard Webhooks signature header value (connectors.SignWebhook).
 func Sign(secret, id, timestamp string, body []byte) string {
-	key := []byte(secret)
-	if s, ok := strings.CutPrefix(secret, "whsec_"); ok {
-		if k, err := base64.StdEncoding.DecodeString(s); err == nil {
-			key = k
-		}
-	}
-	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(id + "." + timestamp + "."))
-	mac.Write(body)
-	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil))
+	return connectors.SignWebhook(secret, id, timestamp, body)
 }

@@ -37,6 +37,11 @@ const (
 	// The insight projection's bucket: pos (generation and stream position), <gen>.q.<quarter>
 	// and <gen>.d.<YYYYMMDD> (report cells, docs/insight.md).
 	BucketInsight = "sb_insight"
+
+	// The webhook deliverer's buckets (docs/webhooks.md): state.<subscription> (position,
+	// failing) and the delivery log <subscription>.<stream sequence>.
+	BucketWebhooks   = "sb_webhooks"
+	BucketWebhookLog = "sb_webhook_log"
 )
 
 // Filters and prefixes of the subjects above.

@@ -19,6 +19,7 @@ import (
 	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/rules"
+	"github.com/switchboardhq/switchboard/router/webhooks"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -26,15 +27,16 @@ import (
 // own: it reads through [Reads] and the stream reader, and changes conversations and
 // customers only through [Router] and [Identities].
 type API struct {
-	reads   Reads
-	router  Router
-	graph   Identities
-	events  *streams.Reader
-	blobs   connectors.BlobStore
-	signals connectors.Signals
-	tokens  []Token
-	log     *zap.Logger
-	reports *insight.Reports
+	reads    Reads
+	router   Router
+	graph    Identities
+	events   *streams.Reader
+	blobs    connectors.BlobStore
+	signals  connectors.Signals
+	tokens   []Token
+	log      *zap.Logger
+	reports  *insight.Reports
+	webhooks *webhooks.Deliverer
 	// heatmaps keeps the dashboard's 4-week heatmap a minute.
 	heatmaps heatmapCache
 }
@@ -88,6 +90,8 @@ type Options struct {
 	Logger     *zap.Logger
 	// Reports answers /v1/reports/* (nil: insight is off).
 	Reports *insight.Reports
+	// Webhooks answers /v1/webhooks (nil: none).
+	Webhooks *webhooks.Deliverer
 }
 
 // New returns the API.
@@ -96,7 +100,7 @@ func New(o Options) *API {
 		o.Logger = zap.NewNop()
 	}
 	return &API{reads: o.Reads, router: o.Router, graph: o.Identities, events: o.Events, blobs: o.Blobs,
-		signals: o.Signals, tokens: o.Tokens, log: o.Logger, reports: o.Reports}
+		signals: o.Signals, tokens: o.Tokens, log: o.Logger, reports: o.Reports, webhooks: o.Webhooks}
 }
 
 const restChannel = schema.Channel("rest")
@@ -117,6 +121,8 @@ func (s *API) Endpoints() []connectors.Endpoint {
 		ep("POST", "/v1/conversations/{id}/typing", s.postTyping),
 		ep("GET", "/v1/customers/{id}", s.getCustomer),
 		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
+		ep("GET", "/v1/webhooks", s.listWebhooks),
+		ep("GET", "/v1/webhooks/{id}/deliveries", s.webhookDeliveries),
 	}, append(append(append(s.routerEndpoints(ep), s.reportEndpoints(ep)...), s.dashboardEndpoints(ep)...), s.surveyEndpoints(ep)...)...)
 }
 

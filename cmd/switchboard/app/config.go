@@ -18,6 +18,7 @@ import (
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/rest"
+	"github.com/switchboardhq/switchboard/router/webhooks"
 )
 
 // Config is the whole configuration file (docs/configuration.md).
@@ -40,6 +41,8 @@ type Config struct {
 	Router router.Config `yaml:"router"`
 	// Service figures: the projection and its reports (docs/insight.md).
 	Insight insight.Config `yaml:"insight"`
+	// Event webhooks: the unified stream posted to helpdesks (docs/webhooks.md).
+	Webhooks webhooks.Config `yaml:"webhooks"`
 	// One section per channel; a channel without a section is off.
 	Channels Channels `yaml:"channels"`
 }

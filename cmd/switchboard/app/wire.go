@@ -26,6 +26,7 @@ import (
 	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/rest"
 	"github.com/switchboardhq/switchboard/router/rules"
+	"github.com/switchboardhq/switchboard/router/webhooks"
 )
 
 // wiring is everything built from the config, before anything runs.
@@ -43,6 +44,7 @@ type wiring struct {
 	feed        *pipeline.Feed
 	insight     *insight.Projection
 	reports     *insight.Reports
+	webhooks    *webhooks.Deliverer
 }
 
 // wire builds the host services, the connectors and the stages. Connectors are listed here
@@ -95,9 +97,20 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 	if err := a.wireInsight(ctx, w); err != nil {
 		return nil, err
 	}
+	if err := webhooks.Provision(ctx, a.js, a.cfg.Webhooks, a.cfg.NATS.Replicas); err != nil {
+		return nil, err
+	}
+	hookJS, err := a.stageJS("webhooks")
+	if err != nil {
+		return nil, err
+	}
+	if w.webhooks, err = webhooks.New(ctx, webhooks.Options{JS: hookJS, Config: a.cfg.Webhooks, Leases: w.leases,
+		Conversation: w.router.Store().Conversation, Metrics: webhooks.NewMetrics(a.reg), Logger: a.log.Named("webhooks")}); err != nil {
+		return nil, err
+	}
 	w.rest = rest.New(rest.Options{Reads: w.router.Store(), Router: w.router, Identities: w.graph,
 		Events: streams.NewReader(a.js), Blobs: blobs, Signals: w.host.Signals, Tokens: a.cfg.REST.Tokens, Logger: a.log.Named("rest"),
-		Reports: w.reports})
+		Reports: w.reports, Webhooks: w.webhooks})
 	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
 		refs := append(w.ingest.Consumers(), w.router.Consumers()...)
 		return append(refs, w.dispatcher.Consumers()...)
@@ -247,7 +260,7 @@ func (a *App) startWorkers(w *wiring) {
 	a.stopWorkers = stop
 	for name, run := range map[string]func(context.Context) error{
 		"ingest": w.ingest.Run, "router": w.router.Run, "outbound": w.dispatcher.Run, "identities": w.graph.WatchOwners,
-		"insight": w.runInsight,
+		"insight": w.runInsight, "webhooks": w.webhooks.Run,
 	} {
 		a.workers.Add(1)
 		go func() {

@@ -1,0 +1,246 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/router/rules"
+	"github.com/switchboardhq/switchboard/router/webhooks"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// received is one request the Node receiver logged.
+type received struct {
+	Path     string `json:"path"`
+	ID       string `json:"id"`
+	Verified []bool `json:"verified"`
+	Status   int    `json:"status"`
+	Body     string `json:"body"`
+}
+
+// receiver is testdata/webhooks/receiver.js running under Node: it verifies each delivery with
+// the Standard Webhooks reference library (npm standardwebhooks), not with our Go code.
+type receiver struct {
+	URL string
+	mu  sync.Mutex
+	got []received
+}
+
+func startReceiver(t *testing.T, secrets []string, fails string) *receiver {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("SWITCHBOARD_REQUIRE_INTEROP") == "1" {
+			t.Fatal("node is not installed but SWITCHBOARD_REQUIRE_INTEROP=1")
+		}
+		t.Skip("node is not installed: the webhook receiver runs the Standard Webhooks reference library")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "webhooks", "receiver.js"))
+	cmd.Env = append(os.Environ(), "WEBHOOK_SECRETS="+strings.Join(secrets, " "), "FAIL_PATHS="+fails)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	r := &receiver{}
+	sc := bufio.NewScanner(out)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	if !sc.Scan() {
+		t.Fatal("the receiver did not start")
+	}
+	var hello struct{ Listening int }
+	if err := json.Unmarshal(sc.Bytes(), &hello); err != nil || hello.Listening == 0 {
+		t.Fatalf("receiver: %q", sc.Text())
+	}
+	r.URL = fmt.Sprintf("http://127.0.0.1:%d", hello.Listening)
+	go func() {
+		for sc.Scan() {
+			var g received
+			if json.Unmarshal(sc.Bytes(), &g) == nil {
+				r.mu.Lock()
+				r.got = append(r.got, g)
+				r.mu.Unlock()
+			}
+		}
+	}()
+	return r
+}
+
+// at is what path received, and the accepted (200) part of it.
+func (r *receiver) at(path string) (all, accepted []received) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, g := range r.got {
+		if g.Path == path {
+			all = append(all, g)
+			if g.Status == 200 {
+				accepted = append(accepted, g)
+			}
+		}
+	}
+	return all, accepted
+}
+
+func whsec(t *testing.T) string {
+	key := make([]byte, 24)
+	if _, err := rand.Read(key); err != nil {
+		t.Fatal(err)
+	}
+	return "whsec_" + base64.StdEncoding.EncodeToString(key)
+}
+
+// The issue's webhook check: a subscription to everything gets every event on the stream, in
+// stream order (so in order per conversation), each signed with both secrets of a rotation and
+// verified by the Standard Webhooks reference library; its receiver refuses the first three
+// attempts and still gets everything after it recovers. A filtered subscription gets only the
+// resolved events of the billing queue (signed with the new secret alone: the old one does not
+// verify). A receiver that is always down holds its subscription at the first event (nothing
+// skipped), marked failing. The delivery log shows the attempts.
+func TestWebhooksDeliverTheStreamInOrder(t *testing.T) {
+	oldKey, newKey := whsec(t), whsec(t)
+	recv := startReceiver(t, []string{oldKey, newKey}, "/all=3 /down=-1")
+	t.Setenv("HOOK_OLD", oldKey)
+	t.Setenv("HOOK_NEW", newKey)
+	g := apptest.Start(t, routingConfig(t, `
+webhooks:
+  retry: {initial: 50ms, max_interval: 200ms, failing_after: 300ms}
+  subscriptions:
+    - {id: all, url: "`+recv.URL+`/all", secrets: [{env: HOOK_OLD}, {env: HOOK_NEW}], start: all}
+    - {id: billing-resolved, url: "`+recv.URL+`/resolved", secrets: [{env: HOOK_NEW}], events: [resolved], queues: [billing], start: all}
+    - {id: down, url: "`+recv.URL+`/down", secrets: [{env: HOOK_NEW}], start: all}
+router:
+  agents:
+    - {id: ann, skills: [general, billing], capacity: {default: 10}}
+`, `
+queues: {general: {skills: [general]}, billing: {skills: [billing]}}
+rules:
+  - {name: money, when: {keywords: [invoice]}, targets: [{queue: billing}]}
+  - {name: rest, targets: [{queue: general}]}
+`))
+	setPresence(t, g, "ann", rules.Available)
+	for i, text := range []string{"invoice please", "hello", "invoice wrong", "where is my order"} {
+		g.PostAPI(fmt.Sprintf("w%d", i), fmt.Sprintf("hook%d@example.com", i), text)
+	}
+	for _, a := range ofType(waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(4, schema.EventAssigned)), schema.EventAssigned) {
+		if st, b := g.Do("POST", "/v1/conversations/"+a.ConversationID+"/resolve", apptest.Token, nil); st != 202 {
+			t.Fatalf("resolve: %d %s", st, b)
+		}
+	}
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(4, schema.EventResolved))
+	stream := streamEvents(t, g, ">")
+	var allAccepted []received
+	apptest.Eventually(t, 20*time.Second, func() error {
+		if _, allAccepted = recv.at("/all"); len(allAccepted) < len(stream) {
+			return fmt.Errorf("/all has %d of %d events", len(allAccepted), len(stream))
+		}
+		return nil
+	})
+	allTried, _ := recv.at("/all")
+	if len(allAccepted) != len(stream) || len(allTried) != len(stream)+3 {
+		t.Fatalf("/all: %d accepted of %d tried, the stream has %d (3 refused attempts expected)", len(allAccepted), len(allTried), len(stream))
+	}
+	for i, ev := range stream {
+		got := allAccepted[i]
+		var body schema.Event
+		if err := json.Unmarshal([]byte(got.Body), &body); err != nil || got.ID != ev.ID || body.ID != ev.ID || body.Type != ev.Type {
+			t.Fatalf("delivery %d: %s (%v), the stream has %s %s", i, got.ID, err, ev.ID, ev.Type)
+		}
+		if len(got.Verified) != 2 || !got.Verified[0] || !got.Verified[1] {
+			t.Errorf("delivery %d (%s) verified with the old and new secrets: %v", i, ev.Type, got.Verified)
+		}
+	}
+	for _, a := range allTried[:3] {
+		if a.ID != stream[0].ID || a.Status != 503 {
+			t.Errorf("refused attempt %+v: want the first event %s, 503", a, stream[0].ID)
+		}
+	}
+
+	// The filtered subscription: the billing conversations' resolutions only.
+	billing := map[string]bool{}
+	var wantResolved []string
+	for _, ev := range stream {
+		if ev.Routing != nil && ev.Routing.Queue == "billing" {
+			billing[ev.ConversationID] = true
+		}
+		if ev.Type == schema.EventResolved && billing[ev.ConversationID] {
+			wantResolved = append(wantResolved, ev.ID)
+		}
+	}
+	apptest.Eventually(t, 10*time.Second, func() error {
+		if _, acc := recv.at("/resolved"); len(acc) != len(wantResolved) {
+			return fmt.Errorf("/resolved got %d, want %d", len(acc), len(wantResolved))
+		}
+		return nil
+	})
+	_, resolved := recv.at("/resolved")
+	for i, r := range resolved {
+		if r.ID != wantResolved[i] || len(r.Verified) != 2 || r.Verified[0] || !r.Verified[1] {
+			t.Errorf("/resolved %d: %s verified %v; want %s, the new secret only", i, r.ID, r.Verified, wantResolved[i])
+		}
+	}
+	if len(wantResolved) != 2 {
+		t.Errorf("%d billing resolutions, want 2", len(wantResolved))
+	}
+
+	// State: all is caught up; down holds the first event, failing, nothing skipped.
+	var list struct {
+		Subscriptions []struct {
+			ID       string         `json:"id"`
+			State    string         `json:"state"`
+			Progress webhooks.State `json:"progress"`
+		} `json:"subscriptions"`
+	}
+	last := g.StreamCount("SB_CONVERSATIONS", "")
+	apptest.Eventually(t, 10*time.Second, func() error {
+		getJSON(t, g, "/v1/webhooks", &list)
+		for _, s := range list.Subscriptions {
+			switch {
+			case s.ID == "all" && (s.State != "active" || s.Progress.Position != last || s.Progress.Delivered != int64(len(stream))):
+				return fmt.Errorf("all: %+v, want active at %d with %d delivered", s, last, len(stream))
+			case s.ID == "down" && (s.State != "failing" || s.Progress.Position != 0 || s.Progress.LastError != "the receiver answered 503"):
+				return fmt.Errorf("down: %+v, want failing at 0", s)
+			}
+		}
+		if len(list.Subscriptions) != 3 {
+			return fmt.Errorf("%d subscriptions", len(list.Subscriptions))
+		}
+		return nil
+	})
+	downTried, _ := recv.at("/down")
+	for _, d := range downTried {
+		if d.ID != stream[0].ID {
+			t.Fatalf("the failing subscription moved past its first event: %s", d.ID)
+		}
+	}
+
+	// The delivery log: newest first; the first event took four attempts.
+	var log struct{ Deliveries []webhooks.Delivery }
+	getJSON(t, g, fmt.Sprintf("/v1/webhooks/all/deliveries?limit=%d", len(stream)+5), &log)
+	if len(log.Deliveries) != len(stream) {
+		t.Fatalf("%d delivery records, want %d", len(log.Deliveries), len(stream))
+	}
+	first := log.Deliveries[len(log.Deliveries)-1]
+	if first.ID != stream[0].ID || first.Attempts != 4 || first.Status != webhooks.StatusDelivered || first.ResponseCode != 200 || log.Deliveries[0].Seq != last {
+		t.Errorf("the first delivery %+v (4 attempts, delivered, 200), the newest at seq %d (want %d)", first, log.Deliveries[0].Seq, last)
+	}
+	if st, _ := g.Do("GET", "/v1/webhooks/nosuch/deliveries", apptest.Token, nil); st != 404 {
+		t.Errorf("deliveries of an unknown subscription: %d", st)
+	}
+}
