@@ -123,6 +123,8 @@ func (s *API) Endpoints() []connectors.Endpoint {
 		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
 		ep("GET", "/v1/webhooks", s.listWebhooks),
 		ep("GET", "/v1/webhooks/{id}/deliveries", s.webhookDeliveries),
+		ep("POST", "/v1/webhooks/{id}/deliveries/{seq}/redeliver", s.redeliverWebhook),
+		ep("POST", "/v1/webhooks/{id}/replay", s.replayWebhook),
 	}, append(append(append(s.routerEndpoints(ep), s.reportEndpoints(ep)...), s.dashboardEndpoints(ep)...), s.surveyEndpoints(ep)...)...)
 }
 

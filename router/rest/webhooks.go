@@ -2,6 +2,7 @@ package rest
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -67,6 +68,52 @@ func (s *API) webhookDeliveries(ctx context.Context, r *connectors.Request) (*co
 		return nil, err
 	}
 	return connectors.JSON(http.StatusOK, map[string]any{"deliveries": ds}), nil
+}
+
+// redeliverWebhook is POST /v1/webhooks/{id}/deliveries/{seq}/redeliver: one event posted
+// again now, out of band; the answer is its updated delivery record.
+func (s *API) redeliverWebhook(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	id := r.PathValue("id")
+	if s.webhooks == nil || !s.hasWebhook(id) {
+		return nil, notFound("webhook subscription", id)
+	}
+	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
+	if err != nil || seq == 0 {
+		return nil, connectors.BadField("seq", "write the delivery's stream sequence (seq in the delivery log)")
+	}
+	rec, err := s.webhooks.Redeliver(ctx, id, seq)
+	if errors.Is(err, webhooks.ErrUnknown) {
+		return nil, &connectors.HTTPError{Status: http.StatusNotFound, Code: "not_found", Message: err.Error()}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return connectors.JSON(http.StatusOK, rec), nil
+}
+
+// replayWebhook is POST /v1/webhooks/{id}/replay with {"from_seq": N} or {"since": time}:
+// the subscription delivers again from there, in order.
+func (s *API) replayWebhook(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	id := r.PathValue("id")
+	if s.webhooks == nil || !s.hasWebhook(id) {
+		return nil, notFound("webhook subscription", id)
+	}
+	var body struct {
+		FromSeq uint64    `json:"from_seq"`
+		Since   time.Time `json:"since"`
+	}
+	if err := decodeJSON(r, &body); err != nil {
+		return nil, err
+	}
+	if (body.FromSeq == 0) == body.Since.IsZero() {
+		return nil, connectors.BadField("from_seq", "give from_seq (a stream sequence) or since (an RFC 3339 time), one of them")
+	}
+	pos, err := s.webhooks.Replay(ctx, id, body.FromSeq, body.Since)
+	if err != nil {
+		return nil, err
+	}
+	return connectors.JSON(http.StatusAccepted, map[string]any{"subscription": id, "position": pos,
+		"note": "the subscription delivers from position + 1 on, in order, within a second"}), nil
 }
 
 func (s *API) hasWebhook(id string) bool {

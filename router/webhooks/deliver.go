@@ -116,6 +116,10 @@ func (d *Deliverer) Run(ctx context.Context) error {
 				if ctx.Err() != nil {
 					return
 				}
+				if errors.Is(err, errMoved) {
+					n = -1 // a replay moved it: follow the new position at once
+					continue
+				}
 				if err != nil {
 					d.o.Logger.Warn("webhook subscription stopped; starting over", zap.String("subscription", s.ID), zap.Error(err))
 				}
@@ -195,6 +199,9 @@ func (d *Deliverer) follow(ctx context.Context, s *Subscription) error {
 			if err := f.save(ctx, true); err != nil {
 				return err
 			}
+			if err := f.checkMoved(ctx); err != nil {
+				return err
+			}
 			continue
 		case err != nil:
 			return kernel.Unavailable(err)
@@ -247,6 +254,9 @@ func (f *follower) save(ctx context.Context, force bool) error {
 		return nil
 	}
 	rev, err := kernel.PutJSON(ctx, f.d.state, stateKey(f.s.ID), f.st, f.rev)
+	if errors.Is(err, kernel.ErrConflict) {
+		return errMoved
+	}
 	if err != nil {
 		return fmt.Errorf("store the position of webhook %s: %w", f.s.ID, err)
 	}
@@ -302,6 +312,9 @@ func (f *follower) handle(ctx context.Context, seq uint64, subject string, data 
 				return err
 			}
 		}
+		if err := f.checkMoved(ctx); err != nil {
+			return err
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -310,10 +323,27 @@ func (f *follower) handle(ctx context.Context, seq uint64, subject string, data 
 	}
 }
 
-// Delivery statuses.
+// errMoved is a subscription's state changed by someone else (a replay): start over from it.
+var errMoved = errors.New("the subscription's position was moved")
+
+// checkMoved reports errMoved when the stored state is no longer the one this follower wrote.
+func (f *follower) checkMoved(ctx context.Context) error {
+	e, err := f.d.state.Get(ctx, stateKey(f.s.ID))
+	if err != nil {
+		return kernel.Unavailable(err)
+	}
+	if e.Revision() != f.rev {
+		return errMoved
+	}
+	return nil
+}
+
+// Delivery statuses: delivered; retrying (in order, not yet delivered); failed (a manual
+// redelivery that did not get through; the in-order delivery is unaffected).
 const (
 	StatusDelivered = "delivered"
 	StatusRetrying  = "retrying"
+	StatusFailed    = "failed"
 )
 
 // Delivery is one event's delivery record, updated at every attempt.
@@ -331,6 +361,8 @@ type Delivery struct {
 	LatencyMs    int64  `json:"latency_ms"`
 	ResponseCode int    `json:"response_code,omitempty"`
 	Error        string `json:"error,omitempty"`
+	// Redelivered marks a record whose last attempt was a manual redelivery.
+	Redelivered bool `json:"redelivered,omitempty"`
 }
 
 // attempt posts the event once and notes the outcome in rec.

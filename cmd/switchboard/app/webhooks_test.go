@@ -243,4 +243,45 @@ rules:
 	if st, _ := g.Do("GET", "/v1/webhooks/nosuch/deliveries", apptest.Token, nil); st != 404 {
 		t.Errorf("deliveries of an unknown subscription: %d", st)
 	}
+	webhookRedeliveryAndReplay(t, g, recv, stream, log.Deliveries, len(wantResolved))
+}
+
+// webhookRedeliveryAndReplay: one delivery posted again by hand; a subscription replayed from
+// a sequence and from a time gets its events again, in order.
+func webhookRedeliveryAndReplay(t *testing.T, g *apptest.Gateway, recv *receiver, stream []*schema.Event, log []webhooks.Delivery, resolved int) {
+	second := log[len(log)-2]
+	st, body := g.Do("POST", fmt.Sprintf("/v1/webhooks/all/deliveries/%d/redeliver", second.Seq), apptest.Token, nil)
+	var rec webhooks.Delivery
+	_ = json.Unmarshal(body, &rec)
+	if st != 200 || rec.ID != stream[1].ID || !rec.Redelivered || rec.Attempts != second.Attempts+1 || rec.Status != webhooks.StatusDelivered {
+		t.Fatalf("redeliver: %d %s", st, body)
+	}
+	if _, acc := recv.at("/all"); acc[len(acc)-1].ID != stream[1].ID || len(acc) != len(stream)+1 {
+		t.Errorf("the receiver did not get the redelivery: %d accepted, last %s", len(acc), acc[len(acc)-1].ID)
+	}
+	if st, _ := g.Do("POST", "/v1/webhooks/all/deliveries/999999/redeliver", apptest.Token, nil); st != 404 {
+		t.Errorf("redeliver an unknown delivery: %d", st)
+	}
+	_, before := recv.at("/resolved")
+	for i, req := range []map[string]any{{"from_seq": 1}, {"since": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}} {
+		if st, body := g.Do("POST", "/v1/webhooks/billing-resolved/replay", apptest.Token, req); st != 202 {
+			t.Fatalf("replay %v: %d %s", req, st, body)
+		}
+		want := len(before) + (i+1)*resolved
+		apptest.Eventually(t, 10*time.Second, func() error {
+			if _, acc := recv.at("/resolved"); len(acc) != want {
+				return fmt.Errorf("/resolved has %d after replay %d, want %d", len(acc), i+1, want)
+			}
+			return nil
+		})
+	}
+	_, after := recv.at("/resolved")
+	for i := range after {
+		if after[i].ID != before[i%len(before)].ID {
+			t.Errorf("replayed delivery %d is %s, want %s (the same events in the same order)", i, after[i].ID, before[i%len(before)].ID)
+		}
+	}
+	if st, body := g.Do("POST", "/v1/webhooks/billing-resolved/replay", apptest.Token, map[string]any{}); st != 400 || !strings.Contains(string(body), "from_seq") {
+		t.Errorf("replay without a position: %d %s", st, body)
+	}
 }
