@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -121,11 +122,7 @@ func (s *API) Endpoints() []connectors.Endpoint {
 		ep("POST", "/v1/conversations/{id}/typing", s.postTyping),
 		ep("GET", "/v1/customers/{id}", s.getCustomer),
 		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
-		ep("GET", "/v1/webhooks", s.listWebhooks),
-		ep("GET", "/v1/webhooks/{id}/deliveries", s.webhookDeliveries),
-		ep("POST", "/v1/webhooks/{id}/deliveries/{seq}/redeliver", s.redeliverWebhook),
-		ep("POST", "/v1/webhooks/{id}/replay", s.replayWebhook),
-	}, append(append(append(s.routerEndpoints(ep), s.reportEndpoints(ep)...), s.dashboardEndpoints(ep)...), s.surveyEndpoints(ep)...)...)
+	}, slices.Concat(s.routerEndpoints(ep), s.reportEndpoints(ep), s.dashboardEndpoints(ep), s.surveyEndpoints(ep), s.webhookEndpoints(ep))...)
 }
 
 // auth checks the bearer token against rest.tokens (constant time). With no tokens

@@ -1,6 +1,9 @@
 package webhooks
 
 import (
+	"encoding/base64"
+	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -68,27 +71,56 @@ func (c *Config) Validate(ck *cfg.Checker) {
 
 // Validate checks one subscription.
 func (s *Subscription) Validate(ck *cfg.Checker) {
-	if s.ID == "" || !schema.ValidToken(s.ID) {
-		ck.Errorf("id", "name the subscription with letters, digits, - and _ (it names its lease and log)")
+	for _, p := range s.problems() {
+		ck.Errorf(p.field, "%s", p.msg)
 	}
-	ck.HTTPURL("url", s.URL)
+}
+
+// problem is one thing wrong with a subscription: a field and what is wrong with it.
+type problem struct{ field, msg string }
+
+func (s *Subscription) problems() []problem {
+	var out []problem
+	add := func(field, format string, args ...any) {
+		out = append(out, problem{field, fmt.Sprintf(format, args...)})
+	}
+	if s.ID == "" || !schema.ValidToken(s.ID) {
+		add("id", "name the subscription with letters, digits, - and _ (it names its lease and log)")
+	}
+	if u, err := url.Parse(s.URL); s.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		add("url", "must be an absolute http(s) URL")
+	}
 	if len(s.Secrets) == 0 {
-		ck.Errorf("secrets", "give at least one signing secret (whsec_… as Standard Webhooks libraries expect)")
+		add("secrets", "give at least one signing secret (whsec_… as Standard Webhooks libraries expect)")
 	}
 	for i, sec := range s.Secrets {
-		if sec.IsSet() && sec.Value() != "" && !strings.HasPrefix(sec.Value(), "whsec_") {
-			ck.Errorf("secrets["+strconv.Itoa(i)+"]", "write the secret as whsec_ + base64 (Standard Webhooks receivers expect it)")
+		if sec.IsSet() && sec.Value() != "" && !validSecret(sec.Value()) {
+			add("secrets["+strconv.Itoa(i)+"]", "write the secret as whsec_ + base64 of at least 24 bytes (Standard Webhooks receivers expect it)")
 		}
 	}
 	types := schema.EventTypes()
 	for i, e := range s.Events {
 		if !slices.Contains(types, schema.EventType(e)) {
-			ck.Errorf("events["+strconv.Itoa(i)+"]", "unknown event type %q (the stream has %v)", e, types)
+			add("events["+strconv.Itoa(i)+"]", "unknown event type %q (the stream has %v)", e, types)
 		}
 	}
 	switch s.Start {
 	case "", "new", "all":
 	default:
-		ck.Errorf("start", "must be new or all, not %q", s.Start)
+		add("start", "must be new or all, not %q", s.Start)
 	}
+	if s.Timeout.D() < 0 {
+		add("timeout", "must be positive")
+	}
+	return out
+}
+
+// validSecret is "whsec_" + standard base64 of 24 bytes or more.
+func validSecret(v string) bool {
+	b64, ok := strings.CutPrefix(v, "whsec_")
+	if !ok {
+		return false
+	}
+	key, err := base64.StdEncoding.DecodeString(b64)
+	return err == nil && len(key) >= 24
 }

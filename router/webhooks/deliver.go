@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -40,12 +41,23 @@ type Options struct {
 	Now    func() time.Time
 }
 
-// Deliverer runs every subscription.
+// Deliverer runs every subscription: the config's, and those managed through the API
+// (stored in sb_webhooks as sub.<id>, followed by every instance).
 type Deliverer struct {
-	o     Options
-	state jetstream.KeyValue
-	log   jetstream.KeyValue
-	subs  []*Subscription
+	o      Options
+	state  jetstream.KeyValue
+	log    jetstream.KeyValue
+	config []*Subscription
+
+	mu      sync.Mutex
+	running map[string]*running // by id, while Run runs
+}
+
+// running is one subscription's delivery loop.
+type running struct {
+	sub    *Subscription
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 // Provision creates the deliverer's buckets.
@@ -78,7 +90,7 @@ func New(ctx context.Context, o Options) (*Deliverer, error) {
 	if o.Client == nil {
 		o.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	d := &Deliverer{o: o}
+	d := &Deliverer{o: o, running: map[string]*running{}}
 	var err error
 	if d.state, err = o.JS.KeyValue(ctx, streams.BucketWebhooks); err != nil {
 		return nil, fmt.Errorf("open %s: %w", streams.BucketWebhooks, err)
@@ -87,7 +99,7 @@ func New(ctx context.Context, o Options) (*Deliverer, error) {
 		return nil, fmt.Errorf("open %s: %w", streams.BucketWebhookLog, err)
 	}
 	for i := range o.Config.Subscriptions {
-		d.subs = append(d.subs, &o.Config.Subscriptions[i])
+		d.config = append(d.config, &o.Config.Subscriptions[i])
 	}
 	return d, nil
 }
@@ -99,39 +111,68 @@ func withDefaults(c Config) Config {
 	return c
 }
 
-// Subscriptions are the configured subscriptions.
-func (d *Deliverer) Subscriptions() []*Subscription { return d.subs }
-
-// Run delivers every subscription until ctx ends: each under its lease, started over after
-// an error.
+// Run delivers every subscription until ctx ends: the config's, and the managed ones as they
+// are created, changed and removed.
 func (d *Deliverer) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, s := range d.subs {
-		wg.Go(func() {
-			backoff := kernel.Backoff{Min: time.Second, Max: 30 * time.Second}
-			for n := 0; ctx.Err() == nil; n++ {
-				err := kernel.RunLeased(ctx, d.o.Leases, "webhook."+s.ID, func(ctx context.Context, lost <-chan struct{}) error {
-					return d.follow(ctx, s)
-				})
-				if ctx.Err() != nil {
-					return
-				}
-				if errors.Is(err, errMoved) {
-					n = -1 // a replay moved it: follow the new position at once
-					continue
-				}
-				if err != nil {
-					d.o.Logger.Warn("webhook subscription stopped; starting over", zap.String("subscription", s.ID), zap.Error(err))
-				}
-				select {
-				case <-ctx.Done():
-				case <-time.After(backoff.Delay(n)):
-				}
-			}
-		})
+	for _, s := range d.config {
+		d.start(ctx, s)
 	}
-	wg.Wait()
-	return nil
+	err := d.watchManaged(ctx)
+	d.mu.Lock()
+	all := slices.Collect(maps.Values(d.running))
+	d.mu.Unlock()
+	for _, r := range all {
+		r.cancel()
+		<-r.done
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+// start runs a subscription's loop: under its lease, started over after an error.
+func (d *Deliverer) start(ctx context.Context, s *Subscription) {
+	ctx, cancel := context.WithCancel(ctx)
+	r := &running{sub: s, cancel: cancel, done: make(chan struct{})}
+	d.mu.Lock()
+	d.running[s.ID] = r
+	d.mu.Unlock()
+	go func() {
+		defer close(r.done)
+		backoff := kernel.Backoff{Min: time.Second, Max: 30 * time.Second}
+		for n := 0; ctx.Err() == nil; n++ {
+			err := kernel.RunLeased(ctx, d.o.Leases, "webhook."+s.ID, func(ctx context.Context, lost <-chan struct{}) error {
+				return d.follow(ctx, s)
+			})
+			if ctx.Err() != nil {
+				return
+			}
+			if errors.Is(err, errMoved) {
+				n = -1 // a replay moved it: follow the new position at once
+				continue
+			}
+			if err != nil {
+				d.o.Logger.Warn("webhook subscription stopped; starting over", zap.String("subscription", s.ID), zap.Error(err))
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff.Delay(n)):
+			}
+		}
+	}()
+}
+
+// stop ends a subscription's loop and waits for it.
+func (d *Deliverer) stop(id string) {
+	d.mu.Lock()
+	r := d.running[id]
+	delete(d.running, id)
+	d.mu.Unlock()
+	if r != nil {
+		r.cancel()
+		<-r.done
+	}
 }
 
 // State is a subscription's stored progress.

@@ -16,21 +16,12 @@ import (
 // ErrUnknown is a subscription or delivery that does not exist.
 var ErrUnknown = errors.New("unknown")
 
-func (d *Deliverer) sub(id string) (*Subscription, error) {
-	for _, s := range d.subs {
-		if s.ID == id {
-			return s, nil
-		}
-	}
-	return nil, fmt.Errorf("%w webhook subscription %q", ErrUnknown, id)
-}
-
 // Replay moves a subscription back (or forward) so that it delivers again from the stream
 // sequence fromSeq, or (fromSeq 0) from the first event stored at or after since. The holder
 // notices within a second and follows the new position; events before it are not sent again.
 // It returns the new position (the last sequence considered handled).
 func (d *Deliverer) Replay(ctx context.Context, id string, fromSeq uint64, since time.Time) (uint64, error) {
-	if _, err := d.sub(id); err != nil {
+	if _, err := d.sub(ctx, id); err != nil {
 		return 0, err
 	}
 	if fromSeq == 0 {
@@ -88,7 +79,7 @@ func (d *Deliverer) firstAt(ctx context.Context, t time.Time) (uint64, error) {
 // Redeliver posts the event of one delivery again now, once, out of band (it may arrive
 // after later events; its webhook-id is the same), and records the attempt.
 func (d *Deliverer) Redeliver(ctx context.Context, id string, seq uint64) (Delivery, error) {
-	s, err := d.sub(id)
+	s, err := d.sub(ctx, id)
 	if err != nil {
 		return Delivery{}, err
 	}

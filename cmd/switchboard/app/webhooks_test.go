@@ -285,3 +285,112 @@ func webhookRedeliveryAndReplay(t *testing.T, g *apptest.Gateway, recv *receiver
 		t.Errorf("replay without a position: %d %s", st, body)
 	}
 }
+
+// Subscriptions managed through REST: created (a bad one refused naming the field), rotated
+// to two secrets and then to the new one alone (the reference library verifies each phase),
+// removed (nothing more is delivered); one declared in the config cannot be changed there.
+func TestWebhooksManagedThroughREST(t *testing.T) {
+	oldKey, newKey := whsec(t), whsec(t)
+	recv := startReceiver(t, []string{oldKey, newKey}, "")
+	t.Setenv("HOOK_NEW", newKey)
+	g := apptest.Start(t, apptest.DefaultConfig+`
+webhooks:
+  subscriptions:
+    - {id: declared, url: "`+recv.URL+`/declared", secrets: [{env: HOOK_NEW}], events: [resolved]}
+`)
+	for _, c := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{map[string]any{"id": "x", "url": "ftp://example.com", "secrets": []string{oldKey}}, "url"},
+		{map[string]any{"id": "x", "url": recv.URL, "secrets": []string{"hunter2"}}, "secrets[0]"},
+		{map[string]any{"id": "x", "url": recv.URL, "events": []string{"opend"}}, "events[0]"},
+		{map[string]any{"id": "a b", "url": recv.URL}, "id"},
+	} {
+		if st, body := g.Do("POST", "/v1/webhooks", apptest.Token, c.body); st != 400 || !strings.Contains(string(body), `"field":"`+c.field+`"`) {
+			t.Errorf("POST %v: %d %s, want 400 naming %s", c.body, st, body, c.field)
+		}
+	}
+	if st, body := g.Do("POST", "/v1/webhooks", apptest.Token, map[string]any{"id": "desk", "url": recv.URL + "/desk", "secrets": []string{oldKey}}); st != 201 {
+		t.Fatalf("create: %d %s", st, body)
+	}
+	if st, _ := g.Do("POST", "/v1/webhooks", apptest.Token, map[string]any{"id": "desk", "url": recv.URL + "/desk"}); st != 409 {
+		t.Errorf("create twice: %d", st)
+	}
+	st, body := g.Do("POST", "/v1/webhooks", apptest.Token, map[string]any{"id": "generated", "url": recv.URL + "/generated"})
+	var gen struct{ Secret string }
+	_ = json.Unmarshal(body, &gen)
+	if key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(gen.Secret, "whsec_")); st != 201 || err != nil || len(key) != 32 {
+		t.Errorf("create without secrets: %d %s (a generated whsec_ secret of 32 bytes)", st, body)
+	}
+	for _, path := range []string{"/v1/webhooks/declared"} {
+		if st, body := g.Do("PUT", path, apptest.Token, map[string]any{"url": recv.URL}); st != 409 || !strings.Contains(string(body), "declared in the config file") {
+			t.Errorf("PUT %s: %d %s", path, st, body)
+		}
+		if st, _ := g.Do("DELETE", path, apptest.Token, nil); st != 409 {
+			t.Errorf("DELETE %s: %d", path, st)
+		}
+	}
+	// Each phase: a message, and its deliveries verified with the secrets of that phase (a
+	// change takes effect within a second: until then a message may still go out the old way,
+	// so the phase posts again until one does).
+	n := 0
+	phase := func(i int, want []bool) {
+		t.Helper()
+		apptest.Eventually(t, 10*time.Second, func() error {
+			_, before := recv.at("/desk")
+			n++
+			g.PostAPI(fmt.Sprintf("m%d", n), fmt.Sprintf("rotation%d@example.com", n), "hello")
+			var got []received
+			deadline := time.Now().Add(5 * time.Second)
+			for _, got = recv.at("/desk"); len(got) < len(before)+2 && time.Now().Before(deadline); _, got = recv.at("/desk") {
+				time.Sleep(20 * time.Millisecond) // opened, message
+			}
+			if len(got) < len(before)+2 {
+				return fmt.Errorf("phase %d: %d deliveries", i, len(got)-len(before))
+			}
+			for _, r := range got[len(before):] {
+				if fmt.Sprint(r.Verified) != fmt.Sprint(want) {
+					return fmt.Errorf("phase %d: %s verified %v with (old, new), want %v", i, r.ID, r.Verified, want)
+				}
+			}
+			return nil
+		})
+	}
+	phase(0, []bool{true, false})
+	if st, body := g.Do("PUT", "/v1/webhooks/desk", apptest.Token, map[string]any{"url": recv.URL + "/desk", "secrets": []string{oldKey, newKey}}); st != 200 {
+		t.Fatalf("rotate: %d %s", st, body)
+	}
+	phase(1, []bool{true, true})
+	if st, body := g.Do("PUT", "/v1/webhooks/desk", apptest.Token, map[string]any{"url": recv.URL + "/desk", "secrets": []string{newKey}}); st != 200 {
+		t.Fatalf("finish the rotation: %d %s", st, body)
+	}
+	phase(2, []bool{false, true})
+	var list struct {
+		Subscriptions []struct{ ID, Source string }
+	}
+	getJSON(t, g, "/v1/webhooks", &list)
+	if fmt.Sprint(list.Subscriptions) != "[{declared config} {desk api} {generated api}]" {
+		t.Errorf("list: %v", list.Subscriptions)
+	}
+	if st, _ := g.Do("DELETE", "/v1/webhooks/desk", apptest.Token, nil); st != 204 {
+		t.Fatalf("delete: %d", st)
+	}
+	if st, _ := g.Do("GET", "/v1/webhooks/desk", apptest.Token, nil); st != 404 {
+		t.Errorf("GET a deleted subscription: %d", st)
+	}
+	_, before := recv.at("/desk")
+	g.PostAPI("after", "after@example.com", "still there?")
+	waitFor(t, g, "sb.conv.>", 10*time.Second, func(evs []*schema.Event) error {
+		for _, e := range evs {
+			if e.Message != nil && e.Message.Text == "still there?" {
+				return nil
+			}
+		}
+		return fmt.Errorf("the last message is not on the stream yet")
+	})
+	time.Sleep(1500 * time.Millisecond)
+	if _, after := recv.at("/desk"); len(after) != len(before) {
+		t.Errorf("a deleted subscription got %d more deliveries", len(after)-len(before))
+	}
+}
