@@ -33,7 +33,7 @@ func Streams(c Config, r int) []jetstream.StreamConfig {
 		[]string{streams.FilterRejected}, c.Retention.Rejected.D(), time.Minute)
 	rejected.MaxMsgs, rejected.MaxBytes = 100_000, 256<<20
 	conversations := mk(streams.StreamConversations, "The unified conversation stream: ordered events per conversation.",
-		[]string{streams.FilterConversations, streams.FilterCustomers, streams.FilterPresence}, c.Retention.Conversations.D(), min(5*time.Minute, dup))
+		[]string{streams.FilterConversations, streams.FilterCustomers, streams.FilterPresence, streams.FilterSystem}, c.Retention.Conversations.D(), min(5*time.Minute, dup))
 	// Every stored event is republished on core NATS for the instances' live feeds (Feed).
 	conversations.RePublish = &jetstream.RePublish{Source: streams.FilterConversations, Destination: streams.LiveConvPrefix + ">"}
 	// SB_ROUTE also keeps the SLA timers: message schedules the server fires onto sb.route.<p>.

@@ -54,6 +54,7 @@ type Event struct {
 	SLA      *SLAEvent       `json:"sla,omitempty"`
 	Presence *PresenceSample `json:"presence,omitempty"`
 	Survey   *SurveyEvent    `json:"survey,omitempty"`
+	Webhook  *WebhookEvent   `json:"webhook,omitempty"`
 }
 
 // Routing explains a routing decision: which rule and target matched, under which rules

@@ -58,6 +58,7 @@ func fullEvent() *schema.Event {
 			ErrorCode: "30003", ErrorMessage: "unreachable", Attempts: 2, Implied: true, Resend: 1, DeadLetter: 42},
 		SLA:      &schema.SLAEvent{Policy: "vip", RulesVersion: "v1", Clock: *fullClock()},
 		Presence: &schema.PresenceSample{Agent: "a1", Status: "available", Load: 2, MaxLoad: 5, Reason: "shift", Sampled: true},
+		Webhook:  &schema.WebhookEvent{Subscription: "helpdesk", EventID: "evt_1", Seq: 7, Since: at, Error: "the receiver answered 503"},
 		Survey:   fullSurveyEvent()}
 }
 

@@ -237,7 +237,7 @@ func TestEventTypesFromTheSchema(t *testing.T) {
 			t.Errorf("%s is not among %v", want, got)
 		}
 	}
-	if len(got) != 24 {
+	if len(got) != 26 {
 		t.Errorf("%d event types: %v", len(got), got)
 	}
 }

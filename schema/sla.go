@@ -75,3 +75,21 @@ type PresenceSample struct {
 	// Sampled marks the quarter-hour sample (not a change someone made).
 	Sampled bool `json:"sampled,omitempty"`
 }
+
+// Webhook event types, on sb.system.webhook.<subscription> (docs/webhooks.md): a subscription
+// whose oldest undelivered event has failed for retry.failing_after, and its recovery.
+const (
+	EventWebhookFailing   EventType = "webhook_failing"
+	EventWebhookRecovered EventType = "webhook_recovered"
+)
+
+// WebhookEvent says which subscription is failing or recovered, and on what.
+type WebhookEvent struct {
+	Subscription string `json:"subscription"`
+	// EventID and Seq are the event the subscription is held at (failing) or got through.
+	EventID string `json:"event_id"`
+	Seq     uint64 `json:"seq"`
+	// Since is when that event's first attempt failed; Error the last attempt's error.
+	Since time.Time `json:"since"`
+	Error string    `json:"error,omitempty"`
+}

@@ -55,7 +55,9 @@ const (
 	FilterConversations = "sb.conv.>"
 	FilterCustomers     = "sb.customer.>"
 	// FilterPresence holds agents' presence on SB_CONVERSATIONS: sb.presence.<agent>.
-	FilterPresence   = "sb.presence.>"
+	FilterPresence = "sb.presence.>"
+	// FilterSystem holds the gateway's own events on SB_CONVERSATIONS: sb.system.webhook.<id>.
+	FilterSystem     = "sb.system.>"
 	FilterOutbound   = "sb.out.>"
 	FilterDeadLetter = "sb.dlq.>"
 	FilterRejected   = "sb.rejected.>"
@@ -208,3 +210,6 @@ func ScheduleSubject(conversation string, cycle int, metric string, exchange int
 
 // PresenceEventSubject is where an agent's presence events go on SB_CONVERSATIONS.
 func PresenceEventSubject(agent string) string { return "sb.presence." + Key(agent) }
+
+// WebhookEventSubject is where a webhook subscription's failing and recovered events go.
+func WebhookEventSubject(subscription string) string { return "sb.system.webhook." + Key(subscription) }

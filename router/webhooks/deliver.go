@@ -335,9 +335,13 @@ func (f *follower) handle(ctx context.Context, seq uint64, subject string, data 
 			now := f.d.o.Now().UTC()
 			f.st.Position, f.st.LastDelivery, f.st.Delivered, f.st.LastError = seq, &now, f.st.Delivered+1, ""
 			if f.st.Failing {
+				since := *f.st.FailingSince
 				f.st.Failing, f.st.FailingSince = false, nil
 				f.d.o.Metrics.Failing.WithLabelValues(f.s.ID).Set(0)
 				f.d.o.Logger.Info("webhook subscription recovered", zap.String("subscription", f.s.ID))
+				if err := f.announce(ctx, schema.EventWebhookRecovered, &rec, since); err != nil {
+					return err
+				}
 			}
 			return f.save(ctx, true)
 		}
@@ -352,6 +356,9 @@ func (f *follower) handle(ctx context.Context, seq uint64, subject string, data 
 			if err := f.save(ctx, true); err != nil {
 				return err
 			}
+			if err := f.announce(ctx, schema.EventWebhookFailing, &rec, since); err != nil {
+				return err
+			}
 		}
 		if err := f.checkMoved(ctx); err != nil {
 			return err
@@ -362,6 +369,22 @@ func (f *follower) handle(ctx context.Context, seq uint64, subject string, data 
 		case <-time.After(backoff.Delay(n)):
 		}
 	}
+}
+
+// announce puts a webhook_failing or webhook_recovered event on the stream
+// (sb.system.webhook.<id>), deduplicated by its cause.
+func (f *follower) announce(ctx context.Context, typ schema.EventType, rec *Delivery, since time.Time) error {
+	cause := fmt.Sprintf("%s:%s:%d:%d", typ, f.s.ID, rec.Seq, since.UnixNano())
+	ev := &schema.Event{Schema: schema.EventSchema, ID: schema.EventID(cause, 0), Type: typ, Seq: 1, At: f.d.o.Now().UTC(),
+		Actor: "webhooks", Webhook: &schema.WebhookEvent{Subscription: f.s.ID, EventID: rec.ID, Seq: rec.Seq, Since: since.UTC(), Error: rec.Error}}
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	if _, err := f.d.o.JS.Publish(ctx, streams.WebhookEventSubject(f.s.ID), data, jetstream.WithMsgID(ev.ID)); err != nil {
+		return kernel.Unavailable(fmt.Errorf("announce %s of webhook %s: %w", typ, f.s.ID, err))
+	}
+	return nil
 }
 
 // errMoved is a subscription's state changed by someone else (a replay): start over from it.

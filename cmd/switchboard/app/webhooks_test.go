@@ -108,14 +108,15 @@ func whsec(t *testing.T) string {
 
 // The issue's webhook check: a subscription to everything gets every event on the stream, in
 // stream order (so in order per conversation), each signed with both secrets of a rotation and
-// verified by the Standard Webhooks reference library; its receiver refuses the first three
-// attempts and still gets everything after it recovers. A filtered subscription gets only the
+// verified by the Standard Webhooks reference library; its receiver refuses the first six
+// attempts (long enough to mark the subscription failing, which an event says, and then
+// recovered) and still gets everything after it recovers. A filtered subscription gets only the
 // resolved events of the billing queue (signed with the new secret alone: the old one does not
 // verify). A receiver that is always down holds its subscription at the first event (nothing
 // skipped), marked failing. The delivery log shows the attempts.
 func TestWebhooksDeliverTheStreamInOrder(t *testing.T) {
 	oldKey, newKey := whsec(t), whsec(t)
-	recv := startReceiver(t, []string{oldKey, newKey}, "/all=3 /down=-1")
+	recv := startReceiver(t, []string{oldKey, newKey}, "/all=6 /down=-1")
 	t.Setenv("HOOK_OLD", oldKey)
 	t.Setenv("HOOK_NEW", newKey)
 	g := apptest.Start(t, routingConfig(t, `
@@ -144,7 +145,25 @@ rules:
 		}
 	}
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(4, schema.EventResolved))
+	// all failed for longer than failing_after and recovered; down is failing: three events.
+	system := waitFor(t, g, "sb.system.>", 10*time.Second, func(evs []*schema.Event) error {
+		if len(evs) < 3 {
+			return fmt.Errorf("%d system events", len(evs))
+		}
+		return nil
+	})
 	stream := streamEvents(t, g, ">")
+	seen := map[string]bool{}
+	for _, e := range system {
+		w := e.Webhook
+		if w == nil || w.EventID != stream[0].ID || w.Seq != 1 || w.Since.IsZero() {
+			t.Fatalf("system event %s: %+v, want the first event held", e.Type, w)
+		}
+		seen[string(e.Type)+" "+w.Subscription] = true
+	}
+	if !seen["webhook_failing all"] || !seen["webhook_recovered all"] || !seen["webhook_failing down"] || len(system) != 3 {
+		t.Errorf("system events: %v", seen)
+	}
 	var allAccepted []received
 	apptest.Eventually(t, 20*time.Second, func() error {
 		if _, allAccepted = recv.at("/all"); len(allAccepted) < len(stream) {
@@ -153,8 +172,8 @@ rules:
 		return nil
 	})
 	allTried, _ := recv.at("/all")
-	if len(allAccepted) != len(stream) || len(allTried) != len(stream)+3 {
-		t.Fatalf("/all: %d accepted of %d tried, the stream has %d (3 refused attempts expected)", len(allAccepted), len(allTried), len(stream))
+	if len(allAccepted) != len(stream) || len(allTried) != len(stream)+6 {
+		t.Fatalf("/all: %d accepted of %d tried, the stream has %d (6 refused attempts expected)", len(allAccepted), len(allTried), len(stream))
 	}
 	for i, ev := range stream {
 		got := allAccepted[i]
@@ -166,7 +185,7 @@ rules:
 			t.Errorf("delivery %d (%s) verified with the old and new secrets: %v", i, ev.Type, got.Verified)
 		}
 	}
-	for _, a := range allTried[:3] {
+	for _, a := range allTried[:6] {
 		if a.ID != stream[0].ID || a.Status != 503 {
 			t.Errorf("refused attempt %+v: want the first event %s, 503", a, stream[0].ID)
 		}
@@ -230,15 +249,15 @@ rules:
 		}
 	}
 
-	// The delivery log: newest first; the first event took four attempts.
+	// The delivery log: newest first; the first event took seven attempts.
 	var log struct{ Deliveries []webhooks.Delivery }
 	getJSON(t, g, fmt.Sprintf("/v1/webhooks/all/deliveries?limit=%d", len(stream)+5), &log)
 	if len(log.Deliveries) != len(stream) {
 		t.Fatalf("%d delivery records, want %d", len(log.Deliveries), len(stream))
 	}
 	first := log.Deliveries[len(log.Deliveries)-1]
-	if first.ID != stream[0].ID || first.Attempts != 4 || first.Status != webhooks.StatusDelivered || first.ResponseCode != 200 || log.Deliveries[0].Seq != last {
-		t.Errorf("the first delivery %+v (4 attempts, delivered, 200), the newest at seq %d (want %d)", first, log.Deliveries[0].Seq, last)
+	if first.ID != stream[0].ID || first.Attempts != 7 || first.Status != webhooks.StatusDelivered || first.ResponseCode != 200 || log.Deliveries[0].Seq != last {
+		t.Errorf("the first delivery %+v (7 attempts, delivered, 200), the newest at seq %d (want %d)", first, log.Deliveries[0].Seq, last)
 	}
 	if st, _ := g.Do("GET", "/v1/webhooks/nosuch/deliveries", apptest.Token, nil); st != 404 {
 		t.Errorf("deliveries of an unknown subscription: %d", st)
