@@ -234,16 +234,10 @@ func (r *Reader) Follow(ctx context.Context, filters []string, start Start, fn f
 		since := start.Since
 		oc.DeliverPolicy, oc.OptStartTime = jetstream.DeliverByStartTimePolicy, &since
 	}
-	cons, err := r.js.OrderedConsumer(ctx, StreamConversations, oc)
+	it, stop, err := Messages(ctx, r.js, oc)
 	if err != nil {
-		return kernel.Unavailable(err)
+		return err
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return kernel.Unavailable(err)
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	for {
 		m, err := it.Next()
@@ -304,4 +298,19 @@ func Decode(m jetstream.Msg) (*Stored, error) {
 		return nil, kernel.Unavailable(err)
 	}
 	return (&Reader{}).decode(m.Data(), m.Headers(), md.Sequence.Stream, m.Subject()), nil
+}
+
+// Messages opens an ordered consumer of SB_CONVERSATIONS and its message iterator, which ctx's
+// end stops (so a blocked Next returns); stop releases both.
+func Messages(ctx context.Context, js jetstream.JetStream, oc jetstream.OrderedConsumerConfig) (jetstream.MessagesContext, func(), error) {
+	cons, err := js.OrderedConsumer(ctx, StreamConversations, oc)
+	if err != nil {
+		return nil, nil, kernel.Unavailable(err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return nil, nil, kernel.Unavailable(err)
+	}
+	after := context.AfterFunc(ctx, it.Stop)
+	return it, func() { after(); it.Stop() }, nil
 }

@@ -104,16 +104,10 @@ func (p *Projection) follow(ctx context.Context, lost <-chan struct{}) error {
 	if pos.Seq > 0 {
 		oc.DeliverPolicy, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos.Seq+1
 	}
-	cons, err := p.o.JS.OrderedConsumer(ctx, streams.StreamConversations, oc)
+	it, stop, err := streams.Messages(ctx, p.o.JS, oc)
 	if err != nil {
-		return kernel.Unavailable(err)
+		return err
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return kernel.Unavailable(err)
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	every := p.o.Config.FlushInterval.D()
 	next := time.Now().Add(every)

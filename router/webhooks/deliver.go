@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -220,16 +221,10 @@ func (d *Deliverer) follow(ctx context.Context, s *Subscription) error {
 		return err
 	}
 	oc := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: f.st.Position + 1}
-	cons, err := d.o.JS.OrderedConsumer(ctx, streams.StreamConversations, oc)
+	it, stop, err := streams.Messages(ctx, d.o.JS, oc)
 	if err != nil {
-		return kernel.Unavailable(err)
+		return err
 	}
-	it, err := cons.Messages()
-	if err != nil {
-		return kernel.Unavailable(err)
-	}
-	defer it.Stop()
-	stop := context.AfterFunc(ctx, it.Stop)
 	defer stop()
 	for {
 		m, err := it.Next(jetstream.NextMaxWait(time.Second))
@@ -532,19 +527,9 @@ func (d *Deliverer) Deliveries(ctx context.Context, id string, since time.Time, 
 	for _, r := range bySeq {
 		out = append(out, r)
 	}
-	slices.SortFunc(out, func(a, b Delivery) int { return -cmpUint(a.Seq, b.Seq) })
+	slices.SortFunc(out, func(a, b Delivery) int { return cmp.Compare(b.Seq, a.Seq) })
 	if len(out) > limit {
 		out = out[:limit]
 	}
 	return out, nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
