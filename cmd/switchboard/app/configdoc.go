@@ -1,6 +1,7 @@
 package app
 
 //go:generate go run ./gendoc ../../../docs/configuration.md
+//go:generate go run ./gendoc ../../../docs/openapi.json
 
 import (
 	_ "embed"

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/router/rest"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -37,6 +38,7 @@ func (a *App) serveHTTP(w *wiring) error {
 	})
 	mux.HandleFunc("GET /readyz", a.readyz)
 	mux.Handle("GET /v1/schemas/", http.StripPrefix("/v1/schemas/", schemaFiles()))
+	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	streamsDone := make(chan struct{})
 	mux.Handle("GET /v1/dashboard/stream", w.rest.DashboardStream(streamsDone))
@@ -120,4 +122,15 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// serveOpenAPI answers GET /v1/openapi.json: the REST API's OpenAPI 3.1 document.
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	doc, err := rest.OpenAPI()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(doc)
 }
