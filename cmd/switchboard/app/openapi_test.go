@@ -2,7 +2,10 @@ package app_test
 
 import (
 	"bytes"
+	"encoding/json"
+	"net/http"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
@@ -22,5 +25,64 @@ func TestOpenAPIDocumentIsValid(t *testing.T) {
 	kept, err := os.ReadFile("../../../docs/openapi.json")
 	if err != nil || !bytes.Equal(bytes.TrimSpace(kept), bytes.TrimSpace(doc)) {
 		t.Errorf("docs/openapi.json is not the served document (%v): run go generate ./cmd/switchboard/app", err)
+	}
+}
+
+// Every route of the REST API is in the OpenAPI document and everything documented is served:
+// the REST endpoints (the customers' survey page and the dashboard's HTML aside), the API
+// channel's intake and the gateway's own routes, each probed on a running gateway (the mux's
+// plain 404 or a 405 means it is not served).
+func TestOpenAPICoversTheRoutes(t *testing.T) {
+	data, err := rest.OpenAPI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			if method != "parameters" {
+				documented[strings.ToUpper(method)+" "+path] = true
+			}
+		}
+	}
+	served := map[string]bool{
+		"POST /v1/channels/api/{account}/messages": true, // the API channel (connectors/api)
+		"GET /v1/schemas/{name}": true, "GET /v1/openapi.json": true, "GET /v1/dashboard/stream": true, // cmd/switchboard/app/http.go
+		"GET /healthz": true, "GET /readyz": true, "GET /metrics": true,
+	}
+	for _, ep := range rest.New(rest.Options{}).Endpoints() {
+		if !strings.HasPrefix(ep.Path, "/v1/") {
+			continue // HTML pages: /dashboard, /survey/{token}
+		}
+		served[ep.Method+" "+strings.ReplaceAll(ep.Path, "...}", "}")] = true
+	}
+	for r := range served {
+		if !documented[r] {
+			t.Errorf("%s is served but not in the OpenAPI document", r)
+		}
+	}
+	g := apptest.Start(t, apptest.DefaultConfig)
+	for r := range documented {
+		if !served[r] {
+			t.Errorf("%s is documented but not served", r)
+			continue
+		}
+		method, path, _ := strings.Cut(r, " ")
+		path = strings.NewReplacer("{id}", "x1", "{account}", "demo", "{key}", "att/x", "{name}", "event.v1.json", "{identity}", "email:x@example.com",
+			"{seq}", "1").Replace(path)
+		token := apptest.Token
+		if path == "/v1/dashboard/stream" {
+			token = "wrong" // authorized, it would stream for ever
+		}
+		st, body := g.Do(method, path, token, nil)
+		if st == http.StatusMethodNotAllowed || (st == http.StatusNotFound && strings.HasPrefix(string(body), "404 page not found")) {
+			t.Errorf("%s: %d %s: not routed", r, st, body)
+		}
 	}
 }
