@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/connectors"
-	"github.com/switchboardhq/switchboard/router/rest"
 	"github.com/switchboardhq/switchboard/pipeline"
+	"github.com/switchboardhq/switchboard/router/rest"
 	"github.com/switchboardhq/switchboard/schema"
 )
 

@@ -52,8 +52,8 @@ func TestOpenAPICoversTheRoutes(t *testing.T) {
 		}
 	}
 	served := map[string]bool{
-		"POST /v1/channels/api/{account}/messages": true, // the API channel (connectors/api)
-		"GET /v1/schemas/{name}": true, "GET /v1/openapi.json": true, "GET /v1/dashboard/stream": true, // cmd/switchboard/app/http.go
+		"POST /v1/channels/api/{account}/messages": true,                                                                 // the API channel (connectors/api)
+		"GET /v1/schemas/{name}":                   true, "GET /v1/openapi.json": true, "GET /v1/dashboard/stream": true, // cmd/switchboard/app/http.go
 		"GET /healthz": true, "GET /readyz": true, "GET /metrics": true,
 	}
 	for _, ep := range rest.New(rest.Options{}).Endpoints() {
@@ -84,5 +84,31 @@ func TestOpenAPICoversTheRoutes(t *testing.T) {
 		if st == http.StatusMethodNotAllowed || (st == http.StatusNotFound && strings.HasPrefix(string(body), "404 page not found")) {
 			t.Errorf("%s: %d %s: not routed", r, st, body)
 		}
+	}
+}
+
+// The e2e check can fail: a response that breaks its schema, an undocumented status and a
+// request the gateway took that breaks the document are reported; a good exchange is not.
+func TestOpenAPICheckCatchesMismatches(t *testing.T) {
+	exchange := func(method, path, reqBody string, status int, body string) []string {
+		req, _ := http.NewRequest(method, "http://127.0.0.1:1"+path, strings.NewReader(reqBody))
+		req.Header.Set("Authorization", "Bearer x")
+		if reqBody != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp := &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}}}
+		return apptest.CheckAgainstOpenAPI(req, []byte(reqBody), resp, []byte(body))
+	}
+	if p := exchange("GET", "/v1/agents", "", 200, `{"agents": []}`); len(p) != 0 {
+		t.Errorf("a good exchange: %v", p)
+	}
+	if p := exchange("GET", "/v1/agents", "", 200, `{"agents": 5}`); len(p) == 0 {
+		t.Error("a response breaking its schema was not reported")
+	}
+	if p := exchange("PUT", "/v1/agents/ann/presence", `{"status": "asleep"}`, 200, `{"agent": "ann", "status": "away", "since": "2026-12-01T10:00:00Z", "last_seen": "2026-12-01T10:00:00Z"}`); len(p) == 0 {
+		t.Error("an accepted request breaking the document was not reported")
+	}
+	if p := exchange("PUT", "/v1/agents/ann/presence", `{"status": "asleep"}`, 400, `{"error": {"code": "bad_request", "message": "status", "field": "status"}}`); len(p) != 0 {
+		t.Errorf("a refused bad request (on purpose) was reported: %v", p)
 	}
 }

@@ -160,18 +160,17 @@ func (g *Gateway) Stop() {
 // Do sends an HTTP request with a JSON body (nil: none) and returns status and body.
 func (g *Gateway) Do(method, path, token string, body any, header ...string) (int, []byte) {
 	g.T.Helper()
-	var r io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		r = strings.NewReader(b)
+		sent = []byte(b)
 	case []byte:
-		r = bytes.NewReader(b)
+		sent = b
 	default:
-		data, _ := json.Marshal(b)
-		r = bytes.NewReader(data)
+		sent, _ = json.Marshal(b)
 	}
-	req, err := http.NewRequest(method, g.URL+path, r)
+	req, err := http.NewRequest(method, g.URL+path, bytes.NewReader(sent))
 	if err != nil {
 		g.T.Fatal(err)
 	}
@@ -190,6 +189,10 @@ func (g *Gateway) Do(method, path, token string, body any, header ...string) (in
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
+	// Every exchange of the e2e tests agrees with the OpenAPI document (docs/openapi.json).
+	for _, p := range CheckAgainstOpenAPI(req, sent, resp, data) {
+		g.T.Errorf("OpenAPI: %s", p)
+	}
 	return resp.StatusCode, data
 }
 
