@@ -226,11 +226,16 @@ func (d *Deliverer) follow(ctx context.Context, s *Subscription) error {
 		return err
 	}
 	defer stop()
+	final := func() error { // a stop stores how far it got
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return f.save(sctx, true)
+	}
 	for {
 		m, err := it.Next(jetstream.NextMaxWait(time.Second))
 		switch {
 		case ctx.Err() != nil:
-			return f.save(context.Background(), true)
+			return final()
 		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages):
 			if err := f.save(ctx, true); err != nil {
 				return err
@@ -248,7 +253,7 @@ func (d *Deliverer) follow(ctx context.Context, s *Subscription) error {
 		}
 		if err := f.handle(ctx, md.Sequence.Stream, m.Subject(), m.Data()); err != nil {
 			if ctx.Err() != nil {
-				return f.save(context.Background(), true)
+				return final()
 			}
 			return err
 		}
