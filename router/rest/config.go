@@ -2,6 +2,7 @@ package rest
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 )
@@ -16,6 +17,25 @@ type Config struct {
 type Token struct {
 	Name  string     `yaml:"name" example:"helpdesk"`
 	Token cfg.Secret `yaml:"token" example:"{env: SWITCHBOARD_REST_TOKEN}"`
+	// What the token may do: read (every GET), agent (replies, resolve and reopen, assign and
+	// transfer, typing, surveys, presence, customers and identities), admin (rules reload,
+	// webhook subscriptions). Empty: all three.
+	Scopes []string `yaml:"scopes" example:"[read, agent]"`
+	// An agent's own token: agent actions act as this agent (an agent_id or actor naming
+	// another is refused with 403), and presence is this agent's only.
+	Agent string `yaml:"agent" example:"ann"`
+}
+
+// Scopes of REST tokens.
+const (
+	ScopeRead  = "read"
+	ScopeAgent = "agent"
+	ScopeAdmin = "admin"
+)
+
+// has reports whether the token carries scope (every scope when none is listed).
+func (t Token) has(scope string) bool {
+	return len(t.Scopes) == 0 || slices.Contains(t.Scopes, scope)
 }
 
 // Validate checks that every token has a unique name and a value.
@@ -27,5 +47,10 @@ func (c *Config) Validate(ck *cfg.Checker) {
 		}
 		seen[t.Name] = true
 		ck.Required(fmt.Sprintf("tokens[%d].token", i), !t.Token.IsSet())
+		for j, sc := range t.Scopes {
+			if sc != ScopeRead && sc != ScopeAgent && sc != ScopeAdmin {
+				ck.Errorf(fmt.Sprintf("tokens[%d].scopes[%d]", i, j), "must be read, agent or admin, not %q", sc)
+			}
+		}
 	}
 }

@@ -263,7 +263,7 @@ func (s *API) tokenOK(r *http.Request) bool {
 	}
 	for _, t := range s.tokens {
 		if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(t.Token.Value())) == 1 {
-			return true
+			return t.has(ScopeRead)
 		}
 	}
 	return false

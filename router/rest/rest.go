@@ -109,7 +109,7 @@ const restChannel = schema.Channel("rest")
 // Endpoints lists the REST routes, served through the intake (limits, draining, metrics).
 func (s *API) Endpoints() []connectors.Endpoint {
 	ep := func(method, path string, h connectors.HandlerFunc) connectors.Endpoint {
-		return connectors.Endpoint{Method: method, Path: path, Channel: restChannel, Handle: s.auth(h)}
+		return connectors.Endpoint{Method: method, Path: path, Channel: restChannel, Handle: s.auth(ScopeOf(method, path), h)}
 	}
 	return append([]connectors.Endpoint{
 		ep("GET", "/v1/messages/{id}", s.getMessage),
@@ -125,9 +125,22 @@ func (s *API) Endpoints() []connectors.Endpoint {
 	}, slices.Concat(s.routerEndpoints(ep), s.reportEndpoints(ep), s.dashboardEndpoints(ep), s.surveyEndpoints(ep), s.webhookEndpoints(ep))...)
 }
 
-// auth checks the bearer token against rest.tokens (constant time). With no tokens
-// configured the API is open, which `serve` warns about.
-func (s *API) auth(h connectors.HandlerFunc) connectors.HandlerFunc {
+// ScopeOf is the scope a route needs: read for every GET, admin for the rules reload and
+// changes to webhook subscriptions, agent for the rest (docs/rest-api.md#tokens-and-scopes).
+func ScopeOf(method, path string) string {
+	switch {
+	case method == "GET":
+		return ScopeRead
+	case path == "/v1/rules/reload" || strings.HasPrefix(path, "/v1/webhooks"):
+		return ScopeAdmin
+	}
+	return ScopeAgent
+}
+
+// auth checks the bearer token against rest.tokens (constant time) and that it carries the
+// route's scope; the handler sees the token (tokenFrom). With no tokens configured the API
+// is open, which `serve` warns about.
+func (s *API) auth(scope string, h connectors.HandlerFunc) connectors.HandlerFunc {
 	return func(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
 		if len(s.tokens) == 0 {
 			return h(ctx, r)
@@ -136,12 +149,40 @@ func (s *API) auth(h connectors.HandlerFunc) connectors.HandlerFunc {
 		if ok {
 			for _, t := range s.tokens {
 				if subtle.ConstantTimeCompare([]byte(got), []byte(t.Token.Value())) == 1 {
-					return h(ctx, r)
+					if !t.has(scope) {
+						return nil, forbidden("token %q lacks the %s scope this request needs", t.Name, scope)
+					}
+					return h(context.WithValue(ctx, tokenKey{}, t), r)
 				}
 			}
 		}
 		return nil, connectors.Unauthorized("missing or invalid bearer token")
 	}
+}
+
+type tokenKey struct{}
+
+// tokenFrom is the request's token (zero without tokens configured).
+func tokenFrom(ctx context.Context) Token {
+	t, _ := ctx.Value(tokenKey{}).(Token)
+	return t
+}
+
+func forbidden(format string, args ...any) error {
+	return &connectors.HTTPError{Status: http.StatusForbidden, Code: "forbidden", Message: fmt.Sprintf(format, args...)}
+}
+
+// actingAgent is who an agent action acts as: the token's agent for an agent's own token (a
+// request naming another is refused), else the agent the request names.
+func actingAgent(ctx context.Context, named string) (string, error) {
+	t := tokenFrom(ctx)
+	if t.Agent == "" {
+		return named, nil
+	}
+	if named != "" && named != t.Agent {
+		return "", forbidden("token %q acts as agent %s, not %s", t.Name, t.Agent, named)
+	}
+	return t.Agent, nil
 }
 
 func notFound(what, id string) error {
@@ -351,7 +392,10 @@ func (s *API) postReply(ctx context.Context, r *connectors.Request) (*connectors
 	if b.Note {
 		typ = router.CommandNote
 	}
-	agent := b.AgentID
+	agent, err := actingAgent(ctx, b.AgentID)
+	if err != nil {
+		return nil, err
+	}
 	m := &schema.Message{ID: msgID, ExternalID: msgID, AgentID: agent, Text: b.Text, HTML: b.HTML, Subject: b.Subject,
 		Attachments: b.Attachments, Template: b.Template, Metadata: b.Metadata, ReceivedAt: now,
 		From: schema.Address{Kind: "agent", Value: agentOr(agent)}}
@@ -390,9 +434,13 @@ func (s *API) command(typ router.CommandType) connectors.HandlerFunc {
 				return nil, err
 			}
 		}
+		agent, err := actingAgent(ctx, b.AgentID)
+		if err != nil {
+			return nil, err
+		}
 		cmdID := commandID(r, string(typ), conv.ID)
 		cmd := &router.Command{ID: cmdID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
-			Actor: "agent:" + agentOr(b.AgentID), Reason: b.Reason, At: time.Now().UTC()}
+			Actor: "agent:" + agentOr(agent), Reason: b.Reason, At: time.Now().UTC()}
 		if err := s.router.Submit(ctx, cmd); err != nil {
 			return nil, err
 		}

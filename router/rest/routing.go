@@ -78,8 +78,12 @@ func (s *API) move(typ router.CommandType) connectors.HandlerFunc {
 		if conv.Status != schema.ConversationOpen {
 			return nil, conflict("conversation_resolved", "the conversation is resolved; reopen it first")
 		}
+		actor, err := actingAgent(ctx, b.Actor)
+		if err != nil {
+			return nil, err
+		}
 		cmdID := commandID(r, string(typ), conv.ID)
-		err = s.router.Move(ctx, conv, typ, cmdID, b.AgentID, b.Queue, b.Reason, "agent:"+agentOr(b.Actor))
+		err = s.router.Move(ctx, conv, typ, cmdID, b.AgentID, b.Queue, b.Reason, "agent:"+agentOr(actor))
 		if err := moveError(err); err != nil {
 			return nil, err
 		}
@@ -137,6 +141,9 @@ func (s *API) heartbeat(ctx context.Context, r *connectors.Request) (*connectors
 }
 
 func (s *API) presence(ctx context.Context, id string, status rules.Presence, reason string) (*connectors.Response, error) {
+	if _, err := actingAgent(ctx, id); err != nil {
+		return nil, err // an agent's own token sets that agent's presence only
+	}
 	rec, err := s.router.SetPresence(ctx, id, status, reason)
 	if errors.Is(err, agents.ErrUnknownAgent) {
 		return nil, notFound("agent", id)
@@ -226,7 +233,11 @@ func (s *API) linkIdentity(ctx context.Context, r *connectors.Request) (*connect
 		return nil, connectors.BadField("value", "%v", err)
 	}
 	id.Verified = b.Verified
-	c, err := s.graph.Link(ctx, r.PathValue("id"), id, "agent:"+agentOr(b.Actor))
+	actor, err := actingAgent(ctx, b.Actor)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.graph.Link(ctx, r.PathValue("id"), id, "agent:"+agentOr(actor))
 	return identityAnswer(c, err, r.PathValue("id"))
 }
 
@@ -241,14 +252,18 @@ func (s *API) unlinkIdentity(ctx context.Context, r *connectors.Request) (*conne
 	if op == "" {
 		op = schema.NewMessageID(time.Now())
 	}
-	c, err := s.graph.Unlink(ctx, r.PathValue("id"), key, op, "agent:"+agentOr(r.HTTP.URL.Query().Get("actor")))
+	actor, err := actingAgent(ctx, r.HTTP.URL.Query().Get("actor"))
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.graph.Unlink(ctx, r.PathValue("id"), key, op, "agent:"+agentOr(actor))
 	return identityAnswer(c, err, r.PathValue("id"))
 }
 
 // mergeCustomer answers POST /v1/customers/{id}/merge {"customer_id": "cus_..."}: that
 // customer is merged into this one.
 func (s *API) mergeCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	other, actor, err := otherCustomer(r)
+	other, actor, err := otherCustomer(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +277,7 @@ func (s *API) mergeCustomer(ctx context.Context, r *connectors.Request) (*connec
 // splitCustomer answers POST /v1/customers/{id}/split {"customer_id": "cus_..."}: a merge
 // undone.
 func (s *API) splitCustomer(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	other, actor, err := otherCustomer(r)
+	other, actor, err := otherCustomer(ctx, r)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +285,7 @@ func (s *API) splitCustomer(ctx context.Context, r *connectors.Request) (*connec
 	return identityAnswer(c, err, r.PathValue("id"))
 }
 
-func otherCustomer(r *connectors.Request) (string, string, error) {
+func otherCustomer(ctx context.Context, r *connectors.Request) (string, string, error) {
 	var b struct {
 		CustomerID string `json:"customer_id"`
 		Actor      string `json:"actor"`
@@ -281,7 +296,11 @@ func otherCustomer(r *connectors.Request) (string, string, error) {
 	if b.CustomerID == "" {
 		return "", "", connectors.BadField("customer_id", "is required")
 	}
-	return b.CustomerID, "agent:" + agentOr(b.Actor), nil
+	actor, err := actingAgent(ctx, b.Actor)
+	if err != nil {
+		return "", "", err
+	}
+	return b.CustomerID, "agent:" + agentOr(actor), nil
 }
 
 func identityAnswer(c *schema.Customer, err error, id string) (*connectors.Response, error) {

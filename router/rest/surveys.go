@@ -59,9 +59,13 @@ func (s *API) postSurvey(ctx context.Context, r *connectors.Request) (*connector
 		return nil, &connectors.HTTPError{Status: http.StatusConflict, Code: "survey_pending",
 			Message: fmt.Sprintf("%v: survey %s is %s", router.ErrSurveyPending, st.ID, st.Status)}
 	}
+	agent, err := actingAgent(ctx, b.AgentID)
+	if err != nil {
+		return nil, err
+	}
 	cmdID := commandID(r, string(router.CommandSurvey), conv.ID)
 	cmd := &router.Command{ID: cmdID, Type: router.CommandSurvey, ConversationID: conv.ID, CustomerID: conv.CustomerID,
-		Actor: "agent:" + agentOr(b.AgentID), At: time.Now().UTC(), Survey: &router.SurveyCommand{Policy: p.Name, Kind: p.Kind}}
+		Actor: "agent:" + agentOr(agent), At: time.Now().UTC(), Survey: &router.SurveyCommand{Policy: p.Name, Kind: p.Kind}}
 	if err := s.router.Submit(ctx, cmd); err != nil {
 		return nil, err
 	}

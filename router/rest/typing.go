@@ -36,7 +36,11 @@ func (s *API) postTyping(ctx context.Context, r *connectors.Request) (*connector
 	if b.State != "start" && b.State != "stop" {
 		return nil, connectors.BadField("state", "must be start or stop")
 	}
-	data, _ := json.Marshal(typingSignal{ConversationID: conv.ID, Actor: "agent:" + agentOr(b.AgentID), State: b.State,
+	agent, err := actingAgent(ctx, b.AgentID)
+	if err != nil {
+		return nil, err
+	}
+	data, _ := json.Marshal(typingSignal{ConversationID: conv.ID, Actor: "agent:" + agentOr(agent), State: b.State,
 		At: time.Now().UTC()})
 	if err := s.signals.Signal("conv."+conv.ID+".typing", data); err != nil {
 		return nil, err
