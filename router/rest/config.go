@@ -9,8 +9,20 @@ import (
 
 // Config authenticates helpdesks on the REST API (the rest section).
 type Config struct {
-	// Bearer tokens of helpdesks; none: the API is open (a warning is logged).
+	// Bearer tokens of helpdesks; none (and no jwt): the API is open (a warning is logged).
 	Tokens []Token `yaml:"tokens"`
+	// Tokens the helpdesk signs itself: JWTs (HS256) whose sub is the agent, scope the scopes.
+	JWT JWTConfig `yaml:"jwt"`
+}
+
+// JWTConfig accepts JSON Web Tokens signed by the helpdesk with a shared key (HS256): sub
+// names the agent, scope lists the scopes (space-separated, as OAuth writes them), exp is
+// required; iss and aud are checked when set here.
+type JWTConfig struct {
+	// The shared HMAC key; unset: JWTs are not accepted.
+	Key      cfg.Secret `yaml:"key" example:"{env: HELPDESK_JWT_KEY}"`
+	Issuer   string     `yaml:"issuer" example:"https://helpdesk.example.com"`
+	Audience string     `yaml:"audience" example:"switchboard"`
 }
 
 // Token is one helpdesk's bearer token.

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"context"
-	"crypto/subtle"
 	"embed"
 	"encoding/json"
 	"io/fs"
@@ -254,17 +253,13 @@ func (s *API) DashboardStream(stop <-chan struct{}) http.Handler {
 
 // tokenOK checks the bearer token (header or access_token query) like auth does.
 func (s *API) tokenOK(r *http.Request) bool {
-	if len(s.tokens) == 0 {
+	if len(s.tokens) == 0 && !s.jwt.Key.IsSet() {
 		return true
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok {
 		got = r.URL.Query().Get("access_token")
 	}
-	for _, t := range s.tokens {
-		if got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(t.Token.Value())) == 1 {
-			return t.has(ScopeRead)
-		}
-	}
-	return false
+	t, found := s.token(got)
+	return found && t.has(ScopeRead)
 }

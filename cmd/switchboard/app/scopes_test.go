@@ -1,6 +1,10 @@
 package app_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -70,5 +74,76 @@ router:
 	}
 	if out == nil || out.Message.AgentID != "ann" || out.Actor != "agent:ann" {
 		t.Errorf("the reply through ann's token: %+v", out)
+	}
+}
+
+// mintJWT writes an HS256 JWT by hand (base64url header.payload, HMAC-SHA256): the test's own
+// encoder, not the library the gateway verifies with.
+func mintJWT(key, alg string, claims map[string]any) string {
+	enc := func(v any) string {
+		data, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(data)
+	}
+	head := enc(map[string]string{"alg": alg, "typ": "JWT"}) + "." + enc(claims)
+	if alg == "none" {
+		return head + "."
+	}
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write([]byte(head))
+	return head + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// JWTs signed by the helpdesk: sub is the agent, scope the scopes; a forged, expired, unsigned
+// or foreign-audience token is refused.
+func TestHelpdeskSignedJWTs(t *testing.T) {
+	t.Setenv("JWT_KEY", "a-shared-key-of-32-bytes-or-more!!")
+	g := apptest.Start(t, strings.Replace(apptest.DefaultConfig, "rest:\n", "rest:\n  jwt: {key: {env: JWT_KEY}, audience: switchboard}\n", 1)+`
+router:
+  agents:
+    - {id: ann, skills: [general], capacity: {default: 5}}
+`)
+	g.PostAPI("j1", "jwt@example.com", "hello")
+	conv := g.Events("sb.conv.*.opened", 1, 10*time.Second)[0].ConversationID
+	exp := time.Now().Add(time.Hour).Unix()
+	good := map[string]any{"sub": "ann", "scope": "read agent", "aud": "switchboard", "exp": exp}
+	with := func(k string, v any) map[string]any {
+		c := map[string]any{}
+		for a, b := range good {
+			c[a] = b
+		}
+		c[k] = v
+		return c
+	}
+	for _, c := range []struct {
+		name, token string
+		agent       string
+		want        int
+	}{
+		{"ann's JWT replies as ann", mintJWT("a-shared-key-of-32-bytes-or-more!!", "HS256", good), "", 202},
+		{"not as bob", mintJWT("a-shared-key-of-32-bytes-or-more!!", "HS256", good), "bob", 403},
+		{"read only", mintJWT("a-shared-key-of-32-bytes-or-more!!", "HS256", with("scope", "read")), "", 403},
+		{"forged", mintJWT("another-key-another-key-another-k", "HS256", good), "", 401},
+		{"expired", mintJWT("a-shared-key-of-32-bytes-or-more!!", "HS256", with("exp", time.Now().Add(-time.Minute).Unix())), "", 401},
+		{"no expiry", mintJWT("a-shared-key-of-32-bytes-or-more!!", "HS256", with("exp", nil)), "", 401},
+		{"another audience", mintJWT("a-shared-key-of-32-bytes-or-more!!", "HS256", with("aud", "elsewhere")), "", 401},
+		{"unsigned", mintJWT("", "none", good), "", 401},
+	} {
+		st, body := g.Do("POST", "/v1/conversations/"+conv+"/messages", c.token, map[string]any{"text": "hi", "agent_id": c.agent})
+		if st != c.want {
+			t.Errorf("%s: %d %s, want %d", c.name, st, body, c.want)
+		}
+	}
+	var out *schema.Event
+	for _, e := range g.Events("sb.conv."+conv+".message", 2, 10*time.Second) {
+		if e.Message.Direction == schema.Outbound {
+			out = e
+		}
+	}
+	if out == nil || out.Message.AgentID != "ann" {
+		t.Errorf("the reply through ann's JWT: %+v", out)
+	}
+	// The static token still works beside the JWTs.
+	if st, _ := g.Do("GET", "/v1/conversations/"+conv, apptest.Token, nil); st != 200 {
+		t.Errorf("the configured token: %d", st)
 	}
 }

@@ -109,7 +109,7 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 		return nil, err
 	}
 	w.rest = rest.New(rest.Options{Reads: w.router.Store(), Router: w.router, Identities: w.graph,
-		Events: streams.NewReader(a.js), Blobs: blobs, Signals: w.host.Signals, Tokens: a.cfg.REST.Tokens, Logger: a.log.Named("rest"),
+		Events: streams.NewReader(a.js), Blobs: blobs, Signals: w.host.Signals, Tokens: a.cfg.REST.Tokens, JWT: a.cfg.REST.JWT, Logger: a.log.Named("rest"),
 		Reports: w.reports, Webhooks: w.webhooks})
 	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
 		refs := append(w.ingest.Consumers(), w.router.Consumers()...)
