@@ -22,7 +22,9 @@ import (
 )
 
 // BenchmarkDeliver is one subscription's delivery rate: 5,000 stored events posted one at a
-// time, signed with two secrets, to a loopback receiver that answers 204 at once.
+// time, signed with two secrets, to a loopback receiver that answers 204 at once; beside it,
+// the same run's rate of synchronous JetStream publishes of those events (the ceiling of
+// anything that writes once per event) and the ratio.
 //
 //	go test ./router/webhooks -run '^$' -bench Deliver -benchtime 3x
 func BenchmarkDeliver(b *testing.B) {
@@ -41,6 +43,7 @@ func BenchmarkDeliver(b *testing.B) {
 	if err := Provision(ctx, js, Config{}, 1); err != nil {
 		b.Fatal(err)
 	}
+	pubStart := time.Now()
 	for i := range n {
 		ev := schema.Event{Schema: schema.EventSchema, ID: fmt.Sprintf("evt_%d", i), Type: schema.EventOpened, ConversationID: fmt.Sprintf("c%d", i%100),
 			Seq: uint64(i/100 + 1), At: time.Now().UTC()}
@@ -49,6 +52,8 @@ func BenchmarkDeliver(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// The same run's ceiling: synchronous JetStream publishes of the same events, one at a time.
+	publishRate := float64(n) / time.Since(pubStart).Seconds()
 	var got atomic.Int64
 	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got.Add(1)
@@ -76,5 +81,7 @@ func BenchmarkDeliver(b *testing.B) {
 		cancel()
 		<-done
 		b.ReportMetric(float64(n)/el.Seconds(), "events/s")
+		b.ReportMetric(publishRate, "publish/s")
+		b.ReportMetric(float64(n)/el.Seconds()/publishRate, "ratio")
 	}
 }
