@@ -239,7 +239,14 @@ router:
 	if evs := streamEvents(t, g, "sb.conv.>"); len(ofType(evs, schema.EventUnassigned)) != 0 {
 		t.Fatal("re-queued while heartbeats arrive")
 	}
-	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventUnassigned))
+	// The unassignment and the re-queueing are two events: wait for both (reading right after
+	// the first once caught the second not yet stored, in CI).
+	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, func(evs []*schema.Event) error {
+		if err := atLeast(1, schema.EventUnassigned)(evs); err != nil {
+			return err
+		}
+		return atLeast(1, schema.EventQueued)(evs)
+	})
 	if q := ofType(evs, schema.EventQueued); len(q) != 1 || q[0].Routing.Queue != "default" {
 		t.Fatalf("after missed heartbeats:\n%s", apptest.Sprint(evs))
 	}
