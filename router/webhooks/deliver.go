@@ -118,7 +118,20 @@ func (d *Deliverer) Run(ctx context.Context) error {
 	for _, s := range d.config {
 		d.start(ctx, s)
 	}
-	err := d.watchManaged(ctx)
+	// The API's subscriptions: watched until ctx ends, the watch started over after an error
+	// (a NATS failover must not leave them unwatched).
+	backoff := kernel.Backoff{Min: time.Second, Max: 30 * time.Second}
+	var err error
+	for n := 0; ctx.Err() == nil; n++ {
+		if err = d.watchManaged(ctx); err == nil || ctx.Err() != nil {
+			break
+		}
+		d.o.Logger.Warn("webhook subscriptions' watch stopped; starting over", zap.Error(err))
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff.Delay(n)):
+		}
+	}
 	d.mu.Lock()
 	all := slices.Collect(maps.Values(d.running))
 	d.mu.Unlock()
