@@ -51,12 +51,14 @@ func (r *Router) Move(ctx context.Context, conv *schema.Conversation, typ Comman
 
 // AgentInfo is an agent as the REST API shows it.
 type AgentInfo struct {
-	ID            string         `json:"id"`
-	Name          string         `json:"name,omitempty"`
-	Skills        []string       `json:"skills,omitempty"`
-	Languages     []string       `json:"languages,omitempty"`
-	Teams         []string       `json:"teams,omitempty"`
-	Presence      rules.Presence `json:"presence"`
+	ID        string         `json:"id"`
+	Name      string         `json:"name,omitempty"`
+	Skills    []string       `json:"skills,omitempty"`
+	Languages []string       `json:"languages,omitempty"`
+	Teams     []string       `json:"teams,omitempty"`
+	Presence  rules.Presence `json:"presence"`
+	// Source is where the agent is defined: config (router.agents) or api.
+	Source        string         `json:"source"`
 	Since         *time.Time     `json:"since,omitempty"`
 	LastSeen      *time.Time     `json:"last_seen,omitempty"`
 	Load          int            `json:"load"`
@@ -88,7 +90,7 @@ func (r *Router) Agent(id string) (AgentInfo, error) {
 func (r *Router) agentInfo(a *rules.Agent, now time.Time) AgentInfo {
 	st := r.board.State(a.ID)
 	p, since := st.Effective(now, r.board.Heartbeat())
-	info := AgentInfo{ID: a.ID, Name: a.Name, Skills: a.Skills, Languages: a.Languages, Teams: a.Teams, Presence: p,
+	info := AgentInfo{ID: a.ID, Name: a.Name, Source: a.Source, Skills: a.Skills, Languages: a.Languages, Teams: a.Teams, Presence: p,
 		Load: st.Weighted(), MaxLoad: a.MaxLoad, Capacity: a.Capacities(), Conversations: []string{}}
 	if !since.IsZero() {
 		info.Since = &since

@@ -104,6 +104,9 @@ func (d *dispatcher) pass(ctx context.Context) error {
 		}
 	}
 	errs = append(errs, d.requeueOffline(ctx, now))
+	if d.r.rosterChanged.Swap(false) {
+		errs = append(errs, d.departed(ctx)) // agents removed: their conversations go back at once
+	}
 	if now.Sub(d.lastJan) >= janitorInterval {
 		d.lastJan = now
 		errs = append(errs, d.janitor(ctx, now))
@@ -159,7 +162,7 @@ func (d *dispatcher) offer(ctx context.Context, rs *rules.Rules, e *agents.WaitE
 			i             = -1
 			strategy, why string
 		)
-		d.r.board.Read(now, e.Conversation, func(v rules.AgentView) { i, strategy, why = rs.Pick(v, w) })
+		d.r.board.Read(rs.Roster(), now, e.Conversation, func(v rules.AgentView) { i, strategy, why = rs.Pick(v, w) })
 		if i < 0 {
 			return false, nil
 		}
@@ -265,9 +268,9 @@ func (d *dispatcher) departed(ctx context.Context) error {
 			continue
 		}
 		for conv, h := range rec.Conversations {
-			errs = append(errs, d.send(ctx, h.Customer, &Command{ID: fmt.Sprintf("requeue.%s.%s.departed", conv, agent),
+			errs = append(errs, d.send(ctx, h.Customer, &Command{ID: fmt.Sprintf("requeue.%s.%s.departed.%d", conv, agent, h.At.UnixMilli()),
 				Type: CommandRequeue, ConversationID: conv, AgentID: agent,
-				Reason: agent + " is no longer in router.agents"}))
+				Reason: agent + " is no longer in the roster"}))
 		}
 	}
 	return errors.Join(errs...)

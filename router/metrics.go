@@ -20,6 +20,8 @@ type Metrics struct {
 	SLABreaches     *prometheus.CounterVec // switchboard_sla_breaches_total{metric,policy}
 	Surveys         *prometheus.CounterVec // switchboard_surveys_total{kind,outcome}
 	SurveyAnswers   *prometheus.CounterVec // switchboard_survey_answers_total{kind,channel,score}
+	RosterReloads   *prometheus.CounterVec // switchboard_roster_changes_total{outcome}
+	RosterAgents    *prometheus.GaugeVec   // switchboard_roster_agents{source}
 }
 
 // NewMetrics creates the series and registers them with reg (nil: unregistered).
@@ -43,11 +45,27 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Surveys sent, skipped (opted out, sampled out, no template outside a window, reopened) and expired unanswered, by kind."}, []string{"kind", "outcome"}),
 		SurveyAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_survey_answers_total",
 			Help: "Survey answers (survey_answered events, a changed answer counted again), by kind, channel and score."}, []string{"kind", "channel", "score"}),
+		RosterReloads: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_roster_changes_total",
+			Help: "Rosters put in force after an API change or a config reload (ok), or refused because the rules did not fit them (error)."}, []string{"outcome"}),
+		RosterAgents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "switchboard_roster_agents",
+			Help: "Agents in the roster in force, by source (config: router.agents, api: PUT /v1/agents/{id})."}, []string{"source"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Decisions, m.AssignConflicts, m.ReloadOK, m.ReloadTime, m.RulesInfo, m.Dispatched, m.SLABreaches, m.Surveys, m.SurveyAnswers)
+		reg.MustRegister(m.Decisions, m.AssignConflicts, m.ReloadOK, m.ReloadTime, m.RulesInfo, m.Dispatched, m.SLABreaches, m.Surveys, m.SurveyAnswers,
+			m.RosterReloads, m.RosterAgents)
 	}
 	return m
+}
+
+// setRoster exports how many agents the roster in force has, by source.
+func (m *Metrics) setRoster(roster *rules.Roster) {
+	n := map[string]int{rules.SourceConfig: 0, rules.SourceAPI: 0}
+	for i := 0; i < roster.Len(); i++ {
+		n[roster.At(i).Source]++
+	}
+	for src, c := range n {
+		m.RosterAgents.WithLabelValues(src).Set(float64(c))
+	}
 }
 
 // watch exports the rules version and reload state, and the waiting and agent gauges.
@@ -121,8 +139,9 @@ func (c *stateCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	counts := map[rules.Presence]int{rules.Available: 0, rules.Away: 0, rules.Offline: 0}
 	load := 0
-	c.b.Read(now, "", func(v rules.AgentView) {
-		for i := 0; i < c.b.Roster().Len(); i++ {
+	roster := c.b.Roster()
+	c.b.Read(roster, now, "", func(v rules.AgentView) {
+		for i := 0; i < roster.Len(); i++ {
 			counts[v.Presence(i)]++
 			load += v.State(i).Weighted()
 		}

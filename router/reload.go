@@ -53,9 +53,80 @@ func NewRulesHolder(path string, roster *rules.Roster, log *zap.Logger) (*RulesH
 	if err != nil {
 		return nil, err
 	}
+	h.warn(rs)
 	h.cur.Store(rs)
 	h.lastData = data
 	return h, nil
+}
+
+// Build compiles the rules in force (the file as last read) against another roster, with
+// the deployment's check, without swapping anything in.
+func (h *RulesHolder) Build(roster *rules.Roster) (*rules.Rules, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.build(roster)
+}
+
+func (h *RulesHolder) build(roster *rules.Roster) (*rules.Rules, error) {
+	if h.path == "" {
+		return rules.DefaultRules(roster), nil
+	}
+	rs, err := rules.ParseRules(h.path, h.lastData, roster)
+	if err == nil && h.check != nil {
+		err = h.check(rs)
+	}
+	return rs, err
+}
+
+// UseRoster swaps in the rules compiled against a new roster (agents added, changed or
+// removed). On error the rules and roster in force stay.
+func (h *RulesHolder) UseRoster(roster *rules.Roster) (*rules.Rules, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rs, err := h.build(roster)
+	if err != nil {
+		h.log.Error("the roster change does not fit the rules; the previous roster stays in force", zap.Error(err))
+		return nil, err
+	}
+	h.roster = roster
+	h.warn(rs)
+	h.cur.Store(rs)
+	h.notify(true, rs)
+	return rs, nil
+}
+
+// ReloadWith reads the rules file again and compiles it against roster (a reloaded config's
+// roster); both are put in force together, or neither. Unlike [RulesHolder.Reload] it
+// compiles even an unchanged file (the roster may have changed).
+func (h *RulesHolder) ReloadWith(roster *rules.Roster) (*rules.Rules, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	data := h.lastData
+	if h.path != "" {
+		var err error
+		if data, err = os.ReadFile(h.path); err != nil {
+			return nil, err
+		}
+	}
+	old := h.lastData
+	h.lastData = data
+	rs, err := h.build(roster)
+	if err != nil {
+		h.lastData = old
+		return nil, err
+	}
+	h.roster, h.lastErr, h.lastOK = roster, nil, true
+	h.warn(rs)
+	h.cur.Store(rs)
+	h.notify(true, rs)
+	return rs, nil
+}
+
+// warn logs the rules' roster-dependent warnings.
+func (h *RulesHolder) warn(rs *rules.Rules) {
+	for _, w := range rs.Warnings {
+		h.log.Warn("rules: " + w)
+	}
 }
 
 // Current returns the rules in force.
@@ -95,6 +166,7 @@ func (h *RulesHolder) Reload() (bool, error) {
 		h.notify(false, h.Current())
 		return false, err
 	}
+	h.warn(rs)
 	old := h.cur.Swap(rs)
 	h.log.Info("rules reloaded", zap.String("file", h.path), zap.String("version", rs.Version), zap.String("previous", old.Version))
 	h.notify(true, rs)

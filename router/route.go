@@ -30,7 +30,7 @@ func (r *Router) route(ctx context.Context, c *change, in *rules.Input) error {
 	prevQueue, prevAgent := c.conv.Queue, c.conv.AgentID
 	var d rules.Decision
 	for race := 0; ; race++ {
-		r.board.Read(in.Now, c.conv.ID, func(v rules.AgentView) { d = rs.Decide(in, v) })
+		r.board.Read(rs.Roster(), in.Now, c.conv.ID, func(v rules.AgentView) { d = rs.Decide(in, v) })
 		if d.Agent == "" || d.Agent == prevAgent {
 			break
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -44,6 +45,9 @@ type Options struct {
 	// Index finds inbound messages by id (late duplicates, GET /v1/messages/{id}); nil:
 	// they are not recorded.
 	Index *pipeline.MessageIndex
+	// Roster is the roster in force (nil: router.agents and the API's agents in sb_agents,
+	// read by New).
+	Roster *LiveRoster
 	// SurveyLinks is the public base URL of the survey page (email surveys get signed links
 	// to it; empty: a numbered question to answer by replying).
 	SurveyLinks func() string
@@ -65,6 +69,11 @@ type Router struct {
 	dispatcher *dispatcher
 	// surveyKey signs the email surveys' links (docs/surveys.md).
 	surveyKey []byte
+	// roster is the roster in force; rosterMu orders its changes; rosterChanged asks the
+	// dispatcher to re-queue at once what agents gone from it hold.
+	roster        *LiveRoster
+	rosterMu      sync.Mutex
+	rosterChanged atomic.Bool
 }
 
 // New opens the router's buckets (see [Provision]). It starts nothing.
@@ -80,12 +89,20 @@ func New(ctx context.Context, o Options) (*Router, error) {
 	st.Index = o.Index
 	r := &Router{o: o, js: o.JS, store: st, events: streams.NewReader(o.JS), log: o.Logger.Named("router"), waits: agents.NewWaitlist(),
 		metrics: NewMetrics(o.Registerer)}
-	roster := rules.NewRoster(o.Config.Agents, o.Config.LoadWeights)
-	if o.Rules != nil {
-		roster = o.Rules.Current().Roster()
+	if r.roster = o.Roster; r.roster == nil {
+		if r.roster, err = OpenRoster(ctx, o.JS, o.Config.Agents, o.Config.LoadWeights); err != nil {
+			return nil, err
+		}
 	}
+	roster := r.roster.Current()
+	if o.Rules != nil && o.Rules.Current().Roster() != roster {
+		if _, err := o.Rules.UseRoster(roster); err != nil {
+			return nil, fmt.Errorf("rules:\n%w", err)
+		}
+	}
+	r.metrics.setRoster(roster)
 	r.board = agents.NewBoard(roster, o.Config.Presence.HeartbeatTimeout.D(), r.waits, o.Now)
-	r.agents = agents.NewStore(st.Agents, r.board, roster, o.Now, r.metrics.AssignConflicts.Inc)
+	r.agents = agents.NewStore(st.Agents, r.board, o.Now, r.metrics.AssignConflicts.Inc)
 	r.caches = make([]*partCache, max(o.Partitions, 1))
 	for i := range r.caches {
 		r.caches[i] = newPartCache()
@@ -171,10 +188,11 @@ func (r *Router) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopPresence()
-	boardReady, waitsReady := make(chan struct{}), make(chan struct{})
+	boardReady, waitsReady, rosterReady := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	goRun(&wg, func() { r.board.Watch(ctx, r.store.Agents, r.log, boardReady) })
 	goRun(&wg, func() { r.waits.Watch(ctx, r.store.Waiting, r.log, waitsReady) })
-	for _, ch := range []chan struct{}{boardReady, waitsReady} {
+	goRun(&wg, func() { r.watchRoster(ctx, rosterReady) })
+	for _, ch := range []chan struct{}{boardReady, waitsReady, rosterReady} {
 		select {
 		case <-ch:
 		case <-ctx.Done():

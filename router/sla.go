@@ -281,7 +281,7 @@ func (r *Router) slaReroute(ctx context.Context, c *change) error {
 	in := &rules.Input{Message: m, Customer: cust, Now: r.o.Now().UTC(), Channel: conv.Route.Channel, Conversation: conv.ID,
 		SLA: slaLabel(conv), NoAgent: true}
 	var d rules.Decision
-	r.board.Read(in.Now, conv.ID, func(v rules.AgentView) { d = rs.Decide(in, v) })
+	r.board.Read(rs.Roster(), in.Now, conv.ID, func(v rules.AgentView) { d = rs.Decide(in, v) })
 	if d.Queue == conv.Queue && d.Priority == conv.Priority {
 		return nil // the same queue and priority: nothing to do
 	}

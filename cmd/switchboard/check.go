@@ -21,6 +21,7 @@ func runCheck(_ context.Context, args []string) error {
 	configPath := fs.String("config", "configs/switchboard.yaml", "config file to check")
 	rulesPath := fs.String("rules", "", "rules file to check against the config's roster (default: router.rules_file)")
 	requireSecrets := fs.Bool("require-secrets", false, "fail when a secret's environment variable or file is missing (serve always does)")
+	apiRoster := fs.Bool("api-roster", false, "agents are also managed through the API (PUT /v1/agents/{id}): a queue no agent of router.agents can serve is a warning, as serve reports it")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -40,13 +41,17 @@ func runCheck(_ context.Context, args []string) error {
 		path = c.Router.RulesFile
 	}
 	if path != "" {
-		rs, err := rules.LoadRulesFile(path, rules.NewRoster(c.Router.Agents, c.Router.LoadWeights))
+		roster := rules.NewLiveRoster(c.Router.Agents, nil, c.Router.LoadWeights, *apiRoster || len(c.Router.Agents) == 0)
+		rs, err := rules.LoadRulesFile(path, roster)
 		if err != nil {
 			failed = true
 			_ = reportErrors(err)
 		} else {
 			fmt.Printf("%s: ok (version %s, %d queues, %d SLA policies, %d survey policies)\n", path, rs.Version, len(rs.QueueNames()),
 				len(rs.SLAPolicies()), len(rs.SurveyPolicies()))
+			for _, w := range rs.Warnings {
+				fmt.Fprintf(os.Stderr, "warning: %s\n", w)
+			}
 			for _, p := range rs.SLATooLong(c.Pipeline.WithDefaults().Retention.Route.D(), time.Now()) {
 				failed = true
 				fmt.Fprintf(os.Stderr, "%s: %s\n", path, p)

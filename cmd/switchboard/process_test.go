@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -478,5 +479,64 @@ func TestBurstMemoryIsBounded(t *testing.T) {
 	if after > base+live+48<<20 {
 		t.Errorf("RSS %d MiB after the drain, more than the baseline %d MiB plus the live heap %d MiB: the burst's memory was kept",
 			after>>20, base>>20, live>>20)
+	}
+}
+
+// SIGHUP reloads the config file, as POST /-/reload does: a new agent is in force without a
+// restart; a broken file keeps the process running on the config in force and says why.
+func TestSIGHUPReloadsTheConfig(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "data")
+	base := processConfig + "router:\n  agents: [{id: ann}]\n"
+	g := startProcessWith(t, dataDir, base)
+	get := func(path string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("GET", g.httpURL+path, nil)
+		req.Header.Set("Authorization", "Bearer proc-token-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	hangup := func(config string) {
+		t.Helper()
+		if err := os.WriteFile(g.configPath, []byte(config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, _ := get("/v1/agents/bob"); st != 404 {
+		t.Fatalf("bob before the reload: %d", st)
+	}
+	hangup(strings.Replace(base, "[{id: ann}]", "[{id: ann}, {id: bob}]", 1))
+	apptest.Eventually(t, 10*time.Second, func() error {
+		if st, body := get("/v1/agents/bob"); st != 200 {
+			return fmt.Errorf("bob after SIGHUP: %d %s", st, body)
+		}
+		return nil
+	})
+	hangup(base + "routr: {}\n")
+	apptest.Eventually(t, 10*time.Second, func() error {
+		if _, body := get("/metrics"); !strings.Contains(body, "\nswitchboard_config_last_reload_successful 0\n") {
+			return errors.New("switchboard_config_last_reload_successful is not 0 after a broken file")
+		}
+		return nil
+	})
+	if st, _ := get("/v1/agents/bob"); st != 200 {
+		t.Fatalf("bob after a broken file: %d", st)
+	}
+	select {
+	case <-g.exited:
+		t.Fatalf("exited after SIGHUP: %v\n%s", g.exitErr, g.log())
+	default:
+	}
+	for _, want := range []string{`"msg":"config reloaded"`, `"msg":"config not reloaded; the config in force stays"`, `routr`} {
+		if !strings.Contains(g.log(), want) {
+			t.Errorf("log lacks %s:\n%s", want, g.log())
+		}
 	}
 }

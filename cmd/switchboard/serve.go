@@ -41,7 +41,7 @@ func runServe(ctx context.Context, args []string) error {
 	if len(cfg.REST.Tokens) == 0 && !cfg.REST.JWT.Key.IsSet() {
 		log.Warn("rest.tokens is empty: the REST API is open to anyone who can reach http.listen")
 	}
-	err = app.Run(ctx, app.Options{Config: cfg, HTTPAddr: *httpAddr, NATSAddr: *natsAddr, DataDir: *dataDir, Logger: log})
+	err = app.Run(ctx, app.Options{Config: cfg, ConfigPath: *configPath, HTTPAddr: *httpAddr, NATSAddr: *natsAddr, DataDir: *dataDir, Logger: log})
 	if err != nil {
 		log.Error("stopped with errors", zap.Error(err))
 		return err

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -18,31 +19,37 @@ import (
 // it; the compare-and-set writes in [Store] are what keep capacity exact when the view
 // is a moment behind.
 type Board struct {
-	roster *rules.Roster
+	roster atomic.Pointer[rules.Roster]
 	hb     time.Duration
 	now    func() time.Time
 	waits  *Waitlist
 
-	mu      sync.RWMutex
-	states  []*rules.AgentState
+	mu sync.RWMutex
+	// states holds every agent seen in sb_agents or in a roster, by id: an agent added to the
+	// roster through the API brings the presence and load stored for them.
+	states  map[string]*rules.AgentState
 	holders map[string][]string // conversation → agents holding it (normally one)
 	notify  chan struct{}
 }
 
-// Roster is the roster the board was made for.
-func (b *Board) Roster() *rules.Roster { return b.roster }
+// Roster is the roster in force.
+func (b *Board) Roster() *rules.Roster { return b.roster.Load() }
+
+// SetRoster swaps in a new roster (agents added, changed or removed through the API or a
+// config reload).
+func (b *Board) SetRoster(r *rules.Roster) {
+	b.roster.Store(r)
+	b.signal()
+}
 
 // Heartbeat is how long an agent stays available without a heartbeat (0: forever).
 func (b *Board) Heartbeat() time.Duration { return b.hb }
 
 // NewBoard returns a board for the roster with every agent offline and idle.
 func NewBoard(roster *rules.Roster, heartbeat time.Duration, waits *Waitlist, now func() time.Time) *Board {
-	b := &Board{roster: roster, hb: heartbeat, now: now, waits: waits, notify: make(chan struct{}, 1),
-		holders: map[string][]string{}}
-	b.states = make([]*rules.AgentState, roster.Len())
-	for i := range b.states {
-		b.states[i] = rules.NewAgentState(roster.At(i).ID)
-	}
+	b := &Board{hb: heartbeat, now: now, waits: waits, notify: make(chan struct{}, 1),
+		holders: map[string][]string{}, states: map[string]*rules.AgentState{}}
+	b.roster.Store(roster)
 	return b
 }
 
@@ -56,23 +63,31 @@ func (b *Board) signal() {
 	}
 }
 
-// Read runs fn with a consistent view of the agents at now. self is a conversation that
-// must not count as waiting ahead of itself.
-func (b *Board) Read(now time.Time, self string, fn func(rules.AgentView)) {
+// Read runs fn with a consistent view of the roster's agents at now (the view is indexed
+// like roster, which is the roster of the rules deciding). self is a conversation that must
+// not count as waiting ahead of itself.
+func (b *Board) Read(roster *rules.Roster, now time.Time, self string, fn func(rules.AgentView)) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	fn(boardView{b: b, now: now, self: self})
+	fn(boardView{b: b, roster: roster, now: now, self: self})
 }
 
 // State returns an agent's state (nil for an agent not in the roster).
 func (b *Board) State(id string) *rules.AgentState {
-	a, ok := b.roster.Lookup(id)
-	if !ok {
+	if _, ok := b.Roster().Lookup(id); !ok {
 		return nil
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return b.states[a.Index()]
+	return b.stateLocked(id)
+}
+
+// stateLocked is the agent's state, offline and idle when nothing is known of them.
+func (b *Board) stateLocked(id string) *rules.AgentState {
+	if s := b.states[id]; s != nil {
+		return s
+	}
+	return rules.NewAgentState(id)
 }
 
 // Effective is an agent's effective presence at now.
@@ -85,15 +100,16 @@ func (b *Board) Effective(id string, now time.Time) (rules.Presence, time.Time) 
 }
 
 type boardView struct {
-	b    *Board
-	now  time.Time
-	self string
+	b      *Board
+	roster *rules.Roster
+	now    time.Time
+	self   string
 }
 
-func (v boardView) State(i int) *rules.AgentState { return v.b.states[i] }
+func (v boardView) State(i int) *rules.AgentState { return v.b.stateLocked(v.roster.At(i).ID) }
 
 func (v boardView) Presence(i int) rules.Presence {
-	p, _ := v.b.states[i].Effective(v.now, v.b.hb)
+	p, _ := v.State(i).Effective(v.now, v.b.hb)
 	return p
 }
 
@@ -106,12 +122,8 @@ func (v boardView) WaitingAhead(queue string, priority int) int {
 
 // setLoad applies a load record read or written at rev, unless a newer one is known.
 func (b *Board) setLoad(rec rules.LoadRecord, rev uint64) {
-	a, ok := b.roster.Lookup(rec.Agent)
-	if !ok {
-		return
-	}
 	b.mu.Lock()
-	if s := b.states[a.Index()]; rev > s.LoadRev() {
+	if s := b.stateLocked(rec.Agent); rev > s.LoadRev() {
 		for conv := range s.Load.Conversations {
 			if _, still := rec.Conversations[conv]; !still {
 				b.holders[conv] = slices.DeleteFunc(b.holders[conv], func(id string) bool { return id == rec.Agent })
@@ -125,7 +137,7 @@ func (b *Board) setLoad(rec rules.LoadRecord, rev uint64) {
 				b.holders[conv] = append(b.holders[conv], rec.Agent)
 			}
 		}
-		b.states[a.Index()] = s.WithLoad(rec, rev)
+		b.states[rec.Agent] = s.WithLoad(rec, rev)
 	}
 	b.mu.Unlock()
 	b.signal()
@@ -140,13 +152,9 @@ func (b *Board) Holders(conv string) []string {
 
 // SetPresence applies a presence record read or written at rev, unless a newer one is known.
 func (b *Board) setPresence(rec rules.PresenceRecord, rev uint64) {
-	a, ok := b.roster.Lookup(rec.Agent)
-	if !ok {
-		return
-	}
 	b.mu.Lock()
-	if s := b.states[a.Index()]; rev > s.PresenceRev() {
-		b.states[a.Index()] = s.WithPresence(rec, rev)
+	if s := b.stateLocked(rec.Agent); rev > s.PresenceRev() {
+		b.states[rec.Agent] = s.WithPresence(rec, rev)
 	}
 	b.mu.Unlock()
 	b.signal()
@@ -181,16 +189,26 @@ func watchKV(ctx context.Context, kv jetstream.KeyValue, log *zap.Logger, ready 
 			once.Do(func() { close(ready) })
 		}
 	}
+	WatchKeys(ctx, kv, ">", log, func(e jetstream.KeyValueEntry) {
+		if e == nil {
+			done()
+			return
+		}
+		apply(e)
+	})
+	done()
+}
+
+// WatchKeys calls apply for every current and future entry of kv whose key matches keys
+// (deletions included), and with nil each time the current entries have been delivered,
+// until ctx ends. After a failure it watches again (the current entries come again).
+func WatchKeys(ctx context.Context, kv jetstream.KeyValue, keys string, log *zap.Logger, apply func(jetstream.KeyValueEntry)) {
 	for ctx.Err() == nil {
-		w, err := kv.WatchAll(ctx)
+		w, err := kv.Watch(ctx, keys)
 		if err != nil {
 			log.Warn("watch failed; retrying", zap.Error(err))
 		} else {
 			for e := range w.Updates() {
-				if e == nil {
-					done()
-					continue
-				}
 				apply(e)
 			}
 			_ = w.Stop()
@@ -200,5 +218,4 @@ func watchKV(ctx context.Context, kv jetstream.KeyValue, log *zap.Logger, ready 
 		case <-time.After(time.Second):
 		}
 	}
-	done()
 }

@@ -24,21 +24,21 @@ var (
 // compare-and-set on the agent's record, so concurrent routers (partitions, instances, the
 // REST API) never lose each other's writes and never take a slot twice.
 type Store struct {
-	kv     jetstream.KeyValue
-	board  *Board
-	roster *rules.Roster
-	now    func() time.Time
+	kv    jetstream.KeyValue
+	board *Board
+	now   func() time.Time
 	// Conflicts counts compare-and-set retries (switchboard_router_assign_conflicts_total).
 	conflicts func()
 }
 
-// NewStore returns the store over bucket kv (sb_agents) for the roster; writes are applied to
-// board at once. conflicts is called on every lost compare-and-set (nil: not counted).
-func NewStore(kv jetstream.KeyValue, board *Board, roster *rules.Roster, now func() time.Time, conflicts func()) *Store {
+// NewStore returns the store over bucket kv (sb_agents) for the board's roster; writes are
+// applied to board at once. conflicts is called on every lost compare-and-set (nil: not
+// counted).
+func NewStore(kv jetstream.KeyValue, board *Board, now func() time.Time, conflicts func()) *Store {
 	if conflicts == nil {
 		conflicts = func() {}
 	}
-	return &Store{kv: kv, board: board, roster: roster, now: now, conflicts: conflicts}
+	return &Store{kv: kv, board: board, now: now, conflicts: conflicts}
 }
 
 // LoadKey and PresenceKey are an agent's keys in sb_agents.
@@ -48,7 +48,7 @@ func PresenceKey(agent string) string { return "presence." + agent }
 // Reserve counts conversation conv against the agent's capacity. Reserving a conversation
 // the agent already holds succeeds without a change.
 func (s *Store) Reserve(ctx context.Context, agent, conv string, h rules.Hold) error {
-	a, ok := s.roster.Lookup(agent)
+	a, ok := s.board.Roster().Lookup(agent)
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownAgent, agent)
 	}
@@ -150,7 +150,7 @@ func (s *Store) writeLoad(ctx context.Context, rec rules.LoadRecord, rev uint64)
 
 // SetPresence records an agent's presence. A heartbeat (status "") only refreshes LastSeen.
 func (s *Store) SetPresence(ctx context.Context, agent string, status rules.Presence, reason string) (rules.PresenceRecord, error) {
-	if _, ok := s.roster.Lookup(agent); !ok {
+	if _, ok := s.board.Roster().Lookup(agent); !ok {
 		return rules.PresenceRecord{}, fmt.Errorf("%w %q", ErrUnknownAgent, agent)
 	}
 	for attempt := 0; attempt < kernel.MaxCASAttempts; attempt++ {

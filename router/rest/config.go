@@ -30,8 +30,8 @@ type Token struct {
 	Name  string     `yaml:"name" example:"helpdesk"`
 	Token cfg.Secret `yaml:"token" example:"{env: SWITCHBOARD_REST_TOKEN}"`
 	// What the token may do: read (every GET), agent (replies, resolve and reopen, assign and
-	// transfer, typing, surveys, presence, customers and identities), admin (rules reload,
-	// webhook subscriptions). Empty: all three.
+	// transfer, typing, surveys, presence, customers and identities), admin (rules and config
+	// reloads, the roster, webhook subscriptions). Empty: all three.
 	Scopes []string `yaml:"scopes" example:"[read, agent]"`
 	// An agent's own token: agent actions act as this agent (an agent_id or actor naming
 	// another is refused with 403), and presence is this agent's only.

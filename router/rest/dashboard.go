@@ -253,7 +253,7 @@ func (s *API) DashboardStream(stop <-chan struct{}) http.Handler {
 
 // tokenOK checks the bearer token (header or access_token query) like auth does.
 func (s *API) tokenOK(r *http.Request) bool {
-	if len(s.tokens) == 0 && !s.jwt.Key.IsSet() {
+	if s.creds.Load().open() {
 		return true
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

@@ -9,17 +9,17 @@ import (
 // jwtToken turns a bearer JWT signed with the configured key into the token it stands for:
 // named jwt:<sub>, acting as agent <sub>, with the scopes of its scope claim. ok is false for
 // anything else (another algorithm, a bad signature, expired, wrong issuer or audience).
-func (s *API) jwtToken(raw string) (Token, bool) {
-	key := s.jwt.Key.Value()
+func jwtToken(c *JWTConfig, raw string) (Token, bool) {
+	key := c.Key.Value()
 	if key == "" || strings.Count(raw, ".") != 2 {
 		return Token{}, false
 	}
 	opts := []jwt.ParserOption{jwt.WithValidMethods([]string{"HS256"}), jwt.WithExpirationRequired()}
-	if s.jwt.Issuer != "" {
-		opts = append(opts, jwt.WithIssuer(s.jwt.Issuer))
+	if c.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(c.Issuer))
 	}
-	if s.jwt.Audience != "" {
-		opts = append(opts, jwt.WithAudience(s.jwt.Audience))
+	if c.Audience != "" {
+		opts = append(opts, jwt.WithAudience(c.Audience))
 	}
 	var claims struct {
 		jwt.RegisteredClaims

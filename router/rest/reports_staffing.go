@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/connectors"
+	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/planning"
 )
@@ -37,7 +38,11 @@ func (s *API) staffingQuery(r *connectors.Request) (insight.StaffingQuery, error
 	}
 	v := r.HTTP.URL.Query()
 	q.Queue, q.Channel = v.Get("queue"), v.Get("channel")
-	if err := q.FromRules(s.router.Rules()); err != nil {
+	rs := s.router.Rules()
+	if rs == nil {
+		return q, conflict("routing_off", "staffing is planned per queue: "+router.ErrRoutingOff.Error())
+	}
+	if err := q.FromRules(rs); err != nil {
 		return q, reportError(err)
 	}
 	loc := s.reports.Location()

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -28,17 +29,18 @@ import (
 // own: it reads through [Reads] and the stream reader, and changes conversations and
 // customers only through [Router] and [Identities].
 type API struct {
-	reads    Reads
-	router   Router
-	graph    Identities
-	events   *streams.Reader
-	blobs    connectors.BlobStore
-	signals  connectors.Signals
-	tokens   []Token
-	jwt      JWTConfig
+	reads   Reads
+	router  Router
+	graph   Identities
+	events  *streams.Reader
+	blobs   connectors.BlobStore
+	signals connectors.Signals
+	// creds are rest.tokens and rest.jwt, swapped whole by a config reload.
+	creds    atomic.Pointer[Config]
 	log      *zap.Logger
 	reports  *insight.Reports
 	webhooks *webhooks.Deliverer
+	reload   func(context.Context) (ConfigReload, error)
 	// heatmaps keeps the dashboard's 4-week heatmap a minute.
 	heatmaps heatmapCache
 }
@@ -64,6 +66,8 @@ type Router interface {
 	Rules() *rules.Rules
 	RulesStatus() (bool, error)
 	ReloadRules() error
+	PutAgent(ctx context.Context, ac rules.AgentConfig) (router.RosterChange, error)
+	DeleteAgent(ctx context.Context, id string) ([]string, error)
 	// SurveyKey signs the email surveys' links.
 	SurveyKey() []byte
 }
@@ -93,6 +97,8 @@ type Options struct {
 	Logger     *zap.Logger
 	// Reports answers /v1/reports/* (nil: insight is off).
 	Reports *insight.Reports
+	// Reload reloads the config file (POST /-/reload; nil: not offered).
+	Reload func(context.Context) (ConfigReload, error)
 	// Webhooks answers /v1/webhooks (nil: none).
 	Webhooks *webhooks.Deliverer
 }
@@ -102,9 +108,18 @@ func New(o Options) *API {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
-	return &API{reads: o.Reads, router: o.Router, graph: o.Identities, events: o.Events, blobs: o.Blobs,
-		signals: o.Signals, tokens: o.Tokens, jwt: o.JWT, log: o.Logger, reports: o.Reports, webhooks: o.Webhooks}
+	s := &API{reads: o.Reads, router: o.Router, graph: o.Identities, events: o.Events, blobs: o.Blobs,
+		signals: o.Signals, log: o.Logger, reports: o.Reports, webhooks: o.Webhooks, reload: o.Reload}
+	s.SetCredentials(Config{Tokens: o.Tokens, JWT: o.JWT})
+	return s
 }
+
+// SetCredentials swaps in new tokens and JWT settings (a config reload): requests after it
+// are checked against them.
+func (s *API) SetCredentials(c Config) { s.creds.Store(&c) }
+
+// open reports whether the API takes requests without a token (none configured).
+func (c *Config) open() bool { return len(c.Tokens) == 0 && !c.JWT.Key.IsSet() }
 
 const restChannel = schema.Channel("rest")
 
@@ -127,13 +142,13 @@ func (s *API) Endpoints() []connectors.Endpoint {
 	}, slices.Concat(s.routerEndpoints(ep), s.reportEndpoints(ep), s.dashboardEndpoints(ep), s.surveyEndpoints(ep), s.webhookEndpoints(ep))...)
 }
 
-// ScopeOf is the scope a route needs: read for every GET, admin for the rules reload and
-// changes to webhook subscriptions, agent for the rest (docs/rest-api.md#tokens-and-scopes).
+// ScopeOf is the scope a route needs: read for every GET, admin for the rules and config
+// reloads, changes to webhook subscriptions and to the roster, agent for the rest (docs/rest-api.md#tokens-and-scopes).
 func ScopeOf(method, path string) string {
 	switch {
 	case method == "GET":
 		return ScopeRead
-	case path == "/v1/rules/reload" || strings.HasPrefix(path, "/v1/webhooks"):
+	case path == "/v1/rules/reload" || strings.HasPrefix(path, "/v1/webhooks") || path == "/v1/agents/{id}" || path == "/-/reload":
 		return ScopeAdmin
 	}
 	return ScopeAgent
@@ -144,7 +159,7 @@ func ScopeOf(method, path string) string {
 // is open, which `serve` warns about.
 func (s *API) auth(scope string, h connectors.HandlerFunc) connectors.HandlerFunc {
 	return func(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-		if len(s.tokens) == 0 && !s.jwt.Key.IsSet() {
+		if s.creds.Load().open() {
 			return h(ctx, r)
 		}
 		got, ok := strings.CutPrefix(r.Header("Authorization"), "Bearer ")
@@ -164,12 +179,13 @@ func (s *API) token(got string) (Token, bool) {
 	if got == "" {
 		return Token{}, false
 	}
-	for _, t := range s.tokens {
+	c := s.creds.Load()
+	for _, t := range c.Tokens {
 		if subtle.ConstantTimeCompare([]byte(got), []byte(t.Token.Value())) == 1 {
 			return t, true
 		}
 	}
-	return s.jwtToken(got)
+	return jwtToken(&c.JWT, got)
 }
 
 type tokenKey struct{}

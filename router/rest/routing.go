@@ -23,6 +23,8 @@ func (s *API) routerEndpoints(ep func(method, path string, h connectors.HandlerF
 		ep("POST", "/v1/conversations/{id}/transfer", s.move(router.CommandTransfer)),
 		ep("GET", "/v1/agents", s.listAgents),
 		ep("GET", "/v1/agents/{id}", s.getAgent),
+		ep("PUT", "/v1/agents/{id}", s.putAgent),
+		ep("DELETE", "/v1/agents/{id}", s.deleteAgent),
 		ep("PUT", "/v1/agents/{id}/presence", s.putPresence),
 		ep("POST", "/v1/agents/{id}/heartbeat", s.heartbeat),
 		ep("GET", "/v1/customers", s.findCustomer),
@@ -34,6 +36,7 @@ func (s *API) routerEndpoints(ep func(method, path string, h connectors.HandlerF
 		ep("POST", "/v1/customers/{id}/split", s.splitCustomer),
 		ep("GET", "/v1/rules", s.getRules),
 		ep("POST", "/v1/rules/reload", s.reloadRules),
+		ep("POST", "/-/reload", s.reloadConfig),
 	}
 }
 
@@ -121,6 +124,74 @@ func (s *API) getAgent(_ context.Context, r *connectors.Request) (*connectors.Re
 		return nil, notFound("agent", r.PathValue("id"))
 	}
 	return connectors.JSON(http.StatusOK, a), nil
+}
+
+// agentChange is the answer to PUT and DELETE /v1/agents/{id}.
+type agentChange struct {
+	*router.AgentInfo
+	// Warnings are the rules' roster-dependent problems with the new roster.
+	Warnings []string `json:"warnings"`
+}
+
+// putAgent answers PUT /v1/agents/{id}: the agent's whole definition (skills, languages,
+// teams, capacity, max_load), in force at once on every instance. 201 when created, 200 when
+// replaced, 409 for an agent of router.agents.
+func (s *API) putAgent(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	var ac rules.AgentConfig
+	if err := decodeJSON(r, &ac); err != nil {
+		return nil, err
+	}
+	id := r.PathValue("id")
+	if ac.ID != "" && ac.ID != id {
+		return nil, connectors.BadField("id", "is %q but the path says %q (leave it out)", ac.ID, id)
+	}
+	ac.ID = id
+	ch, err := s.router.PutAgent(ctx, ac)
+	if err := rosterError(err); err != nil {
+		return nil, err
+	}
+	status := http.StatusOK
+	if ch.Created {
+		status = http.StatusCreated
+	}
+	return connectors.JSON(status, agentChange{AgentInfo: &ch.Agent, Warnings: nonNil(ch.Warnings)}), nil
+}
+
+// deleteAgent answers DELETE /v1/agents/{id}: the agent leaves the roster and their
+// conversations go back to their queues.
+func (s *API) deleteAgent(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
+	id := r.PathValue("id")
+	warnings, err := s.router.DeleteAgent(ctx, id)
+	if errors.Is(err, agents.ErrUnknownAgent) {
+		return nil, notFound("agent", id)
+	}
+	if err := rosterError(err); err != nil {
+		return nil, err
+	}
+	return connectors.JSON(http.StatusOK, agentChange{Warnings: nonNil(warnings)}), nil
+}
+
+func rosterError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, router.ErrConfigAgent):
+		return conflict("config_agent", err.Error())
+	case errors.Is(err, router.ErrRoutingOff):
+		return conflict("routing_off", err.Error())
+	case errors.Is(err, router.ErrInvalidAgent):
+		return &connectors.HTTPError{Status: http.StatusUnprocessableEntity, Code: "invalid_agent", Message: err.Error()}
+	case errors.Is(err, router.ErrRosterRefused):
+		return &connectors.HTTPError{Status: http.StatusUnprocessableEntity, Code: "rules_refuse_roster", Message: err.Error()}
+	}
+	return err
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // putPresence answers PUT /v1/agents/{id}/presence {"status": "available|away|offline", "reason": ""}.
@@ -320,7 +391,7 @@ func (s *API) getRules(_ context.Context, _ *connectors.Request) (*connectors.Re
 		return nil, conflict("routing_off", router.ErrRoutingOff.Error())
 	}
 	body := map[string]any{"version": rs.Version, "source": rs.Source, "loaded_at": rs.LoadedAt, "queues": rs.QueueNames(),
-		"last_reload_successful": true}
+		"last_reload_successful": true, "warnings": nonNil(rs.Warnings)}
 	if ok, err := s.router.RulesStatus(); !ok {
 		body["last_reload_successful"], body["last_error"] = false, err.Error()
 	}

@@ -19,9 +19,12 @@ type Agent struct {
 	Languages []string
 	Teams     []string
 	MaxLoad   int
-	capacity  map[schema.Channel]int
-	defCap    int
-	idx       int
+	// Source is where the agent is defined: "config" (router.agents) or "api" (PUT
+	// /v1/agents/{id}).
+	Source   string
+	capacity map[schema.Channel]int
+	defCap   int
+	idx      int
 }
 
 // Index is the agent's position in the roster (what [AgentView] is indexed by).
@@ -45,30 +48,43 @@ type Roster struct {
 	langs   map[string]bool
 	teams   map[string]bool
 	hash    string
+	// open: agents may be added and removed through the API, so the rules' roster-dependent
+	// problems are warnings (see [Rules.Warnings]).
+	open bool
 }
 
-// NewRoster compiles the roster from the config.
+// Sources of an agent's definition.
+const (
+	SourceConfig = "config"
+	SourceAPI    = "api"
+)
+
+// NewRoster compiles the roster of router.agents alone (for check, rules test and replay).
+// It is closed, and the rules must fit it, unless it is empty: then the agents are managed
+// through the API and its roster-dependent problems are warnings.
 func NewRoster(agents []AgentConfig, weights map[string]int) *Roster {
+	return NewLiveRoster(agents, nil, weights, len(agents) == 0)
+}
+
+// NewLiveRoster compiles the roster in force: the config's agents, then those managed through
+// the API (an id in both is the config's). An open roster turns the rules' roster-dependent
+// problems into warnings.
+func NewLiveRoster(config, api []AgentConfig, weights map[string]int, open bool) *Roster {
 	r := &Roster{byID: map[string]int{}, weights: map[schema.Channel]int{},
-		skills: map[string]bool{}, langs: map[string]bool{}, teams: map[string]bool{}}
+		skills: map[string]bool{}, langs: map[string]bool{}, teams: map[string]bool{}, open: open}
 	for ch, w := range weights {
 		r.weights[schema.Channel(ch)] = w
 	}
-	for _, ac := range agents {
-		a := &Agent{ID: ac.ID, Name: ac.Name, Skills: ac.Skills, Languages: ac.Languages, Teams: ac.Teams,
-			MaxLoad: ac.MaxLoad, capacity: map[schema.Channel]int{}, defCap: DefaultCapacity, idx: len(r.agents)}
-		for ch, n := range ac.Capacity {
-			if ch == "default" {
-				a.defCap = n
-			} else {
-				a.capacity[schema.Channel(ch)] = n
-			}
+	var agents []AgentConfig
+	for _, ac := range config {
+		r.add(ac, SourceConfig)
+		agents = append(agents, ac)
+	}
+	for _, ac := range api {
+		if _, dup := r.byID[ac.ID]; !dup {
+			r.add(ac, SourceAPI)
+			agents = append(agents, ac)
 		}
-		mark(r.skills, ac.Skills)
-		mark(r.langs, ac.Languages)
-		mark(r.teams, ac.Teams)
-		r.byID[a.ID] = a.idx
-		r.agents = append(r.agents, a)
 	}
 	b, _ := json.Marshal(struct {
 		A []AgentConfig
@@ -77,6 +93,34 @@ func NewRoster(agents []AgentConfig, weights map[string]int) *Roster {
 	sum := sha256.Sum256(b)
 	r.hash = hex.EncodeToString(sum[:])
 	return r
+}
+
+// Open reports whether agents may come and go through the API.
+func (r *Roster) Open() bool { return r.open }
+
+// name is how problems name the roster.
+func (r *Roster) name() string {
+	if r.open {
+		return "the roster"
+	}
+	return "router.agents"
+}
+
+func (r *Roster) add(ac AgentConfig, source string) {
+	a := &Agent{ID: ac.ID, Name: ac.Name, Skills: ac.Skills, Languages: ac.Languages, Teams: ac.Teams,
+		MaxLoad: ac.MaxLoad, Source: source, capacity: map[schema.Channel]int{}, defCap: DefaultCapacity, idx: len(r.agents)}
+	for ch, n := range ac.Capacity {
+		if ch == "default" {
+			a.defCap = n
+		} else {
+			a.capacity[schema.Channel(ch)] = n
+		}
+	}
+	mark(r.skills, ac.Skills)
+	mark(r.langs, ac.Languages)
+	mark(r.teams, ac.Teams)
+	r.byID[a.ID] = a.idx
+	r.agents = append(r.agents, a)
 }
 
 func mark(set map[string]bool, vals []string) {
@@ -139,17 +183,17 @@ func primaryLanguage(tag string) string {
 // AgentConfig is one agent of the roster.
 type AgentConfig struct {
 	// The agent's id: what helpdesks, rules and events name them by.
-	ID   string `yaml:"id" example:"dana"`
-	Name string `yaml:"name" example:"Dana Cohen"`
+	ID   string `yaml:"id" json:"id" example:"dana"`
+	Name string `yaml:"name" json:"name,omitempty" example:"Dana Cohen"`
 	// Queues ask for skills, languages and teams (docs/routing.md).
-	Skills    []string `yaml:"skills" example:"[billing]"`
-	Languages []string `yaml:"languages" example:"[en]"`
-	Teams     []string `yaml:"teams" example:"[tier1]"`
+	Skills    []string `yaml:"skills" json:"skills,omitempty" example:"[billing]"`
+	Languages []string `yaml:"languages" json:"languages,omitempty" example:"[en]"`
+	Teams     []string `yaml:"teams" json:"teams,omitempty" example:"[tier1]"`
 	// Open conversations per channel; "default" covers the others (5, DefaultCapacity, when it
 	// is not given).
-	Capacity map[string]int `yaml:"capacity" example:"{default: 5, webchat: 2}"`
+	Capacity map[string]int `yaml:"capacity" json:"capacity,omitempty" example:"{default: 5, webchat: 2}"`
 	// Weighted cap across channels (router.load_weights); 0: none.
-	MaxLoad int `yaml:"max_load"`
+	MaxLoad int `yaml:"max_load" json:"max_load,omitempty"`
 }
 
 // DefaultCapacity is an agent's per-channel capacity when the roster gives none.

@@ -20,6 +20,9 @@ type Rules struct {
 	Version  string
 	Source   string
 	LoadedAt time.Time
+	// Warnings are the roster-dependent problems found against an open roster (a queue no
+	// agent can serve yet), with file:line:col; against a closed roster they are errors.
+	Warnings []string
 	roster   *Roster
 	rules    []*rule
 	byName   map[string]*rule

@@ -32,6 +32,21 @@ type rulesChecker struct {
 
 func (c *rulesChecker) errorf(path, format string, args ...any) { c.doc.Errorf(path, format, args...) }
 
+// rosterf reports a problem that depends on who is in the roster: an error against a closed
+// roster (router.agents only), a warning against an open one (agents managed through the
+// API come and go, and the rules must not stop working because the last billing agent left).
+func (c *rulesChecker) rosterf(path, format string, args ...any) {
+	if !c.roster.open {
+		c.errorf(path, format, args...)
+		return
+	}
+	msg := path + ": " + fmt.Sprintf(format, args...)
+	if pos := c.doc.Pos(path); pos != nil {
+		msg = fmt.Sprintf("%s:%d:%d: %s", c.doc.File, pos.Line, pos.Column, msg)
+	}
+	c.out.Warnings = append(c.out.Warnings, msg)
+}
+
 // check checks and compiles the spec into c.out.
 func (c *rulesChecker) check() {
 	c.hours = map[string]*openingHours{}
@@ -118,7 +133,7 @@ func (c *rulesChecker) checkQueue(name string, q *QueueSpec) *queue {
 		c.known(path+".languages", q.Languages, c.roster.langs, "language")
 	for i, id := range q.Agents {
 		if _, ok := c.roster.Lookup(id); !ok {
-			c.errorf(fmt.Sprintf("%s.agents[%d]", path, i), "unknown agent %q: not in router.agents", id)
+			c.rosterf(fmt.Sprintf("%s.agents[%d]", path, i), "unknown agent %q: not in %s", id, c.roster.name())
 			unknown++
 		}
 	}
@@ -132,8 +147,8 @@ func (c *rulesChecker) checkQueue(name string, q *QueueSpec) *queue {
 		c.errorf(path, "max_wait and overflow go together: give both or neither")
 	}
 	if unknown == 0 && c.roster.Len() > 0 && len(eligibleAgents(c.roster, q)) == 0 {
-		c.errorf(path, "no agent in router.agents can serve this queue (skills %v, teams %v, agents %v, languages %v)",
-			q.Skills, q.Teams, q.Agents, q.Languages)
+		c.rosterf(path, "no agent in %s can serve this queue (skills %v, teams %v, agents %v, languages %v)",
+			c.roster.name(), q.Skills, q.Teams, q.Agents, q.Languages)
 	}
 	st := q.Strategy
 	if st == "" {
@@ -148,7 +163,7 @@ func (c *rulesChecker) known(path string, list []string, have map[string]bool, w
 	n := 0
 	for i, v := range list {
 		if !have[v] {
-			c.errorf(fmt.Sprintf("%s[%d]", path, i), "unknown %s %q: no agent in router.agents has it", what, v)
+			c.rosterf(fmt.Sprintf("%s[%d]", path, i), "unknown %s %q: no agent in %s has it", what, v, c.roster.name())
 			n++
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -336,4 +337,46 @@ func FuzzRequiredLiteral(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Against an open roster (agents managed through the API), what depends on who is in it is
+// a warning with its position, and the rules compile; against the closed roster of
+// router.agents it is an error.
+func TestOpenRosterTurnsRosterProblemsIntoWarnings(t *testing.T) {
+	src := []byte(`
+queues:
+  billing: {skills: [billing]}
+  vip: {agents: [dana]}
+  general: {skills: [general]}
+default_queue: general
+`)
+	open := NewLiveRoster([]AgentConfig{{ID: "ann", Skills: []string{"general"}}}, nil, nil, true)
+	rs, err := ParseRules("rules.yaml", src, open)
+	if err != nil {
+		t.Fatalf("open roster: %v", err)
+	}
+	want := []string{
+		`rules.yaml:3:22: queues.billing.skills[0]: unknown skill "billing": no agent in the roster has it`,
+		`rules.yaml:4:18: queues.vip.agents[0]: unknown agent "dana": not in the roster`,
+	}
+	if !slices.Equal(rs.Warnings, want) {
+		t.Fatalf("warnings:\n%s\nwant:\n%s", strings.Join(rs.Warnings, "\n"), strings.Join(want, "\n"))
+	}
+	// Dana joins through the API: the same file compiles without warnings, and she serves vip.
+	withDana := NewLiveRoster([]AgentConfig{{ID: "ann", Skills: []string{"general"}}}, []AgentConfig{{ID: "dana", Skills: []string{"billing"}}, {ID: "ann", Skills: []string{"x"}}}, nil, true)
+	rs, err = ParseRules("rules.yaml", src, withDana)
+	if err != nil || len(rs.Warnings) != 0 {
+		t.Fatalf("with dana: %v %q", err, rs.Warnings)
+	}
+	if a, _ := withDana.Lookup("ann"); a.Source != SourceConfig || slices.Contains(a.Skills, "x") {
+		t.Fatalf("the config's ann was replaced by the API's: %+v", a)
+	}
+	if a, _ := withDana.Lookup("dana"); a.Source != SourceAPI {
+		t.Fatalf("dana: %+v", a)
+	}
+	closed := NewRoster([]AgentConfig{{ID: "ann", Skills: []string{"general"}}}, nil)
+	_, err = ParseRules("rules.yaml", src, closed)
+	if err == nil || !strings.Contains(err.Error(), `rules.yaml:3:22: queues.billing.skills[0]: unknown skill "billing": no agent in router.agents has it`) {
+		t.Fatalf("closed roster: %v", err)
+	}
 }

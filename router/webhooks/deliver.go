@@ -10,6 +10,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,13 +46,16 @@ type Options struct {
 // Deliverer runs every subscription: the config's, and those managed through the API
 // (stored in sb_webhooks as sub.<id>, followed by every instance).
 type Deliverer struct {
-	o      Options
-	state  jetstream.KeyValue
-	log    jetstream.KeyValue
-	config []*Subscription
+	o     Options
+	state jetstream.KeyValue
+	log   jetstream.KeyValue
+
+	cmu    sync.RWMutex
+	config []*Subscription // webhooks.subscriptions; a config reload swaps it (SetConfig)
 
 	mu      sync.Mutex
 	running map[string]*running // by id, while Run runs
+	runCtx  context.Context     // Run's, for subscriptions started later
 }
 
 // running is one subscription's delivery loop.
@@ -105,6 +109,65 @@ func New(ctx context.Context, o Options) (*Deliverer, error) {
 	return d, nil
 }
 
+// configured is webhooks.subscriptions as in force.
+func (d *Deliverer) configured() []*Subscription {
+	d.cmu.RLock()
+	defer d.cmu.RUnlock()
+	return d.config
+}
+
+// SetConfig swaps in the subscriptions of a reloaded config file: those removed or changed
+// stop, those added or changed start (from their stored position: a changed URL or filter
+// does not lose or repeat events). A stored subscription the config no longer shadows
+// starts. It returns the ids that changed.
+func (d *Deliverer) SetConfig(ctx context.Context, subs []Subscription) []string {
+	next := make([]*Subscription, len(subs))
+	for i := range subs {
+		next[i] = &subs[i]
+	}
+	d.cmu.Lock()
+	old := d.config
+	d.config = next
+	d.cmu.Unlock()
+	byID := func(list []*Subscription) map[string]*Subscription {
+		m := map[string]*Subscription{}
+		for _, s := range list {
+			m[s.ID] = s
+		}
+		return m
+	}
+	was, now := byID(old), byID(next)
+	var changed []string
+	for _, id := range slices.Sorted(maps.Keys(was)) {
+		if s, ok := now[id]; !ok || !reflect.DeepEqual(s, was[id]) {
+			changed = append(changed, id)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(now)) {
+		if _, ok := was[id]; !ok {
+			changed = append(changed, id)
+		}
+	}
+	d.mu.Lock()
+	runCtx := d.runCtx
+	d.mu.Unlock()
+	if runCtx == nil || runCtx.Err() != nil {
+		return changed
+	}
+	for _, id := range changed {
+		d.stop(id)
+		if s, ok := now[id]; ok {
+			d.start(runCtx, s)
+		} else if s, err := d.sub(ctx, id); err == nil {
+			d.start(runCtx, s) // the API's subscription of that id, shadowed until now
+		}
+	}
+	if len(changed) > 0 {
+		d.o.Logger.Info("webhook subscriptions of the config file reloaded", zap.Strings("changed", changed))
+	}
+	return changed
+}
+
 func withDefaults(c Config) Config {
 	if err := cfg.SetDefaults(&c); err != nil {
 		panic(err)
@@ -115,7 +178,10 @@ func withDefaults(c Config) Config {
 // Run delivers every subscription until ctx ends: the config's, and the managed ones as they
 // are created, changed and removed.
 func (d *Deliverer) Run(ctx context.Context) error {
-	for _, s := range d.config {
+	d.mu.Lock()
+	d.runCtx = ctx
+	d.mu.Unlock()
+	for _, s := range d.configured() {
 		d.start(ctx, s)
 	}
 	// The API's subscriptions: watched until ctx ends, the watch started over after an error

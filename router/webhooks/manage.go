@@ -154,13 +154,13 @@ func (d *Deliverer) Delete(ctx context.Context, id string) error {
 }
 
 func (d *Deliverer) declared(id string) bool {
-	return slices.ContainsFunc(d.config, func(s *Subscription) bool { return s.ID == id })
+	return slices.ContainsFunc(d.configured(), func(s *Subscription) bool { return s.ID == id })
 }
 
 // Subscriptions lists every subscription: the config's, then the API's by id.
 func (d *Deliverer) Subscriptions(ctx context.Context) ([]Info, error) {
 	var out []Info
-	for _, s := range d.config {
+	for _, s := range d.configured() {
 		out = append(out, Info{Subscription: s, Source: SourceConfig})
 	}
 	keys, err := d.state.ListKeysFiltered(ctx, "sub.*")
@@ -184,7 +184,7 @@ func (d *Deliverer) Subscriptions(ctx context.Context) ([]Info, error) {
 
 // sub finds a subscription by id: the config's, else a stored one.
 func (d *Deliverer) sub(ctx context.Context, id string) (*Subscription, error) {
-	for _, s := range d.config {
+	for _, s := range d.configured() {
 		if s.ID == id {
 			return s, nil
 		}

@@ -32,6 +32,9 @@ type Options struct {
 	Logger   *zap.Logger
 	// InstanceID names this process in leases (default: hostname-pid).
 	InstanceID string
+	// ConfigPath is the file Config was read from: SIGHUP and POST /-/reload read it again
+	// (empty: no reload).
+	ConfigPath string
 	// Now is the router's clock: the time its events carry (default time.Now). Tests that
 	// replay a generated history through a gateway set it.
 	Now func() time.Time
@@ -53,6 +56,12 @@ type App struct {
 	instance *pipeline.Instance // this process's name in leases; holds the data directory
 	now      func() time.Time   // the router's clock (nil: time.Now)
 
+	opts       Options // as started (the overrides apply to reloaded files too)
+	configPath string
+	w          *wiring
+	reloadMu   sync.Mutex
+	reloads    *reloadMetrics
+
 	stopSources context.CancelFunc
 	sources     sync.WaitGroup
 	stopWorkers context.CancelFunc
@@ -68,6 +77,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	go a.watchHangup(ctx)
 	<-ctx.Done()
 	a.log.Info("shutting down")
 	return a.Stop(context.Background())
@@ -84,10 +94,12 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 			return nil, err
 		}
 	}
-	a = &App{cfg: &cfg, log: log, reg: prometheus.NewRegistry(), now: o.Now}
+	a = &App{cfg: &cfg, log: log, reg: prometheus.NewRegistry(), now: o.Now, opts: o, configPath: o.ConfigPath}
+	a.reloads = newReloadMetrics(a.reg)
+	started := a // the returns below set a to nil
 	defer func() {
 		if err != nil {
-			a.shutdown(context.Background())
+			started.shutdown(context.Background())
 		}
 	}()
 	if err = a.connectNATS(ctx); err != nil {
@@ -106,6 +118,7 @@ func Start(ctx context.Context, o Options) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	a.w = w
 	if err = a.serveHTTP(w); err != nil {
 		return nil, err
 	}

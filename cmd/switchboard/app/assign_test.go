@@ -342,7 +342,7 @@ router:
 	g = apptest.Start(t, cfg, apptest.Options{DataDir: dir})
 	setPresence(t, g, "ben", rules.Available)
 	evs = waitFor(t, g, "sb.conv.>", 15*time.Second, atLeast(1, schema.EventUnassigned))
-	if u := ofType(evs, schema.EventUnassigned)[0]; u.Routing.PreviousAgent != "ann" || !strings.Contains(u.Reason, "no longer in router.agents") {
+	if u := ofType(evs, schema.EventUnassigned)[0]; u.Routing.PreviousAgent != "ann" || !strings.Contains(u.Reason, "no longer in the roster") {
 		t.Fatalf("unassigned: %+v", u)
 	}
 	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventAssigned))

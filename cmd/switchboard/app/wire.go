@@ -110,7 +110,7 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 	}
 	w.rest = rest.New(rest.Options{Reads: w.router.Store(), Router: w.router, Identities: w.graph,
 		Events: streams.NewReader(a.js), Blobs: blobs, Signals: w.host.Signals, Tokens: a.cfg.REST.Tokens, JWT: a.cfg.REST.JWT, Logger: a.log.Named("rest"),
-		Reports: w.reports, Webhooks: w.webhooks})
+		Reports: w.reports, Webhooks: w.webhooks, Reload: a.Reload})
 	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
 		refs := append(w.ingest.Consumers(), w.router.Consumers()...)
 		return append(refs, w.dispatcher.Consumers()...)
@@ -196,10 +196,13 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 // located) and builds the router.
 func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream, dlq *pipeline.DeadLetters) (*router.Router, error) {
 	rc := a.cfg.Router
+	roster, err := router.OpenRoster(ctx, js, rc.Agents, rc.LoadWeights)
+	if err != nil {
+		return nil, err
+	}
 	var holder *router.RulesHolder
 	if rc.RoutingEnabled() {
-		var err error
-		holder, err = router.NewRulesHolder(rc.RulesFile, rules.NewRoster(rc.Agents, rc.LoadWeights), a.log)
+		holder, err = router.NewRulesHolder(rc.RulesFile, roster.Current(), a.log)
 		if err != nil {
 			return nil, fmt.Errorf("rules:\n%w", err)
 		}
@@ -222,7 +225,7 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 	w.feed.UseIndex(index)
 	return router.New(ctx, router.Options{JS: js, Partitions: a.cfg.Pipeline.Partitions,
 		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log,
-		Config: rc, Rules: holder, Leases: w.leases, Registerer: a.reg, Index: index, SurveyLinks: a.publicURL, Now: a.now})
+		Config: rc, Rules: holder, Roster: roster, Leases: w.leases, Registerer: a.reg, Index: index, SurveyLinks: a.publicURL, Now: a.now})
 }
 
 // wireInsight builds the insight projection and its reports (when insight is on).

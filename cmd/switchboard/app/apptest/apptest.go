@@ -80,6 +80,9 @@ type Options struct {
 	// Now is the router's clock (default time.Now): a test replaying a generated history
 	// moves it.
 	Now func() time.Time
+	// ConfigFile is where the YAML is written and read from, so that a config reload
+	// (POST /-/reload) reads it again; empty: no file (reloads answer 409).
+	ConfigFile string
 }
 
 // Start starts a gateway from config YAML (env APPTEST_TOKEN is set to Token). It is stopped
@@ -102,14 +105,21 @@ func Start(t testing.TB, yaml string, opts ...Options) *Gateway {
 	if os.Getenv("APPTEST_TOKEN") == "" {
 		t.Setenv("APPTEST_TOKEN", Token)
 	}
-	cfg, err := app.ParseConfig("test.yaml", []byte(yaml))
+	name := "test.yaml"
+	if o.ConfigFile != "" {
+		if err := os.WriteFile(o.ConfigFile, []byte(yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		name = o.ConfigFile
+	}
+	cfg, err := app.ParseConfig(name, []byte(yaml))
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	a, err := app.Start(ctx, app.Options{Config: cfg, HTTPAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
-		DataDir: o.DataDir, Logger: o.Logger, InstanceID: o.InstanceID, Now: o.Now})
+		DataDir: o.DataDir, Logger: o.Logger, InstanceID: o.InstanceID, Now: o.Now, ConfigPath: o.ConfigFile})
 	if err != nil {
 		t.Fatalf("start gateway: %v", err)
 	}
