@@ -138,9 +138,12 @@ func applyEvent(c *convState, ev *schema.Event) {
 	case schema.EventUnassigned:
 		c.Release = appendNew(c.Release, c.AgentID)
 		c.AgentID = ""
+	case schema.EventTagged, schema.EventUntagged, schema.EventPriorityChanged, schema.EventSnoozed, schema.EventWoken:
+		applyTriage(c, ev)
 	case schema.EventResolved:
 		at := ev.At
 		c.Status, c.ResolvedAt = schema.ConversationResolved, &at
+		c.SnoozedUntil = nil
 		c.Release = appendNew(c.Release, c.AgentID)
 		c.QueuedAt = nil
 		if c.Route != nil {
@@ -155,6 +158,35 @@ func applyEvent(c *convState, ev *schema.Event) {
 		c.Queue, c.Priority, c.Route = "", 0, nil
 		c.Release = appendNew(c.Release, c.AgentID)
 		c.AgentID = ""
+	}
+}
+
+// applyTriage folds a tagged, untagged, priority_changed, snoozed or woken event.
+func applyTriage(c *convState, ev *schema.Event) {
+	t := ev.Triage
+	if t == nil {
+		return
+	}
+	switch ev.Type {
+	case schema.EventTagged:
+		for _, tag := range t.Tags {
+			if !slices.Contains(c.Tags, tag) {
+				c.Tags = append(c.Tags, tag)
+			}
+		}
+	case schema.EventUntagged:
+		c.Tags = slices.DeleteFunc(c.Tags, func(tag string) bool { return slices.Contains(t.Tags, tag) })
+		if len(c.Tags) == 0 {
+			c.Tags = nil
+		}
+	case schema.EventPriorityChanged:
+		if t.Priority != nil {
+			c.Priority = *t.Priority
+		}
+	case schema.EventSnoozed:
+		c.SnoozedUntil = t.Until
+	case schema.EventWoken:
+		c.SnoozedUntil = nil
 	}
 }
 

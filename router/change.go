@@ -72,7 +72,8 @@ func (c *change) emit(r *Router, typ schema.EventType, fill func(*schema.Event))
 	}
 	applyEvent(c.conv, ev)
 	c.events = append(c.events, ev)
-	if ev.Routing != nil || typ == schema.EventResolved || typ == schema.EventReopened || typ == schema.EventUnassigned {
+	if ev.Routing != nil || typ == schema.EventResolved || typ == schema.EventReopened || typ == schema.EventUnassigned ||
+		typ == schema.EventPriorityChanged {
 		c.routing = true
 	}
 }

@@ -21,6 +21,10 @@ const (
 	CommandEscalate CommandType = "escalate" // target Target of rule Rule timed out: next target
 	CommandOverflow CommandType = "overflow" // waited too long in Queue: to its overflow queue
 	CommandReroute  CommandType = "reroute"  // Queue no longer exists (rules changed): route by the rules again
+	CommandTag      CommandType = "tag"      // add Tags, remove Untag
+	CommandPriority CommandType = "priority" // set the priority to Priority
+	CommandSnooze   CommandType = "snooze"   // snooze until Until
+	CommandWake     CommandType = "wake"     // wake from a snooze (by hand; Actor "snooze": the timer for Until)
 )
 
 // Command is a request about one conversation, carried on SB_ROUTE in the customer's
@@ -50,6 +54,11 @@ type Command struct {
 	SLA *SLATimer `json:"sla,omitempty"`
 	// Survey is a survey request, timer, answer or recovery.
 	Survey *SurveyCommand `json:"survey,omitempty"`
+	// Tags are added and Untag removed (tag; normalized by the sender).
+	Tags  []string `json:"tags,omitempty"`
+	Untag []string `json:"untag,omitempty"`
+	// Until is when a snooze ends (snooze, and the wake timer).
+	Until *time.Time `json:"until,omitempty"`
 }
 
 // Cause is the cause id under which a command is applied (and agents reserved for it).

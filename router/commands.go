@@ -19,7 +19,7 @@ import (
 // onCommand applies a helpdesk or dispatcher command.
 func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) error {
 	conv, rev, err := r.loadConv(ctx, pc, cmd.ConversationID)
-	if errors.Is(err, kernel.ErrNotFound) && (cmd.Type == CommandSLATimer || cmd.Type == CommandSurveyTimer) {
+	if errors.Is(err, kernel.ErrNotFound) && (cmd.Type == CommandSLATimer || cmd.Type == CommandSurveyTimer || cmd.Type == CommandWake) {
 		return nil // the conversation is gone: nothing is owed
 	}
 	if errors.Is(err, kernel.ErrNotFound) && cmd.Type == CommandRecover {
@@ -87,6 +87,10 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 	case CommandSurvey, CommandSurveyAnswer:
 		if fresh {
 			return r.onSurveyCommand(ctx, c, cmd)
+		}
+	case CommandTag, CommandPriority, CommandSnooze, CommandWake:
+		if fresh {
+			return r.onTriage(ctx, c, cmd)
 		}
 	case CommandRecover:
 		// the recovery conversation exists: opened by an earlier delivery

@@ -86,6 +86,7 @@ func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message,
 			e.Reason = d.reason
 		}
 	})
+	r.wakeOnMessage(c, m)
 	if !d.route {
 		return nil
 	}

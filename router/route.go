@@ -27,6 +27,7 @@ func (r *Router) route(ctx context.Context, c *change, in *rules.Input) error {
 	if in.SLA == "" {
 		in.SLA = slaLabel(c.conv)
 	}
+	in.Tags = c.conv.Tags
 	prevQueue, prevAgent := c.conv.Queue, c.conv.AgentID
 	var d rules.Decision
 	for race := 0; ; race++ {

@@ -265,9 +265,18 @@ func (r *Router) onSLATimer(c *change, t *SLATimer) bool {
 // slaReroute routes a waiting conversation again when its SLA state changed and the rules
 // condition on it, and the rules now send it elsewhere (an escalation queue, a priority).
 func (r *Router) slaReroute(ctx context.Context, c *change) error {
+	if !r.Rules().UsesSLA() {
+		return nil
+	}
+	return r.waitingReroute(ctx, c, "SLA "+slaLabel(c.conv))
+}
+
+// waitingReroute routes a waiting conversation again when the rules now give it another
+// queue or priority (its SLA state or tags changed); why prefixes the decision's reason.
+func (r *Router) waitingReroute(ctx context.Context, c *change, why string) error {
 	rs := r.Rules()
 	conv := c.conv
-	if !rs.UsesSLA() || conv.AgentID != "" || conv.Route == nil || !conv.Route.Waiting {
+	if rs == nil || conv.AgentID != "" || conv.Route == nil || !conv.Route.Waiting {
 		return nil
 	}
 	m, err := r.routeMessage(ctx, conv)
@@ -279,13 +288,13 @@ func (r *Router) slaReroute(ctx context.Context, c *change) error {
 		return err
 	}
 	in := &rules.Input{Message: m, Customer: cust, Now: r.o.Now().UTC(), Channel: conv.Route.Channel, Conversation: conv.ID,
-		SLA: slaLabel(conv), NoAgent: true}
+		SLA: slaLabel(conv), Tags: conv.Tags, NoAgent: true}
 	var d rules.Decision
 	r.board.Read(rs.Roster(), in.Now, conv.ID, func(v rules.AgentView) { d = rs.Decide(in, v) })
 	if d.Queue == conv.Queue && d.Priority == conv.Priority {
 		return nil // the same queue and priority: nothing to do
 	}
-	return r.reroute(ctx, c, &rules.Input{SLA: in.SLA}, "SLA "+in.SLA)
+	return r.reroute(ctx, c, &rules.Input{SLA: in.SLA}, why)
 }
 
 // slaLabel is a clock's state for routing conditions: ok, warning or breached ("" without).

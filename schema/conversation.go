@@ -45,6 +45,11 @@ type Conversation struct {
 	SLA *SLAState `json:"sla,omitempty"`
 	// Survey is the conversation's latest survey (nil: none asked).
 	Survey *SurveyState `json:"survey,omitempty"`
+	// Tags label the conversation (tagged, untagged events), in the order they were added.
+	Tags []string `json:"tags,omitempty"`
+	// SnoozedUntil is set while the conversation is snoozed: it wakes then, or when the
+	// customer writes, or when woken by hand.
+	SnoozedUntil *time.Time `json:"snoozed_until,omitempty"`
 }
 
 // ReplyRoute says where an agent's reply goes: the channel, account and address the customer

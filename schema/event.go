@@ -55,6 +55,7 @@ type Event struct {
 	Presence *PresenceSample `json:"presence,omitempty"`
 	Survey   *SurveyEvent    `json:"survey,omitempty"`
 	Webhook  *WebhookEvent   `json:"webhook,omitempty"`
+	Triage   *Triage         `json:"triage,omitempty"`
 }
 
 // Routing explains a routing decision: which rule and target matched, under which rules

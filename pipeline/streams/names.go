@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"time"
 
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -206,6 +207,11 @@ func Key(s string) string {
 // ScheduleSubject is where the timer of one SLA clock event waits on SB_ROUTE.
 func ScheduleSubject(conversation string, cycle int, metric string, exchange int, kind string) string {
 	return fmt.Sprintf("sb.sched.%s.%d.%s.%d.%s", conversation, cycle, metric, exchange, kind)
+}
+
+// SnoozeSubject is the message schedule that wakes a conversation snoozed until at.
+func SnoozeSubject(conversation string, at time.Time) string {
+	return fmt.Sprintf("sb.sched.%s.snooze.%d", conversation, at.UnixMilli())
 }
 
 // PresenceEventSubject is where an agent's presence events go on SB_CONVERSATIONS.

@@ -139,7 +139,7 @@ func (s *API) Endpoints() []connectors.Endpoint {
 		ep("POST", "/v1/conversations/{id}/typing", s.postTyping),
 		ep("GET", "/v1/customers/{id}", s.getCustomer),
 		ep("GET", "/v1/attachments/{key...}", s.getAttachment),
-	}, slices.Concat(s.routerEndpoints(ep), s.reportEndpoints(ep), s.dashboardEndpoints(ep), s.surveyEndpoints(ep), s.webhookEndpoints(ep))...)
+	}, slices.Concat(s.routerEndpoints(ep), s.triageEndpoints(ep), s.reportEndpoints(ep), s.dashboardEndpoints(ep), s.surveyEndpoints(ep), s.webhookEndpoints(ep))...)
 }
 
 // ScopeOf is the scope a route needs: read for every GET, admin for the rules and config
@@ -194,6 +194,16 @@ type tokenKey struct{}
 func tokenFrom(ctx context.Context) Token {
 	t, _ := ctx.Value(tokenKey{}).(Token)
 	return t
+}
+
+// actorFor is who a command's events name as their actor: the agent, and the token the
+// request came with ("agent:ann;token:ann-desk"; "agent:api" on an open API).
+func actorFor(ctx context.Context, agent string) string {
+	a := "agent:" + agentOr(agent)
+	if t := tokenFrom(ctx); t.Name != "" {
+		a += ";token:" + t.Name
+	}
+	return a
 }
 
 func forbidden(format string, args ...any) error {
@@ -431,7 +441,7 @@ func (s *API) postReply(ctx context.Context, r *connectors.Request) (*connectors
 		m.Flags = []string{schema.FlagAutomated}
 	}
 	cmd := &router.Command{ID: msgID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
-		Actor: "agent:" + agentOr(agent), Message: m, At: now}
+		Actor: actorFor(ctx, agent), Message: m, At: now}
 	if err := s.router.Submit(ctx, cmd); err != nil {
 		return nil, err
 	}
@@ -468,7 +478,7 @@ func (s *API) command(typ router.CommandType) connectors.HandlerFunc {
 		}
 		cmdID := commandID(r, string(typ), conv.ID)
 		cmd := &router.Command{ID: cmdID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
-			Actor: "agent:" + agentOr(agent), Reason: b.Reason, At: time.Now().UTC()}
+			Actor: actorFor(ctx, agent), Reason: b.Reason, At: time.Now().UTC()}
 		if err := s.router.Submit(ctx, cmd); err != nil {
 			return nil, err
 		}

@@ -86,7 +86,7 @@ func (s *API) move(typ router.CommandType) connectors.HandlerFunc {
 			return nil, err
 		}
 		cmdID := commandID(r, string(typ), conv.ID)
-		err = s.router.Move(ctx, conv, typ, cmdID, b.AgentID, b.Queue, b.Reason, "agent:"+agentOr(actor))
+		err = s.router.Move(ctx, conv, typ, cmdID, b.AgentID, b.Queue, b.Reason, actorFor(ctx, actor))
 		if err := moveError(err); err != nil {
 			return nil, err
 		}
@@ -308,7 +308,7 @@ func (s *API) linkIdentity(ctx context.Context, r *connectors.Request) (*connect
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.graph.Link(ctx, r.PathValue("id"), id, "agent:"+agentOr(actor))
+	c, err := s.graph.Link(ctx, r.PathValue("id"), id, actorFor(ctx, actor))
 	return identityAnswer(c, err, r.PathValue("id"))
 }
 
@@ -327,7 +327,7 @@ func (s *API) unlinkIdentity(ctx context.Context, r *connectors.Request) (*conne
 	if err != nil {
 		return nil, err
 	}
-	c, err := s.graph.Unlink(ctx, r.PathValue("id"), key, op, "agent:"+agentOr(actor))
+	c, err := s.graph.Unlink(ctx, r.PathValue("id"), key, op, actorFor(ctx, actor))
 	return identityAnswer(c, err, r.PathValue("id"))
 }
 
@@ -371,7 +371,7 @@ func otherCustomer(ctx context.Context, r *connectors.Request) (string, string, 
 	if err != nil {
 		return "", "", err
 	}
-	return b.CustomerID, "agent:" + agentOr(actor), nil
+	return b.CustomerID, actorFor(ctx, actor), nil
 }
 
 func identityAnswer(c *schema.Customer, err error, id string) (*connectors.Response, error) {

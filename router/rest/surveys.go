@@ -65,7 +65,7 @@ func (s *API) postSurvey(ctx context.Context, r *connectors.Request) (*connector
 	}
 	cmdID := commandID(r, string(router.CommandSurvey), conv.ID)
 	cmd := &router.Command{ID: cmdID, Type: router.CommandSurvey, ConversationID: conv.ID, CustomerID: conv.CustomerID,
-		Actor: "agent:" + agentOr(agent), At: time.Now().UTC(), Survey: &router.SurveyCommand{Policy: p.Name, Kind: p.Kind}}
+		Actor: actorFor(ctx, agent), At: time.Now().UTC(), Survey: &router.SurveyCommand{Policy: p.Name, Kind: p.Kind}}
 	if err := s.router.Submit(ctx, cmd); err != nil {
 		return nil, err
 	}

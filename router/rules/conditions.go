@@ -87,6 +87,15 @@ func compileConditions(w *WhenSpec, re *regexp.Regexp, prog *vm.Program, hours m
 		states := w.SLA
 		out = append(out, func(e *evalCtx) bool { return slices.Contains(states, e.in.SLA) })
 	}
+	if len(w.Tags) > 0 {
+		tags := make([]string, len(w.Tags))
+		for j, t := range w.Tags {
+			tags[j] = strings.ToLower(strings.TrimSpace(t))
+		}
+		out = append(out, func(e *evalCtx) bool {
+			return slices.ContainsFunc(tags, func(t string) bool { return slices.Contains(e.in.Tags, t) })
+		})
+	}
 	return out
 }
 
@@ -127,7 +136,7 @@ func (e *evalCtx) runExpr(prog *vm.Program) bool {
 
 func newExprEnv(in *Input) *exprEnv {
 	m := in.Message
-	env := &exprEnv{Now: in.Now, Message: exprMessage{
+	env := &exprEnv{Now: in.Now, Conversation: exprConversation{Tags: in.Tags}, Message: exprMessage{
 		Channel: string(m.Channel), Account: m.Account, Kind: string(m.Kind), Subject: m.Subject,
 		Text: m.Text, Language: m.Language, From: m.From.Value, FromKind: m.From.Kind,
 		Metadata: m.Metadata, Attachments: len(m.Attachments),
@@ -139,6 +148,9 @@ func newExprEnv(in *Input) *exprEnv {
 			env.Customer.Identities = append(env.Customer.Identities, id.Kind+":"+id.Value)
 			env.Customer.Verified = env.Customer.Verified || id.Verified
 		}
+	}
+	if env.Conversation.Tags == nil {
+		env.Conversation.Tags = []string{}
 	}
 	if env.Message.Metadata == nil {
 		env.Message.Metadata = map[string]string{}

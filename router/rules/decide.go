@@ -40,6 +40,8 @@ type Input struct {
 	Conversation string
 	// SLA is the conversation's SLA state: "" (no policy), ok, warning or breached.
 	SLA string
+	// Tags are the conversation's tags; Priority its priority now.
+	Tags []string
 }
 
 // Decision is the outcome of routing one conversation.

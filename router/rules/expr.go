@@ -11,9 +11,14 @@ import (
 
 // exprEnv is what a rule's expression sees (docs/routing.md, "Expressions").
 type exprEnv struct {
-	Message  exprMessage  `expr:"message"`
-	Customer exprCustomer `expr:"customer"`
-	Now      time.Time    `expr:"now"`
+	Message      exprMessage      `expr:"message"`
+	Customer     exprCustomer     `expr:"customer"`
+	Conversation exprConversation `expr:"conversation"`
+	Now          time.Time        `expr:"now"`
+}
+
+type exprConversation struct {
+	Tags []string `expr:"tags"`
 }
 
 type exprMessage struct {
@@ -46,7 +51,7 @@ func compileExpr(src string) (*vm.Program, error) {
 
 // cleanExprMessage replaces Go type names in expr's messages with what the user wrote.
 func cleanExprMessage(msg string) string {
-	r := strings.NewReplacer("rules.exprMessage", "message", "rules.exprCustomer", "customer",
+	r := strings.NewReplacer("rules.exprMessage", "message", "rules.exprCustomer", "customer", "rules.exprConversation", "conversation",
 		"rules.exprEnv", "the environment")
 	return r.Replace(msg)
 }

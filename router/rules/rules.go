@@ -31,6 +31,7 @@ type Rules struct {
 	hours    map[string]*openingHours
 	sla      []*SLAPolicy
 	usesSLA  bool // a rule conditions on the SLA state
+	usesTags bool // a rule conditions on the conversation's tags
 	surveys  []*SurveyPolicy
 }
 
@@ -100,6 +101,10 @@ func DefaultRules(roster *Roster) *Rules {
 	c.out.Version = "builtin-" + roster.hash[:8]
 	return c.out
 }
+
+// UsesTags reports whether a rule conditions on the conversation's tags (a waiting
+// conversation whose tags change is then routed again).
+func (rs *Rules) UsesTags() bool { return rs != nil && rs.usesTags }
 
 // Roster is the roster the rules were checked against.
 func (rs *Rules) Roster() *Roster { return rs.roster }

@@ -179,6 +179,9 @@ func (c *rulesChecker) checkRule(r *RuleSpec, path string) *rule {
 	if len(r.When.SLA) > 0 {
 		c.out.usesSLA = true
 	}
+	if len(r.When.Tags) > 0 || strings.Contains(r.When.Expr, "conversation") {
+		c.out.usesTags = true
+	}
 	return &rule{name: r.Name, conds: conds, targets: c.checkTargets(r, path)}
 }
 
@@ -251,6 +254,11 @@ func (c *rulesChecker) checkWhen(w *WhenSpec, path string) []condition {
 	c.nonEmpty(path+".when.account", w.Account)
 	c.nonEmpty(path+".when.language", w.Language)
 	c.nonEmpty(path+".when.keywords", w.Keywords)
+	for j, t := range w.Tags {
+		if _, err := schema.NormalizeTag(t); err != nil {
+			c.errorf(fmt.Sprintf("%s.when.tags[%d]", path, j), "%v", err)
+		}
+	}
 	var re *regexp.Regexp
 	if w.Regex != "" {
 		var err error

@@ -79,11 +79,15 @@ type WhenSpec struct {
 	// SLA matches the conversation's SLA state: ok (clocks running within target), warning
 	// (a clock past its warning time) or breached (a clock past its target).
 	SLA []string `yaml:"sla"`
+	// Tags matches a conversation with any of these tags (set through the API or by a flow;
+	// a waiting conversation whose tags change is routed again).
+	Tags []string `yaml:"tags"`
 }
 
 func (w *WhenSpec) empty() bool {
 	return len(w.Channel) == 0 && len(w.Account) == 0 && len(w.Language) == 0 && len(w.Customer) == 0 &&
-		len(w.Keywords) == 0 && w.Regex == "" && w.BusinessHours == "" && w.OutsideBusinessHours == "" && w.Expr == "" && len(w.SLA) == 0
+		len(w.Keywords) == 0 && w.Regex == "" && w.BusinessHours == "" && w.OutsideBusinessHours == "" && w.Expr == "" && len(w.SLA) == 0 &&
+		len(w.Tags) == 0
 }
 
 // TargetSpec is where a matched conversation goes, in order: a target that times out hands

@@ -78,7 +78,7 @@ router:
 			out = e
 		}
 	}
-	if out == nil || out.Message.AgentID != "ann" || out.Actor != "agent:ann" {
+	if out == nil || out.Message.AgentID != "ann" || out.Actor != "agent:ann;token:ann-desk" {
 		t.Errorf("the reply through ann's token: %+v", out)
 	}
 }

@@ -1,0 +1,128 @@
+package app_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/router/rules"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+// Tags, priority and snooze through REST: each change is one event on the stream, the
+// snapshot carries them, a rule on tags routes a waiting conversation again, and a snooze
+// ends at its time (the JetStream schedule fires), when the customer writes, or by hand.
+func TestTagsPriorityAndSnooze(t *testing.T) {
+	cfg := routingConfig(t, `
+router:
+  agents: [{id: ann, skills: [general]}]
+`, `
+queues: {general: {skills: [general]}, vip: {skills: [general]}}
+rules:
+  - {name: vip, when: {tags: [vip]}, targets: [{queue: vip, priority: 5}]}
+  - {name: rest, targets: [{queue: general}]}
+`)
+	g := apptest.Start(t, cfg)
+	setPresence(t, g, "ann", rules.Away) // conversations wait
+	g.PostAPI("tr1", "triage@example.com", "hello")
+	conv := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventQueued))[0].ConversationID
+	post := func(method, path string, body any) (int, string) {
+		t.Helper()
+		st, b := g.Do(method, "/v1/conversations/"+conv+path, apptest.Token, body)
+		return st, string(b)
+	}
+	must := func(method, path string, body any) {
+		t.Helper()
+		if st, b := post(method, path, body); st != 202 {
+			t.Fatalf("%s %s: %d %s", method, path, st, b)
+		}
+	}
+	events := func(typ schema.EventType, n int) []*schema.Event {
+		t.Helper()
+		return ofType(waitFor(t, g, "sb.conv."+conv+".>", 10*time.Second, atLeast(n, typ)), typ)
+	}
+
+	// Tags: normalized, added once; the vip rule now matches, so the waiting conversation
+	// moves to vip with the rule's priority.
+	must("POST", "/tags", map[string]any{"add": []string{" VIP ", "Billing", "vip"}, "reason": "big account"})
+	tagged := events(schema.EventTagged, 1)[0]
+	if !slices.Equal(tagged.Triage.Tags, []string{"vip", "billing"}) || tagged.Reason != "big account" || !strings.HasPrefix(tagged.Actor, "agent:api;token:test") {
+		t.Fatalf("tagged: %+v %+v", tagged, tagged.Triage)
+	}
+	q := events(schema.EventQueued, 2)[1]
+	if q.Routing.Queue != "vip" || q.Routing.Priority != 5 || !strings.Contains(q.Reason, "tags now [vip billing]") {
+		t.Fatalf("re-routed on the tags: %+v %q", q.Routing, q.Reason)
+	}
+	must("POST", "/tags", map[string]any{"add": []string{"vip"}}) // changes nothing: no event
+	must("POST", "/tags", map[string]any{"remove": []string{"billing", "never-had"}})
+	if u := events(schema.EventUntagged, 1)[0]; !slices.Equal(u.Triage.Tags, []string{"billing"}) {
+		t.Fatalf("untagged: %+v", u.Triage)
+	}
+	if n := len(ofType(streamEvents(t, g, "sb.conv."+conv+".>"), schema.EventTagged)); n != 1 {
+		t.Fatalf("%d tagged events; adding a tag it has must record nothing", n)
+	}
+
+	// Priority by hand, and the waiting entry follows.
+	must("PUT", "/priority", map[string]any{"priority": 50})
+	if p := events(schema.EventPriorityChanged, 1)[0]; *p.Triage.Priority != 50 || p.Triage.PreviousPriority != 5 {
+		t.Fatalf("priority_changed: %+v", p.Triage)
+	}
+	var c schema.Conversation
+	apptest.Eventually(t, 5*time.Second, func() error {
+		getJSON(t, g, "/v1/conversations/"+conv, &c)
+		if c.Priority != 50 || !slices.Equal(c.Tags, []string{"vip"}) {
+			return fmt.Errorf("snapshot: priority %d tags %v", c.Priority, c.Tags)
+		}
+		return nil
+	})
+
+	// Snooze for a second: the schedule wakes it.
+	must("POST", "/snooze", map[string]any{"for": "1s"})
+	s := events(schema.EventSnoozed, 1)[0]
+	w := events(schema.EventWoken, 1)[0]
+	if w.Triage.Wake != schema.WakeTime || !w.Triage.Until.Equal(*s.Triage.Until) || w.At.Before(*s.Triage.Until) {
+		t.Fatalf("woken by the timer: %+v, snoozed until %v", w.Triage, s.Triage.Until)
+	}
+	// Until the customer writes.
+	must("POST", "/snooze", map[string]any{"until": time.Now().Add(time.Hour).Format(time.RFC3339)})
+	events(schema.EventSnoozed, 2)
+	getJSON(t, g, "/v1/conversations/"+conv, &c)
+	if c.SnoozedUntil == nil {
+		t.Fatal("snoozed_until is not in the snapshot")
+	}
+	g.PostAPI("tr2", "triage@example.com", "any news?")
+	if w := events(schema.EventWoken, 2)[1]; w.Triage.Wake != schema.WakeCustomer {
+		t.Fatalf("woken by the customer: %+v", w.Triage)
+	}
+	// By hand.
+	must("POST", "/snooze", map[string]any{"for": "1h"})
+	events(schema.EventSnoozed, 3)
+	must("POST", "/wake", nil)
+	if w := events(schema.EventWoken, 3)[2]; w.Triage.Wake != schema.WakeAgent {
+		t.Fatalf("woken by hand: %+v", w.Triage)
+	}
+
+	for _, c := range []struct {
+		method, path string
+		body         any
+		status       int
+		says         string
+	}{
+		{"POST", "/tags", map[string]any{"add": []string{"two words"}}, 400, `add[0]`},
+		{"POST", "/tags", map[string]any{}, 400, "give tags"},
+		{"PUT", "/priority", map[string]any{"priority": 2000}, 400, "0 to 1000"},
+		{"POST", "/snooze", map[string]any{"for": "1h", "until": "2030-01-01T00:00:00Z"}, 400, "not both"},
+		{"POST", "/snooze", map[string]any{"until": "2020-01-01T00:00:00Z"}, 400, "not in the future"},
+		{"POST", "/snooze", map[string]any{"for": "soon"}, 400, "positive duration"},
+	} {
+		if st, body := post(c.method, c.path, c.body); st != c.status || !strings.Contains(body, c.says) {
+			t.Errorf("%s %s %v: %d %s, want %d saying %q", c.method, c.path, c.body, st, body, c.status, c.says)
+		}
+	}
+	if st, body := g.Do("POST", "/v1/conversations/nope/tags", apptest.Token, map[string]any{"add": []string{"x"}}); st != 404 {
+		t.Errorf("tags of an unknown conversation: %d %s", st, body)
+	}
+}
