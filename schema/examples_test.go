@@ -59,7 +59,13 @@ func fullEvent() *schema.Event {
 		SLA:      &schema.SLAEvent{Policy: "vip", RulesVersion: "v1", Clock: *fullClock()},
 		Presence: &schema.PresenceSample{Agent: "a1", Status: "available", Load: 2, MaxLoad: 5, Reason: "shift", Sampled: true},
 		Webhook:  &schema.WebhookEvent{Subscription: "helpdesk", EventID: "evt_1", Seq: 7, Since: at, Error: "the receiver answered 503"},
-		Survey:   fullSurveyEvent()}
+		Survey:   fullSurveyEvent(),
+		Triage:   fullTriage()}
+}
+
+func fullTriage() *schema.Triage {
+	p := 50
+	return &schema.Triage{Tags: []string{"vip", "refund"}, Priority: &p, PreviousPriority: 5, Until: &at, Wake: schema.WakeCustomer}
 }
 
 func fullSurveyEvent() *schema.SurveyEvent {
@@ -92,7 +98,7 @@ func fullConversation() *schema.Conversation {
 		Queue: "billing", AgentID: "a1", Priority: 2, Messages: 4, LastSeq: 9, LastMessage: "msg_9",
 		OpenedAt: at, UpdatedAt: at, LastInbound: &at, ResolvedAt: &at, ThreadReason: "first message", QueuedAt: &at,
 		SLA:    &schema.SLAState{Policy: "vip", RulesVersion: "v1", Cycle: 1, Clocks: map[string]*schema.SLAClock{schema.SLANextResponse: fullClock()}},
-		Survey: fullSurveyState()}
+		Survey: fullSurveyState(), Tags: []string{"vip"}, SnoozedUntil: &at}
 }
 
 func fullSurveyState() *schema.SurveyState {

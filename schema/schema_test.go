@@ -232,12 +232,13 @@ func keys(m map[string]bool) []string {
 func TestEventTypesFromTheSchema(t *testing.T) {
 	got := schema.EventTypes()
 	for _, want := range []schema.EventType{schema.EventOpened, schema.EventMessage, schema.EventResolved, schema.EventDelivery, schema.EventAgentPresence,
-		schema.EventSurveyAnswered, schema.EventSLABreached, schema.EventCustomerMerged, schema.EventIdentityConflict} {
+		schema.EventSurveyAnswered, schema.EventSLABreached, schema.EventCustomerMerged, schema.EventIdentityConflict,
+		schema.EventTagged, schema.EventUntagged, schema.EventPriorityChanged, schema.EventSnoozed, schema.EventWoken} {
 		if !slices.Contains(got, want) {
 			t.Errorf("%s is not among %v", want, got)
 		}
 	}
-	if len(got) != 26 {
+	if len(got) != 31 {
 		t.Errorf("%d event types: %v", len(got), got)
 	}
 }

@@ -52,10 +52,10 @@ func NormalizeTag(tag string) (string, error) {
 	case len(t) > MaxTagLength:
 		return "", fmt.Errorf("tag %q is longer than %d bytes", tag, MaxTagLength)
 	}
-	if i := strings.IndexFunc(t, func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("-_.:/", r)
-	}); i >= 0 {
-		return "", fmt.Errorf("tag %q: %q is not allowed (letters, digits, - _ . : /)", tag, t[i:i+1])
+	for _, r := range t {
+		if !unicode.IsLetter(r) && !unicode.IsMark(r) && !unicode.IsDigit(r) && !strings.ContainsRune("-_.:/", r) {
+			return "", fmt.Errorf("tag %q: %q is not allowed (letters, digits, - _ . : /)", tag, r)
+		}
 	}
 	return t, nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
@@ -20,6 +22,7 @@ import (
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/insight"
+	"github.com/switchboardhq/switchboard/router/listing"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/router/webhooks"
 	"github.com/switchboardhq/switchboard/schema"
@@ -41,6 +44,7 @@ type API struct {
 	reports  *insight.Reports
 	webhooks *webhooks.Deliverer
 	reload   func(context.Context) (ConfigReload, error)
+	listing  *listing.Index
 	// heatmaps keeps the dashboard's 4-week heatmap a minute.
 	heatmaps heatmapCache
 }
@@ -97,6 +101,8 @@ type Options struct {
 	Logger     *zap.Logger
 	// Reports answers /v1/reports/* (nil: insight is off).
 	Reports *insight.Reports
+	// Listing answers GET /v1/conversations (nil: 503).
+	Listing *listing.Index
 	// Reload reloads the config file (POST /-/reload; nil: not offered).
 	Reload func(context.Context) (ConfigReload, error)
 	// Webhooks answers /v1/webhooks (nil: none).
@@ -109,7 +115,7 @@ func New(o Options) *API {
 		o.Logger = zap.NewNop()
 	}
 	s := &API{reads: o.Reads, router: o.Router, graph: o.Identities, events: o.Events, blobs: o.Blobs,
-		signals: o.Signals, log: o.Logger, reports: o.Reports, webhooks: o.Webhooks, reload: o.Reload}
+		signals: o.Signals, log: o.Logger, reports: o.Reports, webhooks: o.Webhooks, reload: o.Reload, listing: o.Listing}
 	s.SetCredentials(Config{Tokens: o.Tokens, JWT: o.JWT})
 	return s
 }
@@ -282,54 +288,95 @@ func (s *API) getCustomer(ctx context.Context, r *connectors.Request) (*connecto
 	return connectors.JSON(http.StatusOK, c), nil
 }
 
-// listConversations answers ?customer_id=&status=&limit= (limit default 100, max 1000).
-// Without customer_id it scans the conversations bucket: fine for operations, not a hot path.
+// listConversations answers GET /v1/conversations: filtered by status, queue, agent,
+// channel, customer_id, tag, snoozed and updated_since, newest (or, with order=oldest,
+// least recently) updated first, limit per page (default 100, at most 1000) and cursor for
+// the next page. It is served from the listing index (kept from the stream), and returns the
+// page's conversations as stored now.
 func (s *API) listConversations(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	q := r.HTTP.URL.Query()
-	limit, err := intParam(q.Get("limit"), 100, 1000, "limit")
+	q, err := listingQuery(r.HTTP.URL.Query())
 	if err != nil {
 		return nil, err
 	}
-	status := schema.ConversationStatus(q.Get("status"))
-	if status != "" && status != schema.ConversationOpen && status != schema.ConversationResolved {
-		return nil, connectors.BadField("status", "must be open or resolved")
+	if s.listing == nil {
+		return nil, &connectors.HTTPError{Status: http.StatusServiceUnavailable, Code: "no_listing", Message: "this gateway keeps no conversation listing"}
 	}
-	ids, err := s.conversationIDs(ctx, q.Get("customer_id"))
+	if err := s.listing.Wait(ctx, 2*time.Second); err != nil {
+		return nil, &connectors.HTTPError{Status: http.StatusServiceUnavailable, Code: "listing_not_ready",
+			Message: fmt.Sprintf("%v (at stream sequence %d, %d conversations so far); retry shortly", err, s.listing.Position(), s.listing.Len())}
+	}
+	page, err := s.listing.Query(q)
+	if errors.Is(err, listing.ErrBadCursor) {
+		return nil, connectors.BadField("cursor", "%v", err)
+	}
 	if err != nil {
 		return nil, err
 	}
-	out := []*schema.Conversation{}
-	for _, id := range ids {
-		c, _, err := s.reads.Conversation(ctx, id)
-		if err != nil {
-			continue
-		}
-		if status == "" || c.Status == status {
+	convs := make([]*schema.Conversation, len(page.Entries))
+	var g errgroup.Group
+	g.SetLimit(16)
+	for i, e := range page.Entries {
+		g.Go(func() error {
+			c, _, err := s.reads.Conversation(ctx, e.ID)
+			if errors.Is(err, kernel.ErrNotFound) {
+				return nil // in the stream, not (yet, or any more) stored
+			}
+			convs[i] = c
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]*schema.Conversation, 0, len(convs))
+	for _, c := range convs {
+		if c != nil {
 			out = append(out, c)
 		}
-		if len(out) == limit {
-			break
-		}
 	}
-	return connectors.JSON(http.StatusOK, map[string]any{"conversations": out}), nil
+	body := map[string]any{"conversations": out}
+	if page.Next != "" {
+		body["next_cursor"] = page.Next
+	}
+	return connectors.JSON(http.StatusOK, body), nil
 }
 
-func (s *API) conversationIDs(ctx context.Context, customerID string) ([]string, error) {
-	if customerID != "" {
-		c, _, err := s.reads.Customer(ctx, customerID)
-		if errors.Is(err, kernel.ErrNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		ids := make([]string, len(c.Conversations))
-		for i, id := range c.Conversations { // newest first
-			ids[len(ids)-1-i] = id
-		}
-		return ids, nil
+// listingQuery reads the listing's query parameters.
+func listingQuery(v url.Values) (listing.Query, error) {
+	var q listing.Query
+	var err error
+	if q.Limit, err = intParam(v.Get("limit"), 100, 1000, "limit"); err != nil || q.Limit < 1 {
+		return q, connectors.BadField("limit", "must be an integer between 1 and 1000")
 	}
-	return s.reads.ConversationIDs(ctx)
+	q.Status = schema.ConversationStatus(v.Get("status"))
+	if q.Status != "" && q.Status != schema.ConversationOpen && q.Status != schema.ConversationResolved {
+		return q, connectors.BadField("status", "must be open or resolved")
+	}
+	q.Queue, q.Agent, q.Channel, q.Customer = v.Get("queue"), v.Get("agent"), schema.Channel(v.Get("channel")), v.Get("customer_id")
+	if t := v.Get("tag"); t != "" {
+		if q.Tag, err = schema.NormalizeTag(t); err != nil {
+			return q, connectors.BadField("tag", "%v", err)
+		}
+	}
+	switch q.Snoozed = v.Get("snoozed"); q.Snoozed {
+	case "", "true", "false":
+	default:
+		return q, connectors.BadField("snoozed", "must be true or false")
+	}
+	if since := v.Get("updated_since"); since != "" {
+		if q.UpdatedSince, err = time.Parse(time.RFC3339, since); err != nil {
+			return q, connectors.BadField("updated_since", "an RFC 3339 time such as 2026-12-01T00:00:00Z")
+		}
+	}
+	switch v.Get("order") {
+	case "", "newest":
+	case "oldest":
+		q.Oldest = true
+	default:
+		return q, connectors.BadField("order", "must be newest or oldest")
+	}
+	q.Cursor = v.Get("cursor")
+	return q, nil
 }
 
 func intParam(v string, def, maxV int, name string) (int, error) {

@@ -29,7 +29,10 @@ type Case struct {
 	// anything queued there waits behind them).
 	Waiting       map[string]int `yaml:"waiting"`
 	PreviousAgent string         `yaml:"previous_agent"`
-	Expect        CaseExpect     `yaml:"expect"`
+	// Tags are the conversation's tags (as when a tagged waiting conversation is routed
+	// again).
+	Tags   []string   `yaml:"tags"`
+	Expect CaseExpect `yaml:"expect"`
 }
 
 // CaseMessage is the message of a case.
@@ -128,6 +131,9 @@ func runCase(c *Case, rs *Rules, defAt string) (*CaseResult, error) {
 		Text: c.Message.Text, Language: c.Message.Language, Metadata: c.Message.Metadata, ReceivedAt: at}
 	cust := &schema.Customer{ID: "cus_case", Name: c.Customer.Name, ExternalID: c.Customer.ExternalID, Attributes: c.Customer.Attributes}
 	in := &Input{Message: m, Customer: cust, Now: at, PreviousAgent: c.PreviousAgent, PreviousAt: at}
+	for _, t := range c.Tags {
+		in.Tags = append(in.Tags, strings.ToLower(strings.TrimSpace(t)))
+	}
 	d := rs.Decide(in, view)
 	res := &CaseResult{Name: c.Name, Decision: d}
 	want := c.Expect

@@ -3,6 +3,8 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -378,5 +380,46 @@ default_queue: general
 	_, err = ParseRules("rules.yaml", src, closed)
 	if err == nil || !strings.Contains(err.Error(), `rules.yaml:3:22: queues.billing.skills[0]: unknown skill "billing": no agent in router.agents has it`) {
 		t.Fatalf("closed roster: %v", err)
+	}
+}
+
+// Rules on the conversation's tags: the tags condition (any of, case-insensitive) and
+// conversation.tags in an expression, through `rules test` cases.
+func TestRulesOnTags(t *testing.T) {
+	rs, err := ParseRules("rules.yaml", []byte(`
+queues: {vip: {skills: [general]}, refunds: {skills: [general]}, general: {skills: [general]}}
+rules:
+  - {name: vip, when: {tags: [VIP, gold]}, targets: [{queue: vip}]}
+  - {name: refunds, when: {expr: '"refund" in conversation.tags && message.channel == "email"'}, targets: [{queue: refunds}]}
+  - {name: rest, targets: [{queue: general}]}
+`), testRoster())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rs.UsesTags() {
+		t.Fatal("UsesTags is false")
+	}
+	path := filepath.Join(t.TempDir(), "cases.yaml")
+	if err := os.WriteFile(path, []byte(`
+cases:
+  - {name: untagged, message: {channel: email, text: hi}, expect: {queue: general}}
+  - {name: gold, tags: [Gold], message: {channel: email, text: hi}, expect: {queue: vip}}
+  - {name: refund by email, tags: [refund], message: {channel: email, text: hi}, expect: {queue: refunds}}
+  - {name: refund by sms, tags: [refund], message: {channel: sms, text: hi}, expect: {queue: general}}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunCaseFile(path, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if !r.OK() {
+			t.Errorf("case %s: %v", r.Name, r.Failures)
+		}
+	}
+	_, err = ParseRules("rules.yaml", []byte("queues: {q: {}}\nrules: [{name: x, when: {tags: [\"two words\"]}, targets: [{queue: q}]}]\n"), testRoster())
+	if err == nil || !strings.Contains(err.Error(), `rules[0].when.tags[0]: tag "two words"`) {
+		t.Fatalf("a bad tag: %v", err)
 	}
 }

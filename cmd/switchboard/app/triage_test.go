@@ -126,3 +126,85 @@ rules:
 		t.Errorf("tags of an unknown conversation: %d %s", st, body)
 	}
 }
+
+// GET /v1/conversations through the gateway: filters on what the stream says (tags,
+// agent, queue, channel, status, snooze, time), both orders, and cursor paging that visits
+// each conversation once; bad parameters are 400s.
+func TestListingConversations(t *testing.T) {
+	cfg := routingConfig(t, `
+router:
+  agents: [{id: ann, skills: [general]}]
+`, `
+queues: {general: {skills: [general]}}
+default_queue: general
+`)
+	g := apptest.Start(t, cfg)
+	start := time.Now().UTC().Add(-time.Second)
+	var convs []string
+	for i := range 5 {
+		g.PostAPI(fmt.Sprintf("ls%d", i), fmt.Sprintf("lister%d@example.com", i), "hello")
+		convs = append(convs, ofType(waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(i+1, schema.EventOpened)), schema.EventOpened)[i].ConversationID)
+	}
+	setPresence(t, g, "ann", rules.Available) // the dispatcher assigns the oldest waiting ones
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(5, schema.EventAssigned))
+	if st, b := g.Do("POST", "/v1/conversations/"+convs[1]+"/tags", apptest.Token, map[string]any{"add": []string{"refund"}}); st != 202 {
+		t.Fatalf("tag: %d %s", st, b)
+	}
+	if st, b := g.Do("POST", "/v1/conversations/"+convs[3]+"/resolve", apptest.Token, nil); st != 202 {
+		t.Fatalf("resolve: %d %s", st, b)
+	}
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventResolved))
+	list := func(query string) ([]string, string) {
+		t.Helper()
+		var out struct {
+			Conversations []schema.Conversation `json:"conversations"`
+			Next          string                `json:"next_cursor"`
+		}
+		getJSON(t, g, "/v1/conversations?"+query, &out)
+		ids := make([]string, len(out.Conversations))
+		for i, c := range out.Conversations {
+			ids[i] = c.ID
+		}
+		return ids, out.Next
+	}
+	eventually := func(query string, want []string) {
+		t.Helper()
+		apptest.Eventually(t, 5*time.Second, func() error {
+			if got, _ := list(query); !slices.Equal(got, want) {
+				return fmt.Errorf("?%s: %v, want %v", query, got, want)
+			}
+			return nil
+		})
+	}
+	eventually("tag=REFUND", []string{convs[1]})
+	eventually("status=resolved", []string{convs[3]})
+	// Assigned in waiting order (0 to 4), then 1 tagged and 3 resolved: updated in that order.
+	eventually("agent=ann&status=open&channel=api&order=oldest", []string{convs[0], convs[2], convs[4], convs[1]})
+	eventually("queue=general&status=open", []string{convs[1], convs[4], convs[2], convs[0]})
+	eventually("tag=none", []string{})
+	eventually("updated_since="+time.Now().UTC().Add(time.Hour).Format(time.RFC3339), []string{})
+	if got, _ := list("updated_since=" + start.Format(time.RFC3339)); len(got) != 5 {
+		t.Fatalf("updated since the start: %v", got)
+	}
+
+	// Paging one at a time visits each once, in order.
+	all, _ := list("")
+	var paged []string
+	cursor := ""
+	for range 10 {
+		ids, next := list("limit=2&cursor=" + cursor)
+		paged = append(paged, ids...)
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	if len(all) != 5 || !slices.Equal(paged, all) {
+		t.Fatalf("paged %v, all %v", paged, all)
+	}
+	for _, q := range []string{"cursor=zzz", "status=waiting", "order=up", "snoozed=maybe", "updated_since=yesterday", "limit=0", "tag=a%20b"} {
+		if st, body := g.Do("GET", "/v1/conversations?"+q, apptest.Token, nil); st != 400 {
+			t.Errorf("?%s: %d %s, want 400", q, st, body)
+		}
+	}
+}

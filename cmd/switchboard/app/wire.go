@@ -24,6 +24,7 @@ import (
 	"github.com/switchboardhq/switchboard/router"
 	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/insight"
+	"github.com/switchboardhq/switchboard/router/listing"
 	"github.com/switchboardhq/switchboard/router/rest"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/router/webhooks"
@@ -45,6 +46,8 @@ type wiring struct {
 	insight     *insight.Projection
 	reports     *insight.Reports
 	webhooks    *webhooks.Deliverer
+	listing     *listing.Index
+	listingJS   jetstream.JetStream // the listing's own connection (a long replay at start)
 }
 
 // wire builds the host services, the connectors and the stages. Connectors are listed here
@@ -108,9 +111,13 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 		Conversation: w.router.Store().Conversation, Metrics: webhooks.NewMetrics(a.reg), Logger: a.log.Named("webhooks")}); err != nil {
 		return nil, err
 	}
+	w.listing = listing.New()
+	if w.listingJS, err = a.stageJS("listing"); err != nil {
+		return nil, err
+	}
 	w.rest = rest.New(rest.Options{Reads: w.router.Store(), Router: w.router, Identities: w.graph,
 		Events: streams.NewReader(a.js), Blobs: blobs, Signals: w.host.Signals, Tokens: a.cfg.REST.Tokens, JWT: a.cfg.REST.JWT, Logger: a.log.Named("rest"),
-		Reports: w.reports, Webhooks: w.webhooks, Reload: a.Reload})
+		Reports: w.reports, Webhooks: w.webhooks, Reload: a.Reload, Listing: w.listing})
 	a.reg.MustRegister(pipeline.NewLagCollector(a.js, func() []pipeline.ConsumerRef {
 		refs := append(w.ingest.Consumers(), w.router.Consumers()...)
 		return append(refs, w.dispatcher.Consumers()...)
@@ -264,6 +271,7 @@ func (a *App) startWorkers(w *wiring) {
 	for name, run := range map[string]func(context.Context) error{
 		"ingest": w.ingest.Run, "router": w.router.Run, "outbound": w.dispatcher.Run, "identities": w.graph.WatchOwners,
 		"insight": w.runInsight, "webhooks": w.webhooks.Run,
+		"listing": func(ctx context.Context) error { return w.listing.Follow(ctx, w.listingJS, a.log.Named("listing")) },
 	} {
 		a.workers.Add(1)
 		go func() {
