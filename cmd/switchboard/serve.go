@@ -38,7 +38,7 @@ func runServe(ctx context.Context, args []string) error {
 	defer func() { _ = log.Sync() }()
 	limitMemory(cfg.MemoryLimit.Or(0), log)
 	go releaseMemory(ctx)
-	if len(cfg.REST.Tokens) == 0 && !cfg.REST.JWT.Key.IsSet() {
+	if len(cfg.REST.Tokens) == 0 && !cfg.REST.JWT.Key.IsSet() && cfg.REST.JWT.JWKSURL == "" {
 		log.Warn("rest.tokens is empty: the REST API is open to anyone who can reach http.listen")
 	}
 	err = app.Run(ctx, app.Options{Config: cfg, ConfigPath: *configPath, HTTPAddr: *httpAddr, NATSAddr: *natsAddr, DataDir: *dataDir, Logger: log})

@@ -2,7 +2,9 @@ package rest
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
+	"time"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
 )
@@ -15,14 +17,21 @@ type Config struct {
 	JWT JWTConfig `yaml:"jwt"`
 }
 
-// JWTConfig accepts JSON Web Tokens signed by the helpdesk with a shared key (HS256): sub
-// names the agent, scope lists the scopes (space-separated, as OAuth writes them), exp is
-// required; iss and aud are checked when set here.
+// JWTConfig accepts JSON Web Tokens signed by the helpdesk, with a shared key (HS256) or a
+// key of its JWKS (RS256, ES256, EdDSA, …): sub names the agent, scope lists the scopes
+// (space-separated, as OAuth writes them), exp is required; iss and aud are checked when set
+// here.
 type JWTConfig struct {
-	// The shared HMAC key; unset: JWTs are not accepted.
-	Key      cfg.Secret `yaml:"key" example:"{env: HELPDESK_JWT_KEY}"`
-	Issuer   string     `yaml:"issuer" example:"https://helpdesk.example.com"`
-	Audience string     `yaml:"audience" example:"switchboard"`
+	// The shared HMAC key (HS256); unset: HMAC-signed JWTs are not accepted.
+	Key cfg.Secret `yaml:"key" example:"{env: HELPDESK_JWT_KEY}"`
+	// The helpdesk's JSON Web Key Set (its public keys, chosen by kid); unset: only the HMAC
+	// key. Use https outside of tests.
+	JWKSURL string `yaml:"jwks_url" example:"https://helpdesk.example.com/.well-known/jwks.json"`
+	// How often the JWKS is read again (a token naming an unknown key id also reads it, at
+	// most once a minute).
+	JWKSRefresh cfg.Duration `yaml:"jwks_refresh" default:"1h"`
+	Issuer      string       `yaml:"issuer" example:"https://helpdesk.example.com"`
+	Audience    string       `yaml:"audience" example:"switchboard"`
 }
 
 // Token is one helpdesk's bearer token.
@@ -48,6 +57,19 @@ const (
 // has reports whether the token carries scope (every scope when none is listed).
 func (t Token) has(scope string) bool {
 	return len(t.Scopes) == 0 || slices.Contains(t.Scopes, scope)
+}
+
+// Validate checks the JWKS address.
+func (j *JWTConfig) Validate(ck *cfg.Checker) {
+	if j.JWKSURL == "" {
+		return
+	}
+	if u, err := url.Parse(j.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		ck.Errorf("jwks_url", "must be an http(s) URL")
+	}
+	if j.JWKSRefresh != 0 && j.JWKSRefresh.D() < time.Minute {
+		ck.Errorf("jwks_refresh", "must be at least 1m")
+	}
 }
 
 // Validate checks that every token has a unique name and a value.

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/MicahParks/keyfunc/v3"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -39,7 +40,7 @@ type API struct {
 	blobs   connectors.BlobStore
 	signals connectors.Signals
 	// creds are rest.tokens and rest.jwt, swapped whole by a config reload.
-	creds    atomic.Pointer[Config]
+	creds    atomic.Pointer[credentials]
 	log      *zap.Logger
 	reports  *insight.Reports
 	webhooks *webhooks.Deliverer
@@ -122,10 +123,35 @@ func New(o Options) *API {
 
 // SetCredentials swaps in new tokens and JWT settings (a config reload): requests after it
 // are checked against them.
-func (s *API) SetCredentials(c Config) { s.creds.Store(&c) }
+// A JWKS that cannot be reached keeps JWTs it would sign refused until it can be.
+func (s *API) SetCredentials(c Config) {
+	next := &credentials{Config: c}
+	if c.JWT.JWKSURL != "" {
+		next.jwks, next.stop = newJWKS(c.JWT, s.log)
+	}
+	if old := s.creds.Swap(next); old != nil && old.stop != nil {
+		old.stop()
+	}
+}
+
+// Close stops refreshing the JWKS.
+func (s *API) Close() {
+	if c := s.creds.Load(); c != nil && c.stop != nil {
+		c.stop()
+	}
+}
+
+// credentials are rest.tokens and rest.jwt in force, with the JWKS they name.
+type credentials struct {
+	Config
+	jwks keyfunc.Keyfunc
+	stop func()
+}
 
 // open reports whether the API takes requests without a token (none configured).
-func (c *Config) open() bool { return len(c.Tokens) == 0 && !c.JWT.Key.IsSet() }
+func (c *credentials) open() bool {
+	return len(c.Tokens) == 0 && !c.JWT.Key.IsSet() && c.JWT.JWKSURL == ""
+}
 
 const restChannel = schema.Channel("rest")
 
@@ -191,7 +217,7 @@ func (s *API) token(got string) (Token, bool) {
 			return t, true
 		}
 	}
-	return jwtToken(&c.JWT, got)
+	return jwtToken(c, got)
 }
 
 type tokenKey struct{}

@@ -249,6 +249,9 @@ func (a *App) shutdown(ctx context.Context) error {
 	}
 	phase("stop intake", a.stopIntake)
 	phase("stop workers", a.stopProcessing)
+	if a.w != nil && a.w.rest != nil {
+		a.w.rest.Close() // the JWKS refresh
+	}
 	for _, nc := range append(a.extra, a.nc) {
 		if nc == nil {
 			continue
