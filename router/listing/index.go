@@ -27,7 +27,6 @@ type Entry struct {
 	Channels []schema.Channel
 	Tags     []string
 	Snoozed  bool
-	Opened   time.Time
 	Updated  time.Time
 }
 
@@ -44,7 +43,8 @@ type Index struct {
 	mu     sync.RWMutex
 	byID   map[string]*Entry
 	order  *btree.BTreeG[*Entry]
-	sets   [numDims]map[string]map[*Entry]struct{} // customer, agent, tag → entries
+	sets   [numDims]map[string]map[*Entry]struct{} // agent, tag → entries
+	byCust map[string][]*Entry                     // customer → entries (a handful each)
 	intern map[string]string                       // queue, agent, tag and channel names
 	pos    uint64                                  // the last stream sequence applied
 
@@ -52,17 +52,18 @@ type Index struct {
 	readyOnce sync.Once
 }
 
-// The dimensions with a set of entries per value (the selective filters).
+// The dimensions with a set of entries per value (the selective filters; customers have
+// a slice each).
 const (
-	dimCustomer = iota
-	dimAgent
+	dimAgent = iota
 	dimTag
 	numDims
 )
 
 // New returns an empty index.
 func New() *Index {
-	ix := &Index{byID: map[string]*Entry{}, order: btree.NewG(32, less), intern: map[string]string{}, ready: make(chan struct{})}
+	ix := &Index{byID: map[string]*Entry{}, byCust: map[string][]*Entry{}, order: btree.NewG(32, less), intern: map[string]string{},
+		ready: make(chan struct{})}
 	for d := range ix.sets {
 		ix.sets[d] = map[string]map[*Entry]struct{}{}
 	}
@@ -134,15 +135,22 @@ func (ix *Index) Apply(seq uint64, ev *schema.Event) {
 		if ev.Type != schema.EventOpened {
 			return // opened before the stream's first kept event
 		}
-		e = &Entry{ID: ev.ConversationID, Status: schema.ConversationOpen, Opened: ev.At, Updated: ev.At}
+		e = &Entry{ID: ev.ConversationID, Status: schema.ConversationOpen, Updated: ev.At}
 		ix.byID[e.ID] = e
 	} else {
 		ix.order.Delete(e)
 	}
 	if ev.CustomerID != "" && ev.CustomerID != e.Customer {
-		ix.remove(dimCustomer, e.Customer, e)
+		if e.Customer != "" {
+			list := slices.DeleteFunc(ix.byCust[e.Customer], func(x *Entry) bool { return x == e })
+			if len(list) == 0 {
+				delete(ix.byCust, e.Customer)
+			} else {
+				ix.byCust[e.Customer] = list
+			}
+		}
 		e.Customer = strings.Clone(ev.CustomerID)
-		ix.add(dimCustomer, e.Customer, e)
+		ix.byCust[e.Customer] = append(ix.byCust[e.Customer], e)
 	}
 	ix.fold(e, ev)
 	if ev.At.After(e.Updated) {
@@ -256,8 +264,8 @@ func (ix *Index) Query(q Query) (Page, error) {
 			(q.Snoozed == "" || e.Snoozed == (q.Snoozed == "true")) && !e.Updated.Before(q.UpdatedSince)
 	}
 	var out []*Entry
-	if set, ok := ix.candidates(q); ok && len(set) <= sortedSetMax {
-		for e := range set {
+	if set, ok := ix.candidates(q); ok {
+		for _, e := range set {
 			if match(e) && (after == nil || (q.Oldest && less(after, e)) || (!q.Oldest && less(e, after))) {
 				out = append(out, e)
 			}
@@ -271,7 +279,7 @@ func (ix *Index) Query(q Query) (Page, error) {
 		if len(out) > q.Limit+1 {
 			out = out[:q.Limit+1]
 		}
-	} else if !ok || set != nil {
+	} else {
 		ix.walk(q, after, match, func(e *Entry) bool {
 			out = append(out, e)
 			return len(out) <= q.Limit
@@ -281,11 +289,11 @@ func (ix *Index) Query(q Query) (Page, error) {
 }
 
 // candidates is the smallest set among the selective filters given (ok false: none given;
-// a nil set with ok: a value nobody has).
-func (ix *Index) candidates(q Query) (map[*Entry]struct{}, bool) {
+// an empty list with ok: a value nobody has).
+func (ix *Index) candidates(q Query) ([]*Entry, bool) {
 	var best map[*Entry]struct{}
 	given := false
-	for d, v := range map[int]string{dimCustomer: q.Customer, dimAgent: q.Agent, dimTag: q.Tag} {
+	for d, v := range map[int]string{dimAgent: q.Agent, dimTag: q.Tag} {
 		if v == "" {
 			continue
 		}
@@ -298,7 +306,20 @@ func (ix *Index) candidates(q Query) (map[*Entry]struct{}, bool) {
 		}
 		given = true
 	}
-	return best, given
+	if q.Customer != "" {
+		list := ix.byCust[q.Customer]
+		if !given || len(list) <= len(best) {
+			return list, true
+		}
+	}
+	if !given || len(best) > sortedSetMax {
+		return nil, false
+	}
+	list := make([]*Entry, 0, len(best))
+	for e := range best {
+		list = append(list, e)
+	}
+	return list, true
 }
 
 // walk visits matching entries in the query's order, after the cursor, until fn says stop.

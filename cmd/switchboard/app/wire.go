@@ -112,6 +112,10 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 		return nil, err
 	}
 	w.listing = listing.New()
+	a.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_listing_conversations",
+		Help: "Conversations in this instance's listing index (GET /v1/conversations)."}, func() float64 { return float64(w.listing.Len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "switchboard_listing_position",
+			Help: "The last SB_CONVERSATIONS sequence the listing index has applied."}, func() float64 { return float64(w.listing.Position()) }))
 	if w.listingJS, err = a.stageJS("listing"); err != nil {
 		return nil, err
 	}
