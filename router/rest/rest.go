@@ -531,31 +531,7 @@ func agentOr(id string) string {
 // command answers POST /v1/conversations/{id}/resolve and /reopen ({"reason": "..."}).
 func (s *API) command(typ router.CommandType) connectors.HandlerFunc {
 	return func(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-		id := r.PathValue("id")
-		conv, err := s.conversation(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		var b struct {
-			Reason  string `json:"reason"`
-			AgentID string `json:"agent_id"`
-		}
-		if len(r.Body) > 0 {
-			if err := decodeJSON(r, &b); err != nil {
-				return nil, err
-			}
-		}
-		agent, err := actingAgent(ctx, b.AgentID)
-		if err != nil {
-			return nil, err
-		}
-		cmdID := commandID(r, string(typ), conv.ID)
-		cmd := &router.Command{ID: cmdID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
-			Actor: actorFor(ctx, agent), Reason: b.Reason, At: time.Now().UTC()}
-		if err := s.router.Submit(ctx, cmd); err != nil {
-			return nil, err
-		}
-		return connectors.JSON(http.StatusAccepted, map[string]string{"command_id": cmdID, "conversation_id": conv.ID}), nil
+		return s.submitCommand(ctx, r, typ, nil)
 	}
 }
 

@@ -22,7 +22,8 @@ func (s *API) triageEndpoints(ep func(method, path string, h connectors.HandlerF
 	}
 }
 
-// triageBody is the body of the triage commands; each takes the fields it needs.
+// triageBody is the body of the conversation commands (resolve, reopen, tags, priority,
+// snooze, wake); each takes the fields it needs.
 type triageBody struct {
 	Add      []string `json:"add"`
 	Remove   []string `json:"remove"`
@@ -33,8 +34,9 @@ type triageBody struct {
 	AgentID  string   `json:"agent_id"`
 }
 
-// submitTriage sends a triage command for the conversation in the path: 202 once durable.
-func (s *API) submitTriage(ctx context.Context, r *connectors.Request, typ router.CommandType, fill func(*schema.Conversation, *triageBody, *router.Command) error) (*connectors.Response, error) {
+// submitCommand sends a command for the conversation in the path (fill, when set, checks
+// the body and completes the command): 202 once durable.
+func (s *API) submitCommand(ctx context.Context, r *connectors.Request, typ router.CommandType, fill func(*schema.Conversation, *triageBody, *router.Command) error) (*connectors.Response, error) {
 	conv, err := s.conversation(ctx, r.PathValue("id"))
 	if err != nil {
 		return nil, err
@@ -52,8 +54,10 @@ func (s *API) submitTriage(ctx context.Context, r *connectors.Request, typ route
 	cmdID := commandID(r, string(typ), conv.ID)
 	cmd := &router.Command{ID: cmdID, Type: typ, ConversationID: conv.ID, CustomerID: conv.CustomerID,
 		Actor: actorFor(ctx, agent), Reason: b.Reason, At: time.Now().UTC()}
-	if err := fill(conv, &b, cmd); err != nil {
-		return nil, err
+	if fill != nil {
+		if err := fill(conv, &b, cmd); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.router.Submit(ctx, cmd); err != nil {
 		return nil, err
@@ -76,7 +80,7 @@ func normalizeTags(field string, tags []string) ([]string, error) {
 // postTags answers POST /v1/conversations/{id}/tags {"add": [...], "remove": [...]}: tagged
 // and untagged events (tags are lower-cased; at most 50 per conversation).
 func (s *API) postTags(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	return s.submitTriage(ctx, r, router.CommandTag, func(conv *schema.Conversation, b *triageBody, cmd *router.Command) error {
+	return s.submitCommand(ctx, r, router.CommandTag, func(conv *schema.Conversation, b *triageBody, cmd *router.Command) error {
 		if len(b.Add)+len(b.Remove) == 0 {
 			return connectors.BadField("add", "give tags to add or remove")
 		}
@@ -109,7 +113,7 @@ func (s *API) postTags(ctx context.Context, r *connectors.Request) (*connectors.
 // priority_changed event; a waiting conversation moves in its line at once. The priority
 // holds until the conversation is routed again (an escalation, a transfer, a reopening).
 func (s *API) putPriority(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	return s.submitTriage(ctx, r, router.CommandPriority, func(conv *schema.Conversation, b *triageBody, cmd *router.Command) error {
+	return s.submitCommand(ctx, r, router.CommandPriority, func(conv *schema.Conversation, b *triageBody, cmd *router.Command) error {
 		if b.Priority == nil || *b.Priority < 0 || *b.Priority > 1000 {
 			return connectors.BadField("priority", "is required: 0 to 1000 (higher is served first)")
 		}
@@ -127,7 +131,7 @@ const maxSnooze = 366 * 24 * time.Hour
 // postSnooze answers POST /v1/conversations/{id}/snooze {"until": RFC 3339} or {"for": "4h"}:
 // a snoozed event; it wakes then (woken), or when the customer writes, or by POST …/wake.
 func (s *API) postSnooze(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	return s.submitTriage(ctx, r, router.CommandSnooze, func(conv *schema.Conversation, b *triageBody, cmd *router.Command) error {
+	return s.submitCommand(ctx, r, router.CommandSnooze, func(conv *schema.Conversation, b *triageBody, cmd *router.Command) error {
 		now := time.Now()
 		var until time.Time
 		switch {
@@ -164,5 +168,5 @@ func (s *API) postSnooze(ctx context.Context, r *connectors.Request) (*connector
 // postWake answers POST /v1/conversations/{id}/wake: a woken event (nothing if it is not
 // snoozed).
 func (s *API) postWake(ctx context.Context, r *connectors.Request) (*connectors.Response, error) {
-	return s.submitTriage(ctx, r, router.CommandWake, func(*schema.Conversation, *triageBody, *router.Command) error { return nil })
+	return s.submitCommand(ctx, r, router.CommandWake, nil)
 }
