@@ -1,0 +1,77 @@
+// Package flows holds decision-tree flows as code (issue 16): the YAML file's shape, its
+// checks (every problem with file:line:col, loops that never wait for the customer), and the
+// engine that runs a flow one customer message at a time as a pure state machine — state and
+// an answer in, the bot's messages, the step events and the next state out. The router keeps
+// the state in JetStream and renders the messages per channel; that wiring is not built yet.
+package flows
+
+import "github.com/switchboardhq/switchboard/configs/cfg"
+
+// FileSpec is the YAML shape of a flows file.
+type FileSpec struct {
+	Flows map[string]*FlowSpec `yaml:"flows"`
+	// Handoff are the words with which a customer asks for a person at any step (matched
+	// like answers). Default: agent, human, person, temsilci.
+	Handoff []string `yaml:"handoff_keywords"`
+}
+
+// FlowSpec is one flow: named steps and the first one.
+type FlowSpec struct {
+	Start string               `yaml:"start"`
+	Steps map[string]*StepSpec `yaml:"steps"`
+	// MaxSteps bounds the steps one conversation may take in the flow (default 50): past it
+	// the conversation is handed off.
+	MaxSteps int `yaml:"max_steps"`
+	// Handoff is the queue the customer asking for a person, the step budget or repeated
+	// invalid answers hand off to (default: routing decides).
+	Handoff string `yaml:"handoff_queue"`
+}
+
+// StepSpec is one step. Exactly one of say, ask, branch, set, handoff, resolve is given.
+type StepSpec struct {
+	// Say sends a message and goes on to Next.
+	Say string `yaml:"say"`
+	// Ask sends a question and waits for the answer: one of Options, or free text checked by
+	// Validate and saved under Save.
+	Ask      string        `yaml:"ask"`
+	Options  []*OptionSpec `yaml:"options"`
+	Validate string        `yaml:"validate"` // number, email, phone, date, or a regex
+	Save     string        `yaml:"save"`
+	// Retries is how many invalid answers get Reprompt before OnInvalid (default 2).
+	Retries   int    `yaml:"retries"`
+	Reprompt  string `yaml:"reprompt"`
+	OnInvalid string `yaml:"on_invalid"`
+	// Timeout is how long the question waits; then OnTimeout.
+	Timeout   cfg.Duration `yaml:"timeout"`
+	OnTimeout string       `yaml:"on_timeout"`
+	// Branch goes to the first case whose When holds (a case without When always holds).
+	Branch []*CaseSpec `yaml:"branch"`
+	// Set stores variables and goes on to Next.
+	Set map[string]string `yaml:"set"`
+	// Handoff ends the flow: the conversation goes to a queue with the answers attached.
+	Handoff *HandoffSpec `yaml:"handoff"`
+	// Resolve ends the flow: the customer's need was met without an agent (contained).
+	Resolve string `yaml:"resolve"`
+	Next    string `yaml:"next"`
+}
+
+// OptionSpec is one answer of a question: shown as Label, accepted as its number, its label
+// or its value (a button's payload).
+type OptionSpec struct {
+	Label string `yaml:"label"`
+	Value string `yaml:"value"`
+	Next  string `yaml:"next"`
+}
+
+// CaseSpec is one case of a branch: When compares a variable (`answers.topic == billing`,
+// `!=`, or a bare variable for "is set").
+type CaseSpec struct {
+	When string `yaml:"when"`
+	Next string `yaml:"next"`
+}
+
+// HandoffSpec is where a hand-off goes.
+type HandoffSpec struct {
+	Queue  string `yaml:"queue"`
+	Reason string `yaml:"reason"`
+}
