@@ -36,6 +36,7 @@ func commands() []command {
 		{"serve", "run the gateway", runServe},
 		{"check", "check a config file and its rules file and report every error", runCheck},
 		{"rules", "test routing rules (rules test CASES.yaml) or replay traffic against candidates (rules replay)", runRules},
+		{"flows", "check a flows file (flows check) or run its declarative dialogues (flows test); not yet run by serve", runFlows},
 		{"tail", "follow the unified conversation stream", runTail},
 		{"report", "print the service figures (response and resolution times, FCR, volume) from the stream", runReport},
 		{"insight", "rebuild the service figures from the stream (insight rebuild)", runInsight},

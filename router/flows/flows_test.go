@@ -2,6 +2,7 @@ package flows
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -254,5 +255,54 @@ func BenchmarkTurn(b *testing.B) {
 		if st.Step != "email" {
 			b.Fatal(st.Step)
 		}
+	}
+}
+
+// The example's dialogues pass; a wrong expectation fails with the turn and what happened.
+func TestCaseFile(t *testing.T) {
+	data, _ := os.ReadFile("testdata/triage.yaml")
+	file, err := Parse("triage.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := RunCaseFile("testdata/triage.cases.yaml", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 5 {
+		t.Fatalf("%d results", len(res))
+	}
+	for _, r := range res {
+		if !r.OK() {
+			t.Errorf("%s (%s): %v", r.Name, r.Position, r.Failures)
+		}
+	}
+	bad := t.TempDir() + "/bad.yaml"
+	if err := os.WriteFile(bad, []byte(`
+cases:
+  - name: wrong queue
+    flow: triage
+    dialogue:
+      - step: menu
+      - customer: "1"
+        step: menu
+      - customer: INV-000001
+        handoff: technical
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err = RunCaseFile(bad, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`turn 1: at step "invoice" (done: false), want "menu"`, `turn 2: handed off to "billing" (invoice question), want "technical"`}
+	if !slices.Equal(res[0].Failures, want) || res[0].Position != bad+":3" {
+		t.Fatalf("failures %q at %s", res[0].Failures, res[0].Position)
+	}
+	if err := os.WriteFile(bad, []byte("cases: [{name: x, flow: nope, dialogue: [{step: a}]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunCaseFile(bad, file); err == nil || !strings.Contains(err.Error(), `unknown flow "nope" (flows: triage)`) {
+		t.Fatalf("unknown flow: %v", err)
 	}
 }
