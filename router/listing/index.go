@@ -6,6 +6,7 @@ package listing
 import (
 	"encoding/base64"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -17,8 +18,22 @@ import (
 	"github.com/switchboardhq/switchboard/schema"
 )
 
-// Entry is what the index knows of one conversation: what the listing filters and orders on.
+// Entry is what the index knows of one conversation: what the listing filters and orders on,
+// packed (about 290 bytes a conversation with its places in the order and the sets).
 type Entry struct {
+	ID       string
+	Customer string
+	Queue    string
+	Agent    string
+	Tags     []string
+	updated  int64  // Unix nanoseconds of the last event
+	chans    uint64 // bit i: the index's channel i
+	resolved bool
+	snoozed  bool
+}
+
+// Summary is an entry as a page gives it.
+type Summary struct {
 	ID       string
 	Customer string
 	Status   schema.ConversationStatus
@@ -32,8 +47,8 @@ type Entry struct {
 
 // less orders entries by last update, then id (the listing's order, oldest first).
 func less(a, b *Entry) bool {
-	if !a.Updated.Equal(b.Updated) {
-		return a.Updated.Before(b.Updated)
+	if a.updated != b.updated {
+		return a.updated < b.updated
 	}
 	return a.ID < b.ID
 }
@@ -45,7 +60,8 @@ type Index struct {
 	order  *btree.BTreeG[*Entry]
 	sets   [numDims]map[string]map[*Entry]struct{} // agent, tag → entries
 	byCust map[string][]*Entry                     // customer → entries (a handful each)
-	intern map[string]string                       // queue, agent, tag and channel names
+	intern map[string]string                       // queue, agent and tag names
+	chans  []schema.Channel                        // the channels seen, by bit
 	pos    uint64                                  // the last stream sequence applied
 
 	ready     chan struct{} // closed once the stream was read to its end
@@ -135,7 +151,7 @@ func (ix *Index) Apply(seq uint64, ev *schema.Event) {
 		if ev.Type != schema.EventOpened {
 			return // opened before the stream's first kept event
 		}
-		e = &Entry{ID: ev.ConversationID, Status: schema.ConversationOpen, Updated: ev.At}
+		e = &Entry{ID: ev.ConversationID, updated: ev.At.UnixNano()}
 		ix.byID[e.ID] = e
 	} else {
 		ix.order.Delete(e)
@@ -153,10 +169,23 @@ func (ix *Index) Apply(seq uint64, ev *schema.Event) {
 		ix.byCust[e.Customer] = append(ix.byCust[e.Customer], e)
 	}
 	ix.fold(e, ev)
-	if ev.At.After(e.Updated) {
-		e.Updated = ev.At
+	if at := ev.At.UnixNano(); at > e.updated {
+		e.updated = at
 	}
 	ix.order.ReplaceOrInsert(e)
+}
+
+// chanBit is a channel's bit (add: give a new channel one; at most 64 are told apart, the
+// others are not found by the channel filter).
+func (ix *Index) chanBit(ch schema.Channel, add bool) uint64 {
+	if i := slices.Index(ix.chans, ch); i >= 0 {
+		return 1 << i
+	}
+	if !add || len(ix.chans) == 64 {
+		return 0
+	}
+	ix.chans = append(ix.chans, ch)
+	return 1 << (len(ix.chans) - 1)
 }
 
 func (ix *Index) setAgent(e *Entry, agent string) {
@@ -171,8 +200,8 @@ func (ix *Index) setAgent(e *Entry, agent string) {
 func (ix *Index) fold(e *Entry, ev *schema.Event) {
 	switch ev.Type {
 	case schema.EventMessage:
-		if m := ev.Message; m != nil && m.Direction == schema.Inbound && !slices.Contains(e.Channels, m.Channel) {
-			e.Channels = append(e.Channels, schema.Channel(ix.name(string(m.Channel))))
+		if m := ev.Message; m != nil && m.Direction == schema.Inbound {
+			e.chans |= ix.chanBit(m.Channel, true)
 		}
 	case schema.EventQueued, schema.EventAssigned, schema.EventTransferred:
 		if r := ev.Routing; r != nil {
@@ -182,9 +211,9 @@ func (ix *Index) fold(e *Entry, ev *schema.Event) {
 	case schema.EventUnassigned:
 		ix.setAgent(e, "")
 	case schema.EventResolved:
-		e.Status, e.Snoozed = schema.ConversationResolved, false
+		e.resolved, e.snoozed = true, false
 	case schema.EventReopened:
-		e.Status, e.Queue = schema.ConversationOpen, ""
+		e.resolved, e.Queue = false, ""
 		ix.setAgent(e, "")
 	case schema.EventTagged:
 		if t := ev.Triage; t != nil {
@@ -203,9 +232,9 @@ func (ix *Index) fold(e *Entry, ev *schema.Event) {
 			}
 		}
 	case schema.EventSnoozed:
-		e.Snoozed = true
+		e.snoozed = true
 	case schema.EventWoken:
-		e.Snoozed = false
+		e.snoozed = false
 	}
 }
 
@@ -229,10 +258,10 @@ type Query struct {
 	Cursor string
 }
 
-// Page is one page of a query: the entries in order and the cursor of the next page ("" at
-// the end).
+// Page is one page of a query: the conversations in order and the cursor of the next page
+// ("" at the end).
 type Page struct {
-	Entries []Entry
+	Entries []Summary
 	Next    string
 }
 
@@ -257,11 +286,21 @@ func (ix *Index) Query(q Query) (Page, error) {
 	}
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
+	since := int64(math.MinInt64)
+	if !q.UpdatedSince.IsZero() {
+		since = q.UpdatedSince.UnixNano()
+	}
+	var chanBit uint64
+	if q.Channel != "" {
+		if chanBit = ix.chanBit(q.Channel, false); chanBit == 0 {
+			return Page{Entries: []Summary{}}, nil
+		}
+	}
 	match := func(e *Entry) bool {
-		return (q.Status == "" || e.Status == q.Status) && (q.Queue == "" || e.Queue == q.Queue) &&
+		return (q.Status == "" || e.resolved == (q.Status == schema.ConversationResolved)) && (q.Queue == "" || e.Queue == q.Queue) &&
 			(q.Agent == "" || e.Agent == q.Agent) && (q.Customer == "" || e.Customer == q.Customer) &&
-			(q.Channel == "" || slices.Contains(e.Channels, q.Channel)) && (q.Tag == "" || slices.Contains(e.Tags, q.Tag)) &&
-			(q.Snoozed == "" || e.Snoozed == (q.Snoozed == "true")) && !e.Updated.Before(q.UpdatedSince)
+			e.chans&chanBit == chanBit && (q.Tag == "" || slices.Contains(e.Tags, q.Tag)) &&
+			(q.Snoozed == "" || e.snoozed == (q.Snoozed == "true")) && e.updated >= since
 	}
 	var out []*Entry
 	if set, ok := ix.candidates(q); ok {
@@ -280,12 +319,12 @@ func (ix *Index) Query(q Query) (Page, error) {
 			out = out[:q.Limit+1]
 		}
 	} else {
-		ix.walk(q, after, match, func(e *Entry) bool {
+		ix.walk(q, after, since, match, func(e *Entry) bool {
 			out = append(out, e)
 			return len(out) <= q.Limit
 		})
 	}
-	return page(out, q.Limit), nil
+	return ix.page(out, q.Limit), nil
 }
 
 // candidates is the smallest set among the selective filters given (ok false: none given;
@@ -323,12 +362,12 @@ func (ix *Index) candidates(q Query) ([]*Entry, bool) {
 }
 
 // walk visits matching entries in the query's order, after the cursor, until fn says stop.
-func (ix *Index) walk(q Query, after *Entry, match func(*Entry) bool, fn func(*Entry) bool) {
+func (ix *Index) walk(q Query, after *Entry, since int64, match func(*Entry) bool, fn func(*Entry) bool) {
 	visit := func(e *Entry) bool {
-		if after != nil && e.ID == after.ID && e.Updated.Equal(after.Updated) {
+		if after != nil && e.ID == after.ID && e.updated == after.updated {
 			return true
 		}
-		if !q.Oldest && e.Updated.Before(q.UpdatedSince) {
+		if !q.Oldest && e.updated < since {
 			return false // newest first: everything further is older
 		}
 		return !match(e) || fn(e)
@@ -337,7 +376,7 @@ func (ix *Index) walk(q Query, after *Entry, match func(*Entry) bool, fn func(*E
 	case q.Oldest && after != nil:
 		ix.order.AscendGreaterOrEqual(after, visit)
 	case q.Oldest:
-		ix.order.AscendGreaterOrEqual(&Entry{Updated: q.UpdatedSince}, visit)
+		ix.order.AscendGreaterOrEqual(&Entry{updated: since}, visit)
 	case after != nil:
 		ix.order.DescendLessOrEqual(after, visit)
 	default:
@@ -346,23 +385,31 @@ func (ix *Index) walk(q Query, after *Entry, match func(*Entry) bool, fn func(*E
 }
 
 // page copies up to limit entries out; one more than limit means a next page.
-func page(list []*Entry, limit int) Page {
+func (ix *Index) page(list []*Entry, limit int) Page {
 	var p Page
 	if len(list) > limit {
 		list = list[:limit]
 		p.Next = encodeCursor(list[limit-1])
 	}
-	p.Entries = make([]Entry, len(list))
+	p.Entries = make([]Summary, len(list))
 	for i, e := range list {
-		p.Entries[i] = *e
-		p.Entries[i].Channels = slices.Clone(e.Channels)
-		p.Entries[i].Tags = slices.Clone(e.Tags)
+		s := Summary{ID: e.ID, Customer: e.Customer, Status: schema.ConversationOpen, Queue: e.Queue, Agent: e.Agent,
+			Tags: slices.Clone(e.Tags), Snoozed: e.snoozed, Updated: time.Unix(0, e.updated).UTC()}
+		if e.resolved {
+			s.Status = schema.ConversationResolved
+		}
+		for b, ch := range ix.chans {
+			if e.chans&(1<<b) != 0 {
+				s.Channels = append(s.Channels, ch)
+			}
+		}
+		p.Entries[i] = s
 	}
 	return p
 }
 
 func encodeCursor(e *Entry) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(e.Updated.UnixNano(), 10) + "." + e.ID))
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(e.updated, 10) + "." + e.ID))
 }
 
 func decodeCursor(c string) (*Entry, error) {
@@ -375,5 +422,5 @@ func decodeCursor(c string) (*Entry, error) {
 	if !ok || err != nil || !schema.ValidToken(id) {
 		return nil, ErrBadCursor
 	}
-	return &Entry{ID: id, Updated: time.Unix(0, n)}, nil
+	return &Entry{ID: id, updated: n}, nil
 }
