@@ -22,7 +22,8 @@ type RulesHolder struct {
 	cur    atomic.Pointer[rules.Rules]
 
 	mu       sync.Mutex
-	lastData []byte
+	lastData []byte // the file as last read (perhaps bad)
+	inForce  []byte // the file of the rules in force (what a new roster is compiled with)
 	lastErr  error
 	lastOK   bool
 	onReload func(ok bool, r *rules.Rules)
@@ -55,7 +56,7 @@ func NewRulesHolder(path string, roster *rules.Roster, log *zap.Logger) (*RulesH
 	}
 	h.warn(rs)
 	h.cur.Store(rs)
-	h.lastData = data
+	h.lastData, h.inForce = data, data
 	return h, nil
 }
 
@@ -68,10 +69,14 @@ func (h *RulesHolder) Build(roster *rules.Roster) (*rules.Rules, error) {
 }
 
 func (h *RulesHolder) build(roster *rules.Roster) (*rules.Rules, error) {
+	return h.buildFrom(roster, h.inForce)
+}
+
+func (h *RulesHolder) buildFrom(roster *rules.Roster, data []byte) (*rules.Rules, error) {
 	if h.path == "" {
 		return rules.DefaultRules(roster), nil
 	}
-	rs, err := rules.ParseRules(h.path, h.lastData, roster)
+	rs, err := rules.ParseRules(h.path, data, roster)
 	if err == nil && h.check != nil {
 		err = h.check(rs)
 	}
@@ -92,6 +97,9 @@ func (h *RulesHolder) UseRoster(roster *rules.Roster) (*rules.Rules, error) {
 	h.warn(rs)
 	h.cur.Store(rs)
 	h.notify(true, rs)
+	if !h.lastOK {
+		h.notify(false, rs) // the file on disk is still the bad one: say so again
+	}
 	return rs, nil
 }
 
@@ -101,21 +109,18 @@ func (h *RulesHolder) UseRoster(roster *rules.Roster) (*rules.Rules, error) {
 func (h *RulesHolder) ReloadWith(roster *rules.Roster) (*rules.Rules, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	data := h.lastData
+	data := h.inForce
 	if h.path != "" {
 		var err error
 		if data, err = os.ReadFile(h.path); err != nil {
 			return nil, err
 		}
 	}
-	old := h.lastData
-	h.lastData = data
-	rs, err := h.build(roster)
+	rs, err := h.buildFrom(roster, data)
 	if err != nil {
-		h.lastData = old
 		return nil, err
 	}
-	h.roster, h.lastErr, h.lastOK = roster, nil, true
+	h.roster, h.lastData, h.inForce, h.lastErr, h.lastOK = roster, data, data, nil, true
 	h.warn(rs)
 	h.cur.Store(rs)
 	h.notify(true, rs)
@@ -167,6 +172,7 @@ func (h *RulesHolder) Reload() (bool, error) {
 		return false, err
 	}
 	h.warn(rs)
+	h.inForce = data
 	old := h.cur.Swap(rs)
 	h.log.Info("rules reloaded", zap.String("file", h.path), zap.String("version", rs.Version), zap.String("previous", old.Version))
 	h.notify(true, rs)

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -244,4 +246,63 @@ func (d *Deliverer) applyManaged(ctx context.Context, e jetstream.KeyValueEntry)
 		return
 	}
 	d.start(ctx, s)
+}
+
+// configured is webhooks.subscriptions as in force.
+func (d *Deliverer) configured() []*Subscription {
+	d.cmu.RLock()
+	defer d.cmu.RUnlock()
+	return d.config
+}
+
+// SetConfig swaps in the subscriptions of a reloaded config file: those removed or changed
+// stop, those added or changed start (from their stored position: a changed URL or filter
+// does not lose or repeat events). A stored subscription the config no longer shadows
+// starts. It returns the ids that changed.
+func (d *Deliverer) SetConfig(ctx context.Context, subs []Subscription) []string {
+	next := make([]*Subscription, len(subs))
+	for i := range subs {
+		next[i] = &subs[i]
+	}
+	d.cmu.Lock()
+	old := d.config
+	d.config = next
+	d.cmu.Unlock()
+	byID := func(list []*Subscription) map[string]*Subscription {
+		m := map[string]*Subscription{}
+		for _, s := range list {
+			m[s.ID] = s
+		}
+		return m
+	}
+	was, now := byID(old), byID(next)
+	var changed []string
+	for _, id := range slices.Sorted(maps.Keys(was)) {
+		if s, ok := now[id]; !ok || !reflect.DeepEqual(s, was[id]) {
+			changed = append(changed, id)
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(now)) {
+		if _, ok := was[id]; !ok {
+			changed = append(changed, id)
+		}
+	}
+	d.mu.Lock()
+	runCtx := d.runCtx
+	d.mu.Unlock()
+	if runCtx == nil || runCtx.Err() != nil {
+		return changed
+	}
+	for _, id := range changed {
+		d.stop(id)
+		if s, ok := now[id]; ok {
+			d.start(runCtx, s)
+		} else if s, err := d.sub(ctx, id); err == nil {
+			d.start(runCtx, s) // the API's subscription of that id, shadowed until now
+		}
+	}
+	if len(changed) > 0 {
+		d.o.Logger.Info("webhook subscriptions of the config file reloaded", zap.Strings("changed", changed))
+	}
+	return changed
 }
