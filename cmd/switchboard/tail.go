@@ -155,11 +155,35 @@ func formatEvent(ev *schema.Event) string {
 			s += " " + d.ErrorCode + ": " + d.ErrorMessage
 		}
 		return s
+	case ev.Triage != nil:
+		return head + " " + formatTriage(ev)
 	}
 	if ev.Reason != "" {
 		return head + " " + ev.Reason
 	}
 	return head
+}
+
+// formatTriage is what a tagged, untagged, priority_changed, snoozed or woken event changed.
+func formatTriage(ev *schema.Event) string {
+	t := ev.Triage
+	var parts []string
+	if len(t.Tags) > 0 {
+		parts = append(parts, "tags="+strings.Join(t.Tags, ","))
+	}
+	if t.Priority != nil {
+		parts = append(parts, fmt.Sprintf("priority=%d (was %d)", *t.Priority, t.PreviousPriority))
+	}
+	if t.Until != nil {
+		parts = append(parts, "until="+t.Until.Format(time.RFC3339))
+	}
+	if t.Wake != "" {
+		parts = append(parts, "by="+t.Wake)
+	}
+	if ev.Reason != "" {
+		parts = append(parts, "("+ev.Reason+")")
+	}
+	return strings.Join(parts, " ")
 }
 
 func firstNonEmpty(ss ...string) string {
