@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -301,33 +302,30 @@ func (r *Router) inForce(next *rules.Roster) {
 	r.metrics.RosterReloads.WithLabelValues("ok").Inc()
 }
 
-// watchRoster follows the API-managed roster in sb_agents (changes made on other instances)
-// until ctx ends. ready is closed once the stored roster was read.
-func (r *Router) watchRoster(ctx context.Context, ready chan<- struct{}) {
-	initial := true
-	changed := false
+// followRoster follows the API-managed roster (changes made on other instances) through the
+// board's watch on sb_agents. The returned func is called once the stored entries were read:
+// what they changed since OpenRoster is then put in force.
+func (r *Router) followRoster() func() {
+	var initial, changed atomic.Bool
+	initial.Store(true)
 	l := r.roster
-	agents.WatchKeys(ctx, r.store.Agents, rosterAgentPrefix+">", r.log.With(zap.String("watch", "roster")), func(e jetstream.KeyValueEntry) {
-		if e == nil { // the stored entries were all delivered
-			if initial {
-				initial = false
-				if changed {
-					r.logRosterError(r.refreshRoster())
-				}
-				close(ready)
-			}
-			return
-		}
+	r.board.OnRoster = func(e jetstream.KeyValueEntry) {
 		l.mu.Lock()
 		ch := l.applyEntry(e)
 		l.mu.Unlock()
-		changed = changed || ch
-		if ch && !initial {
+		switch {
+		case !ch:
+		case initial.Load():
+			changed.Store(true)
+		default:
 			r.logRosterError(r.refreshRoster())
 		}
-	})
-	if initial {
-		close(ready)
+	}
+	return func() {
+		initial.Store(false)
+		if changed.Swap(false) {
+			r.logRosterError(r.refreshRoster())
+		}
 	}
 }
 

@@ -188,17 +188,18 @@ func (r *Router) Run(ctx context.Context) error {
 		return err
 	}
 	defer stopPresence()
-	boardReady, waitsReady, rosterReady := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	boardReady, waitsReady := make(chan struct{}), make(chan struct{})
+	rosterInitial := r.followRoster()
 	goRun(&wg, func() { r.board.Watch(ctx, r.store.Agents, r.log, boardReady) })
 	goRun(&wg, func() { r.waits.Watch(ctx, r.store.Waiting, r.log, waitsReady) })
-	goRun(&wg, func() { r.watchRoster(ctx, rosterReady) })
-	for _, ch := range []chan struct{}{boardReady, waitsReady, rosterReady} {
+	for _, ch := range []chan struct{}{boardReady, waitsReady} {
 		select {
 		case <-ch:
 		case <-ctx.Done():
 			return nil
 		}
 	}
+	rosterInitial()
 	goRun(&wg, func() { r.samplePresence(ctx) })
 	if r.o.Rules != nil {
 		goRun(&wg, func() { r.o.Rules.Watch(ctx, r.o.Config.ReloadInterval.D()) })

@@ -30,6 +30,9 @@ type Board struct {
 	states  map[string]*rules.AgentState
 	holders map[string][]string // conversation → agents holding it (normally one)
 	notify  chan struct{}
+	// OnRoster, when set before Watch, gets the roster.* entries of sb_agents (the agents
+	// managed through the API) from the same watch.
+	OnRoster func(jetstream.KeyValueEntry)
 }
 
 // Roster is the roster in force.
@@ -175,6 +178,10 @@ func (b *Board) Watch(ctx context.Context, kv jetstream.KeyValue, log *zap.Logge
 			var rec rules.PresenceRecord
 			if json.Unmarshal(e.Value(), &rec) == nil {
 				b.setPresence(rec, e.Revision())
+			}
+		case "roster":
+			if b.OnRoster != nil {
+				b.OnRoster(e)
 			}
 		}
 	})

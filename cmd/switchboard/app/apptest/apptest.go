@@ -116,7 +116,9 @@ func Start(t testing.TB, yaml string, opts ...Options) *Gateway {
 	if err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// Generous: a 3-node cluster's first stream and consumer creations can take long on a
+	// loaded 2-core machine running the race detector.
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	a, err := app.Start(ctx, app.Options{Config: cfg, HTTPAddr: "127.0.0.1:0", NATSAddr: "127.0.0.1:0",
 		DataDir: o.DataDir, Logger: o.Logger, InstanceID: o.InstanceID, Now: o.Now, ConfigPath: o.ConfigFile})
