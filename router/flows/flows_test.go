@@ -306,3 +306,25 @@ cases:
 		t.Fatalf("unknown flow: %v", err)
 	}
 }
+
+// Any flows file is checked without a panic: it either compiles into flows that start, or
+// fails with located problems.
+func FuzzParse(f *testing.F) {
+	data, _ := os.ReadFile("testdata/triage.yaml")
+	f.Add(string(data))
+	f.Add("flows: {f: {start: a, steps: {a: {say: hi, next: a}}}}")
+	f.Add("flows: {f: {start: a, steps: {a: {ask: q, options: [{label: x}]}}}}")
+	f.Add("not: [yaml")
+	f.Fuzz(func(t *testing.T, src string) {
+		file, err := Parse("fuzz.yaml", []byte(src))
+		if err != nil {
+			return
+		}
+		for _, fl := range file.Flows {
+			st, _ := fl.Start(nil, now)
+			if st.Steps > fl.MaxSteps+1 {
+				t.Fatalf("%s took %d steps", fl.Name, st.Steps)
+			}
+		}
+	})
+}
