@@ -129,6 +129,8 @@ func applyEvent(c *convState, ev *schema.Event) {
 		case isAgentReply(ev):
 			c.AwaitingSince = nil
 		}
+	case schema.EventFlowStep, schema.EventFlowHandoff, schema.EventFlowCompleted:
+		applyFlow(c, ev)
 	case schema.EventSLAApplied, schema.EventSLAWarning, schema.EventSLABreached, schema.EventSLASatisfied:
 		applySLA(c, ev)
 	case schema.EventSurveyScheduled, schema.EventSurveySent, schema.EventSurveyAnswered, schema.EventSurveyExpired, schema.EventSurveySkipped:

@@ -98,7 +98,7 @@ func (c *change) checkpoint() bool {
 		return true
 	}
 	for _, ev := range c.events {
-		if ev.Type != schema.EventMessage && ev.Type != schema.EventDelivery {
+		if ev.Type != schema.EventMessage && ev.Type != schema.EventDelivery && ev.Type != schema.EventFlowStep {
 			return true
 		}
 	}

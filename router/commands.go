@@ -19,7 +19,7 @@ import (
 // onCommand applies a helpdesk or dispatcher command.
 func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) error {
 	conv, rev, err := r.loadConv(ctx, pc, cmd.ConversationID)
-	if errors.Is(err, kernel.ErrNotFound) && (cmd.Type == CommandSLATimer || cmd.Type == CommandSurveyTimer || cmd.Type == CommandWake) {
+	if errors.Is(err, kernel.ErrNotFound) && (cmd.Type == CommandSLATimer || cmd.Type == CommandSurveyTimer || cmd.Type == CommandWake || cmd.Type == CommandFlowTimer) {
 		return nil // the conversation is gone: nothing is owed
 	}
 	if errors.Is(err, kernel.ErrNotFound) && cmd.Type == CommandRecover {
@@ -32,6 +32,7 @@ func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) err
 		return err
 	}
 	c := r.newChange(pc, cmd.Cause(), conv, rev, cmd.Actor)
+	r.stopFlow(c, cmd)
 	if err := r.applyCommand(ctx, c, cmd); err != nil {
 		return err
 	}
@@ -87,6 +88,10 @@ func (r *Router) applyCommand(ctx context.Context, c *change, cmd *Command) erro
 	case CommandSurvey, CommandSurveyAnswer:
 		if fresh {
 			return r.onSurveyCommand(ctx, c, cmd)
+		}
+	case CommandFlowTimer:
+		if fresh {
+			return r.onFlowTimer(ctx, c, cmd)
 		}
 	case CommandTag, CommandPriority, CommandSnooze, CommandWake:
 		if fresh {

@@ -16,7 +16,15 @@ type Config struct {
 	// path is resolved against the directory of the configuration file. Empty: one built-in
 	// queue "default" with every agent, least-loaded.
 	RulesFile string `yaml:"rules_file" example:"rules.yaml"`
-	// How often the rules file is checked for changes.
+	// Decision-tree flows (docs/flows.md), hot-reloaded like the rules: rules send
+	// conversations into them with `flow: NAME`, or the file's defaults per channel. A
+	// relative path is resolved against the directory of the configuration file. Empty: no
+	// flows. Flows need routing (agents or a rules file).
+	FlowsFile string `yaml:"flows_file" example:"flows.yaml"`
+	// The knowledge base of the flows' article steps: a folder of Markdown articles (front
+	// matter title, tags, language, url), indexed at start and on change.
+	KnowledgeBase string `yaml:"knowledge_base" example:"kb/"`
+	// How often the rules and flows files (and the knowledge base) are checked for changes.
 	ReloadInterval cfg.Duration `yaml:"reload_interval" default:"5s"`
 	// Which conversation a message joins.
 	Threading Threading `yaml:"threading"`

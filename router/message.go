@@ -87,6 +87,9 @@ func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message,
 		}
 	})
 	r.wakeOnMessage(c, m)
+	if c.conv.Flow.Active() && c.conv.Flow.Waiting && m.Direction == schema.Inbound && (m.Kind == schema.KindMessage || m.Kind == schema.KindAction) {
+		return r.flowAnswer(ctx, c, m, cust)
+	}
 	if !d.route {
 		return nil
 	}
@@ -96,6 +99,9 @@ func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message,
 		if p.ResolvedAt != nil {
 			in.PreviousAt = *p.ResolvedAt
 		}
+	}
+	if entered, err := r.enterFlow(ctx, c, in); entered || err != nil {
+		return err
 	}
 	return r.route(ctx, c, in)
 }

@@ -22,6 +22,10 @@ type Metrics struct {
 	SurveyAnswers   *prometheus.CounterVec // switchboard_survey_answers_total{kind,channel,score}
 	RosterReloads   *prometheus.CounterVec // switchboard_roster_changes_total{outcome}
 	RosterAgents    *prometheus.GaugeVec   // switchboard_roster_agents{source}
+	FlowEntries     *prometheus.CounterVec // switchboard_flow_entries_total{flow}
+	FlowOutcomes    *prometheus.CounterVec // switchboard_flow_outcomes_total{flow,outcome,step}
+	FlowSteps       *prometheus.CounterVec // switchboard_flow_steps_total{flow,step}
+	FlowsReloadOK   prometheus.Gauge       // switchboard_flows_last_reload_successful
 }
 
 // NewMetrics creates the series and registers them with reg (nil: unregistered).
@@ -49,10 +53,18 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Rosters put in force after an API change or a config reload (ok), or refused because the rules did not fit them (error)."}, []string{"outcome"}),
 		RosterAgents: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "switchboard_roster_agents",
 			Help: "Agents in the roster in force, by source (config: router.agents, api: PUT /v1/agents/{id})."}, []string{"source"}),
+		FlowEntries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_flow_entries_total",
+			Help: "Conversations that entered a flow."}, []string{"flow"}),
+		FlowOutcomes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_flow_outcomes_total",
+			Help: "How flows ended, by the step they ended at: resolved (contained), handoff, stopped (an agent stepped in) or timeout (the customer stopped answering: a drop-off)."}, []string{"flow", "outcome", "step"}),
+		FlowSteps: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "switchboard_flow_steps_total",
+			Help: "Flow steps taken."}, []string{"flow", "step"}),
+		FlowsReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_flows_last_reload_successful",
+			Help: "1 if the last flows file reload succeeded (or none was needed), 0 if the file is bad and the previous flows stay in force."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Decisions, m.AssignConflicts, m.ReloadOK, m.ReloadTime, m.RulesInfo, m.Dispatched, m.SLABreaches, m.Surveys, m.SurveyAnswers,
-			m.RosterReloads, m.RosterAgents)
+			m.RosterReloads, m.RosterAgents, m.FlowEntries, m.FlowOutcomes, m.FlowSteps, m.FlowsReloadOK)
 	}
 	return m
 }

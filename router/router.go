@@ -51,6 +51,8 @@ type Options struct {
 	// SurveyLinks is the public base URL of the survey page (email surveys get signed links
 	// to it; empty: a numbered question to answer by replying).
 	SurveyLinks func() string
+	// Flows are the decision-tree flows (router.flows_file; nil: none).
+	Flows *FlowsHolder
 }
 
 // Router consumes SB_ROUTE and publishes SB_CONVERSATIONS.
@@ -116,6 +118,10 @@ func New(ctx context.Context, o Options) (*Router, error) {
 	}
 	r.dispatcher = &dispatcher{r: r, log: r.log.Named("dispatcher")}
 	r.metrics.watch(r.board, r.waits, o.Rules, o.Now)
+	if o.Flows != nil {
+		r.metrics.FlowsReloadOK.Set(1)
+		o.Flows.onReload = func(ok bool) { r.metrics.FlowsReloadOK.Set(map[bool]float64{true: 1, false: 0}[ok]) }
+	}
 	if r.surveyKey, err = loadSurveyKey(ctx, o.JS, o.Config.Surveys.Key.Value()); err != nil {
 		return nil, err
 	}
@@ -203,6 +209,7 @@ func (r *Router) Run(ctx context.Context) error {
 	goRun(&wg, func() { r.samplePresence(ctx) })
 	if r.o.Rules != nil {
 		goRun(&wg, func() { r.o.Rules.Watch(ctx, r.o.Config.ReloadInterval.D()) })
+		goRun(&wg, func() { r.o.Flows.Watch(ctx, r.o.Config.ReloadInterval.D()) })
 		goRun(&wg, func() { r.dispatcher.runLeased(ctx, r.o.Leases) })
 	}
 	err = r.runner.Run(ctx)

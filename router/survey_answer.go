@@ -80,7 +80,7 @@ func (r *Router) surveyFollow(c *change, step string, now time.Time) {
 		return
 	}
 	if m, why := r.surveyMessage(c.conv, p, nil, step, now); why == "" {
-		r.sendSurveyMessage(c, m)
+		r.sendAutomated(c, m)
 	}
 }
 

@@ -276,7 +276,7 @@ func (r *Router) sendSurvey(ctx context.Context, c *change, reminder bool) error
 			return err
 		}
 	}
-	r.sendSurveyMessage(c, m)
+	r.sendAutomated(c, m)
 	expires := now.Add(p.Expire)
 	if reminder && s.ExpiresAt != nil {
 		expires = *s.ExpiresAt
@@ -346,9 +346,9 @@ type surveyMark struct {
 	At time.Time `json:"at"`
 }
 
-// sendSurveyMessage adds a survey's outbound message to the change and hands it to the
+// sendAutomated adds a survey's outbound message to the change and hands it to the
 // channel's sender after the commit.
-func (r *Router) sendSurveyMessage(c *change, m *schema.Message) {
+func (r *Router) sendAutomated(c *change, m *schema.Message) {
 	c.emit(r, schema.EventMessage, func(e *schema.Event) { e.Message = eventMessage(m) })
 	c.then(r.recordMessage(c, m, 0))
 	c.then(func(ctx context.Context) error { return r.publishOutbound(ctx, m) })

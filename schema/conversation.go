@@ -50,6 +50,9 @@ type Conversation struct {
 	// SnoozedUntil is set while the conversation is snoozed: it wakes then, or when the
 	// customer writes, or when woken by hand.
 	SnoozedUntil *time.Time `json:"snoozed_until,omitempty"`
+	// Flow is the conversation's decision-tree flow, while it runs and after it ended
+	// (docs/flows.md).
+	Flow *FlowState `json:"flow,omitempty"`
 }
 
 // ReplyRoute says where an agent's reply goes: the channel, account and address the customer

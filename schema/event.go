@@ -56,6 +56,7 @@ type Event struct {
 	Survey   *SurveyEvent    `json:"survey,omitempty"`
 	Webhook  *WebhookEvent   `json:"webhook,omitempty"`
 	Triage   *Triage         `json:"triage,omitempty"`
+	Flow     *FlowEvent      `json:"flow,omitempty"`
 }
 
 // Routing explains a routing decision: which rule and target matched, under which rules

@@ -60,7 +60,18 @@ func fullEvent() *schema.Event {
 		Presence: &schema.PresenceSample{Agent: "a1", Status: "available", Load: 2, MaxLoad: 5, Reason: "shift", Sampled: true},
 		Webhook:  &schema.WebhookEvent{Subscription: "helpdesk", EventID: "evt_1", Seq: 7, Since: at, Error: "the receiver answered 503"},
 		Survey:   fullSurveyEvent(),
-		Triage:   fullTriage()}
+		Triage:   fullTriage(), Flow: fullFlowEvent()}
+}
+
+func fullFlowState() *schema.FlowState {
+	at := time.Date(2026, 3, 1, 9, 10, 0, 0, time.UTC)
+	return &schema.FlowState{Flow: "triage", Version: "sha256:0011", Step: "menu", Vars: map[string]string{"answers.topic": "billing"},
+		Tries: 1, Steps: 3, Waiting: true, WaitUntil: &at, Done: true, Outcome: schema.FlowOutcomeHandoff, Cycle: 1}
+}
+
+func fullFlowEvent() *schema.FlowEvent {
+	return &schema.FlowEvent{Flow: "triage", Version: "sha256:0011", Steps: []schema.FlowStep{{Step: "menu", Kind: "ask", Why: "the flow starts"}},
+		State: fullFlowState(), Outcome: schema.FlowOutcomeHandoff, Queue: "billing", Answers: map[string]string{"invoice": "INV-123456"}}
 }
 
 func fullTriage() *schema.Triage {
@@ -98,7 +109,7 @@ func fullConversation() *schema.Conversation {
 		Queue: "billing", AgentID: "a1", Priority: 2, Messages: 4, LastSeq: 9, LastMessage: "msg_9",
 		OpenedAt: at, UpdatedAt: at, LastInbound: &at, ResolvedAt: &at, ThreadReason: "first message", QueuedAt: &at,
 		SLA:    &schema.SLAState{Policy: "vip", RulesVersion: "v1", Cycle: 1, Clocks: map[string]*schema.SLAClock{schema.SLANextResponse: fullClock()}},
-		Survey: fullSurveyState(), Tags: []string{"vip"}, SnoozedUntil: &at}
+		Survey: fullSurveyState(), Tags: []string{"vip"}, SnoozedUntil: &at, Flow: fullFlowState()}
 }
 
 func fullSurveyState() *schema.SurveyState {

@@ -233,12 +233,13 @@ func TestEventTypesFromTheSchema(t *testing.T) {
 	got := schema.EventTypes()
 	for _, want := range []schema.EventType{schema.EventOpened, schema.EventMessage, schema.EventResolved, schema.EventDelivery, schema.EventAgentPresence,
 		schema.EventSurveyAnswered, schema.EventSLABreached, schema.EventCustomerMerged, schema.EventIdentityConflict,
-		schema.EventTagged, schema.EventUntagged, schema.EventPriorityChanged, schema.EventSnoozed, schema.EventWoken} {
+		schema.EventTagged, schema.EventUntagged, schema.EventPriorityChanged, schema.EventSnoozed, schema.EventWoken,
+		schema.EventFlowStep, schema.EventFlowHandoff, schema.EventFlowCompleted} {
 		if !slices.Contains(got, want) {
 			t.Errorf("%s is not among %v", want, got)
 		}
 	}
-	if len(got) != 31 {
+	if len(got) != 34 {
 		t.Errorf("%d event types: %v", len(got), got)
 	}
 }

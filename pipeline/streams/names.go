@@ -219,3 +219,8 @@ func PresenceEventSubject(agent string) string { return "sb.presence." + Key(age
 
 // WebhookEventSubject is where a webhook subscription's failing and recovered events go.
 func WebhookEventSubject(subscription string) string { return "sb.system.webhook." + Key(subscription) }
+
+// FlowTimerSubject is the message schedule of a flow question's timeout at at.
+func FlowTimerSubject(conversation string, at time.Time) string {
+	return fmt.Sprintf("sb.sched.%s.flow.%d", conversation, at.UnixMilli())
+}

@@ -6,13 +6,21 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/router/rules"
+	"github.com/switchboardhq/switchboard/schema"
 )
+
+// channelNames are the channels defaults may name.
+var channelNames = []string{string(schema.ChannelEmail), string(schema.ChannelSMS), string(schema.ChannelWhatsApp),
+	string(schema.ChannelWebchat), string(schema.ChannelMessenger), string(schema.ChannelInstagram), string(schema.ChannelTelegram),
+	string(schema.ChannelAPI)}
 
 // Step kinds.
 const (
@@ -22,6 +30,8 @@ const (
 	KindSet     = "set"
 	KindHandoff = "handoff"
 	KindResolve = "resolve"
+	KindLookup  = "lookup"
+	KindArticle = "article"
 )
 
 // Flow is a checked, compiled flow. It is immutable.
@@ -33,6 +43,7 @@ type Flow struct {
 	Handoff  string
 	steps    map[string]*step
 	keywords []string // normalized hand-off keywords
+	env      *Env
 }
 
 type step struct {
@@ -50,6 +61,11 @@ type step struct {
 	set        map[string]string
 	handoff    *HandoffSpec
 	next       string
+	lookup     *LookupSpec
+	onFailure  string
+	none       string // article: nothing matched
+	intro      string // article: the line before the matches
+	prompt     string // article: the question after them
 }
 
 type option struct {
@@ -58,14 +74,57 @@ type option struct {
 }
 
 type branchCase struct {
-	when string
-	eval func(vars map[string]string) bool
-	next string
+	when  string
+	eval  func(vars map[string]string) bool
+	expr  string
+	cond  *rules.Condition
+	hours string
+	open  bool // hours: holds while open (else while closed)
+	next  string
 }
 
 // File is a checked flows file.
 type File struct {
 	Flows map[string]*Flow
+	// Defaults map "channel" or "channel/account" to the flow its conversations enter.
+	Defaults map[string]string
+	Version  string
+}
+
+// Default is the flow a conversation on channel and account enters when its rule names
+// none ("" for none).
+func (f *File) Default(channel, account string) string {
+	if f == nil {
+		return ""
+	}
+	if n := f.Defaults[channel+"/"+account]; n != "" {
+		return n
+	}
+	return f.Defaults[channel]
+}
+
+// Calendars are the business hours the file's branches name.
+func (f *File) Calendars() []string {
+	var out []string
+	for _, fl := range f.Flows {
+		for _, s := range fl.steps {
+			for _, cs := range s.cases {
+				if cs.hours != "" && !slices.Contains(out, cs.hours) {
+					out = append(out, cs.hours)
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Flow returns the named flow (nil: none).
+func (f *File) Flow(name string) *Flow {
+	if f == nil {
+		return nil
+	}
+	return f.Flows[name]
 }
 
 // DefaultHandoffKeywords are the words that ask for a person when the file gives none.
@@ -93,9 +152,18 @@ func Parse(path string, data []byte) (*File, error) {
 	for _, k := range keywords {
 		norm = append(norm, Normalize(k))
 	}
-	out := &File{Flows: map[string]*Flow{}}
+	out := &File{Flows: map[string]*Flow{}, Defaults: spec.Defaults, Version: version}
 	if len(spec.Flows) == 0 {
 		doc.Errorf("flows", "no flow defined")
+	}
+	for _, k := range slices.Sorted(maps.Keys(spec.Defaults)) {
+		if n := spec.Defaults[k]; spec.Flows[n] == nil {
+			doc.Errorf("defaults."+k, "unknown flow %q (flows: %s)", n, strings.Join(slices.Sorted(maps.Keys(spec.Flows)), ", "))
+		}
+		ch, _, _ := strings.Cut(k, "/")
+		if !slices.Contains(channelNames, ch) {
+			doc.Errorf("defaults."+k, "unknown channel %q: write CHANNEL or CHANNEL/ACCOUNT (channels: %s)", ch, strings.Join(channelNames, ", "))
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(spec.Flows)) {
 		c := &checker{doc: doc, path: "flows." + name, spec: spec.Flows[name]}
@@ -161,7 +229,8 @@ func (c *checker) kindOf(path string, ss *StepSpec) string {
 	for _, k := range []struct {
 		name string
 		set  bool
-	}{{KindSay, ss.Say != ""}, {KindAsk, ss.Ask != ""}, {KindBranch, len(ss.Branch) > 0}, {KindSet, len(ss.Set) > 0},
+	}{{KindSay, ss.Say != ""}, {KindAsk, ss.Ask != "" && ss.Article == ""}, {KindBranch, len(ss.Branch) > 0}, {KindSet, len(ss.Set) > 0},
+		{KindLookup, ss.Lookup != nil}, {KindArticle, ss.Article != ""},
 		{KindHandoff, ss.Handoff != nil}, {KindResolve, ss.Resolve != ""}} {
 		if k.set {
 			kinds = append(kinds, k.name)
@@ -169,7 +238,7 @@ func (c *checker) kindOf(path string, ss *StepSpec) string {
 	}
 	switch len(kinds) {
 	case 0:
-		c.errorf(path, "a step needs one of say, ask, branch, set, handoff, resolve")
+		c.errorf(path, "a step needs one of say, ask, branch, set, lookup, article, handoff, resolve")
 		return ""
 	case 1:
 		return kinds[0]
@@ -202,17 +271,7 @@ func (c *checker) checkStep(name string, ss *StepSpec) *step {
 	case KindBranch:
 		for i, cs := range ss.Branch {
 			cp := fmt.Sprintf("%s.branch[%d]", path, i)
-			eval, err := compileWhen(cs.When)
-			if err != nil {
-				c.errorf(cp+".when", "%v", err)
-			}
-			if cs.Next == "" {
-				c.errorf(cp+".next", "is required")
-			}
-			if cs.When == "" && i < len(ss.Branch)-1 {
-				c.errorf(cp, "a case without when always holds: the cases after it are never taken")
-			}
-			s.cases = append(s.cases, branchCase{when: cs.When, eval: eval, next: cs.Next})
+			s.cases = append(s.cases, c.checkCase(cp, cs, i == len(ss.Branch)-1))
 		}
 		if ss.Next != "" {
 			c.errorf(path+".next", "a branch goes where its cases say; give a last case without when instead")
@@ -224,6 +283,11 @@ func (c *checker) checkStep(name string, ss *StepSpec) *step {
 			}
 		}
 		c.needNext(path, ss)
+	case KindLookup:
+		c.checkLookup(path, ss, s)
+	case KindArticle:
+		s.text, s.intro = ss.Article, ss.Say
+		c.checkArticle(path, ss, s)
 	case KindHandoff, KindResolve:
 		s.text = ss.Resolve
 		if ss.Next != "" {
@@ -313,6 +377,10 @@ func (c *checker) checkTargets(f *Flow) {
 		for i, cs := range ss.Branch {
 			ref(fmt.Sprintf("branch[%d].next", i), cs.Next)
 		}
+		ref("on_failure", ss.OnFailure)
+		ref("solved", ss.Solved)
+		ref("unsolved", ss.Unsolved)
+		ref("none", ss.None)
 	}
 }
 
@@ -324,7 +392,7 @@ func (c *checker) checkLoops(f *Flow) {
 	var visit func(string) bool
 	visit = func(n string) bool {
 		s := f.steps[n]
-		if s == nil || s.kind == KindAsk || state[n] == 2 {
+		if s == nil || s.kind == KindAsk || s.kind == KindArticle && s.none == "" || state[n] == 2 {
 			return false
 		}
 		if state[n] == 1 {
@@ -353,7 +421,10 @@ func (c *checker) checkLoops(f *Flow) {
 
 // targets are the steps a step can go to without waiting for the customer.
 func (s *step) targets() []string {
-	out := []string{s.next}
+	out := []string{s.next, s.onFailure}
+	if s.kind == KindArticle {
+		out = []string{s.none} // otherwise it waits for the customer
+	}
 	for _, cs := range s.cases {
 		out = append(out, cs.next)
 	}
@@ -361,7 +432,7 @@ func (s *step) targets() []string {
 }
 
 func validVar(k string) bool {
-	if k == "tags" {
+	if k == "tags" || k == "priority" {
 		return true
 	}
 	ns, name, ok := strings.Cut(k, ".")
@@ -373,4 +444,90 @@ func cmpOr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// checkCase compiles one branch case: exactly one of when, expr, business_hours,
+// outside_business_hours (or none: always).
+func (c *checker) checkCase(cp string, cs *CaseSpec, last bool) branchCase {
+	bc := branchCase{when: cs.When, next: cs.Next, expr: cs.Expr}
+	n := 0
+	for _, set := range []bool{cs.When != "", cs.Expr != "", cs.BusinessHours != "", cs.OutsideBusinessHours != ""} {
+		if set {
+			n++
+		}
+	}
+	if n > 1 {
+		c.errorf(cp, "a case has one condition: when, expr, business_hours or outside_business_hours")
+	}
+	switch {
+	case cs.BusinessHours != "":
+		bc.hours, bc.open = cs.BusinessHours, true
+	case cs.OutsideBusinessHours != "":
+		bc.hours = cs.OutsideBusinessHours
+	case cs.Expr != "":
+		cond, err := rules.CompileCondition(cs.Expr)
+		if err != nil {
+			c.errorf(cp+".expr", "%v", err)
+		}
+		bc.cond = cond
+	}
+	eval, err := compileWhen(cs.When)
+	if err != nil {
+		c.errorf(cp+".when", "%v", err)
+	}
+	bc.eval = eval
+	if cs.Next == "" {
+		c.errorf(cp+".next", "is required")
+	}
+	if n == 0 && !last {
+		c.errorf(cp, "a case without a condition always holds: the cases after it are never taken")
+	}
+	return bc
+}
+
+func (c *checker) checkLookup(path string, ss *StepSpec, s *step) {
+	l := ss.Lookup
+	s.lookup, s.onFailure = l, ss.OnFailure
+	if u, err := url.Parse(l.URL); l.URL == "" || !strings.HasPrefix(l.URL, "${") && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		c.errorf(path+".lookup.url", "an http or https URL is required (or ${VAR}: an environment variable holding it)")
+	}
+	if d := l.Timeout.D(); d < 0 || d > 10*time.Second {
+		c.errorf(path+".lookup.timeout", "at most 10s (the conversation's partition waits for it)")
+	}
+	if l.Save != "" && !validName.MatchString(l.Save) {
+		c.errorf(path+".lookup.save", "letters, digits, - and _ (the fields are then lookup.%s.<field>)", l.Save)
+	}
+	if l.SecretEnv != "" && !envName.MatchString(l.SecretEnv) {
+		c.errorf(path+".lookup.secret_env", "the name of an environment variable (A-Z, 0-9, _)")
+	}
+	c.needNext(path, ss)
+	if ss.OnFailure == "" {
+		c.errorf(path+".on_failure", "is required: the step when the lookup fails or times out")
+	}
+}
+
+var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// checkArticle compiles an article step: the matches, then a yes/no question (ask, default
+// "Did this answer your question?") whose answers go to solved and unsolved.
+func (c *checker) checkArticle(path string, ss *StepSpec, s *step) {
+	if ss.Solved == "" {
+		c.errorf(path+".solved", "is required: the step when the articles answered the question")
+	}
+	if ss.Unsolved == "" {
+		c.errorf(path+".unsolved", "is required: the step when they did not")
+	}
+	if len(ss.Options) > 0 || ss.Validate != "" || ss.Next != "" {
+		c.errorf(path, "an article step asks yes or no itself: give solved and unsolved, not options, validate or next")
+	}
+	s.none = cmpOr(ss.None, ss.Unsolved)
+	prompt := cmpOr(ss.Ask, "Did this answer your question?")
+	s.options = []option{
+		{label: "Yes", value: "yes", next: ss.Solved, norm: []string{"yes", "1", "y", "evet", "ja", "oui", "si"}},
+		{label: "No", value: "no", next: ss.Unsolved, norm: []string{"no", "2", "n", "hayir", "nein", "non"}},
+	}
+	s.prompt = prompt
+	if (ss.Timeout == 0) != (ss.OnTimeout == "") {
+		c.errorf(path, "timeout and on_timeout go together: give both or neither")
+	}
 }

@@ -61,11 +61,14 @@ func TestTechnicalDialogueHandsOffWithTheAnswers(t *testing.T) {
 	if !st.Done || st.Outcome != OutcomeHandoff || st.Vars["tags"] != "technical" {
 		t.Fatalf("end state: %+v", st)
 	}
+	if st.Version != f.Version || st.Version == "" {
+		t.Fatalf("state without the flow's version: %+v", st)
+	}
 	var kinds []string
 	for _, e := range out.Steps {
 		kinds = append(kinds, e.Step+":"+e.Kind)
-		if e.Version != f.Version || e.Version == "" {
-			t.Fatalf("step event without the flow's version: %+v", e)
+		if e.Why == "" {
+			t.Fatalf("step without why: %+v", e)
 		}
 	}
 	if strings.Join(kinds, " ") != "email:ask tag_tech:set to_tech:handoff" {
@@ -194,7 +197,7 @@ func TestCheckLocatesEveryProblem(t *testing.T) {
 		`broken.yaml:11:36: flows.f.steps.e.validate: number, email, phone, date, or a regular expression`,
 		`flows.f.steps.e: timeout and on_timeout go together`,
 		`flows.f.steps.g.next: a handoff ends the flow`,
-		`flows.f.steps.h.branch[0]: a case without when always holds`,
+		`flows.f.steps.h.branch[0]: a case without a condition always holds`,
 		`flows.f.steps.h.branch[1].next: unknown step "zz"`,
 		`flows.f.steps.i.set.bogus: set answers.<name>`,
 	}

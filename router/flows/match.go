@@ -93,24 +93,29 @@ func compileWhen(when string) (func(map[string]string) bool, error) {
 	for _, op := range []string{"==", "!="} {
 		if l, r, ok := strings.Cut(when, op); ok {
 			v, want := strings.TrimSpace(l), Normalize(strings.Trim(strings.TrimSpace(r), `"'`))
-			if !validVar(v) && !strings.HasPrefix(v, "customer.") {
+			if !validVar(v) && !strings.HasPrefix(v, "customer.") && !strings.HasPrefix(v, "lookup.") {
 				return nil, fmt.Errorf("%q: compare a variable (answers.<name>, customer.<name>) with a value", when)
 			}
 			eq := op == "=="
 			return func(vars map[string]string) bool { return (Normalize(vars[v]) == want) == eq }, nil
 		}
 	}
-	if !validVar(when) {
+	if !validVar(when) && !strings.HasPrefix(when, "lookup.") {
 		return nil, fmt.Errorf("%q: write VAR == value, VAR != value, or VAR (is set)", when)
 	}
 	return func(vars map[string]string) bool { return vars[when] != "" }, nil
 }
 
-var templateVar = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}`)
+var templateVar = regexp.MustCompile(`\{\{\s*([A-Za-z0-9_.-]+)\s*(?:\|\s*([^}]*?)\s*)?\}\}`)
 
-// render fills {{ answers.x }}, {{ customer.name }} and the like from vars (unknown: empty).
+// render fills {{ answers.x }}, {{ customer.name }} and the like from vars; an unknown or
+// empty variable is empty, or the default after a bar: {{ customer.name | there }}.
 func render(text string, vars map[string]string) string {
 	return templateVar.ReplaceAllStringFunc(text, func(m string) string {
-		return vars[templateVar.FindStringSubmatch(m)[1]]
+		sm := templateVar.FindStringSubmatch(m)
+		if v := vars[sm[1]]; v != "" {
+			return v
+		}
+		return sm[2]
 	})
 }

@@ -13,6 +13,10 @@ type FileSpec struct {
 	// Handoff are the words with which a customer asks for a person at any step (matched
 	// like answers). Default: agent, human, person, temsilci.
 	Handoff []string `yaml:"handoff_keywords"`
+	// Defaults are the flows conversations enter when the routing rule that matched names
+	// none: by channel ("sms") or channel and account ("whatsapp/acme"), the more specific
+	// first. A rule's `flow: none` keeps its conversations out of flows.
+	Defaults map[string]string `yaml:"defaults"`
 }
 
 // FlowSpec is one flow: named steps and the first one.
@@ -27,7 +31,8 @@ type FlowSpec struct {
 	Handoff string `yaml:"handoff_queue"`
 }
 
-// StepSpec is one step. Exactly one of say, ask, branch, set, handoff, resolve is given.
+// StepSpec is one step. Exactly one of say, ask, branch, set, lookup, article, handoff,
+// resolve is given.
 type StepSpec struct {
 	// Say sends a message and goes on to Next.
 	Say string `yaml:"say"`
@@ -46,8 +51,20 @@ type StepSpec struct {
 	OnTimeout string       `yaml:"on_timeout"`
 	// Branch goes to the first case whose When holds (a case without When always holds).
 	Branch []*CaseSpec `yaml:"branch"`
-	// Set stores variables and goes on to Next.
+	// Set stores variables and goes on to Next: answers.<name>, customer.<name> (kept on
+	// the customer's record), tags (added to the conversation) and priority.
 	Set map[string]string `yaml:"set"`
+	// Lookup calls an HTTP endpoint; its JSON answer's fields become lookup.<save>.<field>.
+	// A failure (timeout, an error status, not JSON) goes to OnFailure.
+	Lookup    *LookupSpec `yaml:"lookup"`
+	OnFailure string      `yaml:"on_failure"`
+	// Article answers from the knowledge base with the best matches for its query (a
+	// template, e.g. "{{answers.question}}"), then asks whether that solved it: Solved
+	// or Unsolved follow; None when nothing matched (default Unsolved).
+	Article  string `yaml:"article"`
+	Solved   string `yaml:"solved"`
+	Unsolved string `yaml:"unsolved"`
+	None     string `yaml:"none"`
 	// Handoff ends the flow: the conversation goes to a queue with the answers attached.
 	Handoff *HandoffSpec `yaml:"handoff"`
 	// Resolve ends the flow: the customer's need was met without an agent (contained).
@@ -67,7 +84,25 @@ type OptionSpec struct {
 // `!=`, or a bare variable for "is set").
 type CaseSpec struct {
 	When string `yaml:"when"`
-	Next string `yaml:"next"`
+	// Expr is a condition in the routing rules' expression language (docs/routing.md) over
+	// message, customer and conversation, plus answers and vars.
+	Expr string `yaml:"expr"`
+	// BusinessHours holds while the named hours (the rules file's business_hours) are open;
+	// OutsideBusinessHours while they are closed.
+	BusinessHours        string `yaml:"business_hours"`
+	OutsideBusinessHours string `yaml:"outside_business_hours"`
+	Next                 string `yaml:"next"`
+}
+
+// LookupSpec is an HTTP call: a POST of the conversation's variables as JSON, signed like
+// the event webhooks (Standard Webhooks: webhook-id, webhook-timestamp, webhook-signature)
+// when SecretEnv names an environment variable holding the secret.
+type LookupSpec struct {
+	URL       string       `yaml:"url"`
+	SecretEnv string       `yaml:"secret_env"`
+	Timeout   cfg.Duration `yaml:"timeout"` // default 3s, at most 10s
+	// Save names the result: its fields are lookup.<save>.<field> (default: the step's name).
+	Save string `yaml:"save"`
 }
 
 // HandoffSpec is where a hand-off goes.

@@ -143,3 +143,24 @@ func removeIdentities(rec *custRecord, keys []string) bool {
 	})
 	return len(rec.Identities) != n
 }
+
+// SetAttributes stores customer attributes (a flow's set step); values already so are not
+// written again.
+func SetAttributes(ctx context.Context, kv jetstream.KeyValue, customer string, attrs map[string]string, at time.Time) error {
+	return updateCustomer(ctx, kv, customer, func(c *custRecord) bool {
+		changed := false
+		for k, v := range attrs {
+			if old, ok := c.Attributes[k]; ok && old == v {
+				continue
+			}
+			if c.Attributes == nil {
+				c.Attributes = map[string]string{}
+			}
+			c.Attributes[k], changed = v, true
+		}
+		if changed {
+			c.UpdatedAt = at
+		}
+		return changed
+	})
+}

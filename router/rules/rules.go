@@ -40,6 +40,7 @@ type rule struct {
 	name    string
 	conds   []condition
 	targets []target
+	flow    string
 }
 
 // target is a compiled [TargetSpec].
@@ -105,6 +106,35 @@ func DefaultRules(roster *Roster) *Rules {
 // UsesTags reports whether a rule conditions on the conversation's tags (a waiting
 // conversation whose tags change is then routed again).
 func (rs *Rules) UsesTags() bool { return rs != nil && rs.usesTags }
+
+// FlowNone is a rule's flow that keeps its conversations out of the flows file's defaults.
+const FlowNone = "none"
+
+// FlowFor is the flow the rule matching in names (docs/flows.md): the flow ("" when the rule
+// names none, FlowNone when it refuses flows) and the rule ("" when none matched).
+func (rs *Rules) FlowFor(in *Input) (flow, rule string) {
+	if rs == nil {
+		return "", ""
+	}
+	e := &evalCtx{in: in, text: messageText(in.Message)}
+	for _, r := range rs.rules {
+		if r.matches(e) {
+			return r.flow, r.name
+		}
+	}
+	return "", ""
+}
+
+// Flows lists the flows the rules name.
+func (rs *Rules) Flows() map[string]string {
+	out := map[string]string{}
+	for _, r := range rs.rules {
+		if r.flow != "" && r.flow != FlowNone {
+			out[r.name] = r.flow
+		}
+	}
+	return out
+}
 
 // Roster is the roster the rules were checked against.
 func (rs *Rules) Roster() *Roster { return rs.roster }

@@ -182,7 +182,10 @@ func (c *rulesChecker) checkRule(r *RuleSpec, path string) *rule {
 	if len(r.When.Tags) > 0 || strings.Contains(r.When.Expr, "conversation") {
 		c.out.usesTags = true
 	}
-	return &rule{name: r.Name, conds: conds, targets: c.checkTargets(r, path)}
+	if r.Flow != "" && r.Flow != FlowNone && !flowName.MatchString(r.Flow) {
+		c.errorf(path+".flow", "a flow's name (letters, digits, - and _), or none")
+	}
+	return &rule{name: r.Name, conds: conds, targets: c.checkTargets(r, path), flow: r.Flow}
 }
 
 func (c *rulesChecker) nonEmpty(path string, list []string) {
@@ -282,3 +285,5 @@ func (c *rulesChecker) checkWhen(w *WhenSpec, path string) []condition {
 	}
 	return compileConditions(w, re, prog, c.hours)
 }
+
+var flowName = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)

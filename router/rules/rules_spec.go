@@ -57,6 +57,10 @@ type RuleSpec struct {
 	Name    string        `yaml:"name"`
 	When    WhenSpec      `yaml:"when"`
 	Targets []*TargetSpec `yaml:"targets"`
+	// Flow sends a matched conversation into the named flow (the flows file, docs/flows.md)
+	// before it is queued; the targets apply when the flow hands off without naming a
+	// queue. "none" keeps the conversation out of the flows file's defaults.
+	Flow string `yaml:"flow"`
 }
 
 // WhenSpec are a rule's conditions; all given ones must hold (an empty when matches

@@ -118,9 +118,7 @@ func CheckConfig(path string) (c *Config, secrets cfg.Errors, err error) {
 	if derr := c.applyDefaults(); derr != nil {
 		return nil, nil, derr
 	}
-	if f := c.Router.RulesFile; f != "" && !filepath.IsAbs(f) {
-		c.Router.RulesFile = filepath.Join(filepath.Dir(path), f)
-	}
+	c.resolvePaths(path)
 	return c, secrets, err
 }
 
@@ -133,9 +131,7 @@ func ParseConfig(path string, data []byte) (*Config, error) {
 	if err := c.applyDefaults(); err != nil {
 		return nil, err
 	}
-	if f := c.Router.RulesFile; f != "" && !filepath.IsAbs(f) {
-		c.Router.RulesFile = filepath.Join(filepath.Dir(path), f)
-	}
+	c.resolvePaths(path)
 	return &c, nil
 }
 
@@ -177,5 +173,14 @@ func (c *Config) Validate(ck *cfg.Checker) {
 	c.REST.Validate(ck.At("rest"))
 	if _, err := c.Insight.Location(); err != nil {
 		ck.Errorf("insight.timezone", "%s", err.Error())
+	}
+}
+
+// resolvePaths resolves the router's file paths against the configuration file's directory.
+func (c *Config) resolvePaths(path string) {
+	for _, f := range []*string{&c.Router.RulesFile, &c.Router.FlowsFile, &c.Router.KnowledgeBase} {
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(filepath.Dir(path), *f)
+		}
 	}
 }

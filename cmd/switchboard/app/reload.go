@@ -109,6 +109,15 @@ func (a *App) reload(ctx context.Context) (rest.ConfigReload, error) {
 		}
 		cur.Router.Agents, cur.Router.LoadWeights = next.Router.Agents, next.Router.LoadWeights
 	}
+	if fh := w.router.FlowsHolder(); fh != nil && fh.Path() == next.Router.FlowsFile {
+		changed, err := fh.Reload()
+		if err != nil {
+			return res, fmt.Errorf("%w:\n%w", rest.ErrInvalidConfig, err)
+		}
+		if changed {
+			res.Reloaded = append(res.Reloaded, "router.flows_file")
+		}
+	}
 	if !reflect.DeepEqual(cur.REST, next.REST) {
 		w.rest.SetCredentials(next.REST)
 		cur.REST = next.REST

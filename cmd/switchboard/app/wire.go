@@ -3,6 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
+	"maps"
+	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +25,7 @@ import (
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router"
+	"github.com/switchboardhq/switchboard/router/flows"
 	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/insight"
 	"github.com/switchboardhq/switchboard/router/listing"
@@ -229,6 +233,10 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 			return nil, fmt.Errorf("rules:\n%w", err)
 		}
 	}
+	fh, err := a.buildFlows(holder)
+	if err != nil {
+		return nil, err
+	}
 	index, err := pipeline.OpenMessageIndex(ctx, js, a.cfg.Pipeline, w.metrics)
 	if err != nil {
 		return nil, err
@@ -236,7 +244,8 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 	w.feed.UseIndex(index)
 	return router.New(ctx, router.Options{JS: js, Partitions: a.cfg.Pipeline.Partitions,
 		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log,
-		Config: rc, Rules: holder, Roster: roster, Leases: w.leases, Registerer: a.reg, Index: index, SurveyLinks: a.publicURL, Now: a.now})
+		Config: rc, Rules: holder, Roster: roster, Leases: w.leases, Registerer: a.reg, Index: index, SurveyLinks: a.publicURL, Now: a.now,
+		Flows: fh})
 }
 
 // wireInsight builds the insight projection and its reports (when insight is on).
@@ -304,4 +313,53 @@ func (w *wiring) runInsight(ctx context.Context) error {
 		return nil
 	}
 	return w.insight.Run(ctx)
+}
+
+// buildFlows loads the flows file (router.flows_file) with its environment: the rules'
+// business hours, the lookup client, the knowledge base. A bad file, a rule naming a flow
+// the file lacks, or a flow naming business hours the rules lack stops the start.
+func (a *App) buildFlows(holder *router.RulesHolder) (*router.FlowsHolder, error) {
+	rc := a.cfg.Router
+	if rc.FlowsFile == "" {
+		return nil, nil
+	}
+	if holder == nil {
+		return nil, fmt.Errorf("router.flows_file: flows need routing (router.agents or router.rules_file)")
+	}
+	env := &flows.Env{
+		Calendar: func(name string) rules.Calendar {
+			if rs := holder.Current(); rs != nil {
+				return rs.Calendar(name)
+			}
+			return nil
+		},
+		Lookup: flows.HTTPLookup(&http.Client{}),
+	}
+	fh, err := router.NewFlowsHolder(rc.FlowsFile, env, a.log)
+	if err != nil {
+		return nil, fmt.Errorf("flows:\n%w", err)
+	}
+	if problems := CheckFlows(holder.Current(), fh.Current()); len(problems) > 0 {
+		return nil, fmt.Errorf("flows:\n%s", strings.Join(problems, "\n"))
+	}
+	return fh, nil
+}
+
+// CheckFlows reports what the rules and the flows file say of each other that does not
+// hold: a rule's flow the file does not define, business hours a flow's branch names that
+// the rules do not.
+func CheckFlows(rs *rules.Rules, f *flows.File) []string {
+	var out []string
+	for _, rule := range slices.Sorted(maps.Keys(rs.Flows())) {
+		if name := rs.Flows()[rule]; f.Flow(name) == nil {
+			out = append(out, fmt.Sprintf("rule %s names flow %q, which the flows file does not define (flows: %s)", rule, name,
+				strings.Join(slices.Sorted(maps.Keys(f.Flows)), ", ")))
+		}
+	}
+	for _, h := range f.Calendars() {
+		if rs.Calendar(h) == nil {
+			out = append(out, fmt.Sprintf("a flow branches on business hours %q, which the rules file does not define (business_hours: %v)", h, rs.Calendars()))
+		}
+	}
+	return out
 }
