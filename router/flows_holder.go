@@ -27,7 +27,12 @@ type FlowsHolder struct {
 	lastData []byte
 	lastErr  error
 	onReload func(ok bool)
+	// also are reloaded with the file (the knowledge base).
+	also []func() (bool, error)
 }
+
+// AlsoReload adds something to reload with the flows file, on its schedule.
+func (h *FlowsHolder) AlsoReload(f func() (bool, error)) { h.also = append(h.also, f) }
 
 // NewFlowsHolder loads the flows file; a bad file is an error. env is bound to every
 // version.
@@ -114,6 +119,9 @@ func (h *FlowsHolder) Watch(ctx context.Context, interval time.Duration) {
 			return
 		case <-t.C:
 			_, _ = h.Reload()
+			for _, f := range h.also {
+				_, _ = f()
+			}
 		}
 	}
 }

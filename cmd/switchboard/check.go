@@ -3,12 +3,16 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app"
 	"github.com/switchboardhq/switchboard/configs/cfg"
+	"github.com/switchboardhq/switchboard/router/flows"
+	"github.com/switchboardhq/switchboard/router/kb"
 	"github.com/switchboardhq/switchboard/router/rules"
 )
 
@@ -40,9 +44,13 @@ func runCheck(_ context.Context, args []string) error {
 	if path == "" {
 		path = c.Router.RulesFile
 	}
+	roster := rules.NewLiveRoster(c.Router.Agents, nil, c.Router.LoadWeights, *apiRoster || len(c.Router.Agents) == 0)
+	inForce := rules.DefaultRules(roster)
 	if path != "" {
-		roster := rules.NewLiveRoster(c.Router.Agents, nil, c.Router.LoadWeights, *apiRoster || len(c.Router.Agents) == 0)
 		rs, err := rules.LoadRulesFile(path, roster)
+		if rs != nil {
+			inForce = rs
+		}
 		if err != nil {
 			failed = true
 			_ = reportErrors(err)
@@ -64,6 +72,9 @@ func runCheck(_ context.Context, args []string) error {
 	} else if err := checkInsightHours(*configPath, c, nil); err != nil {
 		failed = true
 		_ = reportErrors(err)
+	}
+	if !checkFlows(c, inForce) {
+		failed = true
 	}
 	if failed {
 		return errFailed
@@ -113,4 +124,34 @@ func checkInsightHours(configPath string, c *app.Config, rs *rules.Rules) error 
 		doc.Errorf("insight.business_hours", "unknown business hours %q (the rules file defines: %s)", name, strings.Join(rs.Calendars(), ", "))
 	}
 	return doc.Err()
+}
+
+// checkFlows checks the flows file and the knowledge base the config names, and what the
+// rules and the flows say of each other; it reports whether all is well.
+func checkFlows(c *app.Config, rs *rules.Rules) bool {
+	ok := true
+	rc := c.Router
+	if rc.KnowledgeBase != "" {
+		b, err := kb.Load(rc.KnowledgeBase)
+		if err != nil {
+			ok = false
+			fmt.Fprintln(os.Stderr, err)
+		} else {
+			fmt.Printf("%s: ok (%d articles)\n", rc.KnowledgeBase, len(b.Articles))
+		}
+	}
+	if rc.FlowsFile == "" {
+		return ok
+	}
+	f, err := flows.LoadFile(rc.FlowsFile)
+	if err != nil {
+		_ = reportErrors(err)
+		return false
+	}
+	fmt.Printf("%s: ok (version %s, flows: %s)\n", rc.FlowsFile, f.Version, strings.Join(slices.Sorted(maps.Keys(f.Flows)), ", "))
+	for _, p := range app.CheckFlows(rs, f) {
+		ok = false
+		fmt.Fprintf(os.Stderr, "%s: %s\n", rc.FlowsFile, p)
+	}
+	return ok
 }

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -23,6 +24,12 @@ type Case struct {
 	Flow     string            `yaml:"flow"`
 	Customer map[string]string `yaml:"customer"` // customer.<key> variables (name, …)
 	Turns    []*Turn           `yaml:"dialogue"`
+	// At is when the dialogue starts (business hours; default Monday 2026-01-05 10:00 UTC);
+	// each turn comes a minute after the one before.
+	At *time.Time `yaml:"at"`
+	// Lookups answer the flow's lookup steps by step name (nothing is called); a lookup
+	// step not listed, or listed with error:, fails.
+	Lookups map[string]map[string]string `yaml:"lookups"`
 }
 
 // Turn is what the customer does (nothing on the first turn: the flow starts; text, a
@@ -34,6 +41,8 @@ type Turn struct {
 	Timeout  bool   `yaml:"timeout"`
 	// Bot is every message the bot sends in answer, in order (exact texts).
 	Bot []string `yaml:"bot"`
+	// Says are texts that must appear somewhere in the bot's answer (an article's title).
+	Says []string `yaml:"says"`
 	// Options are the labels of the last message's options.
 	Options []string `yaml:"options"`
 	// Step is where the flow waits afterwards.
@@ -59,9 +68,10 @@ type CaseResult struct {
 // OK reports whether every turn went as expected.
 func (r *CaseResult) OK() bool { return len(r.Failures) == 0 }
 
-// RunCaseFile runs the dialogues of path against the flows. A case file's own problems
+// RunCaseFile runs the dialogues of path against the flows, with env's business hours and
+// knowledge base (env may be nil; lookups come from the cases). A case file's own problems
 // (syntax, unknown flows) are a [cfg.Errors].
-func RunCaseFile(path string, flows *File) ([]*CaseResult, error) {
+func RunCaseFile(path string, flows *File, env *Env) ([]*CaseResult, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -97,32 +107,39 @@ func RunCaseFile(path string, flows *File) ([]*CaseResult, error) {
 		if pos := doc.Pos(fmt.Sprintf("cases[%d]", i)); pos != nil {
 			r.Position = fmt.Sprintf("%s:%d", path, pos.Line)
 		}
-		runCase(flows.Flows[c.Flow], c, r)
+		runCase(flows.Flows[c.Flow], c, r, env)
 		out = append(out, r)
 	}
 	return out, nil
 }
 
-func runCase(f *Flow, c *Case, r *CaseResult) {
+func runCase(fl *Flow, c *Case, r *CaseResult, env *Env) {
 	vars := map[string]string{}
 	for k, v := range c.Customer {
 		vars["customer."+k] = v
 	}
 	at := time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)
+	if c.At != nil {
+		at = c.At.UTC()
+	}
+	f := *fl
+	f.env = caseEnv(env, c.Lookups)
 	var st State
 	for i, t := range c.Turns {
 		var out Output
+		in := In{Now: at, Conversation: "case"}
 		switch {
 		case i == 0:
-			st, out = f.Start(vars, at)
+			st, out = f.StartIn(in, vars)
 		case t.Timeout:
 			if st.WaitUntil == nil {
 				r.fail(i, "timeout: the step %q waits without a timeout", st.Step)
 				return
 			}
-			st, out = f.Timeout(st, *st.WaitUntil)
+			in.Now = *st.WaitUntil
+			st, out = f.TimeoutIn(in, st)
 		default:
-			st, out = f.Answer(st, t.Customer, t.Payload, at)
+			st, out = f.AnswerIn(in, st, t.Customer, t.Payload)
 		}
 		at = at.Add(time.Minute)
 		r.check(i, t, st, out)
@@ -141,6 +158,17 @@ func (r *CaseResult) check(i int, t *Turn, st State, out Output) {
 		}
 		if !slices.Equal(got, t.Bot) {
 			r.fail(i, "the bot said %q, want %q", got, t.Bot)
+		}
+	}
+	if len(t.Says) > 0 {
+		var all []string
+		for _, m := range out.Messages {
+			all = append(all, m.Text)
+		}
+		for _, s := range t.Says {
+			if !strings.Contains(strings.Join(all, "\n"), s) {
+				r.fail(i, "the bot did not say %q; it said %q", s, all)
+			}
 		}
 	}
 	if t.Options != nil {
@@ -194,3 +222,22 @@ func LoadFile(path string) (*File, error) {
 
 // ErrNoFlows means no flows file was given.
 var ErrNoFlows = errors.New("no flows file: give --flows FILE")
+
+// caseEnv is env with the case's lookup answers.
+func caseEnv(env *Env, lookups map[string]map[string]string) *Env {
+	out := &Env{}
+	if env != nil {
+		out.Calendar, out.Search = env.Calendar, env.Search
+	}
+	out.Lookup = func(_ context.Context, req *LookupRequest) (map[string]string, error) {
+		res, ok := lookups[req.Step]
+		if !ok {
+			return nil, fmt.Errorf("the case gives no answer for lookup %s (lookups: {%s: {field: value}})", req.Step, req.Step)
+		}
+		if e := res["error"]; e != "" {
+			return nil, errors.New(e)
+		}
+		return res, nil
+	}
+	return out
+}

@@ -268,7 +268,7 @@ func TestCaseFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := RunCaseFile("testdata/triage.cases.yaml", file)
+	res, err := RunCaseFile("testdata/triage.cases.yaml", file, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ cases:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	res, err = RunCaseFile(bad, file)
+	res, err = RunCaseFile(bad, file, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ cases:
 	if err := os.WriteFile(bad, []byte("cases: [{name: x, flow: nope, dialogue: [{step: a}]}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RunCaseFile(bad, file); err == nil || !strings.Contains(err.Error(), `unknown flow "nope" (flows: triage)`) {
+	if _, err := RunCaseFile(bad, file, nil); err == nil || !strings.Contains(err.Error(), `unknown flow "nope" (flows: triage)`) {
 		t.Fatalf("unknown flow: %v", err)
 	}
 }

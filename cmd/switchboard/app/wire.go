@@ -28,6 +28,7 @@ import (
 	"github.com/switchboardhq/switchboard/router/flows"
 	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/insight"
+	"github.com/switchboardhq/switchboard/router/kb"
 	"github.com/switchboardhq/switchboard/router/listing"
 	"github.com/switchboardhq/switchboard/router/rest"
 	"github.com/switchboardhq/switchboard/router/rules"
@@ -321,6 +322,9 @@ func (w *wiring) runInsight(ctx context.Context) error {
 func (a *App) buildFlows(holder *router.RulesHolder) (*router.FlowsHolder, error) {
 	rc := a.cfg.Router
 	if rc.FlowsFile == "" {
+		if rc.KnowledgeBase != "" {
+			return nil, fmt.Errorf("router.knowledge_base: the knowledge base serves the flows' article steps: give router.flows_file too")
+		}
 		return nil, nil
 	}
 	if holder == nil {
@@ -335,9 +339,20 @@ func (a *App) buildFlows(holder *router.RulesHolder) (*router.FlowsHolder, error
 		},
 		Lookup: flows.HTTPLookup(&http.Client{}),
 	}
+	var base *kb.Holder
+	if rc.KnowledgeBase != "" {
+		var err error
+		if base, err = kb.Open(rc.KnowledgeBase, a.log); err != nil {
+			return nil, fmt.Errorf("router.knowledge_base:\n%w", err)
+		}
+		env.Search = base.Search
+	}
 	fh, err := router.NewFlowsHolder(rc.FlowsFile, env, a.log)
 	if err != nil {
 		return nil, fmt.Errorf("flows:\n%w", err)
+	}
+	if base != nil {
+		fh.AlsoReload(base.Reload)
 	}
 	if problems := CheckFlows(holder.Current(), fh.Current()); len(problems) > 0 {
 		return nil, fmt.Errorf("flows:\n%s", strings.Join(problems, "\n"))
