@@ -135,7 +135,7 @@ func (s *conn) projectMessage(f *eventFrame, m *schema.Message) (*eventFrame, st
 		if !addressedTo(m, me) {
 			return nil, ""
 		}
-		wm.Author = "agent"
+		wm.Author, wm.Automated = "agent", m.Automated()
 		if ch := m.Choices; ch != nil && len(ch.Options) > 0 {
 			wm.Choices = &wireChoices{Style: ch.Style}
 			for _, o := range ch.Options {

@@ -182,10 +182,12 @@ type eventFrame struct {
 }
 
 type wireMessage struct {
-	ID          string           `json:"id"`
-	ClientID    string           `json:"client_id,omitempty"`
-	Direction   string           `json:"direction"`
-	Author      string           `json:"author"` // visitor | agent
+	ID        string `json:"id"`
+	ClientID  string `json:"client_id,omitempty"`
+	Direction string `json:"direction"`
+	Author    string `json:"author"` // visitor | agent
+	// Automated marks an agent-side message no person wrote (a flow's, a survey's).
+	Automated   bool             `json:"automated,omitempty"`
 	Text        string           `json:"text,omitempty"`
 	Attachments []wireAttachment `json:"attachments,omitempty"`
 	// Choices are buttons to offer (a survey's stars or 0–10 scale): a click sends a message

@@ -108,7 +108,7 @@
       link.textContent = "\nAttachment: " + (a.name || "file");
       el.querySelector(".text").appendChild(link);
     });
-    var meta = m.author === "agent" ? "Agent" : (m.failed ? "Not sent: " + m.failed : (m.pending ? "Sending…" : "Sent"));
+    var meta = m.author === "agent" ? (m.automated ? "Assistant" : "Agent") : (m.failed ? "Not sent: " + m.failed : (m.pending ? "Sending…" : "Sent"));
     el.querySelector(".meta").textContent = meta;
     el.classList.toggle("failed", !!m.failed);
     log.scrollTop = log.scrollHeight;
@@ -270,7 +270,7 @@
       render(known);
       return;
     }
-    var shown = { id: m.id, author: m.author, text: m.text, attachments: m.attachments, choices: m.choices };
+    var shown = { id: m.id, author: m.author, automated: m.automated, text: m.text, attachments: m.attachments, choices: m.choices };
     state.shown[m.id] = shown;
     render(shown);
     emit("message", m);
