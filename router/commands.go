@@ -32,9 +32,16 @@ func (r *Router) onCommand(ctx context.Context, pc *partCache, cmd *Command) err
 		return err
 	}
 	c := r.newChange(pc, cmd.Cause(), conv, rev, cmd.Actor)
-	r.stopFlow(c, cmd)
+	stopped := r.stopFlow(c, cmd)
 	if err := r.applyCommand(ctx, c, cmd); err != nil {
 		return err
+	}
+	if stopped && cmd.Type == CommandReply && c.conv.Status == schema.ConversationOpen && !c.conv.routed() {
+		// The agent who answered the customer in the middle of a flow keeps the
+		// conversation when they can take it; otherwise it is queued by the rules.
+		if err := r.reroute(ctx, c, &rules.Input{Prefer: agentOf(cmd.Actor)}, "the flow stopped: an agent replied"); err != nil {
+			return err
+		}
 	}
 	if !c.applied() && cmd.Type != CommandSLATimer {
 		if err := r.slaStep(ctx, c, nil, nil); err != nil {

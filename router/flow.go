@@ -259,10 +259,10 @@ func (r *Router) flowSets(c *change, out flows.Output) {
 
 // stopFlow ends a running flow when a person steps in: an agent's reply, an assignment or
 // transfer, a resolution by hand.
-func (r *Router) stopFlow(c *change, cmd *Command) {
+func (r *Router) stopFlow(c *change, cmd *Command) bool {
 	st := c.conv.Flow
 	if !st.Active() || c.applied() {
-		return
+		return false
 	}
 	var why string
 	switch cmd.Type {
@@ -273,7 +273,7 @@ func (r *Router) stopFlow(c *change, cmd *Command) {
 	case CommandResolve:
 		why = "the conversation was resolved by hand"
 	default:
-		return
+		return false
 	}
 	if cmd.Actor != "" {
 		why += " (" + cmd.Actor + ")"
@@ -286,6 +286,17 @@ func (r *Router) stopFlow(c *change, cmd *Command) {
 		e.Flow = &schema.FlowEvent{Flow: st.Flow, Version: st.Version, State: &state, Outcome: schema.FlowOutcomeStopped}
 	})
 	r.metrics.FlowOutcomes.WithLabelValues(st.Flow, schema.FlowOutcomeStopped, st.Step).Inc()
+	return true
+}
+
+// agentOf is the agent id of a command's actor ("agent:<id>;token:<name>"), "" for others.
+func agentOf(actor string) string {
+	id, ok := strings.CutPrefix(actor, "agent:")
+	if !ok {
+		return ""
+	}
+	id, _, _ = strings.Cut(id, ";")
+	return id
 }
 
 // applyFlow folds a flow event into the snapshot.

@@ -116,6 +116,7 @@ func (f *Flow) AnswerIn(in In, st State, text, payload string) (State, Output) {
 	if st.Vars == nil {
 		st.Vars = map[string]string{}
 	}
+	st.Version = f.Version // the version that takes this turn
 	s := f.steps[st.Step]
 	if s == nil { // the flow changed under the conversation
 		f.handoff(&st, &out, &HandoffSpec{Queue: f.Handoff}, fmt.Sprintf("step %q is no longer in flow %s", st.Step, f.Name))
@@ -168,7 +169,7 @@ func (f *Flow) TimeoutIn(in In, st State) (State, Output) {
 	if st.Done || !st.Waiting || st.WaitUntil == nil || in.Now.Before(*st.WaitUntil) || s == nil {
 		return st, out
 	}
-	st.Waiting, st.WaitUntil, st.Tries = false, nil, 0
+	st.Waiting, st.WaitUntil, st.Tries, st.Version = false, nil, 0, f.Version
 	out.Steps = append(out.Steps, f.event(s, "no answer within "+s.timeout.String()))
 	st.Step = s.onTimeout
 	f.run(&in, &st, &out, "timed out")

@@ -257,3 +257,148 @@ func stepWhys(e *schema.Event) []string {
 	}
 	return out
 }
+
+const apiFlows = `
+defaults: {api: ask}
+flows:
+  ask:
+    start: menu
+    handoff_queue: general
+    steps:
+      menu:
+        ask: "Billing or technical?"
+        options: [{label: Billing, value: billing, next: email}, {label: Technical, value: technical, next: email}]
+        timeout: 2s
+        on_timeout: gone
+      email: {ask: "Your email?", validate: email, save: email, next: out}
+      out: {handoff: {queue: general}}
+      gone: {resolve: "No answer: closing."}
+`
+
+// apiFlowGateway runs flowsYAML over the API channel (its bot messages fail to deliver: no
+// callback; the flow does not mind).
+func apiFlowGateway(t *testing.T, flowsYAML string) (*apptest.Gateway, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "flows.yaml")
+	if err := os.WriteFile(path, []byte(flowsYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	g := apptest.Start(t, routingConfig(t, "\nrouter:\n  agents: [{id: ann, skills: [general]}]\n  reload_interval: 100ms\n  flows_file: "+path+"\n",
+		"queues: {general: {skills: [general]}}\ndefault_queue: general\n"))
+	return g, path
+}
+
+// An agent who replies stops the flow (flow_completed, stopped); the customer's next words
+// are for the agent, not answers. A question nobody answers times out on its JetStream
+// timer, once, and takes its on_timeout branch.
+func TestFlowStopsForAnAgentAndTimesOut(t *testing.T) {
+	g, _ := apiFlowGateway(t, apiFlows)
+	g.PostAPI("st-1", "stop@example.com", "hello")
+	conv := g.Events("sb.conv.*.flow_step", 1, 10*time.Second)[0].ConversationID
+	if st, body := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token, map[string]any{"text": "Hi, Ann here: how can I help?"}); st != 202 {
+		t.Fatalf("reply: %d %s", st, body)
+	}
+	done := g.Events("sb.conv."+conv+".flow_completed", 1, 10*time.Second)[0]
+	if done.Flow.Outcome != "stopped" || !strings.Contains(done.Reason, "an agent replied") || done.Flow.State.Step != "menu" {
+		t.Fatalf("stopped: %q %+v", done.Reason, done.Flow)
+	}
+	g.PostAPI("st-2", "stop@example.com", "2")
+	time.Sleep(3 * time.Second) // past the menu's timeout: its timer must find the flow stopped
+	if n := g.StreamCount("SB_CONVERSATIONS", "sb.conv."+conv+".flow_*"); n != 2 {
+		t.Fatalf("%d flow events after the agent stepped in, want the start and the stop", n)
+	}
+	if c := getConv(t, g, conv); c.Status != schema.ConversationOpen || c.Flow.Outcome != "stopped" {
+		t.Fatalf("conversation %s, flow %+v", c.Status, c.Flow)
+	}
+
+	// Nobody answers: the timer resolves it, once.
+	g.PostAPI("to-1", "timeout@example.com", "hello")
+	steps := g.Events("sb.conv.*.flow_step", 2, 10*time.Second)
+	conv2 := steps[1].ConversationID
+	start := steps[1].At
+	end := g.Events("sb.conv."+conv2+".flow_completed", 1, 15*time.Second)[0]
+	if end.Flow.Outcome != "resolved" || end.Flow.Steps[0].Why != "no answer within 2s" || end.At.Sub(start) < 2*time.Second {
+		t.Fatalf("timeout: %+v at %v (started %v)", end.Flow, end.At, start)
+	}
+	if r := g.Events("sb.conv."+conv2+".resolved", 1, 5*time.Second)[0]; !strings.Contains(r.Reason, "No answer: closing.") {
+		t.Fatalf("resolved %q", r.Reason)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if n := g.StreamCount("SB_CONVERSATIONS", "sb.conv."+conv2+".resolved"); n != 1 {
+		t.Fatalf("%d resolutions", n)
+	}
+	_, raw := g.Do("GET", "/metrics", "", nil)
+	for _, want := range []string{`switchboard_flow_outcomes_total{flow="ask",outcome="stopped",step="menu"} 1`, `switchboard_flow_outcomes_total{flow="ask",outcome="timeout",step="menu"} 1`} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+// The flows file reloads like the rules: a new version is in force for the next turn (a
+// conversation mid-flow goes on from its step); a bad file keeps the old flows and says so.
+func TestFlowsFileReloads(t *testing.T) {
+	g, path := apiFlowGateway(t, apiFlows)
+	g.PostAPI("rl-1", "reload@example.com", "hello")
+	conv := g.Events("sb.conv.*.flow_step", 1, 10*time.Second)[0].ConversationID
+	v1 := getConv(t, g, conv).Flow.Version
+	if err := os.WriteFile(path, []byte(strings.Replace(apiFlows, `"Your email?"`, `"Which email address, please?"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	g.PostAPI("rl-2", "reload@example.com", "billing")
+	ev := g.Events("sb.conv."+conv+".flow_step", 2, 10*time.Second)[1]
+	if ev.Flow.Version == v1 || ev.Flow.State.Step != "email" {
+		t.Fatalf("after the reload: %+v (version before %s)", ev.Flow, v1)
+	}
+	msgs := g.Events("sb.conv."+conv+".message", 4, 10*time.Second)
+	if m := msgs[3].Message; m.Text != "Which email address, please?" {
+		t.Fatalf("the new text is not in force: %q", m.Text)
+	}
+	if err := os.WriteFile(path, []byte("flows:\n  ask:\n    start: nowhere\n    steps: {a: {say: hi, next: a}}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 10*time.Second, func() error {
+		_, raw := g.Do("GET", "/metrics", "", nil)
+		if !strings.Contains(string(raw), "switchboard_flows_last_reload_successful 0") {
+			return fmt.Errorf("the bad file is not reported")
+		}
+		return nil
+	})
+	g.PostAPI("rl-3", "reload@example.com", "ann@example.com")
+	if h := g.Events("sb.conv."+conv+".flow_handoff", 1, 10*time.Second)[0]; h.Flow.Answers["email"] != "ann@example.com" {
+		t.Fatalf("with a bad file on disk: %+v", h.Flow)
+	}
+}
+
+// A flow turn costs at most one stored write beyond the bot's own message: the turn's
+// writes (the customer's message, the flow event, the bot's message) against a plain
+// message plus what an agent's reply costs without the REST path's own two (the command on
+// SB_ROUTE and the snapshot a command checkpoints).
+func TestStoredWritesPerFlowTurn(t *testing.T) {
+	g, _ := apiFlowGateway(t, strings.Replace(apiFlows, "defaults: {api: ask}", "defaults: {api: ask}\n", 1))
+	g.PostAPI("wf-0", "flowwrites@example.com", "hello")
+	conv := g.Events("sb.conv.*.flow_step", 1, 10*time.Second)[0].ConversationID
+	time.Sleep(time.Second)
+	turn, whereTurn := writesOf(t, g, func() { g.PostAPI("wf-1", "flowwrites@example.com", "1") }) // one bot message: "Your email?"
+	if s := g.Events("sb.conv."+conv+".flow_step", 2, 5*time.Second)[1]; s.Flow.State.Step != "email" {
+		t.Fatalf("turn: %+v", s.Flow)
+	}
+	// The same without flows: a message in an agent's conversation, and an agent's reply.
+	if st, _ := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token, map[string]any{"text": "Ann here"}); st != 202 {
+		t.Fatal("reply")
+	}
+	g.Events("sb.conv."+conv+".flow_completed", 1, 5*time.Second)
+	time.Sleep(time.Second)
+	plain, wherePlain := writesOf(t, g, func() { g.PostAPI("wf-2", "flowwrites@example.com", "thanks") })
+	reply, whereReply := writesOf(t, g, func() {
+		if st, _ := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token, map[string]any{"text": "You are welcome"}); st != 202 {
+			t.Fatal("reply")
+		}
+	})
+	t.Logf("a flow turn with one bot message: %d stored writes (%s)", turn, whereTurn)
+	t.Logf("a plain message: %d (%s); an agent's reply: %d (%s)", plain, wherePlain, reply, whereReply)
+	if bot := reply - 2; turn > plain+bot+1 {
+		t.Fatalf("a flow turn costs %d writes, more than a message (%d) + the bot's message (%d) + 1", turn, plain, bot)
+	}
+}
