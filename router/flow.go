@@ -132,7 +132,10 @@ func (r *Router) onFlowTimer(ctx context.Context, c *change, cmd *Command) error
 	}
 	f := r.Flows().Flow(st.Flow)
 	if f == nil {
-		return nil
+		out := flows.Output{Handoff: &flows.Handoff{Reason: "flow " + st.Flow + " is no longer defined"}}
+		end := *st
+		end.Done, end.Waiting, end.WaitUntil, end.Outcome = true, false, nil, schema.FlowOutcomeHandoff
+		return r.flowTurn(ctx, c, nil, end, out, nil, nil, "")
 	}
 	in := r.flowIn(ctx, c, nil, nil)
 	if in.Now.Before(*st.WaitUntil) {
