@@ -10,6 +10,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
+
 	"github.com/switchboardhq/switchboard/router/flows"
 )
 
@@ -108,20 +110,13 @@ func (h *FlowsHolder) notify(ok bool) {
 
 // Watch reloads the file every interval until ctx ends.
 func (h *FlowsHolder) Watch(ctx context.Context, interval time.Duration) {
-	if h == nil || interval <= 0 {
+	if h == nil {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, _ = h.Reload()
-			for _, f := range h.also {
-				_, _ = f()
-			}
+	kernel.Every(ctx, interval, func() {
+		_, _ = h.Reload()
+		for _, f := range h.also {
+			_, _ = f()
 		}
-	}
+	})
 }

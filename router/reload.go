@@ -10,6 +10,8 @@ import (
 
 	"github.com/switchboardhq/switchboard/router/rules"
 	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
 )
 
 // RulesHolder holds the rules in force and reloads them from their file: a new file is
@@ -187,17 +189,8 @@ func (h *RulesHolder) notify(ok bool, rs *rules.Rules) {
 
 // Watch reloads the file every interval until ctx ends.
 func (h *RulesHolder) Watch(ctx context.Context, interval time.Duration) {
-	if h.path == "" || interval <= 0 {
+	if h.path == "" {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, _ = h.Reload()
-		}
-	}
+	kernel.Every(ctx, interval, func() { _, _ = h.Reload() })
 }

@@ -119,6 +119,11 @@ router:
 	candidate := writeFile(t, "new.yaml", strings.Replace(replayFlows, "h2: {handoff: {queue: billing}}", `h2: {resolve: "Done!"}`, 1))
 	configPath := writeFile(t, "switchboard.yaml", cfg+"data_dir: "+g.DataDir+"\n")
 	before := g.StreamCount("SB_CONVERSATIONS", "")
+	for settled := time.Now(); time.Since(settled) < time.Second; time.Sleep(100 * time.Millisecond) { // the bot messages' failed deliveries
+		if n := g.StreamCount("SB_CONVERSATIONS", ""); n != before {
+			before, settled = n, time.Now()
+		}
+	}
 	var out bytes.Buffer
 	if err := runFlowsReplay(context.Background(), []string{"--config", configPath, "--flows", candidate, "--nats", g.App.NATSURL(), "--json"}, &out); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/switchboardhq/switchboard/pipeline/kernel"
+
 	"github.com/switchboardhq/switchboard/router/flows"
 )
 
@@ -56,17 +58,8 @@ func (h *Holder) Reload() (bool, error) {
 
 // Watch reloads every interval until ctx ends.
 func (h *Holder) Watch(ctx context.Context, interval time.Duration) {
-	if h == nil || interval <= 0 {
+	if h == nil {
 		return
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			_, _ = h.Reload()
-		}
-	}
+	kernel.Every(ctx, interval, func() { _, _ = h.Reload() })
 }
