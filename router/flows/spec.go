@@ -1,8 +1,10 @@
-// Package flows holds decision-tree flows as code (issue 16): the YAML file's shape, its
+// Package flows holds decision-tree flows as code (docs/flows.md): the YAML file's shape, its
 // checks (every problem with file:line:col, loops that never wait for the customer), and the
-// engine that runs a flow one customer message at a time as a pure state machine — state and
-// an answer in, the bot's messages, the step events and the next state out. The router keeps
-// the state in JetStream and renders the messages per channel; that wiring is not built yet.
+// engine that runs a flow one customer turn at a time — state and an answer in, the bot's
+// messages, the steps with why and the next state out; lookups and knowledge-base searches go
+// through an [Env]. The router (router/flow.go) keeps the state in the conversation's events
+// and renders the messages per channel. Also: the dialogues of `flows test` (cases.go) and the
+// replay of recorded conversations (replay.go).
 package flows
 
 import "github.com/switchboardhq/switchboard/configs/cfg"

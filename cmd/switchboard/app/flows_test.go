@@ -303,7 +303,7 @@ func TestFlowStopsForAnAgentAndTimesOut(t *testing.T) {
 		t.Fatalf("stopped: %q %+v", done.Reason, done.Flow)
 	}
 	g.PostAPI("st-2", "stop@example.com", "2")
-	time.Sleep(3 * time.Second) // past the menu's timeout: its timer must find the flow stopped
+	time.Sleep(2500 * time.Millisecond) // past the menu's timeout: its timer must find the flow stopped
 	if n := g.StreamCount("SB_CONVERSATIONS", "sb.conv."+conv+".flow_*"); n != 2 {
 		t.Fatalf("%d flow events after the agent stepped in, want the start and the stop", n)
 	}
@@ -379,7 +379,7 @@ func TestStoredWritesPerFlowTurn(t *testing.T) {
 	g, _ := apiFlowGateway(t, strings.Replace(apiFlows, "defaults: {api: ask}", "defaults: {api: ask}\n", 1))
 	g.PostAPI("wf-0", "flowwrites@example.com", "hello")
 	conv := g.Events("sb.conv.*.flow_step", 1, 10*time.Second)[0].ConversationID
-	time.Sleep(time.Second)
+	time.Sleep(300 * time.Millisecond)
 	turn, whereTurn := writesOf(t, g, func() { g.PostAPI("wf-1", "flowwrites@example.com", "1") }) // one bot message: "Your email?"
 	if s := g.Events("sb.conv."+conv+".flow_step", 2, 5*time.Second)[1]; s.Flow.State.Step != "email" {
 		t.Fatalf("turn: %+v", s.Flow)
@@ -389,7 +389,7 @@ func TestStoredWritesPerFlowTurn(t *testing.T) {
 		t.Fatal("reply")
 	}
 	g.Events("sb.conv."+conv+".flow_completed", 1, 5*time.Second)
-	time.Sleep(time.Second)
+	time.Sleep(300 * time.Millisecond)
 	plain, wherePlain := writesOf(t, g, func() { g.PostAPI("wf-2", "flowwrites@example.com", "thanks") })
 	reply, whereReply := writesOf(t, g, func() {
 		if st, _ := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token, map[string]any{"text": "You are welcome"}); st != 202 {
