@@ -46,6 +46,23 @@ type change struct {
 	reserved []string
 	// timers are the SLA timers the change's clocks need, stored before its events.
 	timers []*nats.Msg
+	// early are writes that run once the events are published, before the snapshot: the
+	// hand-over of automated messages (a flow's, a survey's), which a redelivery of an
+	// applied cause would not rebuild. A crash before the snapshot redoes the cause (or
+	// completes it from its events); after it, they are done.
+	early []func(context.Context) error
+}
+
+// beforeSnapshot adds a write that runs after the events, before the snapshot.
+func (c *change) beforeSnapshot(f func(context.Context) error) { c.early = append(c.early, f) }
+
+func (c *change) runEarly(ctx context.Context) error {
+	for _, f := range c.early {
+		if err := f(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // newChange starts a change of conv by cause.
@@ -126,6 +143,9 @@ func (r *Router) commit(ctx context.Context, c *change) error {
 		}
 		c.conv.LastStreamSeq = seq
 		c.seqs = append(c.seqs, seq)
+	}
+	if err := c.runEarly(ctx); err != nil {
+		return err
 	}
 	if strings.HasPrefix(c.conv.LastCause, "cmd:") {
 		c.conv.remember(c.conv.LastCause) // commands leave no record to recognise them by
@@ -226,6 +246,9 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	if base.appliedCause(c.cause) {
 		c.conv, c.rev = &base, rev
 		c.pc.putConv(&base, rev)
+		if err := c.runEarly(ctx); err != nil {
+			return err
+		}
 		return r.followUp(ctx, c)
 	}
 	stored, err := r.eventsAfter(ctx, c.conv.ID, base.LastStreamSeq)
@@ -253,6 +276,9 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	}
 	if base.appliedCause(c.cause) {
 		c.conv, c.rev, c.routing = &base, newRev, true
+		if err := c.runEarly(ctx); err != nil {
+			return err
+		}
 		return r.followUp(ctx, c)
 	}
 	// This cause still applies, on the rebuilt snapshot; what this attempt reserved for
@@ -287,7 +313,7 @@ func (r *Router) completeFollowUps(ctx context.Context, pc *partCache, conv *con
 			if err := r.store.record(ctx, &m, l, true); err != nil {
 				return err
 			}
-			if m.Direction == schema.Outbound && m.Kind == schema.KindMessage {
+			if m.Direction == schema.Outbound && (m.Kind == schema.KindMessage || m.Kind == schema.KindSurvey) {
 				if err := r.publishOutbound(ctx, &m); err != nil {
 					return err
 				}

@@ -175,8 +175,8 @@ func (r *Router) flowTurn(ctx context.Context, c *change, f *flows.Flow, st flow
 	for i, fm := range out.Messages {
 		if bot := r.flowMessage(c, fm, i, now); bot != nil {
 			c.emit(r, schema.EventMessage, func(e *schema.Event) { e.Actor, e.Message = flowActor, eventMessage(bot) })
+			c.beforeSnapshot(func(ctx context.Context) error { return r.publishOutbound(ctx, bot) })
 			c.then(r.recordMessage(c, bot, 0))
-			c.then(func(ctx context.Context) error { return r.publishOutbound(ctx, bot) })
 		}
 	}
 	r.flowSets(c, out)

@@ -350,8 +350,8 @@ type surveyMark struct {
 // channel's sender after the commit.
 func (r *Router) sendAutomated(c *change, m *schema.Message) {
 	c.emit(r, schema.EventMessage, func(e *schema.Event) { e.Message = eventMessage(m) })
+	c.beforeSnapshot(func(ctx context.Context) error { return r.publishOutbound(ctx, m) })
 	c.then(r.recordMessage(c, m, 0))
-	c.then(func(ctx context.Context) error { return r.publishOutbound(ctx, m) })
 }
 
 // onSurveyCommand applies a survey request (REST) or a page's answer.
