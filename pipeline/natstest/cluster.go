@@ -51,7 +51,30 @@ func StartCluster(t testing.TB, n int) *Cluster {
 			t.Fatalf("%s not ready", s.Name())
 		}
 	}
+	c.waitMetaLeader(60 * time.Second)
 	return c
+}
+
+// waitMetaLeader waits until the nodes have elected a JetStream meta leader and every node is
+// current with it: before that, creating a stream or consumer waits for the election, which
+// on a loaded machine took long enough to time out a gateway's start.
+func (c *Cluster) waitMetaLeader(timeout time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		leader, current := false, true
+		for _, s := range c.Servers {
+			leader = leader || s.JetStreamIsLeader()
+			current = current && s.JetStreamIsCurrent()
+		}
+		if leader && current {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("no JetStream meta leader after %v", timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // URLs is the comma-separated client URL list of the running nodes.
