@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,11 +80,11 @@ func TestExprBranchesAndDefaults(t *testing.T) {
 // into on_failure, as do an error status, an answer that is not an object, a huge answer,
 // and an unset URL variable.
 func TestHTTPLookup(t *testing.T) {
-	mode := ""
+	var mode atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req map[string]any
 		_ = json.NewDecoder(r.Body).Decode(&req)
-		switch mode {
+		switch mode.Load() {
 		case "ok":
 			if req["step"] != "look" || req["conversation_id"] != "cnv_1" || r.Header.Get("webhook-signature") != "" {
 				http.Error(w, "unexpected request", 400)
@@ -108,13 +109,13 @@ func TestHTTPLookup(t *testing.T) {
 	run := func() (State, Output) {
 		return fl.StartIn(In{Ctx: context.Background(), Now: now, Conversation: "cnv_1"}, nil)
 	}
-	mode = "ok"
+	mode.Store("ok")
 	st, out := run()
 	if texts(out)[0] != "status shipped, 3 items, gift false" || st.Vars["lookup.order.track.carrier"] != "DHL" || st.Step != "wait" {
 		t.Fatalf("ok: %q %v", texts(out), st.Vars)
 	}
 	for _, m := range []struct{ mode, why string }{{"slow", "no answer within 300ms"}, {"500", "500 Internal Server Error"}, {"array", "not a JSON object"}, {"huge", "larger than"}} {
-		mode = m.mode
+		mode.Store(m.mode)
 		st, out := run()
 		if texts(out)[0] != "lookup failed" || !strings.Contains(out.Steps[1].Why, m.why) {
 			t.Errorf("%s: %q, why %q", m.mode, texts(out), out.Steps[1].Why)
