@@ -26,9 +26,6 @@ const CommandFlowTimer CommandType = "flow_timer"
 // flowActor is the actor of flow events and the bot's messages.
 const flowActor = "flow"
 
-// flowPayload prefixes the payload of a flow's buttons.
-const flowPayload = "flow:"
-
 // Flows returns the flows in force (nil: none configured).
 func (r *Router) Flows() *flows.File { return r.o.Flows.Current() }
 
@@ -67,38 +64,14 @@ func (r *Router) enterFlow(ctx context.Context, c *change, in *rules.Input) (boo
 			zap.String("flow", name), zap.String("rule", rule), zap.String("conversation", conv.ID))
 		return false, nil
 	}
-	st, out := f.StartIn(r.flowIn(ctx, c, m, in.Customer), customerVars(in.Customer, m))
+	st, out := f.StartIn(r.flowIn(ctx, c, m, in.Customer), flows.CustomerVars(in.Customer, m))
 	st.Cycle = conv.Cycle
 	r.metrics.FlowEntries.WithLabelValues(f.Name).Inc()
-	return true, r.flowTurn(ctx, c, f, st, out, m, in.Customer, "entered flow "+name+": "+why)
+	return true, r.flowTurn(ctx, c, st, out, m, in.Customer, "entered flow "+name+": "+why)
 }
 
 func (r *Router) flowIn(ctx context.Context, c *change, m *schema.Message, cust *schema.Customer) flows.In {
 	return flows.In{Ctx: ctx, Now: r.o.Now().UTC(), Message: m, Customer: cust, Tags: c.conv.Tags, Conversation: c.conv.ID}
-}
-
-// customerVars are the customer.* variables a flow starts with.
-func customerVars(cust *schema.Customer, m *schema.Message) map[string]string {
-	vars := map[string]string{}
-	if cust != nil {
-		for k, v := range cust.Attributes {
-			vars["customer."+k] = v
-		}
-		if cust.Name != "" {
-			vars["customer.name"] = cust.Name
-		}
-		vars["customer.id"] = cust.ID
-	}
-	if _, ok := vars["customer.name"]; !ok && m != nil && m.Profile != nil {
-		vars["customer.name"] = m.Profile.Name
-	}
-	if m != nil {
-		if _, ok := vars["customer.language"]; !ok && m.Language != "" {
-			vars["customer.language"] = m.Language
-		}
-		vars["message.channel"] = string(m.Channel)
-	}
-	return vars
 }
 
 // flowAnswer takes a customer's message in a conversation whose flow waits for them.
@@ -108,20 +81,11 @@ func (r *Router) flowAnswer(ctx context.Context, c *change, m *schema.Message, c
 	if f == nil {
 		out := flows.Output{Handoff: &flows.Handoff{Reason: "flow " + st.Flow + " is no longer defined"}}
 		st.Done, st.Waiting, st.WaitUntil, st.Outcome = true, false, nil, schema.FlowOutcomeHandoff
-		return r.flowTurn(ctx, c, nil, st, out, m, cust, "")
+		return r.flowTurn(ctx, c, st, out, m, cust, "")
 	}
-	text, payload := answerText(m), ""
-	if m.Action != nil {
-		payload, _ = strings.CutPrefix(m.Action.Payload, flowPayload)
-		if text == "" {
-			text = m.Action.Title
-		}
-		if payload == m.Action.Payload && !strings.HasPrefix(m.Action.Payload, flowPayload) {
-			payload = "" // another bot's button: read its title as the answer
-		}
-	}
+	text, payload := flows.AnswerOf(m)
 	st, out := f.AnswerIn(r.flowIn(ctx, c, m, cust), st, text, payload)
-	return r.flowTurn(ctx, c, f, st, out, m, cust, "")
+	return r.flowTurn(ctx, c, st, out, m, cust, "")
 }
 
 // onFlowTimer applies a flow question's timeout, once, if the question still waits.
@@ -135,7 +99,7 @@ func (r *Router) onFlowTimer(ctx context.Context, c *change, cmd *Command) error
 		out := flows.Output{Handoff: &flows.Handoff{Reason: "flow " + st.Flow + " is no longer defined"}}
 		end := *st
 		end.Done, end.Waiting, end.WaitUntil, end.Outcome = true, false, nil, schema.FlowOutcomeHandoff
-		return r.flowTurn(ctx, c, nil, end, out, nil, nil, "")
+		return r.flowTurn(ctx, c, end, out, nil, nil, "")
 	}
 	in := r.flowIn(ctx, c, nil, nil)
 	if in.Now.Before(*st.WaitUntil) {
@@ -143,13 +107,13 @@ func (r *Router) onFlowTimer(ctx context.Context, c *change, cmd *Command) error
 	}
 	next, out := f.TimeoutIn(in, *st)
 	r.metrics.FlowOutcomes.WithLabelValues(f.Name, "timeout", st.Step).Inc()
-	return r.flowTurn(ctx, c, f, next, out, nil, nil, "")
+	return r.flowTurn(ctx, c, next, out, nil, nil, "")
 }
 
 // flowTurn records one turn of a flow: one flow event (the steps, why, the state after
 // them), the bot's messages, what set steps changed, and the end: a hand-off routes the
 // conversation to the flow's queue (or by the rules), a resolution resolves it.
-func (r *Router) flowTurn(ctx context.Context, c *change, f *flows.Flow, st flows.State, out flows.Output, m *schema.Message, cust *schema.Customer, why string) error {
+func (r *Router) flowTurn(ctx context.Context, c *change, st flows.State, out flows.Output, m *schema.Message, cust *schema.Customer, why string) error {
 	if len(out.Steps) == 0 && len(out.Messages) == 0 && !out.Ended() {
 		return nil
 	}
@@ -213,17 +177,17 @@ func (r *Router) flowHandoff(ctx context.Context, c *change, m *schema.Message, 
 	if err := r.route(ctx, c, in); err != nil {
 		return err
 	}
-	context := "flow " + flow + " handed off: " + h.Reason
+	note := "flow " + flow + " handed off: " + h.Reason
 	if len(h.Answers) > 0 {
 		var kv []string
 		for _, k := range slices.Sorted(maps.Keys(h.Answers)) {
 			kv = append(kv, k+"="+h.Answers[k])
 		}
-		context += " (answers: " + strings.Join(kv, ", ") + ")"
+		note += " (answers: " + strings.Join(kv, ", ") + ")"
 	}
 	for _, ev := range c.events[n:] {
 		if ev.Routing != nil {
-			ev.Reason = context + "; " + ev.Reason
+			ev.Reason = note + "; " + ev.Reason
 			ev.Routing.Reason = ev.Reason
 		}
 	}
@@ -342,7 +306,7 @@ func (r *Router) flowMessage(c *change, fm flows.Message, i int, now time.Time) 
 	ch := &schema.Choices{Style: "buttons", Prompt: fm.Text, Button: "Options"}
 	for _, o := range fm.Options {
 		lines = append(lines, fmt.Sprintf("%d. %s", o.Number, o.Label))
-		ch.Options = append(ch.Options, schema.Choice{Payload: flowPayload + o.Payload, Title: o.Label})
+		ch.Options = append(ch.Options, schema.Choice{Payload: flows.PayloadPrefix + o.Payload, Title: o.Label})
 	}
 	m.Text = strings.Join(lines, "\n")
 	if survey.Native[rt.Channel] {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/connectors"
 	"github.com/switchboardhq/switchboard/router/rules"
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 // Env is what flows use beyond their file: business hours (the rules file's), the HTTP
@@ -201,4 +202,54 @@ func flatten(prefix string, obj map[string]any, out map[string]string) {
 			out[key] = string(b)
 		}
 	}
+}
+
+// PayloadPrefix prefixes the payload of a flow's buttons ("flow:billing").
+const PayloadPrefix = "flow:"
+
+// AnswerOf is what a customer's message answers: its text (without an email's quoted
+// reply; a button's title when it has no text) and the payload of a flow's button ("" for
+// typed words, and for another bot's button, whose title is read as the answer instead).
+func AnswerOf(m *schema.Message) (text, payload string) {
+	text = m.Text
+	if m.StrippedText != "" {
+		text = m.StrippedText
+	}
+	if m.Action != nil {
+		if p, ok := strings.CutPrefix(m.Action.Payload, PayloadPrefix); ok {
+			payload = p
+		}
+		if text == "" {
+			text = m.Action.Title
+		}
+	}
+	return text, payload
+}
+
+// CustomerVars are the customer.* variables a flow starts with: the record's attributes and
+// name (else the channel profile's name), its id, and the language (the attribute, else the
+// message's), plus message.channel.
+func CustomerVars(cust *schema.Customer, m *schema.Message) map[string]string {
+	vars := map[string]string{}
+	if cust != nil {
+		for k, v := range cust.Attributes {
+			vars["customer."+k] = v
+		}
+		if cust.Name != "" {
+			vars["customer.name"] = cust.Name
+		}
+		if cust.ID != "" {
+			vars["customer.id"] = cust.ID
+		}
+	}
+	if m != nil {
+		if _, ok := vars["customer.name"]; !ok && m.Profile != nil && m.Profile.Name != "" {
+			vars["customer.name"] = m.Profile.Name
+		}
+		if _, ok := vars["customer.language"]; !ok && m.Language != "" {
+			vars["customer.language"] = m.Language
+		}
+		vars["message.channel"] = string(m.Channel)
+	}
+	return vars
 }

@@ -231,18 +231,7 @@ func simulate(rc *Recorded, file *File, cust *schema.Customer, o ReplayOptions) 
 	}
 	sim := *f
 	sim.env = replayEnv(o.Env, rc.Lookups)
-	vars := map[string]string{}
-	if cust != nil {
-		for k, v := range cust.Attributes {
-			vars["customer."+k] = v
-		}
-		if cust.Name != "" {
-			vars["customer.name"] = cust.Name
-		}
-	}
-	if first.Language != "" {
-		vars["customer.language"] = first.Language
-	}
+	vars := CustomerVars(cust, first)
 	st, out := sim.StartIn(In{Now: first.ReceivedAt, Message: first, Customer: cust}, vars)
 	for _, m := range rc.Messages[1:] {
 		if st.Done {
@@ -253,16 +242,7 @@ func simulate(rc *Recorded, file *File, cust *schema.Customer, o ReplayOptions) 
 				break
 			}
 		}
-		text, payload := m.Text, ""
-		if m.StrippedText != "" {
-			text = m.StrippedText
-		}
-		if m.Action != nil {
-			payload, _ = strings.CutPrefix(m.Action.Payload, "flow:")
-			if text == "" {
-				text = m.Action.Title
-			}
-		}
+		text, payload := AnswerOf(m)
 		st, out = sim.AnswerIn(In{Now: m.ReceivedAt, Message: m, Customer: cust}, st, text, payload)
 	}
 	res := Outcome{Flow: f.Name, Step: st.Step}
