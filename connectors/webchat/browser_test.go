@@ -116,3 +116,23 @@ func poll(t *testing.T, ctx context.Context, expr string, ok func(string) bool) 
 	t.Helper()
 	return apptest.Poll(t, ctx, expr, ok)
 }
+
+// shadow is the widget's shadow root, as a JavaScript expression.
+const shadow = `document.querySelector("#switchboard-chat").shadowRoot`
+
+// el selects an element in the widget.
+func el(sel string) chromedp.JSPath { return chromedp.JSPath(shadow + `.querySelector("` + sel + `")`) }
+
+// openAndWrite opens the demo page's widget and sends text.
+func openAndWrite(t *testing.T, ctx context.Context, base, text string) {
+	t.Helper()
+	if err := chromedp.Do(ctx,
+		chromedp.Navigate(base+"/webchat/shop/demo"),
+		chromedp.WaitVisible(el(".bubble")),
+		chromedp.Click(el(".bubble")),
+		chromedp.WaitVisible(el("textarea")),
+		chromedp.SendKeys(el("textarea"), text+kb.Enter),
+	); err != nil {
+		t.Fatalf("open the widget and write: %v", err)
+	}
+}

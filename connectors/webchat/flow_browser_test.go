@@ -20,17 +20,7 @@ import (
 func TestFlowButtonsInChromium(t *testing.T) {
 	g := apptest.Start(t, testConfig+apptest.ShippedFlows(t, "[{id: ann, skills: [general]}]"))
 	ctx := browser(t)
-	const shadow = `document.querySelector("#switchboard-chat").shadowRoot`
-	el := func(sel string) chromedp.JSPath { return chromedp.JSPath(shadow + `.querySelector("` + sel + `")`) }
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(g.URL+"/webchat/shop/demo"),
-		chromedp.WaitVisible(el(".bubble")),
-		chromedp.Click(el(".bubble")),
-		chromedp.WaitVisible(el("textarea")),
-		chromedp.SendKeys(el("textarea"), "hi"+kb.Enter),
-	); err != nil {
-		t.Fatalf("open the widget and write: %v", err)
-	}
+	openAndWrite(t, ctx, g.URL, "hi")
 	buttons := shadow + `.querySelectorAll(".choices button")`
 	poll(t, ctx, `Array.from(`+buttons+`).map(b => b.textContent).join("|")`,
 		func(v string) bool { return v == "Billing|Technical problem|Where is my order?|Something else" })

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/chromedp/chromedp/kb"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/schema"
@@ -25,17 +24,7 @@ func TestSurveyStarsInChromium(t *testing.T) {
 	}
 	g := apptest.Start(t, testConfig+fmt.Sprintf("router:\n  agents: [{id: ann}]\n  rules_file: %s\n", rules))
 	ctx := browser(t)
-	const shadow = `document.querySelector("#switchboard-chat").shadowRoot`
-	el := func(sel string) chromedp.JSPath { return chromedp.JSPath(shadow + `.querySelector("` + sel + `")`) }
-	if err := chromedp.Do(ctx,
-		chromedp.Navigate(g.URL+"/webchat/shop/demo"),
-		chromedp.WaitVisible(el(".bubble")),
-		chromedp.Click(el(".bubble")),
-		chromedp.WaitVisible(el("textarea")),
-		chromedp.SendKeys(el("textarea"), "Where is my parcel?"+kb.Enter),
-	); err != nil {
-		t.Fatalf("open the widget and write: %v", err)
-	}
+	openAndWrite(t, ctx, g.URL, "Where is my parcel?")
 	conv := poll(t, ctx, `window.SwitchboardChat.conversation() || ""`, func(v string) bool { return v != "" })
 	if st, body := g.Do("POST", "/v1/conversations/"+conv+"/messages", apptest.Token, map[string]any{"text": "It arrives tomorrow."}); st != 202 {
 		t.Fatalf("reply: %d %s", st, body)
