@@ -55,23 +55,26 @@ func StartCluster(t testing.TB, n int) *Cluster {
 	return c
 }
 
-// waitMetaLeader waits until the nodes have elected a JetStream meta leader and every node is
-// current with it: before that, creating a stream or consumer waits for the election, which
-// on a loaded machine took long enough to time out a gateway's start.
+// waitMetaLeader waits until the nodes have elected a JetStream meta leader, every node is
+// current with it, and the leader counts every node as an online peer: before that, creating
+// a stream or consumer waits for the election (which on a loaded machine took long enough to
+// time out a gateway's start), or is refused with "no suitable peers for placement".
 func (c *Cluster) waitMetaLeader(timeout time.Duration) {
 	c.t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		leader, current := false, true
+		peers, current := 0, true
 		for _, s := range c.Servers {
-			leader = leader || s.JetStreamIsLeader()
+			if s.JetStreamIsLeader() {
+				peers = len(s.JetStreamClusterPeers())
+			}
 			current = current && s.JetStreamIsCurrent()
 		}
-		if leader && current {
+		if peers == len(c.Servers) && current {
 			return
 		}
 		if time.Now().After(deadline) {
-			c.t.Fatalf("no JetStream meta leader after %v", timeout)
+			c.t.Fatalf("no JetStream meta leader with all %d peers online after %v", len(c.Servers), timeout)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
