@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"sort"
@@ -64,7 +65,7 @@ func (c *ReplayCollector) Add(ev *schema.Event) {
 			}
 		}
 	case schema.EventQueued, schema.EventAssigned, schema.EventTransferred:
-		if ev.Routing != nil && (r.Queue == "" || r.Outcome == schema.FlowOutcomeHandoff && r.Queue == "") {
+		if ev.Routing != nil && r.Queue == "" {
 			r.Queue = ev.Routing.Queue
 		}
 	}
@@ -282,11 +283,7 @@ func replayEnv(env *Env, recorded map[string]string) *Env {
 	return out
 }
 
-var errNotRecorded = errorString("the recording has no answer for this lookup")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var errNotRecorded = errors.New("the recording has no answer for this lookup")
 
 // SortedCounts lists a count map by count, then key.
 func SortedCounts(m map[string]int) []string {
