@@ -215,17 +215,20 @@ func (r *Router) sameAsStored(ctx context.Context, seq uint64, ev *schema.Event)
 	if stored.Err != nil {
 		return false, stored.Err
 	}
-	key := func(e *schema.Event) [5]string {
-		k := [5]string{e.ID, string(e.Type)}
-		if e.Message != nil {
-			k[2] = e.Message.ID
-		}
-		if e.Routing != nil {
-			k[3], k[4] = e.Routing.Queue, e.Routing.AgentID
-		}
-		return k
+	return decision(stored.Event) == decision(ev), nil
+}
+
+// decision is what two attempts of one cause must agree on for their events to be the same:
+// id, type, message, queue and agent (the time and the wording of the reason may differ).
+func decision(e *schema.Event) [5]string {
+	k := [5]string{e.ID, string(e.Type)}
+	if e.Message != nil {
+		k[2] = e.Message.ID
 	}
-	return key(stored.Event) == key(ev), nil
+	if e.Routing != nil {
+		k[3], k[4] = e.Routing.Queue, e.Routing.AgentID
+	}
+	return k
 }
 
 // recover handles a fenced publish: the stream holds events of the conversation that its
@@ -244,11 +247,10 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	}
 	base.stored = base.LastSeq
 	if base.appliedCause(c.cause) {
+		// The stored snapshot has this cause: its events and its writes before the
+		// snapshot were done (by the attempt that stored it, or by a rebuild from them).
 		c.conv, c.rev = &base, rev
 		c.pc.putConv(&base, rev)
-		if err := c.runEarly(ctx); err != nil {
-			return err
-		}
 		return r.followUp(ctx, c)
 	}
 	stored, err := r.eventsAfter(ctx, c.conv.ID, base.LastStreamSeq)
@@ -262,6 +264,13 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 		return errStale
 	}
 	base.catchUp(stored, r.scopeOf)
+	if base.LastCause == c.cause {
+		rest, err := r.publishRest(ctx, c, &base, stored)
+		if err != nil {
+			return err
+		}
+		stored = append(stored, rest...)
+	}
 	base.UpdatedAt = r.o.Now().UTC()
 	r.log.Warn("rebuilt a snapshot from published events", zap.String("conversation", base.ID),
 		zap.String("completed", base.LastCause), zap.String("cause", c.cause))
@@ -271,14 +280,14 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	}
 	base.stored = base.LastSeq
 	c.pc.putConv(&base, newRev)
+	// What the stored events ask for (records, replies to send) is done here; this
+	// attempt's own writes before the snapshot are not run: they may be about events that
+	// never reached the stream.
 	if err := r.completeFollowUps(ctx, c.pc, &base, stored); err != nil {
 		return err
 	}
 	if base.appliedCause(c.cause) {
 		c.conv, c.rev, c.routing = &base, newRev, true
-		if err := c.runEarly(ctx); err != nil {
-			return err
-		}
 		return r.followUp(ctx, c)
 	}
 	// This cause still applies, on the rebuilt snapshot; what this attempt reserved for
@@ -289,6 +298,52 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 		}
 	}
 	return errStale
+}
+
+// publishRest publishes the events of c that an interrupted earlier attempt of the same
+// cause did not get onto the stream (a crash between two of its publishes): the stored
+// events of the cause must be the first events of c, deciding the same (see [decision]);
+// the rest are numbered on from base. Otherwise the earlier attempt decided differently,
+// and what it published stands alone. The published events are folded into base and
+// returned; c learns their stream sequences (its follow-ups locate its messages by them).
+func (r *Router) publishRest(ctx context.Context, c *change, base *convState, stored []*streams.Stored) ([]*streams.Stored, error) {
+	var mine []*streams.Stored
+	for _, se := range stored {
+		if se.Cause == c.cause {
+			mine = append(mine, se)
+		}
+	}
+	k := len(mine)
+	if k == 0 || k >= len(c.events) {
+		return nil, nil
+	}
+	for i, se := range mine {
+		if decision(se.Event) != decision(c.events[i]) {
+			return nil, nil
+		}
+	}
+	c.seqs = c.seqs[:0]
+	for _, se := range mine {
+		c.seqs = append(c.seqs, se.Seq)
+	}
+	var out []*streams.Stored
+	for _, ev := range c.events[k:] {
+		ev.Seq = base.LastSeq + 1 // base moves on with each one folded in
+		seq, err := r.publishEvent(ctx, ev, c.cause, base.LastStreamSeq)
+		if errors.Is(err, errFenced) {
+			return nil, errStale // the stream moved on again: start over from it
+		}
+		if err != nil {
+			return nil, err
+		}
+		se := &streams.Stored{Event: ev, Seq: seq, Subject: streams.EventSubject(ev), Cause: c.cause}
+		base.catchUp([]*streams.Stored{se}, r.scopeOf)
+		c.seqs = append(c.seqs, seq)
+		out = append(out, se)
+	}
+	r.log.Warn("published the events an interrupted attempt did not", zap.String("conversation", base.ID),
+		zap.String("cause", c.cause), zap.Int("published", len(out)), zap.Int("found", k))
+	return out, nil
 }
 
 // completeFollowUps does what the causes of recovered events would have done after their

@@ -149,7 +149,14 @@ func TestFlowResumesAcrossKill9(t *testing.T) {
 		}
 	}
 	if len(bot) != 3 || len(byID) != 3 {
-		t.Fatalf("%d bot messages in the stream, %d delivered ids, want 3 each:\n%s", len(bot), len(byID), g.log())
+		for _, e := range eventsOf(t, g, "sb.conv.>") {
+			line := fmt.Sprintf("event %d %s %s", e.Seq, e.Type, e.ID)
+			if e.Message != nil {
+				line += fmt.Sprintf(" message %s %s %q", e.Message.ID, e.Message.Direction, e.Message.Text)
+			}
+			t.Log(line)
+		}
+		t.Fatalf("%d bot messages in the stream (%v), %d delivered ids (%v), want 3 each:\n%s", len(bot), bot, len(byID), byID, g.log())
 	}
 	h := waitEvents(t, g, 1, "sb.conv.*.flow_handoff")[0].Flow
 	steps := eventsOf(t, g, "sb.conv.*.flow_step")

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -17,8 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/connectors/twilio/twiliotest"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/schema"
 )
 
@@ -401,4 +405,100 @@ func TestStoredWritesPerFlowTurn(t *testing.T) {
 	if bot := reply - 2; turn > plain+bot+1 {
 		t.Fatalf("a flow turn costs %d writes, more than a message (%d) + the bot's message (%d) + 1", turn, plain, bot)
 	}
+}
+
+// A crash between two events of one flow turn: the customer's answer and the flow step
+// reached the stream, the bot's next question did not, and nothing sent it. The answer,
+// delivered again after the restart, finds its first two events and publishes the missing
+// question before anything sends it: every bot message sent is on the stream, once, and
+// found by id. (Before, the rebuilt snapshot counted the turn as done and the question went
+// out with no event: GET /v1/messages/{id} and its delivery statuses knew nothing of it.)
+func TestFlowTurnInterruptedBetweenItsEvents(t *testing.T) {
+	flowsYAML := strings.Replace(apiFlows, "        timeout: 2s\n        on_timeout: gone\n", "", 1)
+	path := filepath.Join(t.TempDir(), "flows.yaml")
+	if err := os.WriteFile(path, []byte(flowsYAML), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := routingConfig(t, "\nrouter:\n  agents: [{id: ann, skills: [general]}]\n  flows_file: "+path+"\n",
+		"queues: {general: {skills: [general]}}\ndefault_queue: general\n")
+	g := apptest.Start(t, cfg)
+	g.PostAPI("ib-0", "interrupted@example.com", "hello")
+	conv := g.Events("sb.conv.*.flow_step", 1, 10*time.Second)[0].ConversationID
+	ctx := context.Background()
+	convs, err := g.JS.KeyValue(ctx, streams.BucketConversations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var snap jetstream.KeyValueEntry
+	apptest.Eventually(t, 10*time.Second, func() error {
+		snap, err = convs.Get(ctx, conv)
+		return err
+	})
+	answer := g.PostAPI("ib-1", "interrupted@example.com", "1")
+	step := g.Events("sb.conv."+conv+".flow_step", 2, 10*time.Second)[1]
+	question := botMessages(t, g, conv)
+	if len(question) != 2 || question[1].Text != "Your email?" {
+		t.Fatalf("bot messages %+v", question)
+	}
+	inbound := copyOf(t, g, streams.StreamInbound, answer)
+
+	// The crash: everything of the conversation after the flow step is gone, the snapshot and
+	// the message index are as they were before the answer.
+	st, err := g.JS.Stream(ctx, streams.StreamConversations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stepMsg, err := st.GetLastMsgForSubject(ctx, "sb.conv."+conv+".flow_step")
+	if err != nil || stepMsg.Header.Get(streams.HeaderCause) != answer {
+		t.Fatalf("the step %+v is not the answer's: %v", step, err)
+	}
+	for seq := stepMsg.Sequence + 1; ; seq++ {
+		m, err := st.GetMsg(ctx, seq, jetstream.WithGetMsgSubject("sb.conv."+conv+".>"))
+		if err != nil {
+			break
+		}
+		if err := st.DeleteMsg(ctx, m.Sequence); err != nil {
+			t.Fatal(err)
+		}
+		seq = m.Sequence
+	}
+	if _, err := convs.Put(ctx, conv, snap.Value()); err != nil {
+		t.Fatal(err)
+	}
+	forgetIndex(t, g)
+	dir := g.DataDir
+	g.Stop()
+	g = apptest.Start(t, cfg, apptest.Options{DataDir: dir}) // the duplicate window forgets the deleted ids
+	redeliver(t, g, inbound, "after-the-crash")
+
+	var again []*schema.Message
+	apptest.Eventually(t, 10*time.Second, func() error {
+		if again = botMessages(t, g, conv); len(again) != 2 {
+			return fmt.Errorf("%d bot messages on the stream", len(again))
+		}
+		return nil
+	})
+	if again[1].ID != question[1].ID || again[1].Text != "Your email?" {
+		t.Fatalf("the question came back as %+v, want %+v", again[1], question[1])
+	}
+	var m schema.Message
+	getJSON(t, g, "/v1/messages/"+again[1].ID, &m)
+	if m.ConversationID != conv || m.Text != "Your email?" {
+		t.Fatalf("GET the question: %+v", m)
+	}
+	if c := getConv(t, g, conv); c.Flow == nil || c.Flow.Step != "email" || !c.Flow.Waiting {
+		t.Fatalf("flow after the recovery: %+v", c.Flow)
+	}
+}
+
+// botMessages are the flow's messages on the conversation's stream, in order.
+func botMessages(t *testing.T, g *apptest.Gateway, conv string) []*schema.Message {
+	t.Helper()
+	var out []*schema.Message
+	for _, e := range ofType(streamEvents(t, g, "sb.conv."+conv+".message"), schema.EventMessage) {
+		if e.Message.Direction == schema.Outbound {
+			out = append(out, e.Message)
+		}
+	}
+	return out
 }
