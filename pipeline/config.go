@@ -69,8 +69,8 @@ type Config struct {
 	// partition, partitions run in parallel. Fixed once data exists: the gateway refuses to
 	// start if it changes.
 	Partitions int `yaml:"partitions" default:"8"`
-	// How long JetStream remembers message ids; later repeats are still dropped by the ingest
-	// stage, from the message records.
+	// How long JetStream remembers message ids; later repeats are still dropped by the router,
+	// from the message index (within its horizon).
 	DedupeWindow cfg.Duration `yaml:"dedupe_window" default:"20m"`
 	// How long each stream keeps data.
 	Retention Retention `yaml:"retention"`

@@ -10,10 +10,10 @@ import (
 	"go.uber.org/zap"
 )
 
-// consume pulls partition p and handles its messages one at a time until ctx ends (shutdown
-// or lost lease) or the subscription fails.
-func (r *Partitioned) consume(ctx context.Context, lost <-chan struct{}, p int, log *zap.Logger) error {
-	cons, err := r.JS.Consumer(ctx, r.Stream, r.ConsumerName(p))
+// consume pulls partition p of one source and handles its messages one at a time until ctx
+// ends (shutdown, lost lease, another source failing) or the subscription fails.
+func (r *Partitioned) consume(ctx context.Context, lost <-chan struct{}, src Source, p int, log *zap.Logger) error {
+	cons, err := r.JS.Consumer(ctx, src.Stream, src.consumerName(p))
 	if err != nil {
 		return err
 	}

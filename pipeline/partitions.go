@@ -29,11 +29,15 @@ type Handler func(ctx context.Context, partition int, msg jetstream.Msg) error
 // anyone else); a new holder first waits until nothing is left unacknowledged with the
 // previous one, so redeliveries come back, in order, before anything newer.
 type Partitioned struct {
-	JS          jetstream.JetStream
-	Stream      string
-	Stage       string // consumer name prefix, lease prefix, metrics label, dead-letter subject
-	Partitions  int
-	Filters     func(p int) []string
+	JS         jetstream.JetStream
+	Stream     string
+	Stage      string // consumer name prefix, lease prefix, metrics label, dead-letter subject
+	Partitions int
+	Filters    func(p int) []string
+	// More are further streams each partition consumes under the same lease, at the same
+	// time as Stream: one message in flight per source, so Handle may run concurrently for
+	// one partition (once per source) and must order what needs ordering itself.
+	More        []Source
 	Handle      Handler
 	Leases      kernel.Leaser
 	MaxAttempts int
@@ -49,8 +53,23 @@ type Partitioned struct {
 	Logger        *zap.Logger
 }
 
+// Source is a further stream of a [Partitioned] runner: its durable consumer per partition is
+// Stage-p<N> (a name of its own, so an existing consumer can be taken over), filtered by Filters.
+type Source struct {
+	Stream  string
+	Stage   string
+	Filters func(p int) []string
+}
+
 // ConsumerName is the durable name of partition p.
 func (r *Partitioned) ConsumerName(p int) string { return fmt.Sprintf("%s-p%d", r.Stage, p) }
+
+// sources are the streams partition consumers read: Stream first, then More.
+func (r *Partitioned) sources() []Source {
+	return append([]Source{{Stream: r.Stream, Stage: r.Stage, Filters: r.Filters}}, r.More...)
+}
+
+func (s Source) consumerName(p int) string { return fmt.Sprintf("%s-p%d", s.Stage, p) }
 
 // LeaseKey is the lease that makes partition p exclusive.
 func (r *Partitioned) LeaseKey(p int) string { return fmt.Sprintf("partition.%s.%d", r.Stage, p) }
@@ -58,19 +77,21 @@ func (r *Partitioned) LeaseKey(p int) string { return fmt.Sprintf("partition.%s.
 // Setup creates or updates the partition consumers.
 func (r *Partitioned) Setup(ctx context.Context) error {
 	for p := 0; p < r.Partitions; p++ {
-		// MaxAckPending 1: the server hands out a partition's next message only once the
-		// previous one is acknowledged. With more in flight, a message lost in delivery (a
-		// node dying mid-send) comes back only after AckWait, behind newer ones.
-		cc := jetstream.ConsumerConfig{
-			Durable: r.ConsumerName(p), FilterSubjects: r.Filters(p),
-			AckPolicy: jetstream.AckExplicitPolicy, AckWait: r.ackWait(),
-			MaxAckPending: max(r.MaxAckPending, 1), MaxDeliver: -1,
-		}
-		if err := retry(ctx, func(ctx context.Context) error {
-			_, err := r.JS.CreateOrUpdateConsumer(ctx, r.Stream, cc)
-			return err
-		}); err != nil {
-			return fmt.Errorf("consumer %s on %s: %w", cc.Durable, r.Stream, err)
+		for _, src := range r.sources() {
+			// MaxAckPending 1: the server hands out a partition's next message only once the
+			// previous one is acknowledged. With more in flight, a message lost in delivery (a
+			// node dying mid-send) comes back only after AckWait, behind newer ones.
+			cc := jetstream.ConsumerConfig{
+				Durable: src.consumerName(p), FilterSubjects: src.Filters(p),
+				AckPolicy: jetstream.AckExplicitPolicy, AckWait: r.ackWait(),
+				MaxAckPending: max(r.MaxAckPending, 1), MaxDeliver: -1,
+			}
+			if err := retry(ctx, func(ctx context.Context) error {
+				_, err := r.JS.CreateOrUpdateConsumer(ctx, src.Stream, cc)
+				return err
+			}); err != nil {
+				return fmt.Errorf("consumer %s on %s: %w", cc.Durable, src.Stream, err)
+			}
 		}
 	}
 	return nil
@@ -125,19 +146,43 @@ func (r *Partitioned) runPartition(ctx context.Context, p int) {
 	}
 }
 
+// owned holds partition p's lease while it consumes every source of the partition. Before
+// consuming, it waits until no source has a message outstanding with a previous holder; the
+// first source to fail stops the others.
 func (r *Partitioned) owned(ctx context.Context, p int, log *zap.Logger) error {
-	return exclusively(ctx, r.Leases, r.LeaseKey(p), r.JS, r.Stream, r.ConsumerName(p), r.ackWait(),
-		func(ctx context.Context, lost <-chan struct{}) error {
-			log.Debug("partition acquired")
-			return r.consume(ctx, lost, p, log)
-		})
+	return kernel.RunLeased(ctx, r.Leases, r.LeaseKey(p), func(ctx context.Context, lost <-chan struct{}) error {
+		srcs := r.sources()
+		for _, src := range srcs {
+			if err := awaitHandback(ctx, r.JS, src.Stream, src.consumerName(p), r.ackWait()); err != nil {
+				return err
+			}
+		}
+		log.Debug("partition acquired")
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		errs := make(chan error, len(srcs))
+		for _, src := range srcs {
+			go func() {
+				err := r.consume(ctx, lost, src, p, log)
+				cancel()
+				errs <- err
+			}()
+		}
+		var err error
+		for range srcs {
+			err = errors.Join(err, <-errs)
+		}
+		return err
+	})
 }
 
 // Consumers lists the durable consumers this runner uses.
 func (r *Partitioned) Consumers() []ConsumerRef {
-	out := make([]ConsumerRef, r.Partitions)
-	for p := range out {
-		out[p] = ConsumerRef{Stream: r.Stream, Name: r.ConsumerName(p)}
+	var out []ConsumerRef
+	for _, src := range r.sources() {
+		for p := 0; p < r.Partitions; p++ {
+			out = append(out, ConsumerRef{Stream: src.Stream, Name: src.consumerName(p)})
+		}
 	}
 	return out
 }

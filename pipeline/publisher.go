@@ -24,6 +24,8 @@ type Publisher struct {
 	partitions int
 	metrics    *Metrics
 	circuit    *circuit
+	// partitionKey picks a message's SB_INBOUND partition (default: the sender's address).
+	partitionKey func(*schema.Message) string
 }
 
 var _ connectors.Publisher = (*Publisher)(nil)
@@ -31,8 +33,14 @@ var _ connectors.Publisher = (*Publisher)(nil)
 // NewPublisher returns a publisher over js.
 func NewPublisher(js jetstream.JetStream, blobs connectors.BlobStore, partitions int, m *Metrics) *Publisher {
 	return &Publisher{js: js, blobs: blobs, partitions: max(partitions, 1), metrics: m,
-		circuit: &circuit{conn: js.Conn(), metrics: m}}
+		circuit: &circuit{conn: js.Conn(), metrics: m}, partitionKey: func(m *schema.Message) string { return m.From.Key() }}
 }
+
+// PartitionBy files each message under the SB_INBOUND partition of key(message), which must
+// be the same for every message of one sender (their order is kept per partition). The
+// gateway uses the customer the sender is expected to be, so that the router reading the
+// partition is usually that customer's. Call it before the first Publish.
+func (p *Publisher) PartitionBy(key func(*schema.Message) string) { p.partitionKey = key }
 
 // Publish stores m on SB_INBOUND. See [connectors.Publisher].
 func (p *Publisher) Publish(ctx context.Context, m *schema.Message) (connectors.Receipt, error) {
@@ -45,7 +53,7 @@ func (p *Publisher) Publish(ctx context.Context, m *schema.Message) (connectors.
 		p.metrics.Messages.WithLabelValues(string(m.Channel), "failed").Inc()
 		return connectors.Receipt{ID: m.ID}, err
 	}
-	subject := streams.InboundSubject(m.Channel, m.Account, streams.Partition(m.From.Key(), p.partitions))
+	subject := streams.InboundSubject(m.Channel, m.Account, streams.Partition(p.partitionKey(m), p.partitions))
 	ack, err := p.publish(ctx, streams.StreamInbound, subject, m.ID, streams.KindMessage, data)
 	if err != nil {
 		p.metrics.Messages.WithLabelValues(string(m.Channel), "failed").Inc()

@@ -3,6 +3,7 @@ package router
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"go.uber.org/zap"
 
@@ -13,8 +14,10 @@ import (
 // revisions. The partition is their only writer, so a cached entry is current unless the
 // partition was processed elsewhere meanwhile; then the next write fails its
 // compare-and-set (or the event fence), the cache is cleared and the cause retried.
-// Only the partition's goroutine touches it.
+// Only the partition's work touches it, holding mu (a partition consumes SB_ROUTE and
+// SB_INBOUND at once).
 type partCache struct {
+	mu      sync.Mutex
 	convs   map[string]cachedConv
 	threads map[string]cachedThread
 }

@@ -26,6 +26,7 @@ type Metrics struct {
 	FlowOutcomes    *prometheus.CounterVec // switchboard_flow_outcomes_total{flow,outcome,step}
 	FlowSteps       *prometheus.CounterVec // switchboard_flow_steps_total{flow,step}
 	FlowsReloadOK   prometheus.Gauge       // switchboard_flows_last_reload_successful
+	Forwarded       prometheus.Counter     // switchboard_router_forwarded_total
 }
 
 // NewMetrics creates the series and registers them with reg (nil: unregistered).
@@ -61,10 +62,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Flow steps taken."}, []string{"flow", "step"}),
 		FlowsReloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_flows_last_reload_successful",
 			Help: "1 if the last flows file reload succeeded (or none was needed), 0 if the file is bad and the previous flows stay in force."}),
+		Forwarded: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_router_forwarded_total",
+			Help: "Customers' messages whose customer lives in another partition than their sender's identity suggests (a linked or merged identity), forwarded there through SB_ROUTE."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.Decisions, m.AssignConflicts, m.ReloadOK, m.ReloadTime, m.RulesInfo, m.Dispatched, m.SLABreaches, m.Surveys, m.SurveyAnswers,
-			m.RosterReloads, m.RosterAgents, m.FlowEntries, m.FlowOutcomes, m.FlowSteps, m.FlowsReloadOK)
+			m.RosterReloads, m.RosterAgents, m.FlowEntries, m.FlowOutcomes, m.FlowSteps, m.FlowsReloadOK, m.Forwarded)
 	}
 	return m
 }

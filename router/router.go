@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,9 +54,15 @@ type Options struct {
 	SurveyLinks func() string
 	// Flows are the decision-tree flows (router.flows_file; nil: none).
 	Flows *FlowsHolder
+	// Stages identify customers' messages: the router consumes them straight from
+	// SB_INBOUND (partitioned by the customer the sender is expected to be) and routes those
+	// of its own partition at once; the others (linked or merged identities) go on to their
+	// customer's SB_ROUTE partition. Nil: the router reads SB_ROUTE only.
+	Stages pipeline.Stages
 }
 
-// Router consumes SB_ROUTE and publishes SB_CONVERSATIONS.
+// Router consumes customers' messages from SB_INBOUND and everything else (forwarded
+// messages, statuses, commands, timers) from SB_ROUTE, and publishes SB_CONVERSATIONS.
 type Router struct {
 	o          Options
 	js         jetstream.JetStream
@@ -115,6 +122,12 @@ func New(ctx context.Context, o Options) (*Router, error) {
 		Handle:  r.handle, Leases: o.Leases,
 		MaxAttempts: o.MaxAttempts, DLQ: o.DLQ, Metrics: o.Metrics, Logger: o.Logger,
 		Backoff: kernel.Backoff{Min: 50 * time.Millisecond, Max: 10 * time.Second},
+	}
+	if o.Stages != nil {
+		// The consumers keep the name the ingest stage gave them, so a store from before
+		// goes on where that stage stopped.
+		r.runner.More = []pipeline.Source{{Stream: streams.StreamInbound, Stage: "ingest",
+			Filters: func(p int) []string { return []string{streams.InboundPartitionFilter(p)} }}}
 	}
 	r.dispatcher = &dispatcher{r: r, log: r.log.Named("dispatcher")}
 	r.metrics.watch(r.board, r.waits, o.Rules, o.Now)
@@ -229,9 +242,43 @@ func goRun(wg *sync.WaitGroup, f func()) {
 
 func (r *Router) handle(ctx context.Context, p int, msg jetstream.Msg) error {
 	pc := r.caches[p%len(r.caches)]
+	if strings.HasPrefix(msg.Subject(), inboundPrefix) {
+		return r.onInbound(ctx, p, pc, msg)
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
 	err := r.dispatch(ctx, pc, msg)
 	if err != nil {
 		pc.clear() // the next attempt reads everything fresh
+	}
+	return err
+}
+
+// inboundPrefix starts every subject of customers' messages on SB_INBOUND.
+var inboundPrefix = strings.TrimSuffix(streams.FilterInbound, ">")
+
+// onInbound identifies a customer's message as stored by its channel (outside the partition's
+// lock: a slow media download holds up no command or timer), then routes it if its customer
+// is this partition's, else forwards it to the customer's partition.
+func (r *Router) onInbound(ctx context.Context, p int, pc *partCache, msg jetstream.Msg) error {
+	seq := pipeline.InboundSeq(msg)
+	m, err := r.o.Stages.Prepare(ctx, msg.Data(), seq)
+	if err != nil {
+		return err
+	}
+	if streams.Partition(m.CustomerID, r.o.Partitions) != p {
+		data, err := json.Marshal(m)
+		if err != nil {
+			return pipeline.Poison(err)
+		}
+		r.metrics.Forwarded.Inc()
+		return pipeline.Forward(ctx, r.js, r.o.Partitions, m.CustomerID, "m:"+m.ID, streams.KindMessage, data, seq)
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	err = r.onMessage(ctx, pc, m, seq)
+	if err != nil {
+		pc.clear()
 	}
 	return err
 }

@@ -34,7 +34,7 @@ func TestPoisonMessagesAreDeadLetteredAndRedriven(t *testing.T) {
 	var dls []deadLetter
 	apptest.Eventually(t, 10*time.Second, func() error {
 		var out bytes.Buffer
-		if err := listDLQ(ctx, g.JS, "ingest", true, &out); err != nil {
+		if err := listDLQ(ctx, g.JS, "router", true, &out); err != nil {
 			return err
 		}
 		dls = nil
@@ -50,7 +50,7 @@ func TestPoisonMessagesAreDeadLetteredAndRedriven(t *testing.T) {
 		return nil
 	})
 	dl := dls[0]
-	if dl.Stage != "ingest" || dl.OrigSubject != poison.Subject || !strings.Contains(dl.Reason, "undecodable") || dl.Data != "{not json" {
+	if dl.Stage != "router" || dl.OrigSubject != poison.Subject || !strings.Contains(dl.Reason, "undecodable") || dl.Data != "{not json" {
 		t.Fatalf("dead letter: %+v", dl)
 	}
 	var table bytes.Buffer
@@ -65,7 +65,7 @@ func TestPoisonMessagesAreDeadLetteredAndRedriven(t *testing.T) {
 	}
 	apptest.Eventually(t, 10*time.Second, func() error {
 		var out bytes.Buffer
-		_ = listDLQ(ctx, g.JS, "ingest", true, &out)
+		_ = listDLQ(ctx, g.JS, "router", true, &out)
 		var again deadLetter
 		_ = json.Unmarshal(out.Bytes(), &again)
 		if strings.Count(out.String(), "\n") != 1 || again.Seq == dl.Seq {

@@ -16,15 +16,9 @@ import (
 // unknown one joins the customer, one that belongs to another customer merges the two,
 // unless their external ids differ, which is recorded as a conflict instead.
 func (g *Graph) Resolve(ctx context.Context, m *schema.Message) (string, error) {
-	id, err := g.norm.Identity(m.Channel, m.Account, m.From)
+	id, err := g.norm.sender(m)
 	if err != nil {
 		m.Problems = append(m.Problems, "identity: "+err.Error())
-	}
-	id.Source = "channel"
-	if a := m.SenderAuth; a != nil && a.Verdict == schema.AuthFail {
-		// The channel proved the address forged: the message gets a customer of its own
-		// (one per forged address), never the address's real customer.
-		id.Kind = "unverified_" + id.Kind
 	}
 	key := Key(id)
 	hints := g.verifiedHints(m)
@@ -49,6 +43,33 @@ func (g *Graph) Resolve(ctx context.Context, m *schema.Message) (string, error) 
 	}
 	g.cache.put(idKey(key), cust, g.now())
 	return cust, nil
+}
+
+// sender is the identity a message's sender is known by.
+func (n *Normalizer) sender(m *schema.Message) (schema.Identity, error) {
+	id, err := n.Identity(m.Channel, m.Account, m.From)
+	id.Source = "channel"
+	if a := m.SenderAuth; a != nil && a.Verdict == schema.AuthFail {
+		// The channel proved the address forged: the message gets a customer of its own
+		// (one per forged address), never the address's real customer.
+		id.Kind = "unverified_" + id.Kind
+	}
+	return id, err
+}
+
+// ExpectedCustomer is the id of the customer a message's sender is expected to be: the one
+// a new sender gets (seeded by the verified external id the channel vouches for, else by
+// the sender's identity). It is right unless identities were linked or merged since; the
+// intake files the message under that customer's partition, so that the router usually
+// routes it where it reads it.
+func (n *Normalizer) ExpectedCustomer(m *schema.Message) string {
+	id, _ := n.sender(m)
+	if p := m.Profile; p != nil && p.Verified && p.ExternalID != "" {
+		if ext, err := n.Identity(m.Channel, m.Account, schema.Address{Kind: "external", Value: p.ExternalID}); err == nil {
+			id = ext
+		}
+	}
+	return schema.CustomerID(Key(id))
 }
 
 // verifiedHints are the identities a channel vouched for in the message's profile.

@@ -90,14 +90,13 @@ func TestRedeliveredMessageChangesNothing(t *testing.T) {
 	var conv schema.Conversation
 	getJSON(t, g, "/v1/conversations/"+before[0].ConversationID, &conv)
 
-	redeliver(t, g, copyOf(t, g, streams.StreamRoute, id), "late-copy-1")
-	redeliver(t, g, copyOf(t, g, streams.StreamInbound, id), "late-copy-2")
-	// The inbound copy goes through the ingest stage again; its forward is dropped by
-	// SB_ROUTE's deduplication. The route copy reaches the router, which drops it.
+	inbound := copyOf(t, g, streams.StreamInbound, id)
+	redeliver(t, g, inbound, "late-copy-1")
+	redeliver(t, g, inbound, "late-copy-2")
+	// Each copy goes through the stages again and reaches the router, which drops it.
 	apptest.Eventually(t, 10*time.Second, func() error {
-		r, i := stageCount(g, "router", "duplicate"), stageCount(g, "ingest", "ok")
-		if r != "1" || i != "3" {
-			return fmt.Errorf("router duplicates %s, ingest runs %s", r, i)
+		if r := stageCount(g, "router", "duplicate"); r != "2" {
+			return fmt.Errorf("router duplicates %s", r)
 		}
 		return nil
 	})
@@ -135,7 +134,7 @@ func crashAfterEvents(t *testing.T) (*apptest.Gateway, string, string, *nats.Msg
 	})
 	id := g.PostAPI("k2", "crash@example.com", "second")
 	all := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(2, schema.EventMessage))
-	routeCopy := copyOf(t, g, streams.StreamRoute, id)
+	inboundCopy := copyOf(t, g, streams.StreamInbound, id)
 	if _, err := convs.Put(ctx, convID, snap.Value()); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +143,7 @@ func crashAfterEvents(t *testing.T) (*apptest.Gateway, string, string, *nats.Msg
 	forgetIndex(t, g)
 	dir := g.DataDir
 	g.Stop()
-	return apptest.Start(t, cfg, apptest.Options{DataDir: dir}), convID, id, routeCopy, all
+	return apptest.Start(t, cfg, apptest.Options{DataDir: dir}), convID, id, inboundCopy, all
 }
 
 // forgetIndex empties the message index, as if the messages in it had not been recorded yet.
@@ -201,8 +200,8 @@ func checkCompleted(t *testing.T, g *apptest.Gateway, convID, id string, message
 // After the restart the redelivered message completes from its published events and
 // publishes nothing new.
 func TestCrashBetweenEventsAndSnapshotCompletesFromTheStream(t *testing.T) {
-	g, convID, id, routeCopy, all := crashAfterEvents(t)
-	redeliver(t, g, routeCopy, "after-restart")
+	g, convID, id, inboundCopy, all := crashAfterEvents(t)
+	redeliver(t, g, inboundCopy, "after-restart")
 	checkCompleted(t, g, convID, id, 2, len(all))
 	if stageCount(g, "router", "duplicate") != "0" {
 		t.Fatal("the interrupted message was not completed but dropped as a duplicate")
@@ -213,10 +212,10 @@ func TestCrashBetweenEventsAndSnapshotCompletesFromTheStream(t *testing.T) {
 // interrupted one's events, completes it from them, then applies itself; the late
 // redelivery is then a duplicate. Nothing is lost, repeated or reordered.
 func TestCrashedMessageRedeliveredAfterANewerOne(t *testing.T) {
-	g, convID, id, routeCopy, all := crashAfterEvents(t)
+	g, convID, id, inboundCopy, all := crashAfterEvents(t)
 	g.PostAPI("k3", "crash@example.com", "third")
 	checkCompleted(t, g, convID, id, 3, len(all)+1)
-	redeliver(t, g, routeCopy, "late-redelivery")
+	redeliver(t, g, inboundCopy, "late-redelivery")
 	apptest.Eventually(t, 10*time.Second, func() error {
 		if n := stageCount(g, "router", "duplicate"); n != "1" {
 			return fmt.Errorf("duplicates: %s", n)
@@ -260,7 +259,7 @@ router:
 	id := g.PostAPI("r1", "retry@example.com", "first")
 	assigned := ofType(waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventAssigned)), schema.EventAssigned)[0]
 	owner, convID := assigned.Routing.AgentID, assigned.ConversationID
-	routeCopy := copyOf(t, g, streams.StreamRoute, id)
+	inboundCopy := copyOf(t, g, streams.StreamInbound, id)
 	// Undo everything written after the events: snapshot, message index, threading state.
 	ctx := context.Background()
 	forgetIndex(t, g)
@@ -276,7 +275,7 @@ router:
 	}
 	g.Stop()
 	g = apptest.Start(t, cfg, apptest.Options{InstanceID: "gw-b"}) // nothing cached
-	redeliver(t, g, routeCopy, "retried-decision")
+	redeliver(t, g, inboundCopy, "retried-decision")
 	checkCompleted(t, g, convID, id, 1, 3)
 	var snap schema.Conversation
 	getJSON(t, g, "/v1/conversations/"+convID, &snap)
@@ -303,7 +302,7 @@ func TestRecordsFromBeforeTheIndexStillCount(t *testing.T) {
 	g := apptest.Start(t, apptest.DefaultConfig)
 	id := g.PostAPI("old1", "legacy@example.com", "from before the upgrade")
 	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventMessage))
-	routeCopy := copyOf(t, g, streams.StreamRoute, id)
+	inboundCopy := copyOf(t, g, streams.StreamInbound, id)
 	old := *ofType(evs, schema.EventMessage)[0].Message
 	old.Text = "as the old record has it"
 	data, _ := json.Marshal(&old)
@@ -324,7 +323,7 @@ func TestRecordsFromBeforeTheIndexStillCount(t *testing.T) {
 	if m.Text != old.Text || m.ConversationID != old.ConversationID {
 		t.Fatalf("GET served %+v, want the old record", m)
 	}
-	redeliver(t, g, routeCopy, "late-after-upgrade")
+	redeliver(t, g, inboundCopy, "late-after-upgrade")
 	apptest.Eventually(t, 10*time.Second, func() error {
 		if n := stageCount(g, "router", "duplicate"); n != "1" {
 			return fmt.Errorf("router duplicates %s", n)

@@ -81,6 +81,7 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 		return nil, err
 	}
 	publisher := pipeline.NewPublisher(intakeJS, blobs, a.cfg.Pipeline.Partitions, w.metrics)
+	publisher.PartitionBy(identity.NewNormalizer(a.cfg.Router.Identity).ExpectedCustomer)
 	feedJS, err := a.stageJS("feed") // the instance's live subscription on its own connection
 	if err != nil {
 		return nil, err
@@ -184,16 +185,16 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 		}
 	}
 	dlq := pipeline.NewDeadLetters(a.js, w.metrics)
-	stages := []pipeline.Stage{
+	stages := pipeline.Stages{
 		pipeline.NewSanitize(),
 		pipeline.NewMedia(blobs, fetchers, a.cfg.Pipeline.Attachments),
 		identity.NewStage(graph),
 	}
-	if w.ingest, err = pipeline.NewIngest(ctx, pipeline.IngestOptions{JS: js["ingest"], Config: a.cfg.Pipeline, Stages: stages, Leases: w.leases,
+	if w.ingest, err = pipeline.NewIngest(ctx, pipeline.IngestOptions{JS: js["ingest"], Config: a.cfg.Pipeline, Leases: w.leases,
 		DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
 	}
-	if w.router, err = a.buildRouter(ctx, w, js["router"], dlq); err != nil {
+	if w.router, err = a.buildRouter(ctx, w, js["router"], dlq, stages); err != nil {
 		return err
 	}
 	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: js["outbound"], Leases: w.leases, Senders: senders,
@@ -210,7 +211,7 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 
 // buildRouter compiles the rules (a bad rules file stops the start with every problem
 // located) and builds the router.
-func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream, dlq *pipeline.DeadLetters) (*router.Router, error) {
+func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream, dlq *pipeline.DeadLetters, stages pipeline.Stages) (*router.Router, error) {
 	rc := a.cfg.Router
 	roster, err := router.OpenRoster(ctx, js, rc.Agents, rc.LoadWeights)
 	if err != nil {
@@ -246,7 +247,7 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 	return router.New(ctx, router.Options{JS: js, Partitions: a.cfg.Pipeline.Partitions,
 		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log,
 		Config: rc, Rules: holder, Roster: roster, Leases: w.leases, Registerer: a.reg, Index: index, SurveyLinks: a.publicURL, Now: a.now,
-		Flows: fh})
+		Flows: fh, Stages: stages})
 }
 
 // wireInsight builds the insight projection and its reports (when insight is on).
