@@ -164,8 +164,10 @@ func retryableAPI(err error) bool {
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		// 10008: jetstream not enabled / meta leader not ready; 10023: insufficient resources
-		// while peers join. Anything else is a real configuration problem.
-		return apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10023 || apiErr.Code == 503
+		// and 10005: no suitable peers for placement, while peers join (or one is seen
+		// offline for a moment). Anything else is a real configuration problem; too few
+		// servers for the replicas keeps failing with 10005 and is reported after the retries.
+		return apiErr.ErrorCode == 10008 || apiErr.ErrorCode == 10023 || apiErr.ErrorCode == 10005 || apiErr.Code == 503
 	}
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled)

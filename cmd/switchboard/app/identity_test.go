@@ -48,6 +48,15 @@ func TestLinkedCustomerSMSAndEmailShareAConversation(t *testing.T) {
 	if evs[2].CustomerID != cust || evs[2].ConversationID != conv {
 		t.Fatalf("the email after the link joined %s/%s, want %s/%s", evs[2].CustomerID, evs[2].ConversationID, cust, conv)
 	}
+	// The intake filed it under the partition of the customer its address used to make; when
+	// that is not the survivor's, the router reading it forwarded it there.
+	forwarded := "0"
+	if streams.Partition(other, 4) != streams.Partition(cust, 4) {
+		forwarded = "1"
+	}
+	if n := metric(g, "switchboard_router_forwarded_total"); n != forwarded {
+		t.Fatalf("forwarded %s messages, want %s", n, forwarded)
+	}
 	var view struct {
 		Customer      schema.Customer
 		Conversations []schema.Conversation

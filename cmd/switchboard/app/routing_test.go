@@ -15,6 +15,7 @@ import (
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/streams"
+	"github.com/switchboardhq/switchboard/router/identity"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 	"github.com/switchboardhq/switchboard/schema/schematest"
@@ -45,6 +46,7 @@ func second(t testing.TB, first *apptest.Gateway, yaml string) *apptest.Gateway 
 func publish(t testing.TB, g *apptest.Gateway, m *schema.Message) string {
 	t.Helper()
 	p := pipeline.NewPublisher(g.JS, nil, g.Config.Pipeline.Partitions, pipeline.NewMetrics(nil))
+	p.PartitionBy(identity.NewNormalizer(g.Config.Router.Identity).ExpectedCustomer) // as the gateway's intake does
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	rc, err := p.Publish(ctx, m)
