@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -24,9 +25,12 @@ func exclusively(ctx context.Context, leases kernel.Leaser, key string, js jetst
 // awaitHandback waits until the consumer has no message outstanding with a previous holder:
 // their acknowledgement or redelivery (in order, ahead of newer messages) must come first. A
 // clean handover (the previous holder handed its messages back) waits for nothing; after a
-// crash, at most AckWait.
+// crash, at most AckWait, unless the previous holder is known to be dead (this instance's
+// own earlier run, [kernel.PreviousHolderDead]): then the consumer is reset to redeliver from
+// its acknowledgement floor at once. A server without the reset API is waited out as before.
 func awaitHandback(ctx context.Context, js jetstream.JetStream, stream, consumer string, ackWait time.Duration) error {
 	deadline := time.Now().Add(ackWait + time.Second)
+	reset := kernel.PreviousHolderDead(ctx)
 	for {
 		cons, err := js.Consumer(ctx, stream, consumer)
 		if err != nil {
@@ -39,6 +43,13 @@ func awaitHandback(ctx context.Context, js jetstream.JetStream, stream, consumer
 		if info.NumAckPending == 0 || time.Now().After(deadline) {
 			return nil
 		}
+		if reset {
+			reset = false
+			if _, err := js.ResetConsumer(ctx, stream, consumer); err == nil {
+				handbacksReset.Add(1)
+				continue // read the state again: nothing should be outstanding now
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -46,3 +57,10 @@ func awaitHandback(ctx context.Context, js jetstream.JetStream, stream, consumer
 		}
 	}
 }
+
+// handbacksReset counts the consumers awaitHandback reset (see [HandbacksReset]).
+var handbacksReset atomic.Uint64
+
+// HandbacksReset is how many consumers were reset at once because what they had delivered
+// belonged to this instance's dead earlier run (switchboard_consumer_resets_total).
+func HandbacksReset() uint64 { return handbacksReset.Load() }

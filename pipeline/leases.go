@@ -61,13 +61,14 @@ func (l *Leases) Acquire(ctx context.Context, key string) (kernel.Lease, error) 
 	k := streams.Key(key)
 	for {
 		rev, err := l.kv.Create(ctx, k, []byte(l.holder))
+		reclaimed := false
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			if r, ok := l.reclaim(ctx, k); ok {
-				rev, err = r, nil
+				rev, err, reclaimed = r, nil, true
 			}
 		}
 		if err == nil {
-			le := &lease{l: l, key: k, lost: make(chan struct{}), done: make(chan struct{})}
+			le := &lease{l: l, key: k, lost: make(chan struct{}), done: make(chan struct{}), reclaimed: reclaimed}
 			le.rev.Store(rev)
 			go le.renew()
 			return le, nil
@@ -91,9 +92,15 @@ type lease struct {
 	done     chan struct{}
 	once     sync.Once
 	lostOnce sync.Once
+	// reclaimed: taken back from an earlier run of this instance, which is dead.
+	reclaimed bool
 }
 
 func (le *lease) Lost() <-chan struct{} { return le.lost }
+
+// PreviousHolderDead says the lease was taken back from this instance's dead earlier run
+// (see [kernel.PreviousHolderDead]).
+func (le *lease) PreviousHolderDead() bool { return le.reclaimed }
 
 func (le *lease) Release() {
 	le.once.Do(func() {

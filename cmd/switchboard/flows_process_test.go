@@ -118,10 +118,6 @@ func TestFlowResumesAcrossKill9(t *testing.T) {
 	if got := sink.waitTexts(t, 1); got[0] != "Billing or technical?\n1. Billing\n2. Technical" {
 		t.Fatalf("first question %q", got)
 	}
-	// Let the first turn's acknowledgements reach the disk: a kill within milliseconds of
-	// them loses the consumers' state, and the dead run's last send then waits out the
-	// outbound AckWait (~40s) before the next one goes (nothing is lost; it is slow).
-	time.Sleep(time.Second)
 	say(g, "k2", "2")
 	kill(g) // the answer is accepted; its turn may or may not have run
 	g = startProcessWith(t, dataDir, config)

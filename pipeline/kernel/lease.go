@@ -27,6 +27,9 @@ func RunLeased(ctx context.Context, leases Leaser, key string, work func(ctx con
 		return err
 	}
 	defer lease.Release()
+	if d, ok := lease.(interface{ PreviousHolderDead() bool }); ok && d.PreviousHolderDead() {
+		ctx = context.WithValue(ctx, previousDeadKey{}, true)
+	}
 	lost := make(chan struct{})
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -47,6 +50,17 @@ func RunLeased(ctx context.Context, leases Leaser, key string, work func(ctx con
 		return ErrLeaseLost
 	}
 	return err
+}
+
+type previousDeadKey struct{}
+
+// PreviousHolderDead reports whether the lease the work of ctx runs under (see [RunLeased])
+// was taken from a holder known to be dead, such as an earlier run of this instance that a
+// crash ended (its data directory's lock says so): what it had in hand will never be
+// acknowledged, and can be taken back at once rather than waited for.
+func PreviousHolderDead(ctx context.Context) bool {
+	dead, _ := ctx.Value(previousDeadKey{}).(bool)
+	return dead
 }
 
 // IsClosed reports whether ch is closed, without blocking.

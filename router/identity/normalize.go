@@ -3,6 +3,7 @@ package identity
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -15,11 +16,42 @@ import (
 type Normalizer struct {
 	defRegion string
 	regions   map[string]string
+	// phones remembers recent phone normalizations (libphonenumber's parse costs ~20 µs, and
+	// the intake and the router normalize every message's sender): at most phoneCacheMax,
+	// then it starts over.
+	mu     sync.Mutex
+	phones map[[2]string]phoneResult
 }
+
+type phoneResult struct {
+	value string
+	err   error
+}
+
+const phoneCacheMax = 1 << 16
 
 // NewNormalizer returns a normalizer for the identity config.
 func NewNormalizer(c Config) *Normalizer {
-	return &Normalizer{defRegion: strings.ToUpper(c.DefaultRegion), regions: c.Regions}
+	return &Normalizer{defRegion: strings.ToUpper(c.DefaultRegion), regions: c.Regions, phones: map[[2]string]phoneResult{}}
+}
+
+// phone is [NormalizePhone], remembered.
+func (n *Normalizer) phone(value, region string) (string, error) {
+	k := [2]string{value, region}
+	n.mu.Lock()
+	r, ok := n.phones[k]
+	n.mu.Unlock()
+	if ok {
+		return r.value, r.err
+	}
+	v, err := NormalizePhone(value, region)
+	n.mu.Lock()
+	if len(n.phones) >= phoneCacheMax {
+		clear(n.phones)
+	}
+	n.phones[k] = phoneResult{v, err}
+	n.mu.Unlock()
+	return v, err
 }
 
 // Region is the phone region for a channel account.
@@ -42,7 +74,7 @@ func (n *Normalizer) Identity(ch schema.Channel, account string, a schema.Addres
 		v, err := NormalizeEmail(value)
 		return schema.Identity{Kind: "email", Value: v}, err
 	case "phone", "sms", "whatsapp", "tel":
-		v, err := NormalizePhone(value, n.Region(ch, account))
+		v, err := n.phone(value, n.Region(ch, account))
 		return schema.Identity{Kind: "phone", Value: v}, err
 	case "external":
 		return schema.Identity{Kind: "external", Value: account + "/" + value}, nil

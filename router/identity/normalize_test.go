@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -82,4 +83,26 @@ func FuzzNormalizeEmail(f *testing.F) {
 			t.Fatalf("not idempotent: %q -> %q -> %q (%v)", s, v, again, err)
 		}
 	})
+}
+
+// The normalizer remembers phone numbers it has seen; the answers it remembers are the
+// ones NormalizePhone gives, errors included, and the memory starts over when full.
+func TestNormalizerRemembersPhonesFaithfully(t *testing.T) {
+	n := NewNormalizer(Config{DefaultRegion: "US"})
+	inputs := []string{"+14155550100", "(415) 555-0100", "whatsapp:+44 20 7946 0958", "12", "", "tel:0044 20 7946 0958"}
+	for round := range 2 {
+		for _, in := range inputs {
+			got, gotErr := n.Identity("sms", "acme", schema.Address{Kind: "phone", Value: in})
+			want, wantErr := NormalizePhone(in, "US")
+			if got.Value != want || (gotErr == nil) != (wantErr == nil) {
+				t.Fatalf("round %d, %q: %q %v, want %q %v", round, in, got.Value, gotErr, want, wantErr)
+			}
+		}
+	}
+	for i := range phoneCacheMax + 10 {
+		_, _ = n.phone(fmt.Sprintf("+1415555%04d", i%10000)+fmt.Sprint(i), "US")
+	}
+	if len(n.phones) > phoneCacheMax {
+		t.Fatalf("%d phones remembered, at most %d", len(n.phones), phoneCacheMax)
+	}
 }

@@ -61,7 +61,10 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 	a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_stream_undecodable_events_total",
 			Help: "Events on SB_CONVERSATIONS that did not decode when read (REST, the feed, recovery); each is also reported with its stream sequence."},
-			func() float64 { return float64(streams.UndecodableTotal()) }))
+			func() float64 { return float64(streams.UndecodableTotal()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_consumer_resets_total",
+			Help: "Consumers taken back at start by resetting them to their acknowledgement floor, because what they had delivered belonged to this instance's earlier run, which a crash ended (rather than waiting out their AckWait)."},
+			func() float64 { return float64(pipeline.HandbacksReset()) }))
 	w := &wiring{connMetrics: connectors.NewMetrics(a.reg), metrics: pipeline.NewMetrics(a.reg)}
 	blobs, err := pipeline.NewBlobs(ctx, a.js)
 	if err != nil {
