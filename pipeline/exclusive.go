@@ -15,7 +15,7 @@ import (
 func exclusively(ctx context.Context, leases kernel.Leaser, key string, js jetstream.JetStream, stream, consumer string,
 	ackWait time.Duration, work func(ctx context.Context, lost <-chan struct{}) error) error {
 	return kernel.RunLeased(ctx, leases, key, func(ctx context.Context, lost <-chan struct{}) error {
-		if err := awaitHandback(ctx, js, stream, consumer, ackWait); err != nil {
+		if err := awaitHandback(ctx, js, stream, consumer, time.Now().Add(ackWait+time.Second)); err != nil {
 			return err
 		}
 		return work(ctx, lost)
@@ -25,12 +25,12 @@ func exclusively(ctx context.Context, leases kernel.Leaser, key string, js jetst
 // awaitHandback waits until the consumer has no message outstanding with a previous holder:
 // their acknowledgement or redelivery (in order, ahead of newer messages) must come first. A
 // clean handover (the previous holder handed its messages back) waits for nothing; after a
-// crash, at most AckWait, unless the previous holder is known to be dead (this instance's
-// own earlier run, [kernel.PreviousHolderDead]): then the consumer is reset to redeliver from
-// its acknowledgement floor at once. A server without the reset API is waited out as before.
-func awaitHandback(ctx context.Context, js jetstream.JetStream, stream, consumer string, ackWait time.Duration) error {
-	deadline := time.Now().Add(ackWait + time.Second)
-	reset := kernel.PreviousHolderDead(ctx)
+// crash, until deadline (AckWait and a second from taking the lease), unless the previous
+// holder's work is known to have ended ([kernel.PreviousHolderGone]: it released the lease,
+// or it was this instance's crashed run): then the consumer is reset to redeliver from its
+// acknowledgement floor at once. A server without the reset API is waited out as before.
+func awaitHandback(ctx context.Context, js jetstream.JetStream, stream, consumer string, deadline time.Time) error {
+	reset := kernel.PreviousHolderGone(ctx)
 	for {
 		cons, err := js.Consumer(ctx, stream, consumer)
 		if err != nil {
@@ -61,6 +61,6 @@ func awaitHandback(ctx context.Context, js jetstream.JetStream, stream, consumer
 // handbacksReset counts the consumers awaitHandback reset (see [HandbacksReset]).
 var handbacksReset atomic.Uint64
 
-// HandbacksReset is how many consumers were reset at once because what they had delivered
-// belonged to this instance's dead earlier run (switchboard_consumer_resets_total).
+// HandbacksReset is how many consumers were reset at once because the work of their previous
+// holder had ended (switchboard_consumer_resets_total).
 func HandbacksReset() uint64 { return handbacksReset.Load() }

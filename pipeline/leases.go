@@ -35,16 +35,24 @@ func NewLeases(kv jetstream.KeyValue, inst *Instance, ttl time.Duration, log *za
 	return &Leases{kv: kv, instance: inst, holder: inst.ID + "#" + randomSecret()[:8], ttl: ttl, log: log}
 }
 
-// reclaim takes over key when an earlier run of this stable instance holds it.
+// releasedPrefix marks a lease its holder released after its work ended (see Release).
+const releasedPrefix = "released:"
+
+// reclaim takes over key when its holder released it, or when it is held by an earlier run
+// of this stable instance.
 func (l *Leases) reclaim(ctx context.Context, key string) (uint64, bool) {
-	if !l.instance.Stable {
-		return 0, false
-	}
 	e, err := l.kv.Get(ctx, key)
 	if err != nil {
 		return 0, false
 	}
 	held := string(e.Value())
+	if strings.HasPrefix(held, releasedPrefix) {
+		rev, err := l.kv.Update(ctx, key, []byte(l.holder), e.Revision())
+		return rev, err == nil
+	}
+	if !l.instance.Stable {
+		return 0, false
+	}
 	if id, _, _ := strings.Cut(held, "#"); id != l.instance.ID || held == l.holder {
 		return 0, false
 	}
@@ -61,14 +69,14 @@ func (l *Leases) Acquire(ctx context.Context, key string) (kernel.Lease, error) 
 	k := streams.Key(key)
 	for {
 		rev, err := l.kv.Create(ctx, k, []byte(l.holder))
-		reclaimed := false
+		gone := false
 		if errors.Is(err, jetstream.ErrKeyExists) {
 			if r, ok := l.reclaim(ctx, k); ok {
-				rev, err, reclaimed = r, nil, true
+				rev, err, gone = r, nil, true
 			}
 		}
 		if err == nil {
-			le := &lease{l: l, key: k, lost: make(chan struct{}), done: make(chan struct{}), reclaimed: reclaimed}
+			le := &lease{l: l, key: k, lost: make(chan struct{}), done: make(chan struct{}), gone: gone}
 			le.rev.Store(rev)
 			go le.renew()
 			return le, nil
@@ -92,22 +100,41 @@ type lease struct {
 	done     chan struct{}
 	once     sync.Once
 	lostOnce sync.Once
-	// reclaimed: taken back from an earlier run of this instance, which is dead.
-	reclaimed bool
+	// gone: taken from a holder that released it after its work ended, or from an earlier
+	// run of this instance, which is dead.
+	gone bool
 }
 
 func (le *lease) Lost() <-chan struct{} { return le.lost }
 
-// PreviousHolderDead says the lease was taken back from this instance's dead earlier run
-// (see [kernel.PreviousHolderDead]).
-func (le *lease) PreviousHolderDead() bool { return le.reclaimed }
+// PreviousHolderGone says the lease was taken from a holder that released it, or back from
+// this instance's dead earlier run (see [kernel.PreviousHolderGone]).
+func (le *lease) PreviousHolderGone() bool { return le.gone }
 
 func (le *lease) Release() {
 	le.once.Do(func() {
 		close(le.done)
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_ = le.l.kv.Delete(ctx, le.key, jetstream.LastRevision(le.rev.Load()))
+		if kernel.IsClosed(le.lost) {
+			// Lost, the work was abandoned mid-way: the next holder must wait it out.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = le.l.kv.Delete(ctx, le.key, jetstream.LastRevision(le.rev.Load()))
+			return
+		}
+		// A marker rather than a delete: the next holder knows the work under this lease
+		// has ended (nothing it had in hand will be acknowledged now) and need not wait for
+		// it. The bucket's TTL expires the marker like any lease. Tried again while the
+		// bucket elects a leader, until the lease would have expired anyway.
+		deadline := time.Now().Add(min(le.l.ttl, 5*time.Second))
+		for {
+			actx, acancel := context.WithTimeout(context.Background(), time.Second)
+			_, err := le.l.kv.Update(actx, le.key, []byte(releasedPrefix+le.l.holder), le.rev.Load())
+			acancel()
+			if err == nil || errors.Is(kernel.KVError(err), kernel.ErrConflict) || time.Now().After(deadline) {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 }
 

@@ -152,8 +152,9 @@ func (r *Partitioned) runPartition(ctx context.Context, p int) {
 func (r *Partitioned) owned(ctx context.Context, p int, log *zap.Logger) error {
 	return kernel.RunLeased(ctx, r.Leases, r.LeaseKey(p), func(ctx context.Context, lost <-chan struct{}) error {
 		srcs := r.sources()
+		deadline := time.Now().Add(r.ackWait() + time.Second) // one wait for all: their AckWaits run at once
 		for _, src := range srcs {
-			if err := awaitHandback(ctx, r.JS, src.Stream, src.consumerName(p), r.ackWait()); err != nil {
+			if err := awaitHandback(ctx, r.JS, src.Stream, src.consumerName(p), deadline); err != nil {
 				return err
 			}
 		}

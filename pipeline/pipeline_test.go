@@ -71,6 +71,12 @@ func TestLeaseIsExclusiveAndFreesOnRelease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("after release: %v", err)
 	}
+	// A lease released by its holder says so to the next one (which need not wait for what
+	// the first had in hand); a lease nobody held does not.
+	gone := func(l kernel.Lease) bool { return l.(interface{ PreviousHolderGone() bool }).PreviousHolderGone() }
+	if gone(la) || !gone(lb) {
+		t.Fatalf("previous holder gone: first lease %v, second %v", gone(la), gone(lb))
+	}
 	lb.Release()
 }
 

@@ -27,7 +27,7 @@ func RunLeased(ctx context.Context, leases Leaser, key string, work func(ctx con
 		return err
 	}
 	defer lease.Release()
-	if d, ok := lease.(interface{ PreviousHolderDead() bool }); ok && d.PreviousHolderDead() {
+	if d, ok := lease.(interface{ PreviousHolderGone() bool }); ok && d.PreviousHolderGone() {
 		ctx = context.WithValue(ctx, previousDeadKey{}, true)
 	}
 	lost := make(chan struct{})
@@ -54,11 +54,12 @@ func RunLeased(ctx context.Context, leases Leaser, key string, work func(ctx con
 
 type previousDeadKey struct{}
 
-// PreviousHolderDead reports whether the lease the work of ctx runs under (see [RunLeased])
-// was taken from a holder known to be dead, such as an earlier run of this instance that a
-// crash ended (its data directory's lock says so): what it had in hand will never be
+// PreviousHolderGone reports whether the lease the work of ctx runs under (see [RunLeased])
+// was taken from a holder whose work under it is known to have ended: one that released it
+// (a clean stop, or a partition it gave up), or an earlier run of this instance that a crash
+// ended (its data directory's lock says so). What it had in hand will never be
 // acknowledged, and can be taken back at once rather than waited for.
-func PreviousHolderDead(ctx context.Context) bool {
+func PreviousHolderGone(ctx context.Context) bool {
 	dead, _ := ctx.Value(previousDeadKey{}).(bool)
 	return dead
 }

@@ -63,7 +63,7 @@ func (a *App) wire(ctx context.Context, instance *pipeline.Instance) (*wiring, e
 			Help: "Events on SB_CONVERSATIONS that did not decode when read (REST, the feed, recovery); each is also reported with its stream sequence."},
 			func() float64 { return float64(streams.UndecodableTotal()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "switchboard_consumer_resets_total",
-			Help: "Consumers taken back at start by resetting them to their acknowledgement floor, because what they had delivered belonged to this instance's earlier run, which a crash ended (rather than waiting out their AckWait)."},
+			Help: "Consumers taken over by resetting them to their acknowledgement floor, because the work of the instance that had them had ended (it released its lease on a clean stop, or it was this instance's earlier run, which a crash ended), rather than waiting out their AckWait."},
 			func() float64 { return float64(pipeline.HandbacksReset()) }))
 	w := &wiring{connMetrics: connectors.NewMetrics(a.reg), metrics: pipeline.NewMetrics(a.reg)}
 	blobs, err := pipeline.NewBlobs(ctx, a.js)
