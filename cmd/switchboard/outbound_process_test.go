@@ -63,14 +63,7 @@ func TestKill9MidSendRedeliversAtOnce(t *testing.T) {
 	g := startProcessWith(t, dataDir, config)
 	g.post(t, "hang-1", "hang@example.com")
 	conv := waitEvents(t, g, 1, "sb.conv.*.message")[0].ConversationID
-	req, _ := http.NewRequest("POST", g.httpURL+"/v1/conversations/"+conv+"/messages", strings.NewReader(`{"text":"On its way."}`))
-	req.Header.Set("Authorization", "Bearer proc-token-1")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("reply: %v %v", resp, err)
-	}
-	resp.Body.Close()
+	g.command(t, "/v1/conversations/"+conv+"/messages", `{"text":"On its way."}`)
 	select {
 	case <-sink.hung:
 	case <-time.After(20 * time.Second):

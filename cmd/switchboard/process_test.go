@@ -540,3 +540,19 @@ func TestSIGHUPReloadsTheConfig(t *testing.T) {
 		}
 	}
 }
+
+// command POSTs a REST command (a JSON body) to the gateway and expects it accepted (202).
+func (g *gateway) command(t *testing.T, path, body string) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", g.httpURL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer proc-token-1")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("POST %s: %v", path, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST %s: %d", path, resp.StatusCode)
+	}
+}

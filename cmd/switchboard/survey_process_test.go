@@ -1,7 +1,6 @@
 package main
 
 import (
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,14 +30,7 @@ surveys:
 	g := startProcessWith(t, dataDir, config)
 	g.post(t, "s1", "survey@example.com")
 	conv := waitEvents(t, g, 1, "sb.conv.*.opened")[0].ConversationID
-	req, _ := http.NewRequest("POST", g.httpURL+"/v1/conversations/"+conv+"/resolve", strings.NewReader(`{"reason":"done"}`))
-	req.Header.Set("Authorization", "Bearer proc-token-1")
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != http.StatusAccepted {
-		t.Fatalf("resolve: %v %v", resp, err)
-	}
-	resp.Body.Close()
+	g.command(t, "/v1/conversations/"+conv+"/resolve", `{"reason":"done"}`)
 	scheduled := waitEvents(t, g, 1, "sb.conv.*.survey_scheduled")[0]
 	if err := g.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
