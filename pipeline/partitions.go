@@ -61,9 +61,6 @@ type Source struct {
 	Filters func(p int) []string
 }
 
-// ConsumerName is the durable name of partition p.
-func (r *Partitioned) ConsumerName(p int) string { return fmt.Sprintf("%s-p%d", r.Stage, p) }
-
 // sources are the streams partition consumers read: Stream first, then More.
 func (r *Partitioned) sources() []Source {
 	return append([]Source{{Stream: r.Stream, Stage: r.Stage, Filters: r.Filters}}, r.More...)
