@@ -68,16 +68,29 @@ func Lookup(ctx context.Context, kv jetstream.KeyValue, id string) (*schema.Cust
 	return &c.Customer, nil
 }
 
-// AddConversation lists convID on the customer's record (once).
+// AddConversation lists convID on the customer's record (once). A customer merged into
+// another meanwhile (the merge copied the conversations it listed then) passes it on to the
+// survivor, so that a conversation opened just before a merge is not left behind.
 func AddConversation(ctx context.Context, kv jetstream.KeyValue, customer, convID string, at time.Time) error {
-	return updateCustomer(ctx, kv, customer, func(c *custRecord) bool {
-		if slices.Contains(c.Conversations, convID) {
-			return false
+	for range maxMergeDepth {
+		into := ""
+		err := updateCustomer(ctx, kv, customer, func(c *custRecord) bool {
+			if into = c.MergedInto; into != "" {
+				return false
+			}
+			if slices.Contains(c.Conversations, convID) {
+				return false
+			}
+			c.Conversations = append(c.Conversations, convID)
+			c.UpdatedAt = at
+			return true
+		})
+		if err != nil || into == "" {
+			return err
 		}
-		c.Conversations = append(c.Conversations, convID)
-		c.UpdatedAt = at
-		return true
-	})
+		customer = into
+	}
+	return nil
 }
 
 // addEvent appends a customer event to the record's outbox.

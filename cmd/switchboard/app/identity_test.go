@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -241,4 +242,35 @@ func TestOwnerCacheFollowsIdentityChanges(t *testing.T) {
 	if got != zed {
 		t.Fatalf("xena's next message went to %s, want the identity's new owner %s (old %s)", got, zed, xena)
 	}
+}
+
+// A conversation listed on a customer after it was merged into another (the router's
+// follow-up of a message handled just before the merge) goes to the survivor: the merge
+// copied only what was listed then.
+func TestConversationListedAfterAMergeGoesToTheSurvivor(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig+identityRouter)
+	publish(t, g, sms("SM1", "+1 415 555 0111", "hello"))
+	publish(t, g, email("e1", "late@example.com", "hello from email", "m1@mail.example"))
+	evs := waitFor(t, g, "sb.conv.*.message", 10*time.Second, atLeast(2, schema.EventMessage))
+	cust, other := evs[0].CustomerID, evs[1].CustomerID
+	if st, body := g.Do("POST", "/v1/customers/"+cust+"/identities", apptest.Token, map[string]string{"kind": "email", "value": "late@example.com"}); st != 200 {
+		t.Fatalf("link: %d %s", st, body)
+	}
+	waitFor(t, g, "sb.customer.>", 5*time.Second, atLeast(1, schema.EventCustomerMerged))
+	ctx := context.Background()
+	kv, err := g.JS.KeyValue(ctx, streams.BucketCustomers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := identity.AddConversation(ctx, kv, other, "cnv_late", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	apptest.Eventually(t, 10*time.Second, func() error {
+		var c schema.Customer
+		getJSON(t, g, "/v1/customers/"+cust, &c)
+		if !slices.Contains(c.Conversations, "cnv_late") || len(c.Conversations) != 3 {
+			return fmt.Errorf("the survivor lists %v, want its two conversations and cnv_late", c.Conversations)
+		}
+		return nil
+	})
 }
