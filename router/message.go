@@ -5,10 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
-
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
@@ -135,13 +131,8 @@ func (r *Router) forward(ctx context.Context, m *schema.Message, survivor string
 	if err != nil {
 		return pipeline.Poison(err)
 	}
-	msg := &nats.Msg{Subject: streams.RouteSubject(streams.Partition(survivor, r.o.Partitions)), Data: data,
-		Header: nats.Header{streams.HeaderKind: {streams.KindMessage}}}
-	if inSeq > 0 {
-		msg.Header.Set(streams.HeaderInbound, strconv.FormatUint(inSeq, 10))
-	}
-	if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID("m:"+m.ID+":"+survivor)); err != nil {
-		return errors.Join(kernel.ErrUnavailable, err)
+	if err := pipeline.Forward(ctx, r.js, r.o.Partitions, survivor, "m:"+m.ID+":"+survivor, streams.KindMessage, data, inSeq); err != nil {
+		return err
 	}
 	r.o.Metrics.Stage.WithLabelValues("router", "forwarded").Inc()
 	return nil
