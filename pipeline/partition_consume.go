@@ -22,15 +22,24 @@ func (r *Partitioned) consume(ctx context.Context, lost <-chan struct{}, src Sou
 		return err
 	}
 	// When ctx ends the iterator drains: messages already buffered come out of Next and are
-	// handed back (Nak) for immediate redelivery instead of waiting out AckWait.
-	stop := context.AfterFunc(ctx, it.Drain)
+	// handed back (Nak) for immediate redelivery instead of waiting out AckWait. The drain
+	// ends with a round trip to the server; while the connection is failing over (the node it
+	// was on just died) that waits out the client's 30-second drain timeout, so it gets
+	// drainGrace and the messages still buffered then are left to the next holder's consumer
+	// reset (or AckWait).
+	nctx, giveUp := context.WithCancel(context.Background())
+	defer giveUp()
+	stop := context.AfterFunc(ctx, func() {
+		it.Drain()
+		time.AfterFunc(drainGrace, giveUp)
+	})
 	defer stop()
 	defer it.Stop()
 	var back handback
 	for {
-		msg, err := it.Next()
+		msg, err := it.Next(jetstream.NextContext(nctx))
 		if err != nil {
-			if errors.Is(err, jetstream.ErrMsgIteratorClosed) && ctx.Err() != nil {
+			if ctx.Err() != nil && (errors.Is(err, jetstream.ErrMsgIteratorClosed) || nctx.Err() != nil) {
 				return nil
 			}
 			return err
@@ -108,6 +117,9 @@ func (r *Partitioned) process(ctx context.Context, lost <-chan struct{}, p int, 
 type handback struct{ deadline time.Time }
 
 const handbackBudget = 3 * time.Second
+
+// drainGrace bounds a stopping partition's drain (see consume).
+const drainGrace = handbackBudget + 2*time.Second
 
 func (h *handback) give(js jetstream.JetStream, msg jetstream.Msg) {
 	if h.deadline.IsZero() {

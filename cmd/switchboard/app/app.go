@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -66,6 +68,8 @@ type App struct {
 	sources     sync.WaitGroup
 	stopWorkers context.CancelFunc
 	workers     sync.WaitGroup
+	runningMu   sync.Mutex
+	running     map[string]bool // the workers not returned yet, for a stop that runs out of time
 
 	stopOnce sync.Once
 	stopErr  error
@@ -295,9 +299,23 @@ func (a *App) stopProcessing(ctx context.Context) error {
 	}
 	if a.stopWorkers != nil {
 		a.stopWorkers()
-		errs = append(errs, waitGroup(ctx, &a.workers))
+		if err := waitGroup(ctx, &a.workers); err != nil {
+			errs = append(errs, fmt.Errorf("%w (still running: %s)", err, strings.Join(a.stillRunning(), ", ")))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// stillRunning lists the workers that have not returned, sorted.
+func (a *App) stillRunning() []string {
+	a.runningMu.Lock()
+	defer a.runningMu.Unlock()
+	var names []string
+	for n := range a.running {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }
 
 func waitGroup(ctx context.Context, wg *sync.WaitGroup) error {

@@ -292,8 +292,19 @@ func (a *App) startWorkers(w *wiring) {
 		"listing": func(ctx context.Context) error { return w.listing.Follow(ctx, w.listingJS, a.log.Named("listing")) },
 	} {
 		a.workers.Add(1)
+		a.runningMu.Lock()
+		if a.running == nil {
+			a.running = map[string]bool{}
+		}
+		a.running[name] = true
+		a.runningMu.Unlock()
 		go func() {
 			defer a.workers.Done()
+			defer func() {
+				a.runningMu.Lock()
+				delete(a.running, name)
+				a.runningMu.Unlock()
+			}()
 			if err := run(wctx); err != nil {
 				a.log.Error("worker stopped", zap.String("worker", name), zap.Error(err))
 			}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -166,7 +167,23 @@ func (g *Gateway) Stop() {
 	defer cancel()
 	if err := g.App.Stop(ctx); err != nil {
 		g.T.Errorf("stop gateway: %v", err)
+		g.T.Logf("goroutines in switchboard code:\n%s", OwnGoroutines())
 	}
+}
+
+// OwnGoroutines returns the stacks of the goroutines with a frame in switchboard's own code
+// (not this package's), for a test that finds something still running.
+func OwnGoroutines() string {
+	var buf bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&buf, 2)
+	var own []string
+	for _, g := range strings.Split(buf.String(), "\n\n") {
+		if strings.Contains(g, "switchboardhq/switchboard/") && !strings.Contains(g, "/apptest.") &&
+			!strings.Contains(g, "testing.tRunner") {
+			own = append(own, g)
+		}
+	}
+	return strings.Join(own, "\n\n")
 }
 
 // Do sends an HTTP request with a JSON body (nil: none) and returns status and body.
