@@ -20,6 +20,10 @@ type partCache struct {
 	mu      sync.Mutex
 	convs   map[string]cachedConv
 	threads map[string]cachedThread
+	// evicted are snapshots the cache dropped when it overflowed while they were ahead of
+	// their stored checkpoint (or had none): stored once the work in hand succeeds
+	// ([Router.storeEvicted]), so that a busy partition does not fold them from the stream.
+	evicted []cachedConv
 }
 
 type cachedConv struct {
@@ -42,10 +46,16 @@ func newPartCache() *partCache {
 func (pc *partCache) clear() {
 	clear(pc.convs)
 	clear(pc.threads)
+	pc.evicted = nil
 }
 
 func (pc *partCache) putConv(c *convState, rev uint64) {
 	if len(pc.convs) >= cacheMax {
+		for _, e := range pc.convs {
+			if e.s.LastSeq != e.s.stored {
+				pc.evicted = append(pc.evicted, e)
+			}
+		}
 		clear(pc.convs)
 	}
 	pc.convs[c.ID] = cachedConv{c, rev}
@@ -76,7 +86,46 @@ func threadKey(customer string) string { return "c." + customer }
 // or when the cache overflowed. Then the change's first publish is fenced and
 // [Router.recover] folds the events in and completes their causes. Reading the stream here
 // instead would cost a random read of the stream for every conversation after every restart.
+//
+// A conversation has no stored snapshot until its first checkpoint ([change.checkpoint]): a
+// new one that was neither routed nor resolved yet lives in the cache and in its events. One
+// missing from the cache too (after a crash, or when the cache overflowed) is folded from
+// its events, with revision 0, up to its last cause: a crash may have cut that cause's
+// events short, and only a fenced publish ([Router.recover]) completes it. So the state is
+// what a snapshot stored before the last cause would say: a change decided on it is fenced,
+// the stream's events are folded in, and the change completes or is retried on them. A
+// conversation whose events are all its opening message's is folded whole: the customer's
+// threading state names it only once that message was done.
 func (r *Router) loadConv(ctx context.Context, pc *partCache, id string) (*convState, uint64, error) {
+	s, rev, err := r.loadSnapshot(ctx, pc, id)
+	if !errors.Is(err, kernel.ErrNotFound) {
+		return s, rev, err
+	}
+	stored, serr := r.eventsAfter(ctx, id, 0)
+	if serr != nil {
+		return nil, 0, serr
+	}
+	if len(stored) == 0 {
+		return nil, 0, err
+	}
+	k := len(stored)
+	for k > 0 && stored[k-1].Cause == stored[len(stored)-1].Cause {
+		k--
+	}
+	if k > 0 {
+		stored = stored[:k]
+	}
+	s = &convState{}
+	s.catchUp(stored, r.scopeOf)
+	r.o.Metrics.Stage.WithLabelValues("router", "folded").Inc()
+	pc.putConv(s, 0)
+	return s, 0, nil
+}
+
+// loadSnapshot is loadConv without the fold: ErrNotFound when the conversation has no stored
+// snapshot and is not in the cache. A new conversation's id derives from the message that
+// opens it; one whose events a crashed attempt published is found by the event fence.
+func (r *Router) loadSnapshot(ctx context.Context, pc *partCache, id string) (*convState, uint64, error) {
 	if e, ok := pc.convs[id]; ok {
 		return e.s, e.rev, nil
 	}
@@ -88,6 +137,21 @@ func (r *Router) loadConv(ctx context.Context, pc *partCache, id string) (*convS
 	s.stored = s.LastSeq
 	pc.putConv(&s, rev)
 	return &s, rev, nil
+}
+
+// storeEvicted stores the snapshots the partition's cache dropped ahead of their checkpoint
+// (compare-and-set; one changed since is left alone). Only after the work in hand succeeded:
+// a failed change may leave a cached state ahead of its stream.
+func (r *Router) storeEvicted(ctx context.Context, pc *partCache) {
+	for _, e := range pc.evicted {
+		if _, ok := pc.convs[e.s.ID]; ok {
+			continue // loaded again meanwhile: the cache has it
+		}
+		if _, err := kernel.PutJSON(ctx, r.store.Conversations, e.s.ID, e.s, e.rev); err != nil && !errors.Is(err, kernel.ErrConflict) {
+			r.log.Debug("store an evicted snapshot", zap.String("conversation", e.s.ID), zap.Error(err))
+		}
+	}
+	pc.evicted = nil
 }
 
 // flush stores the snapshots the partition caches hold ahead of their stored checkpoint

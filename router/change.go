@@ -106,16 +106,20 @@ func (c *change) located(id string) (seq, streamSeq uint64) {
 	return 0, 0
 }
 
-// checkpoint says whether the change stores the snapshot: a new conversation, a change of
-// status, queue or agent (what other readers act on), a command (it leaves no record but
-// its cause), or the stored snapshot [checkpointEvery] events behind. Otherwise the events
-// are the record and readers catch up from the stored snapshot.
+// checkpoint says whether the change stores the snapshot: a change of status, queue or
+// agent (what other readers act on), a command (it leaves no record but its cause), or the
+// stored snapshot (none: a new conversation) [checkpointEvery] events behind. Otherwise the
+// events are the record and readers catch up from the stored snapshot, or fold a conversation
+// that has none yet from its events ([Router.loadConv], [Store.Conversation]): opening a
+// conversation nobody routes costs no snapshot write.
 func (c *change) checkpoint() bool {
-	if c.rev == 0 || c.routing || strings.HasPrefix(c.cause, "cmd:") {
+	if c.routing || strings.HasPrefix(c.cause, "cmd:") {
 		return true
 	}
 	for _, ev := range c.events {
-		if ev.Type != schema.EventMessage && ev.Type != schema.EventDelivery && ev.Type != schema.EventFlowStep {
+		switch ev.Type {
+		case schema.EventMessage, schema.EventDelivery, schema.EventFlowStep, schema.EventOpened:
+		default:
 			return true
 		}
 	}

@@ -250,6 +250,8 @@ func (r *Router) handle(ctx context.Context, p int, msg jetstream.Msg) error {
 	err := r.dispatch(ctx, pc, msg)
 	if err != nil {
 		pc.clear() // the next attempt reads everything fresh
+	} else if len(pc.evicted) > 0 {
+		r.storeEvicted(ctx, pc)
 	}
 	return err
 }
@@ -279,6 +281,8 @@ func (r *Router) onInbound(ctx context.Context, p int, pc *partCache, msg jetstr
 	err = r.onMessage(ctx, pc, m, seq)
 	if err != nil {
 		pc.clear()
+	} else if len(pc.evicted) > 0 {
+		r.storeEvicted(ctx, pc)
 	}
 	return err
 }

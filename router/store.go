@@ -90,18 +90,24 @@ func (s *Store) Conversation(ctx context.Context, id string) (*schema.Conversati
 }
 
 // conversation reads a snapshot and catches it up with the conversation's later events (one
-// direct get when there are none). rev is the stored snapshot's revision. An event that does
-// not decode is skipped (the events endpoint reports it); the router, which never decides over
-// a gap, rebuilds from the events itself ([Router.recover]).
+// direct get when there are none). rev is the stored snapshot's revision. A conversation not
+// checkpointed yet (the router stores a new conversation's snapshot only when it is routed,
+// changes status or has [checkpointEvery] events) is folded from its events, with rev 0.
+// An event that does not decode is skipped (the events endpoint reports it); the router,
+// which never decides over a gap, rebuilds from the events itself ([Router.recover]).
 func (s *Store) conversation(ctx context.Context, id string) (*convState, uint64, error) {
 	var c convState
 	rev, err := kernel.GetJSON(ctx, s.Conversations, id, &c)
-	if err != nil {
+	if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 		return nil, 0, err
 	}
+	unstored := err != nil
 	c.stored = c.LastSeq
 	last, err := s.events.Last(ctx, streams.ConversationFilter(id))
 	if errors.Is(err, kernel.ErrNotFound) {
+		if unstored {
+			return nil, 0, err
+		}
 		return &c, rev, nil
 	}
 	if err != nil {

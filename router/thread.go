@@ -110,7 +110,7 @@ func (r *Router) continueConv(ctx context.Context, pc *partCache, ts *threadStat
 // the one it created.
 func (r *Router) openConv(ctx context.Context, pc *partCache, m *schema.Message, scope string, prev *convState, reason string) (*threadDecision, error) {
 	id := schema.ConversationIDFor(m.ID)
-	conv, rev, err := r.loadConv(ctx, pc, id)
+	conv, rev, err := r.loadSnapshot(ctx, pc, id)
 	if err == nil {
 		return &threadDecision{conv: conv, rev: rev, scope: scope, reason: conv.ThreadReason, prev: prev}, nil
 	}

@@ -95,11 +95,78 @@ func TestStoredWritesPerMessage(t *testing.T) {
 	t.Logf("new customer's first message: %d stored writes (%s)", first, where1)
 	t.Logf("returning customer's message: %d stored writes (%s)", next, where2)
 	t.Logf("%d more from the returning customer: %d stored writes, %.2f each (%s)", burst, many, float64(many)/burst, where3)
-	if first > 9 || next > 3 || many > burst*3+burst/16 {
-		t.Fatalf("stored writes per message grew: first %d (at most 9: %s), returning %d (at most 3: %s), %d for %d (at most %d: %s)",
+	if first > 8 || next > 3 || many > burst*3+burst/16 {
+		t.Fatalf("stored writes per message grew: first %d (at most 8: %s), returning %d (at most 3: %s), %d for %d (at most %d: %s)",
 			first, where1, next, where2, many, burst, burst*3+burst/16, where3)
 	}
 	if next < 1 || first < next || many < burst*next {
 		t.Fatalf("implausible counts: first %d, returning %d, %d for %d", first, next, many, burst)
 	}
+}
+
+// A new conversation nobody routes has no stored snapshot: it lives in the router's cache and
+// in its events. The REST API folds it from its events; after a crash (the cache is lost and
+// the snapshot was never stored) the customer's next message still joins it.
+func TestConversationWithoutSnapshotIsFoldedFromItsEvents(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	g.PostAPI("ns-1", "nosnap@example.com", "first")
+	conv := g.Events("sb.conv.>", 2, 10*time.Second)[0].ConversationID
+	ctx := context.Background()
+	convs, err := g.JS.KeyValue(ctx, streams.BucketConversations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // the router's follow-ups (a snapshot would be stored before them)
+	if e, err := convs.Get(ctx, conv); err == nil {
+		t.Fatalf("a snapshot of the new conversation was stored (revision %d); it should wait for its first checkpoint", e.Revision())
+	}
+	c := getConv(t, g, conv)
+	if c.ID != conv || c.Status != "open" || c.Messages != 1 || c.CustomerID == "" {
+		t.Fatalf("conversation folded from its events: %+v", c)
+	}
+
+	g = crashWithoutSnapshot(t, g, conv)
+	g.PostAPI("ns-2", "nosnap@example.com", "second")
+	evs := g.Events("sb.conv.>", 3, 10*time.Second)
+	if last := evs[len(evs)-1]; last.ConversationID != conv || last.Type != "message" || last.Seq != 3 {
+		t.Fatalf("the second message went to %s as #%d %s, want conversation %s #3 message\n%s",
+			last.ConversationID, last.Seq, last.Type, conv, apptest.Sprint(evs))
+	}
+	if c := getConv(t, g, conv); c.Messages != 2 {
+		t.Fatalf("after the crash: %d messages, want 2", c.Messages)
+	}
+	if n := stageCount(g, "router", "folded"); n != "1" {
+		t.Fatalf("router folded %s conversations from their events, want 1", n)
+	}
+
+	// Again, with two causes on the stream: the router folds up to the last one (which a
+	// crash may have cut short), its publish is fenced, and it goes on from the whole stream.
+	g = crashWithoutSnapshot(t, g, conv)
+	g.PostAPI("ns-3", "nosnap@example.com", "third")
+	evs = g.Events("sb.conv.>", 4, 10*time.Second)
+	if len(evs) != 4 || evs[3].ConversationID != conv || evs[3].Type != "message" || evs[3].Seq != 4 {
+		t.Fatalf("after the second crash, want conversation %s #4 message:\n%s", conv, apptest.Sprint(evs))
+	}
+	if c := getConv(t, g, conv); c.Messages != 3 || c.LastSeq != 4 {
+		t.Fatalf("after the second crash: %d messages, last #%d; want 3, #4", c.Messages, c.LastSeq)
+	}
+}
+
+// crashWithoutSnapshot stops the gateway and starts it again on its data as a kill -9 before
+// the conversation's first checkpoint would leave it: the clean stop stores the snapshot the
+// router's cache holds, which is taken away again before the router runs on it.
+func crashWithoutSnapshot(t *testing.T, g *apptest.Gateway, conv string) *apptest.Gateway {
+	t.Helper()
+	dir, ctx := g.DataDir, context.Background()
+	g.Stop()
+	g = apptest.Start(t, apptest.DefaultConfig, apptest.Options{DataDir: dir})
+	convs, err := g.JS.KeyValue(ctx, streams.BucketConversations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := convs.Purge(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	g.Stop()
+	return apptest.Start(t, apptest.DefaultConfig, apptest.Options{DataDir: dir})
 }
