@@ -3,11 +3,13 @@ package router
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/router/identity"
 )
 
 // partCache keeps one partition's conversation snapshots and threading states with their KV
@@ -190,6 +192,17 @@ func (r *Router) loadThread(ctx context.Context, pc *partCache, customer string)
 	}
 	if t.Current == nil {
 		t.Current = map[string]string{}
+	}
+	if rev == 0 {
+		// None stored: a customer with one conversation so far, the one its record was
+		// created with (identity.Graph.OpensFirst), has no threading state of its own.
+		first, err := identity.First(ctx, r.store.Customers, customer)
+		if err != nil {
+			return nil, 0, fmt.Errorf("customer %s: %w", customer, err)
+		}
+		if first != nil {
+			t.Current[first.Scope] = first.ID
+		}
 	}
 	pc.putThread(customer, t, rev)
 	return t, rev, nil

@@ -48,7 +48,9 @@ func (r *Router) thread(ctx context.Context, pc *partCache, ts *threadState, m *
 	if ref != nil {
 		return r.continueConv(ctx, pc, ts, scope, m, ref, why, true)
 	}
-	if id := ts.Current[scope]; id != "" {
+	// A new customer's threading state names the conversation its first message opens
+	// before that message is applied (identity.Graph.OpensFirst): open it.
+	if id := ts.Current[scope]; id != "" && id != schema.ConversationIDFor(m.ID) {
 		conv, rev, err := r.loadConv(ctx, pc, id)
 		if err == nil {
 			return r.continueConv(ctx, pc, ts, scope, m, &found{conv, rev}, "the customer's current conversation", false)
@@ -104,6 +106,13 @@ func (r *Router) continueConv(ctx context.Context, pc *partCache, ts *threadStat
 			since.Round(time.Second), m.Channel, p.Window.D())
 	}
 	return r.openConv(ctx, pc, m, scope, conv, reason)
+}
+
+// FirstConversation is the conversation a new customer's first message opens, in its
+// threading scope: the identity graph lists it on the customer record it creates
+// (identity.Graph.OpensFirst), which then stands for the customer's threading state.
+func (r *Router) FirstConversation(m *schema.Message) (scope, conv string) {
+	return r.scopeOf(m.Channel), schema.ConversationIDFor(m.ID)
 }
 
 // openConv starts a conversation. Its id derives from the message, so a redelivery finds

@@ -33,6 +33,8 @@ type benchOptions struct {
 	// -rounds, each restart waits it out first, so the idle figures show what grows with
 	// history rather than the last window's traffic.
 	DedupeWindow time.Duration
+	// Settle is how long a restarted gateway idles before -rounds measures it.
+	Settle time.Duration
 }
 
 func runBench(ctx context.Context, args []string) error {
@@ -56,6 +58,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run (gateway included when in process)")
 	fs.IntVar(&o.Rounds, "rounds", 0, "growth table: load this many rounds of -messages into one gateway, restarting and measuring it idle after each (heap, RSS, disk, restart time)")
 	fs.DurationVar(&o.DedupeWindow, "dedupe-window", 0, "pipeline.dedupe_window of the in-process gateway (default: the gateway's default); with -rounds, each restart waits it out")
+	fs.DurationVar(&o.Settle, "settle", 30*time.Second, "with -rounds: how long the restarted gateway idles before it is measured (its start replays SB_CONVERSATIONS into the listing and insight; nats-server keeps each block it read cached for 10 s after its last use)")
 	fs.StringVar(&o.HeapProfile, "heapprofile", "", "with -rounds: write heap profiles of the gateway after the last load round (<file>.loaded) and idle after its restart (<file>)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage

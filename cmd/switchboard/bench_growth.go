@@ -74,7 +74,7 @@ func runGrowth(ctx context.Context, o *benchOptions, sc scenario, w io.Writer) (
 			return rows, fmt.Errorf("round %d: restart: %w", round, err)
 		}
 		row.Restart = time.Since(t0).Seconds()
-		time.Sleep(settle) // recovery's block caches expire: measure the gateway idle
+		time.Sleep(o.Settle) // the start's replays end and nats-server's block caches expire (10 s after their last use)
 		row.Heap = idleHeap()
 		debug.FreeOSMemory()
 		row.RSS = processRSS()
@@ -104,9 +104,6 @@ func writeHeapProfile(path string) error {
 	runtime.GC()
 	return pprof.WriteHeapProfile(f)
 }
-
-// settle is how long the restarted gateway idles before it is measured.
-const settle = 10 * time.Second
 
 // restart stops the in-process gateway and starts it again on the same data directory,
 // returning once it serves (JetStream recovered, consumers and HTTP up).

@@ -26,7 +26,14 @@ type Graph struct {
 	now        func() time.Time
 	log        *zap.Logger
 	cache      *ownerCache
+	// opensFirst names the conversation a new customer's first message opens (nil: none
+	// is listed at creation; the router lists it).
+	opensFirst func(*schema.Message) (scope, conv string)
 }
+
+// OpensFirst tells the graph which conversation a new customer's first message opens, to
+// list it on the customer record it creates (set before messages flow).
+func (g *Graph) OpensFirst(f func(m *schema.Message) (scope, conv string)) { g.opensFirst = f }
 
 // Errors of identity operations.
 var (

@@ -24,6 +24,31 @@ type custRecord struct {
 	schema.Customer
 	EventSeq uint64          `json:"event_seq,omitempty"`
 	Pending  []*schema.Event `json:"pending_events,omitempty"`
+	// First is the conversation the customer's first message opens, listed when the record
+	// is created ([Graph.OpensFirst]): the router's threading state until the customer has
+	// a second conversation (then sb_threads holds it), so a new customer costs one write
+	// of the record and none of the threading state.
+	First *FirstConversation `json:"first_conversation,omitempty"`
+}
+
+// FirstConversation is the conversation a customer's first message opens, in its threading
+// scope ("" when conversations span channels).
+type FirstConversation struct {
+	Scope string `json:"scope"`
+	ID    string `json:"id"`
+}
+
+// First returns the conversation customer id was created with (nil: none recorded, or a
+// customer created before the router recorded it).
+func First(ctx context.Context, kv jetstream.KeyValue, id string) (*FirstConversation, error) {
+	var c custRecord
+	if _, err := kernel.GetJSON(ctx, kv, id, &c); err != nil {
+		if errors.Is(err, kernel.ErrNotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return c.First, nil
 }
 
 // updateCustomer applies fn to a customer record with compare-and-set, retrying lost races.

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -120,19 +121,34 @@ func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identit
 	}
 	now := g.now().UTC()
 	id.AddedAt = now
+	var first *FirstConversation
+	if g.opensFirst != nil {
+		scope, conv := g.opensFirst(m)
+		first = &FirstConversation{Scope: scope, ID: conv}
+	}
 	if _, err := mutateCustomer(ctx, g.customers, cust, func(r *custRecord) bool {
 		if !r.CreatedAt.IsZero() {
 			return false
 		}
 		r.Name, r.CreatedAt, r.UpdatedAt = name, now, now
 		addIdentity(r, id)
+		if first != nil && len(r.Conversations) == 0 {
+			r.Conversations, r.First = []string{first.ID}, first
+		}
 		return true
 	}); err != nil {
 		return "", err
 	}
 	owner, err := g.attach(ctx, cust, id, m)
 	if err == nil && owner != cust { // a concurrent first message with other hints won
-		err = updateCustomer(ctx, g.customers, cust, func(r *custRecord) bool { return removeIdentities(r, []string{Key(id)}) })
+		err = updateCustomer(ctx, g.customers, cust, func(r *custRecord) bool {
+			changed := removeIdentities(r, []string{Key(id)})
+			if first != nil && r.First != nil && *r.First == *first { // the message opens its conversation there
+				r.Conversations = slices.DeleteFunc(r.Conversations, func(c string) bool { return c == first.ID })
+				r.First, changed = nil, true
+			}
+			return changed
+		})
 	}
 	return owner, err
 }

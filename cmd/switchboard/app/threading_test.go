@@ -91,6 +91,23 @@ router:
 	if chat.ConversationID == conv {
 		t.Fatal("customer_channel scope: webchat joined the email conversation")
 	}
+	// A new mail without references joins the customer's email conversation: the threading
+	// state first stored for the chat keeps the email scope's entry, which until then only
+	// the customer record (the conversation it was created with) held.
+	publish(t, g, email("e9", "ref@example.com", "one more thing", "in-9@mail.example"))
+	var more *schema.Event
+	waitFor(t, g, "sb.conv.>", 10*time.Second, func(evs []*schema.Event) error {
+		for _, e := range ofType(evs, schema.EventMessage) {
+			if e.Message.Text == "one more thing" {
+				more = e
+				return nil
+			}
+		}
+		return errors.New("no event for the last mail yet")
+	})
+	if more.ConversationID != conv {
+		t.Fatalf("the last mail went to %s (%s), want the email conversation %s", more.ConversationID, more.Reason, conv)
+	}
 }
 
 // A reply within the reopen window reopens; after it (or on a channel whose policy is new)

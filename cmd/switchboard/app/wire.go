@@ -200,6 +200,7 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 	if w.router, err = a.buildRouter(ctx, w, js["router"], dlq, stages); err != nil {
 		return err
 	}
+	graph.OpensFirst(w.router.FirstConversation)
 	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: js["outbound"], Leases: w.leases, Senders: senders,
 		Statuses: publisher, DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err
