@@ -175,7 +175,12 @@ func (r *Reader) Read(ctx context.Context, q Query, fn func(*Stored) error) erro
 	if len(filters) == 0 {
 		filters = []string{q.Filter}
 	}
-	oc := jetstream.OrderedConsumerConfig{FilterSubjects: filters}
+	// The consumer is deleted when the read ends (readConsumerIdle cleans up after a read
+	// whose delete did not get through): left to the client's default of 5 minutes, every
+	// read would stay on the server, which evaluates each one against every new message.
+	// The insight projection reads a conversation's history for each conversation it meets
+	// after a restart, so a thousand conversations left a thousand consumers behind.
+	oc := jetstream.OrderedConsumerConfig{FilterSubjects: filters, InactiveThreshold: readConsumerIdle}
 	switch {
 	case q.After > 0:
 		oc.DeliverPolicy, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, q.After+1
@@ -187,6 +192,7 @@ func (r *Reader) Read(ctx context.Context, q Query, fn func(*Stored) error) erro
 	if err != nil {
 		return kernel.Unavailable(err)
 	}
+	defer r.deleteConsumer(cons)
 	for {
 		batch, err := cons.Fetch(256, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
@@ -214,6 +220,21 @@ func (r *Reader) Read(ctx context.Context, q Query, fn func(*Stored) error) erro
 			return nil
 		}
 	}
+}
+
+// readConsumerIdle is how long the server keeps a read's consumer nobody fetches from.
+const readConsumerIdle = 10 * time.Second
+
+// deleteConsumer deletes the server's consumer of an ordered consumer a read used (best
+// effort: readConsumerIdle removes it otherwise).
+func (r *Reader) deleteConsumer(cons jetstream.Consumer) {
+	info := cons.CachedInfo()
+	if info == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = r.js.DeleteConsumer(ctx, StreamConversations, info.Name)
 }
 
 // Start is where [Reader.Follow] begins: the zero value follows new events only.

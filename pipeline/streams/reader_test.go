@@ -143,3 +143,41 @@ func TestSubjectBuilders(t *testing.T) {
 		t.Errorf("live subject: %q %q %v", conv, typ, ok)
 	}
 }
+
+// A read leaves no consumer behind on the server: every consumer left there is checked
+// against each new message (the insight projection reads one conversation's history per
+// conversation after a restart: a thousand of them doubled the CPU per message).
+func TestReadLeavesNoConsumerBehind(t *testing.T) {
+	js, ctx := conversationStream(t)
+	for i := uint64(1); i <= 3; i++ {
+		for _, conv := range []string{"c1", "c2"} {
+			ev, data := event(conv, i, schema.EventMessage)
+			publish(t, ctx, js, streams.EventSubject(ev), data, fmt.Sprint(conv, "-", i))
+		}
+	}
+	r := streams.NewReader(js)
+	for _, q := range []streams.Query{
+		{Filter: streams.ConversationFilter("c1")},
+		{Filter: streams.ConversationFilter("c2"), After: 2},
+		{Filter: streams.FilterConversations},
+	} {
+		n := 0
+		if err := r.Read(ctx, q, func(*streams.Stored) error { n++; return nil }); err != nil || n == 0 {
+			t.Fatalf("read %+v: %d events, %v", q, n, err)
+		}
+	}
+	if err := r.Read(ctx, streams.Query{Filter: streams.FilterConversations}, func(*streams.Stored) error { return streams.ErrStop }); err != nil {
+		t.Fatal(err)
+	}
+	st, err := js.Stream(ctx, streams.StreamConversations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for name := range st.ListConsumers(ctx).Info() {
+		left = append(left, name.Name)
+	}
+	if len(left) != 0 {
+		t.Fatalf("%d consumers left on the stream after the reads: %v", len(left), left)
+	}
+}
