@@ -132,6 +132,11 @@ func (s *Store) conversation(ctx context.Context, id string) (*convState, uint64
 		seq = st.Seq
 	}
 	c.catchUp(later, nil)
+	if unstored && c.ReplyRoute.Channel == "" {
+		// Opened, its first message not published yet: not a conversation to show until it
+		// is (the REST API waits briefly for it).
+		return nil, 0, fmt.Errorf("conversation %s: its first message is not published yet: %w", id, kernel.ErrNotFound)
+	}
 	return &c, rev, nil
 }
 

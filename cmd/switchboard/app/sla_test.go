@@ -194,8 +194,11 @@ sla:
 			latest = max(latest, late)
 			// The bound: a stopped instance's partitions move to the other one within the
 			// lease TTL (3 s here, if its release is lost in the election) plus one acquire
-			// poll (TTL/3) and the election itself.
-			if late < -time.Second || late > 6*time.Second {
+			// poll (TTL/3) and the election itself. When the release is lost, the next holder
+			// cannot know the stopped instance's work ended, and a timer it had in hand
+			// (handed back unconfirmed while SB_ROUTE's leader was being elected) comes back
+			// after AckWait (10 s): the design's worst case, seen in CI (10.2 s late).
+			if late < -time.Second || late > 15*time.Second {
 				t.Errorf("%s %s came %s after its time", e.ConversationID, e.Type, late)
 			}
 		}
