@@ -438,8 +438,14 @@ func TestFlowTurnInterruptedBetweenItsEvents(t *testing.T) {
 	}
 	answer := g.PostAPI("ib-1", "interrupted@example.com", "1")
 	step := g.Events("sb.conv."+conv+".flow_step", 2, 10*time.Second)[1]
-	question := botMessages(t, g, conv)
-	if len(question) != 2 || question[1].Text != "Your email?" {
+	var question []*schema.Message
+	apptest.Eventually(t, 10*time.Second, func() error { // the question is published after the step
+		if question = botMessages(t, g, conv); len(question) != 2 {
+			return fmt.Errorf("%d bot messages", len(question))
+		}
+		return nil
+	})
+	if question[1].Text != "Your email?" {
 		t.Fatalf("bot messages %+v", question)
 	}
 	inbound := copyOf(t, g, streams.StreamInbound, answer)
