@@ -100,6 +100,12 @@ func (p *Projection) follow(ctx context.Context, lost <-chan struct{}) error {
 		return err
 	}
 	b := p.builder(pos, rev, false)
+	if n, err := b.loadCheckpoint(ctx); err != nil {
+		p.log.Warn("the stop checkpoint does not read back; conversations are read from the stream as they change", zap.Error(err))
+	} else if n > 0 {
+		p.o.Metrics.Restored.Add(float64(n))
+		p.log.Info("restored the followed conversations from the stop checkpoint", zap.Int("conversations", n), zap.Uint64("stream_seq", pos.Seq))
+	}
 	oc := jetstream.OrderedConsumerConfig{FilterSubjects: projected}
 	if pos.Seq > 0 {
 		oc.DeliverPolicy, oc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, pos.Seq+1
@@ -118,9 +124,17 @@ func (p *Projection) follow(ctx context.Context, lost <-chan struct{}) error {
 			if kernel.IsClosed(lost) {
 				return nil // another holder takes over from the stored position
 			}
-			fctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			fctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
 			defer cancel()
-			return b.flush(fctx)
+			if err := b.flush(fctx); err != nil {
+				return err
+			}
+			if n, err := b.saveCheckpoint(fctx); err != nil {
+				p.log.Warn("could not store the stop checkpoint; the next run reads conversations back from the stream", zap.Error(err))
+			} else {
+				p.log.Debug("stored the stop checkpoint", zap.Int("conversations", n))
+			}
+			return nil
 		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages):
 		case err != nil:
 			return kernel.Unavailable(err)
@@ -488,6 +502,7 @@ type Metrics struct {
 	Undecodable prometheus.Counter
 	Restarts    prometheus.Counter
 	Rebuilt     prometheus.Counter
+	Restored    prometheus.Counter
 	Lag         prometheus.Gauge
 	Position    prometheus.Gauge
 	durations   map[string]*prometheus.HistogramVec
@@ -507,13 +522,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Times the insight projection started over (an error, a lost lease, a rebuild switching generations)."}),
 		Rebuilt: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_insight_conversations_read_back_total",
 			Help: "Conversations whose earlier events the projection read back from the stream (after a restart or for room)."}),
+		Restored: prometheus.NewCounter(prometheus.CounterOpts{Name: "switchboard_insight_conversations_restored_total",
+			Help: "Conversations whose state the projection took from the checkpoint of a clean stop instead of reading them back."}),
 		Lag: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_insight_lag_events",
 			Help: "Events on SB_CONVERSATIONS the insight projection has not read yet (on the instance that runs it)."}),
 		Position: prometheus.NewGauge(prometheus.GaugeOpts{Name: "switchboard_insight_position",
 			Help: "The SB_CONVERSATIONS stream sequence the stored report cells reflect."}),
 		durations: map[string]*prometheus.HistogramVec{},
 	}
-	cs := []prometheus.Collector{m.Events, m.Undecodable, m.Restarts, m.Rebuilt, m.Lag, m.Position}
+	cs := []prometheus.Collector{m.Events, m.Undecodable, m.Restarts, m.Rebuilt, m.Restored, m.Lag, m.Position}
 	for _, d := range []struct{ metric, name, help string }{
 		{kpi.FirstResponse, "switchboard_first_response_seconds", "First response times (a conversation's first customer message to the first agent reply), by channel and queue."},
 		{kpi.ResolutionFirst, "switchboard_resolution_seconds", "Times from opening to first resolution, by channel and queue."},

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
 	"github.com/switchboardhq/switchboard/configs/cfg"
@@ -81,8 +82,8 @@ func (e *env) projection() *Projection {
 	return p
 }
 
-// run runs a projection until the stored position reaches seq.
-func (e *env) run(seq uint64) {
+// run runs a projection until the stored position reaches seq, then stops it cleanly.
+func (e *env) run(seq uint64) *Projection {
 	e.t.Helper()
 	p := e.projection()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -104,7 +105,7 @@ func (e *env) run(seq uint64) {
 			e.t.Fatal(err)
 		}
 		if pos.Seq >= seq {
-			return
+			return p
 		}
 		if pos.Seq > last {
 			last, stalled = pos.Seq, time.Now().Add(20*time.Second)
@@ -218,6 +219,72 @@ func TestProjectionReplayChangesNothing(t *testing.T) {
 	// The next run starts from nothing, replays everything, and must count each event once.
 	e.run(last)
 	e.checkReports(want, time.UTC, 2)
+}
+
+// TestProjectionRestartsFromItsCheckpoint: after a clean stop the next run takes the
+// conversations' state from the stop checkpoint and reads none back from the stream; after a
+// crash past that checkpoint (a position stored later, no new checkpoint) the stale checkpoint
+// is not used and conversations are read back. The figures stay exact either way.
+func TestProjectionRestartsFromItsCheckpoint(t *testing.T) {
+	e := newEnv(t, Config{ReopenWindow: 48 * hour})
+	evs, want := histories(4, 100, time.UTC, 48*time.Hour)
+	first := e.publish(evs[:len(evs)/3])
+	following := map[string]bool{}
+	for _, ev := range evs[:len(evs)/3] {
+		following[ev.ConversationID] = true
+	}
+	if p := e.run(first); counterValue(t, p.o.Metrics.Restored) != 0 {
+		t.Fatal("a first run restored state from nowhere")
+	}
+
+	second := e.publish(evs[len(evs)/3 : len(evs)*2/3])
+	p := e.run(second)
+	if got := counterValue(t, p.o.Metrics.Restored); int(got) != len(following) {
+		t.Errorf("restored %v conversations from the checkpoint, want the %d followed", got, len(following))
+	}
+	if got := counterValue(t, p.o.Metrics.Rebuilt); got != 0 {
+		t.Errorf("read %v conversations back from the stream after a clean stop, want 0", got)
+	}
+
+	// A run that stores a later position and crashes before its stop checkpoint.
+	last := e.publish(evs[len(evs)*2/3:])
+	crashed := e.projection()
+	pos, rev, err := loadPosition(context.Background(), crashed.kv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := crashed.builder(pos, rev, false)
+	ctx := context.Background()
+	mid := second + (last-second)/2
+	err = streams.NewReader(e.js).Read(ctx, streams.Query{Filter: streams.FilterConversations, After: second, Until: mid}, func(s *streams.Stored) error {
+		return b.apply(ctx, s)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p = e.run(last)
+	if got := counterValue(t, p.o.Metrics.Restored); got != 0 {
+		t.Errorf("restored %v conversations from a checkpoint older than the position", got)
+	}
+	if counterValue(t, p.o.Metrics.Rebuilt) == 0 {
+		t.Error("no conversation was read back after the crash")
+	}
+	e.checkReports(want, time.UTC, 4)
+}
+
+// counterValue reads a counter.
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(c)
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 {
+		t.Fatal(err, len(mfs))
+	}
+	return mfs[0].GetMetric()[0].GetCounter().GetValue()
 }
 
 const hour = cfg.Duration(time.Hour)
