@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
 	"github.com/switchboardhq/switchboard/router/identity"
+	"github.com/switchboardhq/switchboard/schema"
 )
 
 // partCache keeps one partition's conversation snapshots and threading states with their KV
@@ -182,30 +183,40 @@ func (r *Router) flush(ctx context.Context) {
 
 // loadThread returns the customer's threading state (empty when absent).
 func (r *Router) loadThread(ctx context.Context, pc *partCache, customer string) (*threadState, uint64, error) {
+	t, rev, _, err := r.readThread(ctx, pc, customer)
+	return t, rev, err
+}
+
+// readThread is loadThread that also returns the customer record when it had to read it
+// (nil otherwise): a customer without threading state of its own (see below) is read anyway,
+// and the message in hand needs the record next.
+func (r *Router) readThread(ctx context.Context, pc *partCache, customer string) (*threadState, uint64, *schema.Customer, error) {
 	if e, ok := pc.threads[customer]; ok {
-		return e.s, e.rev, nil
+		return e.s, e.rev, nil, nil
 	}
 	t := &threadState{}
 	rev, err := kernel.GetJSON(ctx, r.store.Threads, threadKey(customer), t)
 	if err != nil && !errors.Is(err, kernel.ErrNotFound) {
-		return nil, 0, err
+		return nil, 0, nil, err
 	}
 	if t.Current == nil {
 		t.Current = map[string]string{}
 	}
+	var cust *schema.Customer
 	if rev == 0 {
 		// None stored: a customer with one conversation so far, the one its record was
 		// created with (identity.Graph.OpensFirst), has no threading state of its own.
-		first, err := identity.First(ctx, r.store.Customers, customer)
+		var first *identity.FirstConversation
+		cust, first, err = identity.Read(ctx, r.store.Customers, customer)
 		if err != nil {
-			return nil, 0, fmt.Errorf("customer %s: %w", customer, err)
+			return nil, 0, nil, fmt.Errorf("customer %s: %w", customer, err)
 		}
 		if first != nil {
 			t.Current[first.Scope] = first.ID
 		}
 	}
 	pc.putThread(customer, t, rev)
-	return t, rev, nil
+	return t, rev, cust, nil
 }
 
 // setCurrent records conv as the customer's latest conversation in scope.

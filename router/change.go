@@ -41,6 +41,10 @@ type change struct {
 	transfer bool
 	// wasWaiting says the conversation had a waiting entry before the change.
 	wasWaiting bool
+	// again says the cause was applied before this attempt (a redelivery, or one a fence
+	// recovery found done): its follow-ups cannot tell what it changed, so they bring the
+	// waiting line and the agents' holds in line whatever it did.
+	again bool
 	// reserved lists the agents this attempt reserved: if the published events name
 	// somebody else (an earlier attempt decided), they are released.
 	reserved []string
@@ -71,7 +75,7 @@ func (r *Router) newChange(pc *partCache, cause string, conv *convState, rev uin
 		conv.Release = nil // the releases of the previous change are done
 	}
 	return &change{pc: pc, cause: cause, conv: conv, rev: rev, actor: actor,
-		wasWaiting: conv.Route != nil && conv.Route.Waiting}
+		wasWaiting: conv.Route != nil && conv.Route.Waiting, again: conv.appliedCause(cause)}
 }
 
 // applied reports whether the cause was committed before (only follow-ups may be missing).
@@ -132,6 +136,7 @@ func (c *change) then(f func(context.Context) error) { c.follows = append(c.foll
 // commit publishes the events in order, stores the snapshot and runs the follow-ups.
 func (r *Router) commit(ctx context.Context, c *change) error {
 	if c.applied() {
+		c.again = true
 		return r.followUp(ctx, c)
 	}
 	if err := r.publishTimers(ctx, c); err != nil {
@@ -173,7 +178,8 @@ func (r *Router) followUp(ctx context.Context, c *change) error {
 			return err
 		}
 	}
-	return r.settle(ctx, c.conv, c.routing || c.applied(), c.wasWaiting || c.applied(), c.reserved...)
+	// (c.applied() is true here for every change: the commit recorded its cause.)
+	return r.settle(ctx, c.conv, c.routing || c.again, c.wasWaiting || c.again, c.reserved...)
 }
 
 var errFenced = errors.New("the conversation's stream has moved on")
@@ -253,7 +259,7 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 	if base.appliedCause(c.cause) {
 		// The stored snapshot has this cause: its events and its writes before the
 		// snapshot were done (by the attempt that stored it, or by a rebuild from them).
-		c.conv, c.rev = &base, rev
+		c.conv, c.rev, c.again = &base, rev, true
 		c.pc.putConv(&base, rev)
 		return r.followUp(ctx, c)
 	}
@@ -291,7 +297,7 @@ func (r *Router) recover(ctx context.Context, c *change) error {
 		return err
 	}
 	if base.appliedCause(c.cause) {
-		c.conv, c.rev, c.routing = &base, newRev, true
+		c.conv, c.rev, c.routing, c.again = &base, newRev, true, true
 		return r.followUp(ctx, c)
 	}
 	// This cause still applies, on the rebuilt snapshot; what this attempt reserved for

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/switchboardhq/switchboard/pipeline"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
@@ -32,7 +33,7 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 		}
 		return nil
 	}
-	ts, _, err := r.loadThread(ctx, pc, m.CustomerID)
+	ts, _, read, err := r.readThread(ctx, pc, m.CustomerID)
 	if err != nil {
 		return err
 	}
@@ -45,8 +46,10 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	}
 	var cust *schema.Customer
 	if d.isNew || d.route {
-		if cust, err = r.customer(ctx, m.CustomerID); err != nil {
-			return err
+		if cust = read; cust == nil {
+			if cust, err = r.customer(ctx, m.CustomerID); err != nil {
+				return err
+			}
 		}
 		if cust.MergedInto != "" && d.conv.LastCause != m.ID {
 			return r.forward(ctx, m, cust.MergedInto, inSeq)
@@ -65,7 +68,7 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 			return err
 		}
 	}
-	r.messageFollowUps(c, m, d, inSeq)
+	r.messageFollowUps(c, m, d, cust, inSeq)
 	return r.commit(ctx, c)
 }
 
@@ -103,13 +106,18 @@ func (r *Router) applyMessage(ctx context.Context, c *change, m *schema.Message,
 }
 
 // messageFollowUps records the conversation with the customer, the message record and the
-// email Message-ID index.
-func (r *Router) messageFollowUps(c *change, m *schema.Message, d *threadDecision, inSeq uint64) {
+// email Message-ID index. cust is the customer record as read for this message (nil: not
+// read): one that lists the conversation already (a new customer's record is created listing
+// it) needs no update.
+func (r *Router) messageFollowUps(c *change, m *schema.Message, d *threadDecision, cust *schema.Customer, inSeq uint64) {
 	convID, customer := c.conv.ID, c.conv.CustomerID
 	if d.isNew || c.applied() {
 		pc, scope := c.pc, d.scope
 		c.then(func(ctx context.Context) error { return r.setCurrent(ctx, pc, customer, scope, convID) })
-		c.then(func(ctx context.Context) error { return r.addConversation(ctx, customer, convID) })
+		listed := cust != nil && cust.ID == customer && cust.MergedInto == "" && slices.Contains(cust.Conversations, convID)
+		if !listed {
+			c.then(func(ctx context.Context) error { return r.addConversation(ctx, customer, convID) })
+		}
 	}
 	c.then(r.recordMessage(c, m, inSeq))
 	if t := m.Thread; t != nil && t.MessageID != "" {

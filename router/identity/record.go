@@ -41,14 +41,21 @@ type FirstConversation struct {
 // First returns the conversation customer id was created with (nil: none recorded, or a
 // customer created before the router recorded it).
 func First(ctx context.Context, kv jetstream.KeyValue, id string) (*FirstConversation, error) {
+	_, first, err := Read(ctx, kv, id)
+	return first, err
+}
+
+// Read returns a customer record (empty when the customer is not recorded yet) and the
+// conversation it was created with (nil: none recorded), in one read.
+func Read(ctx context.Context, kv jetstream.KeyValue, id string) (*schema.Customer, *FirstConversation, error) {
 	var c custRecord
 	if _, err := kernel.GetJSON(ctx, kv, id, &c); err != nil {
 		if errors.Is(err, kernel.ErrNotFound) {
-			return nil, nil
+			return &schema.Customer{ID: id}, nil, nil
 		}
-		return nil, err
+		return nil, nil, err
 	}
-	return c.First, nil
+	return &c.Customer, c.First, nil
 }
 
 // updateCustomer applies fn to a customer record with compare-and-set, retrying lost races.
@@ -83,14 +90,8 @@ func mutateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn fu
 // Lookup reads customer id's public record from the customers bucket; a customer not
 // recorded yet is an empty record with that id.
 func Lookup(ctx context.Context, kv jetstream.KeyValue, id string) (*schema.Customer, error) {
-	var c custRecord
-	if _, err := kernel.GetJSON(ctx, kv, id, &c); err != nil {
-		if errors.Is(err, kernel.ErrNotFound) {
-			return &schema.Customer{ID: id}, nil
-		}
-		return nil, err
-	}
-	return &c.Customer, nil
+	c, _, err := Read(ctx, kv, id)
+	return c, err
 }
 
 // AddConversation lists convID on the customer's record (once). A customer merged into
