@@ -27,6 +27,9 @@ type partCache struct {
 	// their stored checkpoint (or had none): stored once the work in hand succeeds
 	// ([Router.storeEvicted]), so that a busy partition does not fold them from the stream.
 	evicted []cachedConv
+	// opening is the message in hand when its customer was created by it: the conversation
+	// it opens cannot exist yet (see [freshCustomers]).
+	opening string
 }
 
 type cachedConv struct {
@@ -191,8 +194,22 @@ func (r *Router) loadThread(ctx context.Context, pc *partCache, customer string)
 // (nil otherwise): a customer without threading state of its own (see below) is read anyway,
 // and the message in hand needs the record next.
 func (r *Router) readThread(ctx context.Context, pc *partCache, customer string) (*threadState, uint64, *schema.Customer, error) {
+	return r.readThreadFresh(ctx, pc, customer, nil)
+}
+
+// readThreadFresh is readThread for a customer the message in hand created (f, when not
+// nil): nothing is read.
+func (r *Router) readThreadFresh(ctx context.Context, pc *partCache, customer string, f *freshCustomer) (*threadState, uint64, *schema.Customer, error) {
 	if e, ok := pc.threads[customer]; ok {
 		return e.s, e.rev, nil, nil
+	}
+	if f != nil {
+		t := &threadState{Current: map[string]string{}}
+		if f.first != nil {
+			t.Current[f.first.Scope] = f.first.ID
+		}
+		pc.putThread(customer, t, 0)
+		return t, 0, f.c, nil
 	}
 	t := &threadState{}
 	rev, err := kernel.GetJSON(ctx, r.store.Threads, threadKey(customer), t)

@@ -33,7 +33,12 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 		}
 		return nil
 	}
-	ts, _, read, err := r.readThread(ctx, pc, m.CustomerID)
+	fresh := r.takeFresh(m)
+	if fresh != nil {
+		pc.opening = m.ID
+		defer func() { pc.opening = "" }()
+	}
+	ts, _, read, err := r.readThreadFresh(ctx, pc, m.CustomerID, fresh)
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,8 @@ type Router struct {
 	roster        *LiveRoster
 	rosterMu      sync.Mutex
 	rosterChanged atomic.Bool
+	// fresh are the customers the identity stage just created, for the pass at hand.
+	fresh freshCustomers
 }
 
 // New opens the router's buckets (see [Provision]). It starts nothing.

@@ -122,6 +122,11 @@ func (r *Router) surveyConversation(ctx context.Context, pc *partCache, ts *thre
 		}
 	}
 	cur := ts.Current[r.scopeOf(m.Channel)]
+	if cur == schema.ConversationIDFor(m.ID) {
+		// The conversation this message opens (a new customer's record lists it before it
+		// exists): no survey waits there.
+		cur = ""
+	}
 	ids = append(ids, cur)
 	curOpen := false
 	now := r.o.Now()

@@ -119,14 +119,16 @@ func (r *Router) FirstConversation(m *schema.Message) (scope, conv string) {
 // the one it created.
 func (r *Router) openConv(ctx context.Context, pc *partCache, m *schema.Message, scope string, prev *convState, reason string) (*threadDecision, error) {
 	id := schema.ConversationIDFor(m.ID)
-	conv, rev, err := r.loadSnapshot(ctx, pc, id)
-	if err == nil {
-		return &threadDecision{conv: conv, rev: rev, scope: scope, reason: conv.ThreadReason, prev: prev}, nil
+	if pc.opening != m.ID { // else the message just created its customer: nothing to find
+		conv, rev, err := r.loadSnapshot(ctx, pc, id)
+		if err == nil {
+			return &threadDecision{conv: conv, rev: rev, scope: scope, reason: conv.ThreadReason, prev: prev}, nil
+		}
+		if !errors.Is(err, kernel.ErrNotFound) {
+			return nil, err
+		}
 	}
-	if !errors.Is(err, kernel.ErrNotFound) {
-		return nil, err
-	}
-	conv = &convState{Conversation: schema.Conversation{ID: id, CustomerID: m.CustomerID}, Scope: scope}
+	conv := &convState{Conversation: schema.Conversation{ID: id, CustomerID: m.CustomerID}, Scope: scope}
 	return &threadDecision{conv: conv, scope: scope, isNew: true, reason: reason, prev: prev,
 		route: m.Kind == schema.KindMessage && r.routingOn()}, nil
 }

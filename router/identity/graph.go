@@ -29,6 +29,15 @@ type Graph struct {
 	// opensFirst names the conversation a new customer's first message opens (nil: none
 	// is listed at creation; the router lists it).
 	opensFirst func(*schema.Message) (scope, conv string)
+	// created hears of each customer a message created (nil: nobody listens).
+	created func(m *schema.Message, c *schema.Customer, first *FirstConversation)
+}
+
+// OnCreated hands each customer record a message just created (with the conversation it
+// lists as the first) to f, on the goroutine that resolved the message, so that the router
+// need not read back what was just written (set before messages flow).
+func (g *Graph) OnCreated(f func(m *schema.Message, c *schema.Customer, first *FirstConversation)) {
+	g.created = f
 }
 
 // OpensFirst tells the graph which conversation a new customer's first message opens, to

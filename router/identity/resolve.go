@@ -33,8 +33,13 @@ func (g *Graph) Resolve(ctx context.Context, m *schema.Message) (string, error) 
 		return "", err
 	}
 	if cust == "" {
-		if cust, err = g.create(ctx, m, id, hints); err != nil {
+		var rec *custRecord
+		if cust, rec, err = g.create(ctx, m, id, hints); err != nil {
 			return "", err
+		}
+		if rec != nil && len(hints) == 0 && g.created != nil { // (hints would change it below)
+			c := rec.Customer
+			g.created(m, &c, rec.First)
 		}
 	}
 	for _, h := range hints {
@@ -99,16 +104,18 @@ func (g *Graph) verifiedHints(m *schema.Message) []schema.Identity {
 }
 
 // create makes the customer for a new identity: the owner of a verified hint if there is
-// one, else a new customer seeded by the verified external id or the identity itself.
-func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identity, hints []schema.Identity) (string, error) {
+// one, else a new customer seeded by the verified external id or the identity itself. The
+// record is returned when this call created it and the identity is its own (nil otherwise).
+func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identity, hints []schema.Identity) (string, *custRecord, error) {
 	seed := Key(id)
 	for _, h := range hints {
 		owner, err := g.Owner(ctx, Key(h))
 		if err != nil {
-			return "", err
+			return "", nil, err
 		}
 		if owner != "" {
-			return g.attach(ctx, owner, id, m)
+			owner, err := g.attach(ctx, owner, id, m)
+			return owner, nil, err
 		}
 		if h.Kind == "external" {
 			seed = Key(h)
@@ -126,8 +133,9 @@ func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identit
 		scope, conv := g.opensFirst(m)
 		first = &FirstConversation{Scope: scope, ID: conv}
 	}
-	if _, err := mutateCustomer(ctx, g.customers, cust, func(r *custRecord) bool {
-		if !r.CreatedAt.IsZero() {
+	wrote := false
+	rec, err := mutateCustomer(ctx, g.customers, cust, func(r *custRecord) bool {
+		if wrote = r.CreatedAt.IsZero(); !wrote {
 			return false
 		}
 		r.Name, r.CreatedAt, r.UpdatedAt = name, now, now
@@ -136,8 +144,20 @@ func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identit
 			r.Conversations, r.First = []string{first.ID}, first
 		}
 		return true
-	}); err != nil {
-		return "", err
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	if wrote {
+		// The record was created with the identity listed: claiming the identity is all
+		// that is left (attach would read the record back to list it).
+		owner, err := g.claim(ctx, Key(id), cust)
+		if err != nil {
+			return "", nil, err
+		}
+		if owner == cust {
+			return cust, rec, nil
+		}
 	}
 	owner, err := g.attach(ctx, cust, id, m)
 	if err == nil && owner != cust { // a concurrent first message with other hints won
@@ -150,7 +170,7 @@ func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identit
 			return changed
 		})
 	}
-	return owner, err
+	return owner, nil, err
 }
 
 // attach claims an identity for a customer (or finds who won it) and lists it there.

@@ -201,6 +201,7 @@ func (a *App) wireStages(ctx context.Context, w *wiring, blobs *pipeline.Blobs, 
 		return err
 	}
 	graph.OpensFirst(w.router.FirstConversation)
+	graph.OnCreated(w.router.Created)
 	if w.dispatcher, err = pipeline.NewDispatcher(ctx, pipeline.DispatcherOptions{JS: js["outbound"], Leases: w.leases, Senders: senders,
 		Statuses: publisher, DLQ: dlq, Metrics: w.metrics, Logger: a.log}); err != nil {
 		return err

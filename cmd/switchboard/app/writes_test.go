@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
 	"github.com/switchboardhq/switchboard/pipeline/streams"
@@ -194,5 +197,63 @@ func TestStoredWritesPerRoutedMessage(t *testing.T) {
 	}
 	if !strings.Contains(where1, "KV_sb_agents") || !strings.Contains(where1, "KV_sb_conversations") {
 		t.Fatalf("the first message was not assigned (no agent load or snapshot stored): %s", where1)
+	}
+}
+
+// readsOf sends one message and counts the stored reads (JetStream direct gets, which every
+// KV read is) it caused, by bucket, once its writes stop coming.
+func readsOf(t *testing.T, g *apptest.Gateway, send func()) (int, string) {
+	t.Helper()
+	var mu sync.Mutex
+	counts := map[string]int{}
+	sub, err := g.NC.Subscribe("$JS.API.DIRECT.GET.>", func(m *nats.Msg) {
+		parts := strings.SplitN(m.Subject, ".", 6)
+		if len(parts) < 5 || parts[4] == "KV_"+streams.BucketLeases || parts[4] == "KV_"+streams.BucketInsight {
+			return // renewals and the projection's cells run on timers, not per message
+		}
+		mu.Lock()
+		counts[parts[4]]++
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	if err := g.NC.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	writesOf(t, g, send)
+	mu.Lock()
+	defer mu.Unlock()
+	n, where := 0, []string{}
+	for k, v := range counts {
+		n += v
+		where = append(where, fmt.Sprintf("%s %d", k, v))
+	}
+	sort.Strings(where)
+	return n, strings.Join(where, ", ")
+}
+
+// TestStoredReadsPerMessage counts the stored reads of one message. A new customer's first
+// message reads the message index (is it a late duplicate?), the identity (unknown) and the
+// customer record (to create it); the router takes the record just created from the identity
+// stage instead of reading it, its threading state (none) and the conversation (not there
+// yet) back. A returning customer's message reads the index, plus the identity and record
+// once the owner cache has let them go. The bounds are today's figures.
+func TestStoredReadsPerMessage(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	g.PostAPI("warmup", "warm@example.com", "warm up the router")
+	g.Events("sb.conv.>", 2, 10*time.Second)
+	time.Sleep(time.Second)
+
+	first, where1 := readsOf(t, g, func() { g.PostAPI("rd-1", "reads@example.com", "first") })
+	next, where2 := readsOf(t, g, func() { g.PostAPI("rd-2", "reads@example.com", "again") })
+	t.Logf("new customer's first message: %d stored reads (%s)", first, where1)
+	t.Logf("returning customer's message: %d stored reads (%s)", next, where2)
+	if first > 3 || next > 3 {
+		t.Fatalf("stored reads per message grew: first %d (at most 3: %s), returning %d (at most 3: %s)", first, where1, next, where2)
+	}
+	if !strings.Contains(where1, "KV_"+streams.BucketMessages) {
+		t.Fatalf("the first message did not look itself up in the message index (%s): the count missed reads", where1)
 	}
 }
