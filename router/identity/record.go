@@ -66,9 +66,20 @@ func updateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn fu
 }
 
 func mutateCustomer(ctx context.Context, kv jetstream.KeyValue, id string, fn func(*custRecord) bool) (*custRecord, error) {
+	return mutateCustomerFrom(ctx, kv, id, fn, false)
+}
+
+// mutateCustomerFrom is mutateCustomer; absent says the record is most likely not there
+// yet (a new identity's customer): its first attempt creates it without reading first, and a
+// record that is there after all fails that create and is read as usual.
+func mutateCustomerFrom(ctx context.Context, kv jetstream.KeyValue, id string, fn func(*custRecord) bool, absent bool) (*custRecord, error) {
 	for attempt := 0; attempt < kernel.MaxCASAttempts; attempt++ {
 		var rec custRecord
-		rev, err := kernel.GetJSON(ctx, kv, id, &rec)
+		var rev uint64
+		var err error
+		if attempt > 0 || !absent {
+			rev, err = kernel.GetJSON(ctx, kv, id, &rec)
+		}
 		if err != nil && !errors.Is(err, kernel.ErrNotFound) {
 			return nil, err
 		}

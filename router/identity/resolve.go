@@ -134,7 +134,7 @@ func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identit
 		first = &FirstConversation{Scope: scope, ID: conv}
 	}
 	wrote := false
-	rec, err := mutateCustomer(ctx, g.customers, cust, func(r *custRecord) bool {
+	rec, err := mutateCustomerFrom(ctx, g.customers, cust, func(r *custRecord) bool {
 		if wrote = r.CreatedAt.IsZero(); !wrote {
 			return false
 		}
@@ -144,7 +144,7 @@ func (g *Graph) create(ctx context.Context, m *schema.Message, id schema.Identit
 			r.Conversations, r.First = []string{first.ID}, first
 		}
 		return true
-	})
+	}, true)
 	if err != nil {
 		return "", nil, err
 	}

@@ -235,11 +235,12 @@ func readsOf(t *testing.T, g *apptest.Gateway, send func()) (int, string) {
 }
 
 // TestStoredReadsPerMessage counts the stored reads of one message. A new customer's first
-// message reads the message index (is it a late duplicate?), the identity (unknown) and the
-// customer record (to create it); the router takes the record just created from the identity
+// message reads the message index (is it a late duplicate?) and the identity (unknown); the
+// customer record is created without a read first, and the router takes it from the identity
 // stage instead of reading it, its threading state (none) and the conversation (not there
 // yet) back. A returning customer's message reads the index, plus the identity and record
-// once the owner cache has let them go. The bounds are today's figures.
+// once the owner cache has let them go. The bounds are today's figures: lower them as the
+// design gets leaner, never raise them without saying why.
 func TestStoredReadsPerMessage(t *testing.T) {
 	g := apptest.Start(t, apptest.DefaultConfig)
 	g.PostAPI("warmup", "warm@example.com", "warm up the router")
@@ -250,8 +251,8 @@ func TestStoredReadsPerMessage(t *testing.T) {
 	next, where2 := readsOf(t, g, func() { g.PostAPI("rd-2", "reads@example.com", "again") })
 	t.Logf("new customer's first message: %d stored reads (%s)", first, where1)
 	t.Logf("returning customer's message: %d stored reads (%s)", next, where2)
-	if first > 3 || next > 3 {
-		t.Fatalf("stored reads per message grew: first %d (at most 3: %s), returning %d (at most 3: %s)", first, where1, next, where2)
+	if first > 2 || next > 3 {
+		t.Fatalf("stored reads per message grew: first %d (at most 2: %s), returning %d (at most 3: %s)", first, where1, next, where2)
 	}
 	if !strings.Contains(where1, "KV_"+streams.BucketMessages) {
 		t.Fatalf("the first message did not look itself up in the message index (%s): the count missed reads", where1)
