@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -28,9 +29,10 @@ type growthRow struct {
 	CPUPerMessage float64 `json:"cpu_ms_per_message"`
 	Lost          int     `json:"lost"`
 	Violations    int     `json:"order_violations"`
-	RSSLoaded     uint64  `json:"rss_after_load_bytes"` // before the restart, free memory returned
-	Restart       float64 `json:"restart_seconds"`      // Stop + Start until the gateway serves
-	Heap          uint64  `json:"idle_heap_bytes"`      // live heap 10 s after the restart (two GCs)
+	RSSLoaded     uint64  `json:"rss_after_load_bytes"`  // before the restart, free memory returned
+	Restart       float64 `json:"restart_seconds"`       // Stop + Start until the gateway serves
+	ListingReady  float64 `json:"listing_ready_seconds"` // Stop + Start until GET /v1/conversations answers
+	Heap          uint64  `json:"idle_heap_bytes"`       // live heap 10 s after the restart (two GCs)
 	RSS           uint64  `json:"idle_rss_bytes"`
 	Disk          uint64  `json:"disk_bytes"` // the data directory
 }
@@ -74,6 +76,10 @@ func runGrowth(ctx context.Context, o *benchOptions, sc scenario, w io.Writer) (
 			return rows, fmt.Errorf("round %d: restart: %w", round, err)
 		}
 		row.Restart = time.Since(t0).Seconds()
+		if err := env.waitListing(ctx, o.Token); err != nil {
+			return rows, fmt.Errorf("round %d: %w", round, err)
+		}
+		row.ListingReady = time.Since(t0).Seconds()
 		time.Sleep(o.Settle) // the start's replays end and nats-server's block caches expire (10 s after their last use)
 		row.Heap = idleHeap()
 		debug.FreeOSMemory()
@@ -81,8 +87,8 @@ func runGrowth(ctx context.Context, o *benchOptions, sc scenario, w io.Writer) (
 		row.Disk = dirSize(env.dir)
 		row.Stored, _ = streamMsgs(ctx, env, streams.StreamInbound)
 		rows = append(rows, row)
-		fmt.Fprintf(w, "round %d/%d  %s stored  %.0f events/s  %.3f ms cpu/msg  lost %d  restart %.1fs  idle heap %s  rss %s  disk %s (%.1f KB/msg)\n",
-			round, o.Rounds, thousands(row.Stored), row.EventsPerSec, row.CPUPerMessage, row.Lost, row.Restart,
+		fmt.Fprintf(w, "round %d/%d  %s stored  %.0f events/s  %.3f ms cpu/msg  lost %d  restart %.1fs  listing %.1fs  idle heap %s  rss %s  disk %s (%.1f KB/msg)\n",
+			round, o.Rounds, thousands(row.Stored), row.EventsPerSec, row.CPUPerMessage, row.Lost, row.Restart, row.ListingReady,
 			mib(row.Heap), mib(row.RSS), mib(row.Disk), float64(row.Disk)/1024/float64(max(row.Stored, 1)))
 		if row.Lost > 0 || row.Violations > 0 {
 			return rows, errFailed
@@ -127,6 +133,34 @@ func (e *benchEnv) restart(ctx context.Context) error {
 	// Wait until a conversation event can be read: the streams are recovered.
 	_, err = e.js.Stream(ctx, streams.StreamConversations)
 	return err
+}
+
+// waitListing waits until the conversation listing answers (it reads SB_CONVERSATIONS, or
+// the checkpoint of a clean stop and what was stored after it, before it does).
+func (e *benchEnv) waitListing(ctx context.Context, token string) error {
+	deadline := time.Now().Add(10 * time.Minute)
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, e.base+"/v1/conversations?limit=1", nil)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := e.client.Do(req)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				return fmt.Errorf("GET /v1/conversations after the restart: %s", resp.Status)
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the listing was not ready 10 minutes after the restart (%v)", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // idleHeap is the median of three live-heap samples two seconds apart (timers and caches
@@ -193,11 +227,11 @@ func thousands(n uint64) string {
 // printGrowth prints the rounds as a Markdown table (for docs/benchmarks.md).
 func printGrowth(w io.Writer, o *benchOptions, rows []growthRow) {
 	fmt.Fprintf(w, "\n%s scenario, %d customers, %d messages per round\n\n", o.Scenario, o.Customers, o.Messages)
-	fmt.Fprintln(w, "| stored messages | events/s | CPU ms/msg | restart | idle heap | idle RSS | RSS after load | disk | disk/msg |")
-	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| stored messages | events/s | CPU ms/msg | restart | listing ready | idle heap | idle RSS | RSS after load | disk | disk/msg |")
+	fmt.Fprintln(w, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
-		fmt.Fprintf(w, "| %s | %.0f | %.3f | %.1f s | %s | %s | %s | %s | %.1f KB |\n", thousands(r.Stored), r.EventsPerSec,
-			r.CPUPerMessage, r.Restart, mib(r.Heap), mib(r.RSS), mib(r.RSSLoaded), mib(r.Disk),
+		fmt.Fprintf(w, "| %s | %.0f | %.3f | %.1f s | %.1f s | %s | %s | %s | %s | %.1f KB |\n", thousands(r.Stored), r.EventsPerSec,
+			r.CPUPerMessage, r.Restart, r.ListingReady, mib(r.Heap), mib(r.RSS), mib(r.RSSLoaded), mib(r.Disk),
 			float64(r.Disk)/1024/float64(max(r.Stored, 1)))
 	}
 }

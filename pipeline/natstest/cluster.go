@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // Cluster is a running JetStream cluster.
@@ -144,4 +146,21 @@ func StartServer(t testing.TB) *server.Server {
 	}
 	t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
 	return s
+}
+
+// StartJetStream starts a standalone server (StartServer) and returns a JetStream context on a
+// connection to it; both end with the test.
+func StartJetStream(t testing.TB) jetstream.JetStream {
+	t.Helper()
+	s := StartServer(t)
+	nc, err := nats.Connect(s.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }

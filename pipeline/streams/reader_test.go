@@ -19,13 +19,7 @@ import (
 
 func conversationStream(t *testing.T) (jetstream.JetStream, context.Context) {
 	t.Helper()
-	s := natstest.StartServer(t)
-	nc, err := nats.Connect(s.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, _ := jetstream.New(nc)
+	js := natstest.StartJetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: streams.StreamConversations,

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -32,16 +31,7 @@ type env struct {
 
 func newEnv(t *testing.T, c Config) *env {
 	t.Helper()
-	srv := natstest.StartServer(t)
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := natstest.StartJetStream(t)
 	ctx := context.Background()
 	if err := pipeline.Provision(ctx, js, pipeline.Config{}, 1); err != nil {
 		t.Fatal(err)

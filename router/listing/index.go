@@ -19,7 +19,7 @@ import (
 )
 
 // Entry is what the index knows of one conversation: what the listing filters and orders on,
-// packed (about 290 bytes a conversation with its places in the order and the sets).
+// packed (about 300 bytes a conversation with its places in the order and the sets).
 type Entry struct {
 	ID       string
 	Customer string
@@ -30,6 +30,7 @@ type Entry struct {
 	chans    uint64 // bit i: the index's channel i
 	resolved bool
 	snoozed  bool
+	opened   uint64 // the stream sequence of its opened event
 }
 
 // Summary is an entry as a page gives it.
@@ -151,7 +152,7 @@ func (ix *Index) Apply(seq uint64, ev *schema.Event) {
 		if ev.Type != schema.EventOpened {
 			return // opened before the stream's first kept event
 		}
-		e = &Entry{ID: ev.ConversationID, updated: ev.At.UnixNano()}
+		e = &Entry{ID: ev.ConversationID, updated: ev.At.UnixNano(), opened: seq}
 		ix.byID[e.ID] = e
 	} else {
 		ix.order.Delete(e)

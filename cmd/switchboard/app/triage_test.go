@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/switchboardhq/switchboard/cmd/switchboard/app/apptest"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"github.com/switchboardhq/switchboard/router/rules"
 	"github.com/switchboardhq/switchboard/schema"
 )
@@ -207,4 +209,59 @@ default_queue: general
 			t.Errorf("?%s: %d %s, want 400", q, st, body)
 		}
 	}
+}
+
+// A clean stop checkpoints the listing: the restarted gateway lists the same conversations
+// (from the checkpoint, plus what is stored after it) without reading the stream from the start.
+func TestListingSurvivesACleanRestart(t *testing.T) {
+	g := apptest.Start(t, apptest.DefaultConfig)
+	for _, who := range []string{"ann", "ben", "cat"} {
+		g.PostAPI("lr-"+who, who+"@example.com", "hello from "+who)
+	}
+	evs := waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(3, schema.EventOpened))
+	tagged := ofType(evs, schema.EventOpened)[1].ConversationID
+	if st, b := g.Do("POST", "/v1/conversations/"+tagged+"/tags", apptest.Token, map[string]any{"add": []string{"vip"}}); st != 202 {
+		t.Fatalf("tag: %d %s", st, b)
+	}
+	waitFor(t, g, "sb.conv.>", 10*time.Second, atLeast(1, schema.EventTagged))
+	list := func(query string) []string {
+		t.Helper()
+		var out struct {
+			Conversations []schema.Conversation `json:"conversations"`
+		}
+		getJSON(t, g, "/v1/conversations?"+query, &out)
+		ids := make([]string, len(out.Conversations))
+		for i, c := range out.Conversations {
+			ids[i] = c.ID
+		}
+		return ids
+	}
+	var before []string
+	apptest.Eventually(t, 5*time.Second, func() error {
+		if before = list(""); len(before) != 3 || !slices.Equal(list("tag=vip"), []string{tagged}) {
+			return fmt.Errorf("listed %v, tagged %v", before, list("tag=vip"))
+		}
+		return nil
+	})
+
+	dir := g.DataDir
+	g.Stop()
+	g = apptest.Start(t, apptest.DefaultConfig, apptest.Options{DataDir: dir})
+	kv, err := g.JS.KeyValue(context.Background(), streams.BucketState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kv.Get(context.Background(), "listing.head"); err != nil {
+		t.Fatalf("no listing checkpoint after a clean stop: %v", err)
+	}
+	if got := list(""); !slices.Equal(got, before) || !slices.Equal(list("tag=vip"), []string{tagged}) {
+		t.Fatalf("after the restart: %v (vip %v), before it %v", got, list("tag=vip"), before)
+	}
+	g.PostAPI("lr-dan", "dan@example.com", "hello after the restart")
+	apptest.Eventually(t, 10*time.Second, func() error {
+		if got := list(""); len(got) != 4 || !slices.Equal(got[1:], before) {
+			return fmt.Errorf("listed %v after a new conversation, before the restart %v", got, before)
+		}
+		return nil
+	})
 }

@@ -1,0 +1,143 @@
+package listing
+
+import (
+	"context"
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"go.uber.org/zap"
+
+	"github.com/switchboardhq/switchboard/pipeline/natstest"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
+	"github.com/switchboardhq/switchboard/schema"
+)
+
+type stored struct {
+	js     jetstream.JetStream
+	kv     jetstream.KeyValue
+	stream jetstream.Stream
+}
+
+func storeWithEvents(t *testing.T) *stored {
+	t.Helper()
+	js := natstest.StartJetStream(t)
+	ctx := context.Background()
+	st, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: streams.StreamConversations,
+		Subjects: []string{streams.FilterConversations, streams.FilterCustomers}, Storage: jetstream.FileStorage})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := js.CreateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: streams.BucketState})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stored{js: js, kv: kv, stream: st}
+}
+
+func (s *stored) publish(t *testing.T, evs []*schema.Event) {
+	t.Helper()
+	for _, ev := range evs {
+		data, _ := json.Marshal(ev)
+		if _, err := s.js.Publish(context.Background(), streams.EventSubject(ev), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (s *stored) info(t *testing.T) *jetstream.StreamInfo {
+	t.Helper()
+	info, err := s.stream.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+// follow runs ix.Follow until it has applied through seq, and returns its stop.
+func follow(t *testing.T, ix *Index, js jetstream.JetStream, seq uint64) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = ix.Follow(ctx, js, zap.NewNop()) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for ix.Position() < seq {
+		if time.Now().After(deadline) {
+			t.Fatalf("the index reached %d of %d", ix.Position(), seq)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return func() { cancel(); <-done }
+}
+
+// A clean stop stores the index next to its position; the next start loads it, reads only
+// the events stored since, and then answers every query as the test's model of the whole
+// history does. A checkpoint of another stream is not used, and conversations whose events
+// all aged out are left out as a read from the start would leave them.
+func TestListingRestartsFromItsCheckpoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	evs, state := history(rng, 400, 4000)
+	s := storeWithEvents(t)
+	s.publish(t, evs[:2500])
+
+	first := New()
+	stop := follow(t, first, s.js, 2500)
+	stop() // a clean stop: the checkpoint is written
+	var head ckptHead
+	e, err := s.kv.Get(context.Background(), ckptHeadKey)
+	if err != nil {
+		t.Fatalf("no checkpoint after a clean stop: %v", err)
+	}
+	if err := json.Unmarshal(e.Value(), &head); err != nil || head.Pos != 2500 || head.Entries != first.Len() || head.Chunks < 1 {
+		t.Fatalf("checkpoint head %+v (%v), the index held %d at 2500", head, err, first.Len())
+	}
+
+	s.publish(t, evs[2500:])
+	info := s.info(t)
+	restored := New()
+	n, err := restored.LoadCheckpoint(context.Background(), s.kv, info.Created, info.State.FirstSeq, info.State.LastSeq)
+	if err != nil || n != first.Len() || restored.Position() != 2500 {
+		t.Fatalf("loaded %d conversations at %d (%v), want %d at 2500", n, restored.Position(), err, first.Len())
+	}
+	stop = follow(t, restored, s.js, uint64(len(evs)))
+	stop()
+	if restored.Len() != len(state) {
+		t.Fatalf("%d conversations after the restart, the history made %d", restored.Len(), len(state))
+	}
+	checkQueries(t, restored, state, evs[len(evs)/2].At)
+
+	// The checkpoint now in the bucket is the second run's; a stream created at another
+	// time (deleted and made again) does not use it.
+	other := New()
+	if n, err := other.LoadCheckpoint(context.Background(), s.kv, info.Created.Add(time.Second), 1, info.State.LastSeq); n != 0 || err != nil || other.Position() != 0 {
+		t.Fatalf("a checkpoint of another stream was used: %d, position %d, %v", n, other.Position(), err)
+	}
+
+	// As if the first 1,000 events had aged out: the checkpoint keeps only conversations a
+	// read from sequence 1,001 would list, each as that read leaves it.
+	aged, replay := New(), New()
+	if _, err := aged.LoadCheckpoint(context.Background(), s.kv, info.Created, 1001, info.State.LastSeq); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1000; i < len(evs); i++ {
+		replay.Apply(uint64(i+1), evs[i])
+	}
+	if aged.Len() != replay.Len() || aged.Len() == restored.Len() {
+		t.Fatalf("after aging: %d conversations from the checkpoint, %d from reading the kept events (%d in all)", aged.Len(), replay.Len(), restored.Len())
+	}
+	for _, q := range []Query{{Limit: 5000}, {Status: schema.ConversationOpen, Limit: 5000}, {Tag: "vip", Limit: 5000}} {
+		a, _ := aged.Query(q)
+		b, _ := replay.Query(q)
+		if len(a.Entries) != len(b.Entries) {
+			t.Fatalf("%+v: %d from the checkpoint, %d from the kept events", q, len(a.Entries), len(b.Entries))
+		}
+		for i := range a.Entries {
+			x, y := a.Entries[i], b.Entries[i]
+			if x.ID != y.ID || x.Status != y.Status || x.Agent != y.Agent || x.Queue != y.Queue || !x.Updated.Equal(y.Updated) || len(x.Tags) != len(y.Tags) {
+				t.Fatalf("%+v: entry %d: %+v from the checkpoint, %+v from the kept events", q, i, x, y)
+			}
+		}
+	}
+}
