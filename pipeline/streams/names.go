@@ -25,7 +25,7 @@ const (
 	BucketCustomers     = "sb_customers"     // customer id -> schema.Customer
 	BucketIdentities    = "sb_identities"    // identity key -> customer id
 	BucketOutbox        = "sb_outbox"        // outbound send records and the provider id index
-	BucketState         = "sb_state"         // connectors' own state, namespaced per connector
+	BucketState         = "sb_state"         // connectors' own state, namespaced per connector; listing.* the listing's checkpoint
 	BucketLeases        = "sb_leases"        // leases (per-key TTL)
 	BucketMeta          = "sb_meta"          // deployment facts (partition count)
 	ObjectAttachments   = "sb_attachments"   // attachment bytes and oversized raw payloads
