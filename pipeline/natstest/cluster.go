@@ -24,7 +24,28 @@ type Cluster struct {
 }
 
 // StartCluster starts n JetStream nodes clustered on loopback; they stop when the test ends.
+// The route ports are picked free and then bound by the servers, so another process can take
+// one in between: a cluster whose node does not come up is shut down and started again on
+// fresh ports (three tries).
 func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	for try := 1; ; try++ {
+		c, down := startCluster(t, n)
+		if down == "" {
+			t.Cleanup(c.Shutdown)
+			c.waitMetaLeader(60 * time.Second)
+			return c
+		}
+		c.Shutdown()
+		if try == 3 {
+			t.Fatalf("%s not ready (three tries, fresh ports each)", down)
+		}
+		t.Logf("%s not ready: starting the cluster again on fresh ports", down)
+	}
+}
+
+// startCluster starts the nodes and returns the first one that is not ready ("" when all are).
+func startCluster(t testing.TB, n int) (*Cluster, string) {
 	t.Helper()
 	base := t.TempDir()
 	ports := freePorts(t, n)
@@ -47,14 +68,12 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		go s.Start()
 		c.Servers, c.opts = append(c.Servers, s), append(c.opts, o)
 	}
-	t.Cleanup(c.Shutdown)
 	for _, s := range c.Servers {
 		if !s.ReadyForConnections(20 * time.Second) {
-			t.Fatalf("%s not ready", s.Name())
+			return c, s.Name()
 		}
 	}
-	c.waitMetaLeader(60 * time.Second)
-	return c
+	return c, ""
 }
 
 // waitMetaLeader waits until the nodes have elected a JetStream meta leader, every node is
