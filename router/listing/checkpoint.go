@@ -18,24 +18,34 @@ import (
 
 // A clean stop stores the index next to its stream position (sb_state, "listing.*" keys), so
 // that the next start reads only the events stored since instead of the whole history of
-// SB_CONVERSATIONS. The entries go in chunks named after the checkpoint (several instances
-// may stop at once: each writes its own chunks, then the head naming them; the last head
-// wins), and the head last. A start uses the checkpoint only when it belongs to the same
-// stream (its creation time) and its position is not past the stream's end; otherwise, or
-// when a chunk is missing, it reads the stream from the start as before.
-const (
-	ckptHeadKey = "listing.head"
-	ckptChunk   = 256 << 10 // bytes of entries per chunk (the server's max payload is 1 MiB)
-)
+// SB_CONVERSATIONS. The entries go in chunks, in one of two slots of keys (listing.a.<n>,
+// listing.b.<n>: the one the current checkpoint does not use, so the set of keys stays
+// bounded), then the head naming the slot and the checkpoint's id, which every chunk carries.
+// Several instances may stop at once and write the same slot: a chunk of another checkpoint
+// than the head's makes the start read the stream instead. A start uses the checkpoint only
+// when it belongs to the same stream (its creation time) and its position is not past the
+// stream's end; otherwise it reads the stream from the start as before.
+const ckptHeadKey = "listing.head"
+
+// ckptChunk is the bytes of entries per chunk (the server's max payload is 1 MiB; tests make
+// it smaller).
+var ckptChunk = 256 << 10
 
 type ckptHead struct {
 	ID      string           `json:"id"`
+	Slot    string           `json:"slot"`
 	Stream  time.Time        `json:"stream_created"`
 	Pos     uint64           `json:"position"`
 	Chunks  int              `json:"chunks"`
+	Other   int              `json:"other_slot_chunks"` // chunks left in the other slot
 	Entries int              `json:"entries"`
 	Chans   []schema.Channel `json:"channels"`
 	At      time.Time        `json:"at"`
+}
+
+type ckptPart struct {
+	ID      string      `json:"id"`
+	Entries []ckptEntry `json:"entries"`
 }
 
 // ckptEntry is an entry as stored: id, customer, queue, agent, tags, update time, channel
@@ -57,7 +67,7 @@ func (c *ckptEntry) UnmarshalJSON(data []byte) error {
 	return json.Unmarshal(data, &[]any{&c.ID, &c.Customer, &c.Queue, &c.Agent, &c.Tags, &c.Updated, &c.Chans, &c.Flags, &c.Opened})
 }
 
-func ckptChunkKey(id string, n int) string { return "listing." + id + "." + strconv.Itoa(n) }
+func ckptChunkKey(slot string, n int) string { return "listing." + slot + "." + strconv.Itoa(n) }
 
 // SaveCheckpoint stores the index as of its position in kv, for a stream created at
 // created. It returns the entries stored.
@@ -68,16 +78,20 @@ func (ix *Index) SaveCheckpoint(ctx context.Context, kv jetstream.KeyValue, crea
 	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
+	slot := "a"
+	if prev.Slot == "a" {
+		slot = "b"
+	}
 	ix.mu.RLock()
-	head := ckptHead{ID: hex.EncodeToString(rnd[:]), Stream: created.UTC(), Pos: ix.pos, Entries: len(ix.byID),
-		Chans: append([]schema.Channel(nil), ix.chans...), At: time.Now().UTC()}
-	chunks, err := ix.encodeChunks()
+	head := ckptHead{ID: hex.EncodeToString(rnd[:]), Slot: slot, Stream: created.UTC(), Pos: ix.pos, Entries: len(ix.byID),
+		Other: prev.Chunks, Chans: append([]schema.Channel(nil), ix.chans...), At: time.Now().UTC()}
+	chunks, err := ix.encodeChunks(head.ID)
 	ix.mu.RUnlock()
 	if err != nil {
 		return 0, err
 	}
 	for n, data := range chunks {
-		if _, err := kv.Put(ctx, ckptChunkKey(head.ID, n), data); err != nil {
+		if _, err := kv.Put(ctx, ckptChunkKey(slot, n), data); err != nil {
 			return 0, kernel.KVError(err)
 		}
 	}
@@ -86,16 +100,17 @@ func (ix *Index) SaveCheckpoint(ctx context.Context, kv jetstream.KeyValue, crea
 	if _, err := kv.Put(ctx, ckptHeadKey, data); err != nil {
 		return 0, kernel.KVError(err)
 	}
-	for n := range prev.Chunks { // the checkpoint this one replaces
-		_ = kv.Delete(ctx, ckptChunkKey(prev.ID, n))
+	for n := head.Chunks; n < prev.Other; n++ { // this slot's chunks from two checkpoints ago
+		_ = kv.Delete(ctx, ckptChunkKey(slot, n))
 	}
 	return head.Entries, nil
 }
 
-// encodeChunks encodes the entries in chunks of about ckptChunk bytes (read lock held).
-func (ix *Index) encodeChunks() ([][]byte, error) {
+// encodeChunks encodes the entries in chunks of about ckptChunk bytes, each marked with the
+// checkpoint's id (read lock held).
+func (ix *Index) encodeChunks(id string) ([][]byte, error) {
 	var chunks [][]byte
-	part := make([]ckptEntry, 0, 1024)
+	part := ckptPart{ID: id, Entries: make([]ckptEntry, 0, 1024)}
 	size := 0
 	flush := func() error {
 		data, err := json.Marshal(part)
@@ -103,7 +118,7 @@ func (ix *Index) encodeChunks() ([][]byte, error) {
 			return err
 		}
 		chunks = append(chunks, data)
-		part, size = part[:0], 0
+		part.Entries, size = part.Entries[:0], 0
 		return nil
 	}
 	for _, e := range ix.byID {
@@ -115,7 +130,7 @@ func (ix *Index) encodeChunks() ([][]byte, error) {
 		if e.snoozed {
 			c.Flags |= 2
 		}
-		part = append(part, c)
+		part.Entries = append(part.Entries, c)
 		size += len(c.ID) + len(c.Customer) + len(c.Queue) + len(c.Agent) + 60
 		for _, t := range c.Tags {
 			size += len(t) + 3
@@ -150,18 +165,21 @@ func (ix *Index) LoadCheckpoint(ctx context.Context, kv jetstream.KeyValue, crea
 	}
 	var entries []ckptEntry
 	for n := range head.Chunks {
-		e, err := kv.Get(ctx, ckptChunkKey(head.ID, n))
+		e, err := kv.Get(ctx, ckptChunkKey(head.Slot, n))
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			return 0, nil // replaced by another instance's stop meanwhile: read the stream
+			return 0, nil // cut short by another instance's stop: read the stream
 		}
 		if err != nil {
 			return 0, kernel.KVError(err)
 		}
-		var part []ckptEntry
+		var part ckptPart
 		if err := json.Unmarshal(e.Value(), &part); err != nil {
 			return 0, fmt.Errorf("listing checkpoint chunk %d: %w", n, err)
 		}
-		entries = append(entries, part...)
+		if part.ID != head.ID {
+			return 0, nil // another instance's stop wrote this slot meanwhile: read the stream
+		}
+		entries = append(entries, part.Entries...)
 	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()

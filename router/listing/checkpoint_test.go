@@ -79,6 +79,8 @@ func follow(t *testing.T, ix *Index, js jetstream.JetStream, seq uint64) (stop f
 func TestListingRestartsFromItsCheckpoint(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	evs, state := history(rng, 400, 4000)
+	defer func(size int) { ckptChunk = size }(ckptChunk)
+	ckptChunk = 4 << 10 // several chunks per checkpoint
 	s := storeWithEvents(t)
 	s.publish(t, evs[:2500])
 
@@ -113,6 +115,38 @@ func TestListingRestartsFromItsCheckpoint(t *testing.T) {
 	other := New()
 	if n, err := other.LoadCheckpoint(context.Background(), s.kv, info.Created.Add(time.Second), 1, info.State.LastSeq); n != 0 || err != nil || other.Position() != 0 {
 		t.Fatalf("a checkpoint of another stream was used: %d, position %d, %v", n, other.Position(), err)
+	}
+
+	// Checkpoints alternate between two slots of keys: however many stops, the bucket holds
+	// the head and two slots' chunks, and a chunk another stop wrote over is not used.
+	if head.Chunks < 3 {
+		t.Fatalf("the first checkpoint took %d chunks: the test means several", head.Chunks)
+	}
+	ckptChunk = 256 << 10 // one chunk each from now on: the earlier ones must go
+	for range 3 {
+		if _, err := restored.SaveCheckpoint(context.Background(), s.kv, info.Created); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys, err := s.kv.Keys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ = s.kv.Get(context.Background(), ckptHeadKey)
+	_ = json.Unmarshal(e.Value(), &head)
+	if len(keys) != 3 || head.Chunks != 1 || head.Other != 1 {
+		t.Fatalf("after five checkpoints: keys %v, head %+v", keys, head)
+	}
+	saved, _ := s.kv.Get(context.Background(), ckptChunkKey(head.Slot, 0))
+	forged, _ := json.Marshal(ckptPart{ID: "another-stop", Entries: []ckptEntry{{ID: "cnv_other", Opened: 1}}})
+	if _, err := s.kv.Put(context.Background(), ckptChunkKey(head.Slot, 0), forged); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := New().LoadCheckpoint(context.Background(), s.kv, info.Created, 1, info.State.LastSeq); n != 0 || err != nil {
+		t.Fatalf("a chunk of another checkpoint was used: %d, %v", n, err)
+	}
+	if _, err := s.kv.Put(context.Background(), ckptChunkKey(head.Slot, 0), saved.Value()); err != nil {
+		t.Fatal(err)
 	}
 
 	// As if the first 1,000 events had aged out: the checkpoint keeps only conversations a
