@@ -190,7 +190,7 @@ func (ix *Index) LoadCheckpoint(ctx context.Context, kv jetstream.KeyValue, crea
 	restored := 0
 	for _, c := range entries {
 		if c.Opened < first {
-			continue // every event of it has aged out: a read from the start would not list it
+			continue // its opened event has aged out: a read from the start would not list it
 		}
 		e := &Entry{ID: c.ID, Customer: c.Customer, Queue: ix.name(c.Queue), updated: c.Updated, chans: c.Chans,
 			resolved: c.Flags&1 != 0, snoozed: c.Flags&2 != 0, opened: c.Opened}
