@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/zap"
@@ -145,6 +146,15 @@ func TestListingRestartsFromItsCheckpoint(t *testing.T) {
 	if n, err := New().LoadCheckpoint(context.Background(), s.kv, info.Created, 1, info.State.LastSeq); n != 0 || err != nil {
 		t.Fatalf("a chunk of another checkpoint was used: %d, %v", n, err)
 	}
+	// A chunk that is not a checkpoint at all is an error, and the index stays empty (the
+	// start then reads the stream).
+	if _, err := s.kv.Put(context.Background(), ckptChunkKey(head.Slot, 0), []byte(`{"id": 7, "entries": "no"}`)); err != nil {
+		t.Fatal(err)
+	}
+	broken := New()
+	if n, err := broken.LoadCheckpoint(context.Background(), s.kv, info.Created, 1, info.State.LastSeq); err == nil || n != 0 || broken.Len() != 0 || broken.Position() != 0 {
+		t.Fatalf("a garbled chunk: %d restored, %d listed, position %d, error %v", n, broken.Len(), broken.Position(), err)
+	}
 	if _, err := s.kv.Put(context.Background(), ckptChunkKey(head.Slot, 0), saved.Value()); err != nil {
 		t.Fatal(err)
 	}
@@ -174,4 +184,31 @@ func TestListingRestartsFromItsCheckpoint(t *testing.T) {
 			}
 		}
 	}
+}
+
+// Any bytes decode to an entry or an error, never a panic, and an entry survives encoding.
+func FuzzCheckpointEntry(f *testing.F) {
+	f.Add([]byte(`["cnv_1","cus_1","general","ann",["vip"],1764700000000000000,5,1,42]`), "cnv_2", "vip", int64(7), uint64(3))
+	f.Add([]byte(`[1,2,3]`), "", "", int64(0), uint64(0))
+	f.Add([]byte(`{"id":"x"}`), "x", "", int64(-1), uint64(1))
+	f.Fuzz(func(t *testing.T, raw []byte, id, tag string, updated int64, opened uint64) {
+		var c ckptEntry
+		_ = json.Unmarshal(raw, &c)
+		if !utf8.ValidString(id) || !utf8.ValidString(tag) {
+			return // ids and tags come from JSON events: always UTF-8
+		}
+		in := ckptEntry{ID: id, Customer: "cus_" + id, Queue: "q", Tags: []string{tag}, Updated: updated, Chans: opened >> 3, Flags: uint8(opened), Opened: opened}
+		data, err := json.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out ckptEntry
+		if err := json.Unmarshal(data, &out); err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		if out.ID != in.ID || out.Customer != in.Customer || out.Queue != in.Queue || len(out.Tags) != 1 || out.Tags[0] != tag ||
+			out.Updated != in.Updated || out.Chans != in.Chans || out.Flags != in.Flags || out.Opened != in.Opened {
+			t.Fatalf("round trip of %+v gave %+v", in, out)
+		}
+	})
 }
