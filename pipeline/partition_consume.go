@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -35,6 +37,9 @@ func (r *Partitioned) consume(ctx context.Context, lost <-chan struct{}, src Sou
 	})
 	defer stop()
 	defer it.Stop()
+	if src.Lanes > 1 {
+		return r.consumeLanes(ctx, nctx, lost, it, src, p, log)
+	}
 	var back handback
 	for {
 		msg, err := it.Next(jetstream.NextContext(nctx))
@@ -49,6 +54,90 @@ func (r *Partitioned) consume(ctx context.Context, lost <-chan struct{}, src Sou
 			continue
 		}
 		r.process(ctx, lost, p, msg, log)
+	}
+}
+
+// ErrDeliveryGap stops a partition whose lanes saw a gap in the consumer's delivery
+// sequence: a message was delivered and never reached this subscription (a node died while
+// sending it, another client pulled from the consumer). Its key's later messages must not
+// overtake it, so the partition starts over: its lease is released and taken again, and
+// the consumer is reset to redeliver from its acknowledgement floor, in order.
+var ErrDeliveryGap = errors.New("a delivery never arrived")
+
+// consumeLanes is consume for a source with lanes. One loop takes the messages in stream
+// order and hands each to the lane of its key (key mod Lanes); each lane handles its
+// messages one at a time, in the order it got them, so the messages of one key keep their
+// order while those of different keys run at the same time. A message without a key waits
+// until every lane is idle and is handled alone. When ctx ends, each lane finishes the
+// message in hand and hands the rest back.
+func (r *Partitioned) consumeLanes(ctx, nctx context.Context, lost <-chan struct{}, it jetstream.MessagesContext,
+	src Source, p int, log *zap.Logger) error {
+	lctx, stopLanes := context.WithCancel(ctx)
+	var busy, done sync.WaitGroup // busy: messages handed to lanes and not finished
+	queues := make([]chan jetstream.Msg, src.Lanes)
+	for i := range queues {
+		q := make(chan jetstream.Msg, laneDepth)
+		queues[i] = q
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			var back handback
+			for msg := range q {
+				if lctx.Err() != nil {
+					back.give(r.JS, msg)
+				} else {
+					r.process(ctx, lost, p, msg, log)
+				}
+				busy.Done()
+			}
+		}()
+	}
+	defer func() {
+		stopLanes()
+		for _, q := range queues {
+			close(q)
+		}
+		done.Wait()
+	}()
+	var back handback
+	var last uint64 // the consumer sequence of the last delivery
+	for {
+		msg, err := it.Next(jetstream.NextContext(nctx))
+		if err != nil {
+			if ctx.Err() != nil && (errors.Is(err, jetstream.ErrMsgIteratorClosed) || nctx.Err() != nil) {
+				return nil
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			back.give(r.JS, msg)
+			continue
+		}
+		if md, err := msg.Metadata(); err == nil {
+			if last != 0 && md.Sequence.Consumer != last+1 {
+				stopLanes()
+				back.give(r.JS, msg)
+				r.Metrics.Stage.WithLabelValues(r.Stage, "gap").Inc()
+				return fmt.Errorf("%w: delivery %d came after %d", ErrDeliveryGap, md.Sequence.Consumer, last)
+			}
+			last = md.Sequence.Consumer
+		}
+		key, ok := uint64(0), false
+		if src.Lane != nil {
+			key, ok = src.Lane(msg)
+		}
+		if !ok {
+			busy.Wait()
+			r.process(ctx, lost, p, msg, log)
+			continue
+		}
+		busy.Add(1)
+		select {
+		case queues[key%uint64(len(queues))] <- msg:
+		case <-ctx.Done():
+			busy.Done()
+			back.give(r.JS, msg)
+		}
 	}
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/switchboardhq/switchboard/pipeline/kernel"
+	"github.com/switchboardhq/switchboard/pipeline/streams"
 	"go.uber.org/zap"
 )
 
@@ -47,10 +49,13 @@ type Partitioned struct {
 	// the previous one is acknowledged. Order-free streams (statuses) set more, so that a
 	// message answered with a [LaterError] waits out its delay without holding the others.
 	MaxAckPending int
-	Batch         int
-	DLQ           *DeadLetters
-	Metrics       *Metrics
-	Logger        *zap.Logger
+	// Lanes and Lane pipeline Stream as they do a [Source].
+	Lanes   int
+	Lane    func(jetstream.Msg) (key uint64, ok bool)
+	Batch   int
+	DLQ     *DeadLetters
+	Metrics *Metrics
+	Logger  *zap.Logger
 }
 
 // Source is a further stream of a [Partitioned] runner: its durable consumer per partition is
@@ -59,11 +64,42 @@ type Source struct {
 	Stream  string
 	Stage   string
 	Filters func(p int) []string
+	// Lanes above 1 pipeline the partition: up to Lanes messages of different keys are
+	// handled at once, messages of one key one at a time and in stream order (see
+	// consumeLanes). Lane gives a message's key; one without a key waits until every
+	// lane is idle and is handled alone. Handle must then be safe for concurrent messages
+	// of different keys of one partition.
+	Lanes int
+	Lane  func(jetstream.Msg) (key uint64, ok bool)
+}
+
+// HeaderLane is the usual Lane: the key a publisher put in the message's Sb-Lane header
+// ([streams.LaneHash]); a message without one (stored before lanes, or by a publisher that
+// sets none) has no key.
+func HeaderLane(m jetstream.Msg) (uint64, bool) {
+	v := m.Headers().Get(streams.HeaderLane)
+	if v == "" {
+		return 0, false
+	}
+	k, err := strconv.ParseUint(v, 10, 64)
+	return k, err == nil
+}
+
+// laneDepth is how many messages each lane may have delivered and not yet acknowledged: the
+// one in hand and the next ones waiting behind it.
+const laneDepth = 4
+
+// maxAckPending is the consumer's MaxAckPending for src.
+func (r *Partitioned) maxAckPending(src Source) int {
+	if src.Lanes > 1 {
+		return max(r.MaxAckPending, src.Lanes*laneDepth)
+	}
+	return max(r.MaxAckPending, 1)
 }
 
 // sources are the streams partition consumers read: Stream first, then More.
 func (r *Partitioned) sources() []Source {
-	return append([]Source{{Stream: r.Stream, Stage: r.Stage, Filters: r.Filters}}, r.More...)
+	return append([]Source{{Stream: r.Stream, Stage: r.Stage, Filters: r.Filters, Lanes: r.Lanes, Lane: r.Lane}}, r.More...)
 }
 
 func (s Source) consumerName(p int) string { return fmt.Sprintf("%s-p%d", s.Stage, p) }
@@ -77,11 +113,12 @@ func (r *Partitioned) Setup(ctx context.Context) error {
 		for _, src := range r.sources() {
 			// MaxAckPending 1: the server hands out a partition's next message only once the
 			// previous one is acknowledged. With more in flight, a message lost in delivery (a
-			// node dying mid-send) comes back only after AckWait, behind newer ones.
+			// node dying mid-send) comes back only after AckWait, behind newer ones: lanes
+			// notice the gap it leaves in the delivery sequence and start over (consumeLanes).
 			cc := jetstream.ConsumerConfig{
 				Durable: src.consumerName(p), FilterSubjects: src.Filters(p),
 				AckPolicy: jetstream.AckExplicitPolicy, AckWait: r.ackWait(),
-				MaxAckPending: max(r.MaxAckPending, 1), MaxDeliver: -1,
+				MaxAckPending: r.maxAckPending(src), MaxDeliver: -1,
 			}
 			if err := retry(ctx, func(ctx context.Context) error {
 				_, err := r.JS.CreateOrUpdateConsumer(ctx, src.Stream, cc)

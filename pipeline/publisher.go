@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -53,8 +54,10 @@ func (p *Publisher) Publish(ctx context.Context, m *schema.Message) (connectors.
 		p.metrics.Messages.WithLabelValues(string(m.Channel), "failed").Inc()
 		return connectors.Receipt{ID: m.ID}, err
 	}
-	subject := streams.InboundSubject(m.Channel, m.Account, streams.Partition(p.partitionKey(m), p.partitions))
-	ack, err := p.publish(ctx, streams.StreamInbound, subject, m.ID, streams.KindMessage, data)
+	key := p.partitionKey(m)
+	subject := streams.InboundSubject(m.Channel, m.Account, streams.Partition(key, p.partitions))
+	ack, err := p.publish(ctx, streams.StreamInbound, subject, m.ID, streams.KindMessage, data,
+		streams.HeaderLane, strconv.FormatUint(streams.LaneHash(key), 10))
 	if err != nil {
 		p.metrics.Messages.WithLabelValues(string(m.Channel), "failed").Inc()
 		return connectors.Receipt{ID: m.ID}, err
@@ -101,7 +104,7 @@ const publishAttempt = 3 * time.Second
 // is known to be unreachable it refuses at once (kernel.ErrCircuitOpen). A message refused
 // after a timeout may still land (the publish was sent); its retry, with the same id, is then
 // answered as a duplicate.
-func (p *Publisher) publish(ctx context.Context, stream, subject, id, kind string, data []byte) (*jetstream.PubAck, error) {
+func (p *Publisher) publish(ctx context.Context, stream, subject, id, kind string, data []byte, header ...string) (*jetstream.PubAck, error) {
 	start := time.Now()
 	if !p.circuit.allow(start) {
 		p.metrics.FastRefused.Inc()
@@ -110,6 +113,9 @@ func (p *Publisher) publish(ctx context.Context, stream, subject, id, kind strin
 	ctx, cancelAll := context.WithTimeout(ctx, handoffBudget)
 	defer cancelAll()
 	msg := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{streams.HeaderKind: {kind}}}
+	for i := 0; i+1 < len(header); i += 2 {
+		msg.Header.Set(header[i], header[i+1])
+	}
 	for {
 		actx, cancel := context.WithTimeout(ctx, publishAttempt)
 		ack, err := p.js.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(stream))

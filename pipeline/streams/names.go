@@ -88,6 +88,10 @@ const (
 	// HeaderInbound carries, on a message in SB_ROUTE, its SB_INBOUND sequence: where the
 	// provider's raw payload stays (the conversation event does not repeat it).
 	HeaderInbound = "Sb-Inbound-Seq"
+	// HeaderLane carries, on a customer's message in SB_INBOUND, the hash of its partition
+	// key ([LaneHash]): within a partition, messages of one key keep their order and those
+	// of other keys may be handled at the same time (pipeline.lanes).
+	HeaderLane = "Sb-Lane"
 )
 
 // Envelope kinds on the route stream.
@@ -182,6 +186,14 @@ func RejectedSubject(ch schema.Channel) string {
 		ch = "unknown"
 	}
 	return "sb.rejected." + string(ch)
+}
+
+// LaneHash is the lane hash of a partition key (FNV-1a, 64 bits: independent of the 32-bit
+// hash that picks the partition, so the lanes of one partition are evenly used).
+func LaneHash(key string) uint64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	return h.Sum64()
 }
 
 // Partition maps a key (an address, a customer id) to one of n partitions with FNV-1a.
