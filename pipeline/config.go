@@ -69,6 +69,10 @@ type Config struct {
 	// partition, partitions run in parallel. Fixed once data exists: the gateway refuses to
 	// start if it changes.
 	Partitions int `yaml:"partitions" default:"8"`
+	// Customers whose messages each partition handles at once: a customer's messages keep
+	// their order, other customers' need not wait for them. Can change at any restart
+	// (parallelism: partitions × lanes); 1 handles one message at a time per partition.
+	Lanes int `yaml:"lanes" default:"4"`
 	// How long JetStream remembers message ids; later repeats are still dropped by the router,
 	// from the message index (within its horizon).
 	DedupeWindow cfg.Duration `yaml:"dedupe_window" default:"20m"`
@@ -125,6 +129,9 @@ func (c Config) WithDefaults() Config {
 func (c *Config) Validate(ck *cfg.Checker) {
 	if c.Partitions < 0 || c.Partitions > 1024 {
 		ck.Errorf("partitions", "must be between 1 and 1024")
+	}
+	if c.Lanes < 0 || c.Lanes > 256 {
+		ck.Errorf("lanes", "must be between 1 and 256")
 	}
 	if c.LeaseTTL != 0 && c.LeaseTTL.D() < 3*time.Second {
 		ck.Errorf("lease_ttl", "must be at least 3s")

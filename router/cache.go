@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"go.uber.org/zap"
@@ -16,25 +17,42 @@ import (
 // partCache keeps one partition's conversation snapshots and threading states with their KV
 // revisions. The partition is their only writer, so a cached entry is current unless the
 // partition was processed elsewhere meanwhile; then the next write fails its
-// compare-and-set (or the event fence), the cache is cleared and the cause retried.
-// Only the partition's work touches it, holding mu (a partition consumes SB_ROUTE and
-// SB_INBOUND at once).
+// compare-and-set (or the event fence), the customer's entries are dropped and the cause
+// retried.
+//
+// A customer's message holds mu shared and its customer's lock ([partCache.lockCustomer]):
+// the partition's lanes (pipeline.lanes) handle different customers' messages at once, each
+// touching only its own customer's entries. Everything else of the partition (SB_ROUTE:
+// forwarded messages, statuses, commands, timers) holds mu alone, as all the partition's work
+// did before lanes. m guards the maps, which the lanes share.
 type partCache struct {
-	mu      sync.Mutex
+	mu      sync.RWMutex
+	m       sync.Mutex
 	convs   map[string]cachedConv
 	threads map[string]cachedThread
 	// evicted are snapshots the cache dropped when it overflowed while they were ahead of
 	// their stored checkpoint (or had none): stored once the work in hand succeeds
 	// ([Router.storeEvicted]), so that a busy partition does not fold them from the stream.
+	// A customer being worked on is never evicted: its lane holds its entries.
 	evicted []cachedConv
-	// opening is the message in hand when its customer was created by it: the conversation
-	// it opens cannot exist yet (see [freshCustomers]).
-	opening string
+	// opening are the messages in hand that created their customer: the conversation such a
+	// message opens cannot exist yet (see [freshCustomers]).
+	opening map[string]bool
+	// held are the customers whose messages are in hand, with how many wait for each.
+	held map[string]*heldCustomer
+}
+
+type heldCustomer struct {
+	mu sync.Mutex
+	n  int
 }
 
 type cachedConv struct {
 	s   *convState
 	rev uint64
+	// customer is the conversation's customer, as it was cached: a lane looking at a
+	// conversation a message names reads it without touching another customer's state.
+	customer string
 }
 
 type cachedThread struct {
@@ -46,32 +64,139 @@ type cachedThread struct {
 const cacheMax = 8192
 
 func newPartCache() *partCache {
-	return &partCache{convs: map[string]cachedConv{}, threads: map[string]cachedThread{}}
+	return &partCache{convs: map[string]cachedConv{}, threads: map[string]cachedThread{},
+		opening: map[string]bool{}, held: map[string]*heldCustomer{}}
 }
 
+// lockCustomer takes customer's lock in the partition (the caller holds mu shared) and
+// returns its release.
+func (pc *partCache) lockCustomer(customer string) func() {
+	pc.m.Lock()
+	h := pc.held[customer]
+	if h == nil {
+		h = &heldCustomer{}
+		pc.held[customer] = h
+	}
+	h.n++
+	pc.m.Unlock()
+	h.mu.Lock()
+	return func() {
+		h.mu.Unlock()
+		pc.m.Lock()
+		if h.n--; h.n == 0 {
+			delete(pc.held, customer)
+		}
+		pc.m.Unlock()
+	}
+}
+
+// clear drops everything (the caller holds mu alone).
 func (pc *partCache) clear() {
+	pc.m.Lock()
+	defer pc.m.Unlock()
 	clear(pc.convs)
 	clear(pc.threads)
 	pc.evicted = nil
 }
 
+// forget drops customer's entries, evicted ones included: a failed change may have left
+// them ahead of their stream, and the next attempt reads them fresh.
+func (pc *partCache) forget(customer string) {
+	pc.m.Lock()
+	defer pc.m.Unlock()
+	delete(pc.threads, customer)
+	for id, e := range pc.convs {
+		if e.customer == customer {
+			delete(pc.convs, id)
+		}
+	}
+	pc.evicted = slices.DeleteFunc(pc.evicted, func(e cachedConv) bool { return e.customer == customer })
+}
+
+func (pc *partCache) getConv(id string) (cachedConv, bool) {
+	pc.m.Lock()
+	defer pc.m.Unlock()
+	e, ok := pc.convs[id]
+	return e, ok
+}
+
 func (pc *partCache) putConv(c *convState, rev uint64) {
+	pc.m.Lock()
+	defer pc.m.Unlock()
 	if len(pc.convs) >= cacheMax {
-		for _, e := range pc.convs {
+		for id, e := range pc.convs {
+			if pc.held[e.customer] != nil {
+				continue // its lane is working on it
+			}
 			if e.s.LastSeq != e.s.stored {
 				pc.evicted = append(pc.evicted, e)
 			}
+			delete(pc.convs, id)
 		}
-		clear(pc.convs)
 	}
-	pc.convs[c.ID] = cachedConv{c, rev}
+	pc.convs[c.ID] = cachedConv{c, rev, c.CustomerID}
+}
+
+func (pc *partCache) getThread(customer string) (cachedThread, bool) {
+	pc.m.Lock()
+	defer pc.m.Unlock()
+	e, ok := pc.threads[customer]
+	return e, ok
 }
 
 func (pc *partCache) putThread(customer string, t *threadState, rev uint64) {
+	pc.m.Lock()
+	defer pc.m.Unlock()
 	if len(pc.threads) >= cacheMax {
-		clear(pc.threads)
+		for id := range pc.threads {
+			if pc.held[id] == nil {
+				delete(pc.threads, id)
+			}
+		}
 	}
 	pc.threads[customer] = cachedThread{t, rev}
+}
+
+func (pc *partCache) dropThread(customer string) {
+	pc.m.Lock()
+	defer pc.m.Unlock()
+	delete(pc.threads, customer)
+}
+
+// takeEvicted returns the evicted snapshots not cached again since, and forgets them.
+func (pc *partCache) takeEvicted() []cachedConv {
+	pc.m.Lock()
+	defer pc.m.Unlock()
+	out := pc.evicted[:0:0]
+	for _, e := range pc.evicted {
+		if _, ok := pc.convs[e.s.ID]; !ok {
+			out = append(out, e)
+		}
+	}
+	pc.evicted = nil
+	return out
+}
+
+func (pc *partCache) hasEvicted() bool {
+	pc.m.Lock()
+	defer pc.m.Unlock()
+	return len(pc.evicted) > 0
+}
+
+func (pc *partCache) setOpening(id string, on bool) {
+	pc.m.Lock()
+	defer pc.m.Unlock()
+	if on {
+		pc.opening[id] = true
+	} else {
+		delete(pc.opening, id)
+	}
+}
+
+func (pc *partCache) isOpening(id string) bool {
+	pc.m.Lock()
+	defer pc.m.Unlock()
+	return pc.opening[id]
 }
 
 // threadState is the router's per-customer threading state (sb_threads, c.<customer>).
@@ -103,9 +228,49 @@ func threadKey(customer string) string { return "c." + customer }
 // conversation whose events are all its opening message's is folded whole: the customer's
 // threading state names it only once that message was done.
 func (r *Router) loadConv(ctx context.Context, pc *partCache, id string) (*convState, uint64, error) {
-	s, rev, err := r.loadSnapshot(ctx, pc, id)
+	if e, ok := pc.getConv(id); ok {
+		return e.s, e.rev, nil
+	}
+	s, rev, err := r.readConv(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	pc.putConv(s, rev)
+	return s, rev, nil
+}
+
+// loadOwnConv is loadConv for a conversation a message names (a threading header, a survey
+// button's payload): ErrNotFound unless it is customer's. Another customer's conversation is
+// neither cached nor touched, since another lane may be working on it.
+func (r *Router) loadOwnConv(ctx context.Context, pc *partCache, id, customer string) (*convState, uint64, error) {
+	if e, ok := pc.getConv(id); ok {
+		if e.customer != customer {
+			return nil, 0, kernel.ErrNotFound
+		}
+		return e.s, e.rev, nil
+	}
+	s, rev, err := r.readConv(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if s.CustomerID != customer {
+		return nil, 0, kernel.ErrNotFound
+	}
+	pc.putConv(s, rev)
+	return s, rev, nil
+}
+
+// readConv is loadConv without the cache: the stored snapshot, else the conversation folded
+// from its events.
+func (r *Router) readConv(ctx context.Context, id string) (*convState, uint64, error) {
+	var s convState
+	rev, err := kernel.GetJSON(ctx, r.store.Conversations, id, &s)
+	if err == nil {
+		s.stored = s.LastSeq
+		return &s, rev, nil
+	}
 	if !errors.Is(err, kernel.ErrNotFound) {
-		return s, rev, err
+		return nil, 0, err
 	}
 	stored, serr := r.eventsAfter(ctx, id, 0)
 	if serr != nil {
@@ -121,18 +286,17 @@ func (r *Router) loadConv(ctx context.Context, pc *partCache, id string) (*convS
 	if k > 0 {
 		stored = stored[:k]
 	}
-	s = &convState{}
+	s = convState{}
 	s.catchUp(stored, r.scopeOf)
 	r.o.Metrics.Stage.WithLabelValues("router", "folded").Inc()
-	pc.putConv(s, 0)
-	return s, 0, nil
+	return &s, 0, nil
 }
 
 // loadSnapshot is loadConv without the fold: ErrNotFound when the conversation has no stored
 // snapshot and is not in the cache. A new conversation's id derives from the message that
 // opens it; one whose events a crashed attempt published is found by the event fence.
 func (r *Router) loadSnapshot(ctx context.Context, pc *partCache, id string) (*convState, uint64, error) {
-	if e, ok := pc.convs[id]; ok {
+	if e, ok := pc.getConv(id); ok {
 		return e.s, e.rev, nil
 	}
 	var s convState
@@ -149,15 +313,11 @@ func (r *Router) loadSnapshot(ctx context.Context, pc *partCache, id string) (*c
 // (compare-and-set; one changed since is left alone). Only after the work in hand succeeded:
 // a failed change may leave a cached state ahead of its stream.
 func (r *Router) storeEvicted(ctx context.Context, pc *partCache) {
-	for _, e := range pc.evicted {
-		if _, ok := pc.convs[e.s.ID]; ok {
-			continue // loaded again meanwhile: the cache has it
-		}
+	for _, e := range pc.takeEvicted() { // not those loaded again meanwhile: the cache has them
 		if _, err := kernel.PutJSON(ctx, r.store.Conversations, e.s.ID, e.s, e.rev); err != nil && !errors.Is(err, kernel.ErrConflict) {
 			r.log.Debug("store an evicted snapshot", zap.String("conversation", e.s.ID), zap.Error(err))
 		}
 	}
-	pc.evicted = nil
 }
 
 // flush stores the snapshots the partition caches hold ahead of their stored checkpoint
@@ -165,23 +325,35 @@ func (r *Router) storeEvicted(ctx context.Context, pc *partCache) {
 func (r *Router) flush(ctx context.Context) {
 	n := 0
 	for _, pc := range r.caches {
-		for id, e := range pc.convs {
-			if e.s.LastSeq == e.s.stored {
-				continue
-			}
-			rev, err := kernel.PutJSON(ctx, r.store.Conversations, id, e.s, e.rev)
-			if err != nil {
-				r.log.Warn("snapshot not stored at stop; the next change will catch it up", zap.String("conversation", id), zap.Error(err))
-				continue
-			}
-			e.s.stored = e.s.LastSeq
-			pc.convs[id] = cachedConv{e.s, rev}
-			n++
-		}
+		pc.mu.Lock() // the partitions have stopped: nothing waits for this
+		n += r.flushPartition(ctx, pc)
+		pc.mu.Unlock()
 	}
 	if n > 0 {
 		r.log.Info("stored snapshots at stop", zap.Int("conversations", n))
 	}
+}
+
+// flushPartition is flush for one partition's cache (its mu held alone); it returns how many
+// snapshots it stored.
+func (r *Router) flushPartition(ctx context.Context, pc *partCache) int {
+	pc.m.Lock()
+	defer pc.m.Unlock()
+	n := 0
+	for id, e := range pc.convs {
+		if e.s.LastSeq == e.s.stored {
+			continue
+		}
+		rev, err := kernel.PutJSON(ctx, r.store.Conversations, id, e.s, e.rev)
+		if err != nil {
+			r.log.Warn("snapshot not stored at stop; the next change will catch it up", zap.String("conversation", id), zap.Error(err))
+			continue
+		}
+		e.s.stored = e.s.LastSeq
+		pc.convs[id] = cachedConv{e.s, rev, e.customer}
+		n++
+	}
+	return n
 }
 
 // loadThread returns the customer's threading state (empty when absent).
@@ -200,7 +372,7 @@ func (r *Router) readThread(ctx context.Context, pc *partCache, customer string)
 // readThreadFresh is readThread for a customer the message in hand created (f, when not
 // nil): nothing is read.
 func (r *Router) readThreadFresh(ctx context.Context, pc *partCache, customer string, f *freshCustomer) (*threadState, uint64, *schema.Customer, error) {
-	if e, ok := pc.threads[customer]; ok {
+	if e, ok := pc.getThread(customer); ok {
 		return e.s, e.rev, nil, nil
 	}
 	if f != nil {
@@ -254,7 +426,7 @@ func (r *Router) setCurrent(ctx context.Context, pc *partCache, customer, scope,
 func (r *Router) storeThread(ctx context.Context, pc *partCache, customer string, t *threadState, rev uint64) error {
 	newRev, err := kernel.PutJSON(ctx, r.store.Threads, threadKey(customer), t, rev)
 	if err != nil {
-		delete(pc.threads, customer)
+		pc.dropThread(customer)
 		return err
 	}
 	pc.putThread(customer, t, newRev)

@@ -35,8 +35,8 @@ func (r *Router) onMessage(ctx context.Context, pc *partCache, m *schema.Message
 	}
 	fresh := r.takeFresh(m)
 	if fresh != nil {
-		pc.opening = m.ID
-		defer func() { pc.opening = "" }()
+		pc.setOpening(m.ID, true)
+		defer pc.setOpening(m.ID, false)
 	}
 	ts, _, read, err := r.readThreadFresh(ctx, pc, m.CustomerID, fresh)
 	if err != nil {

@@ -28,6 +28,9 @@ import (
 type Options struct {
 	JS         jetstream.JetStream
 	Partitions int
+	// Lanes are how many customers' messages each partition handles at once (1: one
+	// message at a time); each customer's stay in order.
+	Lanes int
 	// MaxAttempts before a message that keeps failing is dead-lettered.
 	MaxAttempts int
 	DLQ         *pipeline.DeadLetters
@@ -129,7 +132,8 @@ func New(ctx context.Context, o Options) (*Router, error) {
 		// The consumers keep the name the ingest stage gave them, so a store from before
 		// goes on where that stage stopped.
 		r.runner.More = []pipeline.Source{{Stream: streams.StreamInbound, Stage: "ingest",
-			Filters: func(p int) []string { return []string{streams.InboundPartitionFilter(p)} }}}
+			Filters: func(p int) []string { return []string{streams.InboundPartitionFilter(p)} },
+			Lanes:   o.Lanes, Lane: pipeline.HeaderLane}}
 	}
 	r.dispatcher = &dispatcher{r: r, log: r.log.Named("dispatcher")}
 	r.metrics.watch(r.board, r.waits, o.Rules, o.Now)
@@ -252,7 +256,7 @@ func (r *Router) handle(ctx context.Context, p int, msg jetstream.Msg) error {
 	err := r.dispatch(ctx, pc, msg)
 	if err != nil {
 		pc.clear() // the next attempt reads everything fresh
-	} else if len(pc.evicted) > 0 {
+	} else if pc.hasEvicted() {
 		r.storeEvicted(ctx, pc)
 	}
 	return err
@@ -278,12 +282,15 @@ func (r *Router) onInbound(ctx context.Context, p int, pc *partCache, msg jetstr
 		r.metrics.Forwarded.Inc()
 		return pipeline.Forward(ctx, r.js, r.o.Partitions, m.CustomerID, "m:"+m.ID, streams.KindMessage, data, seq)
 	}
-	pc.mu.Lock()
-	defer pc.mu.Unlock()
+	// The partition's lanes handle other customers' messages meanwhile (the shared hold);
+	// SB_ROUTE's work waits for them and holds the partition alone.
+	pc.mu.RLock()
+	defer pc.mu.RUnlock()
+	defer pc.lockCustomer(m.CustomerID)()
 	err = r.onMessage(ctx, pc, m, seq)
 	if err != nil {
-		pc.clear()
-	} else if len(pc.evicted) > 0 {
+		pc.forget(m.CustomerID) // the next attempt reads the customer's state fresh
+	} else if pc.hasEvicted() {
 		r.storeEvicted(ctx, pc)
 	}
 	return err

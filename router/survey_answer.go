@@ -134,7 +134,7 @@ func (r *Router) surveyConversation(ctx context.Context, pc *partCache, ts *thre
 		if id == "" {
 			continue
 		}
-		conv, rev, err := r.loadConv(ctx, pc, id)
+		conv, rev, err := r.loadOwnConv(ctx, pc, id, m.CustomerID)
 		if errors.Is(err, kernel.ErrNotFound) {
 			continue
 		}
@@ -144,7 +144,7 @@ func (r *Router) surveyConversation(ctx context.Context, pc *partCache, ts *thre
 		if i == len(ids)-1 {
 			curOpen = conv.Status == schema.ConversationOpen
 		}
-		if conv.CustomerID == m.CustomerID && conv.Survey.Open(now) {
+		if conv.Survey.Open(now) {
 			return conv, rev, nil
 		}
 	}
@@ -152,11 +152,11 @@ func (r *Router) surveyConversation(ctx context.Context, pc *partCache, ts *thre
 	if l == nil || curOpen && cur != schema.ConversationIDFor("recover:"+l.ID) {
 		return nil, 0, nil
 	}
-	conv, rev, err := r.loadConv(ctx, pc, surveyConvID(l.ID))
+	conv, rev, err := r.loadOwnConv(ctx, pc, surveyConvID(l.ID), m.CustomerID)
 	if errors.Is(err, kernel.ErrNotFound) {
 		return nil, 0, nil
 	}
-	if err != nil || conv.CustomerID != m.CustomerID || !conv.Survey.Open(now) {
+	if err != nil || !conv.Survey.Open(now) {
 		return nil, 0, err
 	}
 	return conv, rev, nil

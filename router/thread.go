@@ -119,7 +119,7 @@ func (r *Router) FirstConversation(m *schema.Message) (scope, conv string) {
 // the one it created.
 func (r *Router) openConv(ctx context.Context, pc *partCache, m *schema.Message, scope string, prev *convState, reason string) (*threadDecision, error) {
 	id := schema.ConversationIDFor(m.ID)
-	if pc.opening != m.ID { // else the message just created its customer: nothing to find
+	if !pc.isOpening(m.ID) { // else the message just created its customer: nothing to find
 		conv, rev, err := r.loadSnapshot(ctx, pc, id)
 		if err == nil {
 			return &threadDecision{conv: conv, rev: rev, scope: scope, reason: conv.ThreadReason, prev: prev}, nil
@@ -170,15 +170,13 @@ func (r *Router) referenced(ctx context.Context, pc *partCache, m *schema.Messag
 		if convID == "" {
 			continue
 		}
-		conv, rev, err := r.loadConv(ctx, pc, convID)
+		// Another customer's conversation is not found: never thread across customers.
+		conv, rev, err := r.loadOwnConv(ctx, pc, convID, m.CustomerID)
 		if errors.Is(err, kernel.ErrNotFound) {
 			continue
 		}
 		if err != nil {
 			return nil, "", err
-		}
-		if conv.CustomerID != m.CustomerID {
-			continue // another customer's conversation: never thread across customers
 		}
 		return &found{conv, rev}, rf.why + " belongs to this conversation", nil
 	}

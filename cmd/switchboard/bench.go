@@ -17,6 +17,7 @@ type benchOptions struct {
 	Size        int
 	Rate        float64 // messages/s, open loop; 0: as fast as answers come
 	Partitions  int
+	Lanes       int
 	Scenario    string
 	Target      string // external gateway base URL; "" starts one in process
 	NATS        string // its NATS URL (for events and the raw ceiling)
@@ -46,6 +47,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&o.Size, "size", 200, "text bytes per message")
 	fs.Float64Var(&o.Rate, "rate", 0, "open-loop rate in messages/s (0: closed loop, as fast as the gateway answers)")
 	fs.IntVar(&o.Partitions, "partitions", 8, "pipeline.partitions of the in-process gateway")
+	fs.IntVar(&o.Lanes, "lanes", 0, "pipeline.lanes of the in-process gateway (0: the gateway's default)")
 	fs.StringVar(&o.Scenario, "scenario", "api", "what to send: "+scenarioNames())
 	fs.StringVar(&o.Target, "target", "", "base URL of a running gateway (default: start one in process on a temp dir)")
 	fs.StringVar(&o.NATS, "nats", "", "NATS URL of the running gateway (with -target)")

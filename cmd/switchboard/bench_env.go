@@ -56,6 +56,9 @@ func setupBench(ctx context.Context, o *benchOptions, sc scenario) (*benchEnv, e
 	os.Setenv("SWITCHBOARD_BENCH_TOKEN", o.Token)
 	// The generator is one misbehaving integration by design: no per-sender or account limits.
 	pipe := fmt.Sprintf("partitions: %d", o.Partitions)
+	if o.Lanes > 0 {
+		pipe += fmt.Sprintf(", lanes: %d", o.Lanes)
+	}
 	if o.DedupeWindow > 0 {
 		pipe += ", dedupe_window: " + o.DedupeWindow.String()
 	}

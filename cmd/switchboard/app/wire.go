@@ -249,7 +249,7 @@ func (a *App) buildRouter(ctx context.Context, w *wiring, js jetstream.JetStream
 		return nil, err
 	}
 	w.feed.UseIndex(index)
-	return router.New(ctx, router.Options{JS: js, Partitions: a.cfg.Pipeline.Partitions,
+	return router.New(ctx, router.Options{JS: js, Partitions: a.cfg.Pipeline.Partitions, Lanes: a.cfg.Pipeline.Lanes,
 		MaxAttempts: a.cfg.Pipeline.MaxAttempts, DLQ: dlq, Metrics: w.metrics, Logger: a.log,
 		Config: rc, Rules: holder, Roster: roster, Leases: w.leases, Registerer: a.reg, Index: index, SurveyLinks: a.publicURL, Now: a.now,
 		Flows: fh, Stages: stages})
