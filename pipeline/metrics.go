@@ -35,7 +35,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"stream"}),
 		Stage: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "switchboard_stage_messages_total",
-			Help: "Messages processed by pipeline and router stages, by outcome (ok, duplicate, retry, dead_letter).",
+			Help: "Messages processed by pipeline and router stages, by outcome (ok, duplicate, retry, dead_letter; gap: a lost delivery made a pipelined partition start over).",
 		}, []string{"stage", "outcome"}),
 		StageLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "switchboard_stage_duration_seconds", Help: "Time a stage spends on one message.",
