@@ -243,3 +243,50 @@ func TestLanesStartOverAfterALostDelivery(t *testing.T) {
 	}
 	t.Logf("the other client took %s; handled %v", took, g.handled("a"))
 }
+
+// A lane stuck on one message (longer than AckWait) holds up only its own keys: the others'
+// messages go on, and the stuck key's later messages, waiting in its queue meanwhile, are
+// kept alive rather than redelivered behind its back.
+func TestLanesAStuckLaneHoldsUpOnlyItsKeys(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	g := newLaneRig(t, 4, func(key string, n int) error {
+		if key == "slow" && n == 1 {
+			<-release
+		}
+		return nil
+	})
+	t.Cleanup(free) // before the rig's own cleanup, which waits for the stuck lane
+	const slow = 8 // more than a lane's depth
+	for n := 1; n <= slow; n++ {
+		g.publish(t, "slow", n)
+	}
+	var fast []string
+	for i := 0; len(fast) < 4; i++ {
+		if k := fmt.Sprintf("f%d", i); streams.LaneHash(k)%4 != streams.LaneHash("slow")%4 {
+			fast = append(fast, k)
+		}
+	}
+	for n := 1; n <= 5; n++ {
+		for _, k := range fast {
+			g.publish(t, k, n)
+		}
+	}
+	for _, k := range fast {
+		g.waitHandled(t, k, 5)
+		inOrder(t, k, g.handled(k), 5)
+	}
+	time.Sleep(2*g.r.ackWait() + time.Second) // the stuck lane's backlog outlives AckWait
+	if got := g.handled("slow"); len(got) != 0 {
+		t.Fatalf("slow handled %v while its first message was stuck", got)
+	}
+	free()
+	g.waitHandled(t, "slow", slow)
+	time.Sleep(500 * time.Millisecond) // room for redeliveries to show
+	got := g.handled("slow")
+	inOrder(t, "slow", got, slow)
+	if len(got) != slow {
+		t.Fatalf("slow handled %v: its waiting messages were redelivered", got)
+	}
+}

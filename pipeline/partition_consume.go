@@ -74,15 +74,21 @@ func (r *Partitioned) consumeLanes(ctx, nctx context.Context, lost <-chan struct
 	src Source, p int, log *zap.Logger) error {
 	lctx, stopLanes := context.WithCancel(ctx)
 	var busy, done sync.WaitGroup // busy: messages handed to lanes and not finished
+	// Each queue can take every message the consumer hands out at once, so a lane stuck on
+	// one message (retried in place, a slow download) holds up only its own keys until the
+	// consumer's MaxAckPending is full of them. Messages waiting in a queue are kept alive
+	// like the one in hand, so a slow lane's backlog is not redelivered behind its back.
 	queues := make([]chan jetstream.Msg, src.Lanes)
+	waiting := &laneWaiting{m: map[jetstream.Msg]struct{}{}}
 	for i := range queues {
-		q := make(chan jetstream.Msg, laneDepth)
+		q := make(chan jetstream.Msg, r.maxAckPending(src))
 		queues[i] = q
 		done.Add(1)
 		go func() {
 			defer done.Done()
 			var back handback
 			for msg := range q {
+				waiting.remove(msg)
 				if lctx.Err() != nil {
 					back.give(r.JS, msg)
 				} else {
@@ -92,12 +98,14 @@ func (r *Partitioned) consumeLanes(ctx, nctx context.Context, lost <-chan struct
 			}
 		}()
 	}
+	stopAlive := waiting.keepAlive(r.ackWait())
 	defer func() {
 		stopLanes()
 		for _, q := range queues {
 			close(q)
 		}
 		done.Wait()
+		stopAlive()
 	}()
 	var back handback
 	var last uint64 // the consumer sequence of the last delivery
@@ -132,13 +140,56 @@ func (r *Partitioned) consumeLanes(ctx, nctx context.Context, lost <-chan struct
 			continue
 		}
 		busy.Add(1)
+		waiting.add(msg)
 		select {
 		case queues[key%uint64(len(queues))] <- msg:
 		case <-ctx.Done():
+			waiting.remove(msg)
 			busy.Done()
 			back.give(r.JS, msg)
 		}
 	}
+}
+
+// laneWaiting are the messages waiting in lane queues.
+type laneWaiting struct {
+	mu sync.Mutex
+	m  map[jetstream.Msg]struct{}
+}
+
+func (w *laneWaiting) add(m jetstream.Msg) {
+	w.mu.Lock()
+	w.m[m] = struct{}{}
+	w.mu.Unlock()
+}
+
+func (w *laneWaiting) remove(m jetstream.Msg) {
+	w.mu.Lock()
+	delete(w.m, m)
+	w.mu.Unlock()
+}
+
+// keepAlive tells the server every third of ackWait that the waiting messages are being
+// worked on; it returns the stop.
+func (w *laneWaiting) keepAlive(ackWait time.Duration) func() {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(ackWait / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				w.mu.Lock()
+				for m := range w.m {
+					_ = m.InProgress()
+				}
+				w.mu.Unlock()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // process handles one message to completion: ack, later, dead letter, or left unacked for
