@@ -258,7 +258,7 @@ func TestLanesAStuckLaneHoldsUpOnlyItsKeys(t *testing.T) {
 		return nil
 	})
 	t.Cleanup(free) // before the rig's own cleanup, which waits for the stuck lane
-	const slow = 8 // more than a lane's depth
+	const slow = 8  // more than a lane's depth
 	for n := 1; n <= slow; n++ {
 		g.publish(t, "slow", n)
 	}
