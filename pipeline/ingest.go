@@ -33,7 +33,7 @@ type Stages []Stage
 // that sequence. A message that cannot be decoded, has no id or was not identified is poison.
 func (ss Stages) Prepare(ctx context.Context, raw []byte, seq uint64) (*schema.Message, error) {
 	var m schema.Message
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := kernel.Unmarshal(raw, &m); err != nil {
 		return nil, Poison(fmt.Errorf("undecodable message: %w", err))
 	}
 	if m.ID == "" {

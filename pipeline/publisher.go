@@ -184,7 +184,7 @@ func prepare(m *schema.Message) error {
 
 // encode marshals m, moving an oversized raw payload to the object store.
 func (p *Publisher) encode(ctx context.Context, m *schema.Message) ([]byte, error) {
-	data, err := json.Marshal(m)
+	data, err := kernel.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", kernel.ErrInvalidMessage, err)
 	}
@@ -198,7 +198,7 @@ func (p *Publisher) encode(ctx context.Context, m *schema.Message) ([]byte, erro
 			return nil, kernel.Unavailable(err)
 		}
 		m.Raw, m.RawRef = nil, &ref
-		if data, err = json.Marshal(m); err == nil && len(data) <= MaxPayload-headroom {
+		if data, err = kernel.Marshal(m); err == nil && len(data) <= MaxPayload-headroom {
 			return data, nil
 		}
 	}

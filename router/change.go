@@ -2,7 +2,6 @@ package router
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -187,7 +186,7 @@ var errFenced = errors.New("the conversation's stream has moved on")
 // publishEvent publishes ev only if the conversation's last event on the stream is at
 // sequence last (0: it has none): a processor working from a stale snapshot cannot append.
 func (r *Router) publishEvent(ctx context.Context, ev *schema.Event, cause string, last uint64) (uint64, error) {
-	data, err := json.Marshal(ev)
+	data, err := kernel.Marshal(ev)
 	if err != nil {
 		return 0, pipeline.Poison(err)
 	}

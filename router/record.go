@@ -190,7 +190,7 @@ func (s *Store) record(ctx context.Context, m *schema.Message, l *locator, creat
 		}
 		return s.Index.Add(ctx, m.ID, pipeline.IndexEntry{StreamSeq: l.StreamSeq, InboundSeq: l.InboundSeq})
 	}
-	data, err := json.Marshal(l)
+	data, err := kernel.Marshal(l)
 	if err != nil {
 		return err
 	}

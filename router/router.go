@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -275,7 +274,7 @@ func (r *Router) onInbound(ctx context.Context, p int, pc *partCache, msg jetstr
 		return err
 	}
 	if streams.Partition(m.CustomerID, r.o.Partitions) != p {
-		data, err := json.Marshal(m)
+		data, err := kernel.Marshal(m)
 		if err != nil {
 			return pipeline.Poison(err)
 		}
@@ -300,19 +299,19 @@ func (r *Router) dispatch(ctx context.Context, pc *partCache, msg jetstream.Msg)
 	switch kind := msg.Headers().Get(streams.HeaderKind); kind {
 	case streams.KindMessage:
 		var m schema.Message
-		if err := json.Unmarshal(msg.Data(), &m); err != nil || m.ID == "" || m.CustomerID == "" {
+		if err := kernel.Unmarshal(msg.Data(), &m); err != nil || m.ID == "" || m.CustomerID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable or unidentified message: %v", err))
 		}
 		return r.onMessage(ctx, pc, &m, inboundSeq(msg))
 	case streams.KindStatus:
 		var st schema.StatusUpdate
-		if err := json.Unmarshal(msg.Data(), &st); err != nil || st.MessageID == "" {
+		if err := kernel.Unmarshal(msg.Data(), &st); err != nil || st.MessageID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable status: %v", err))
 		}
 		return r.onStatus(ctx, pc, &st)
 	case streams.KindCommand:
 		var c Command
-		if err := json.Unmarshal(msg.Data(), &c); err != nil || c.ID == "" || c.ConversationID == "" {
+		if err := kernel.Unmarshal(msg.Data(), &c); err != nil || c.ID == "" || c.ConversationID == "" {
 			return pipeline.Poison(fmt.Errorf("undecodable command: %v", err))
 		}
 		return r.onCommand(ctx, pc, &c)

@@ -2,7 +2,6 @@ package kernel
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -19,7 +18,7 @@ func GetJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uin
 	if err != nil {
 		return 0, KVError(err)
 	}
-	if err := json.Unmarshal(e.Value(), v); err != nil {
+	if err := Unmarshal(e.Value(), v); err != nil {
 		return 0, fmt.Errorf("corrupt record %s/%s: %w", kv.Bucket(), key, err)
 	}
 	return e.Revision(), nil
@@ -28,7 +27,7 @@ func GetJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any) (uin
 // PutJSON writes v under key: created when rev is 0, else only over revision rev. A lost
 // race (either way) is [ErrConflict].
 func PutJSON(ctx context.Context, kv jetstream.KeyValue, key string, v any, rev uint64) (uint64, error) {
-	data, err := json.Marshal(v)
+	data, err := Marshal(v)
 	if err != nil {
 		return 0, err
 	}

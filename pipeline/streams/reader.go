@@ -2,7 +2,6 @@ package streams
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -294,7 +293,7 @@ func endRead(err error) error {
 func (r *Reader) decode(data []byte, h nats.Header, seq uint64, subject string) *Stored {
 	s := &Stored{Seq: seq, Subject: subject, Cause: h.Get(HeaderCause), Data: data}
 	var ev schema.Event
-	if err := json.Unmarshal(data, &ev); err != nil {
+	if err := kernel.Unmarshal(data, &ev); err != nil {
 		s.Err = fmt.Errorf("undecodable event at stream sequence %d on %s: %w", seq, subject, err)
 		undecodable.Add(1)
 		return s
