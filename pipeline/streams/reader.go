@@ -231,9 +231,14 @@ func (r *Reader) deleteConsumer(cons jetstream.Consumer) {
 	if info == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	_ = r.js.DeleteConsumer(ctx, StreamConversations, info.Name)
+	for range 2 { // a busy server can miss one attempt's deadline
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		err := r.js.DeleteConsumer(ctx, StreamConversations, info.Name)
+		cancel()
+		if err == nil || errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return
+		}
+	}
 }
 
 // Start is where [Reader.Follow] begins: the zero value follows new events only.
