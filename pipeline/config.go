@@ -65,9 +65,9 @@ type EmbeddedConfig struct {
 
 // Config tunes the streams and stages.
 type Config struct {
-	// Ordered processing lanes: messages of one sender (then of one customer) stay in one
-	// partition, partitions run in parallel. Fixed once data exists: the gateway refuses to
-	// start if it changes.
+	// How the customers are split: messages of one sender (then of one customer) stay in one
+	// partition, partitions run in parallel (each with its lanes). Fixed once data exists:
+	// the gateway refuses to start if it changes.
 	Partitions int `yaml:"partitions" default:"8"`
 	// Customers whose messages each partition handles at once: a customer's messages keep
 	// their order, other customers' need not wait for them. Can change at any restart
