@@ -129,11 +129,19 @@ func inOrder(t *testing.T, key string, got []int, n int) {
 // order, through a retried failure; a message without a key is handled alone.
 func TestLanesKeepEachKeysOrderAndRunKeysAtOnce(t *testing.T) {
 	const keys, per = 8, 20
-	var inFlight, most, barrierCompany atomic.Int32
+	var inFlight, most, barrierCompany, gaugeMost atomic.Int32
+	var rig atomic.Pointer[laneRig]
 	failed := sync.Map{}
 	g := newLaneRig(t, 4, func(key string, n int) error {
 		now := inFlight.Add(1)
 		defer inFlight.Add(-1)
+		var m dto.Metric
+		if g := rig.Load(); g != nil {
+			_ = g.metrics.InHand.WithLabelValues("t").Write(&m)
+		}
+		if v := int32(m.GetGauge().GetValue()); v > gaugeMost.Load() {
+			gaugeMost.Store(v) // racy max, good enough: it only needs to pass 1
+		}
 		for {
 			m := most.Load()
 			if now <= m || most.CompareAndSwap(m, now) {
@@ -151,6 +159,7 @@ func TestLanesKeepEachKeysOrderAndRunKeysAtOnce(t *testing.T) {
 		time.Sleep(2 * time.Millisecond)
 		return nil
 	})
+	rig.Store(g)
 	for n := 1; n <= per; n++ {
 		for k := range keys {
 			g.publish(t, fmt.Sprintf("k%d", k), n)
@@ -168,6 +177,9 @@ func TestLanesKeepEachKeysOrderAndRunKeysAtOnce(t *testing.T) {
 	inOrder(t, "", g.handled(""), per/5)
 	if most.Load() < 2 {
 		t.Fatalf("at most %d message in flight with 4 lanes and %d keys", most.Load(), keys)
+	}
+	if gaugeMost.Load() < 2 {
+		t.Fatalf("switchboard_stage_in_hand reached %d, with up to %d in flight", gaugeMost.Load(), most.Load())
 	}
 	if n := barrierCompany.Load(); n > 0 {
 		t.Fatalf("a message without a key was handled while %d others were", n)

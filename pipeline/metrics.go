@@ -10,6 +10,7 @@ type Metrics struct {
 	FastRefused  prometheus.Counter       // switchboard_publish_refused_total
 	Stage        *prometheus.CounterVec   // switchboard_stage_messages_total{stage,outcome}
 	StageLatency *prometheus.HistogramVec // switchboard_stage_duration_seconds{stage}
+	InHand       *prometheus.GaugeVec     // switchboard_stage_in_hand{stage}
 	Outbound     *prometheus.CounterVec   // switchboard_outbound_total{channel,outcome}
 	DeadLetters  *prometheus.CounterVec   // switchboard_dead_letters_total{stage}
 	Errors       *prometheus.CounterVec   // switchboard_errors_total{component}
@@ -37,6 +38,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "switchboard_stage_messages_total",
 			Help: "Messages processed by pipeline and router stages, by outcome (ok, duplicate, retry, dead_letter; gap: a lost delivery made a pipelined partition start over).",
 		}, []string{"stage", "outcome"}),
+		InHand: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "switchboard_stage_in_hand",
+			Help: "Messages a stage is handling right now (at most partitions × lanes for the router's customers' messages).",
+		}, []string{"stage"}),
 		StageLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "switchboard_stage_duration_seconds", Help: "Time a stage spends on one message.",
 			Buckets: latencyBuckets,
@@ -54,7 +59,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Age of the last entry the message index dropped for room: how far back, at the current rate, a message is still found by id and a late duplicate recognized (0 until the index is full)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Messages, m.Publish, m.CircuitOpen, m.FastRefused, m.Stage, m.StageLatency, m.Outbound, m.DeadLetters, m.Errors, m.IndexHorizon)
+		reg.MustRegister(m.Messages, m.Publish, m.CircuitOpen, m.FastRefused, m.Stage, m.StageLatency, m.InHand, m.Outbound, m.DeadLetters, m.Errors, m.IndexHorizon)
 	}
 	return m
 }

@@ -206,6 +206,9 @@ func (r *Partitioned) process(ctx context.Context, lost <-chan struct{}, p int, 
 		}
 	}()
 	defer keepAlive(msg, r.ackWait())()
+	inHand := r.Metrics.InHand.WithLabelValues(r.Stage)
+	inHand.Inc()
+	defer inHand.Dec()
 	for attempt := 1; ; attempt++ {
 		// Each attempt has its own deadline: a call stuck on a JetStream leader that just died
 		// is retried (every write is idempotent) instead of waiting out the whole budget.
