@@ -541,6 +541,42 @@ func TestSIGHUPReloadsTheConfig(t *testing.T) {
 	}
 }
 
+// A SIGHUP the moment the gateway says it is up is a reload, not the end of the process
+// (SIGHUP's default action): the signal is caught before the start reports. Before, the
+// handler was registered only after the start, and TestSIGHUPReloadsTheConfig's process was
+// killed once in CI. (The window was a goroutine's start; this test seldom hit it.)
+func TestSIGHUPRightAfterTheStartIsAReload(t *testing.T) {
+	base := processConfig + "router:\n  agents: [{id: ann}]\n"
+	for i := range 3 {
+		g := startProcessWith(t, filepath.Join(t.TempDir(), fmt.Sprint("data", i)), base)
+		if err := os.WriteFile(g.configPath, []byte(strings.Replace(base, "[{id: ann}]", "[{id: ann}, {id: bob}]", 1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		apptest.Eventually(t, 10*time.Second, func() error {
+			select {
+			case <-g.exited:
+				t.Fatalf("the gateway exited on a SIGHUP right after its start: %v\n%s", g.exitErr, g.log())
+			default:
+			}
+			req, _ := http.NewRequest("GET", g.httpURL+"/v1/agents/bob", nil)
+			req.Header.Set("Authorization", "Bearer proc-token-1")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("bob after SIGHUP: %d", resp.StatusCode)
+			}
+			return nil
+		})
+		g.kill()
+	}
+}
+
 // command POSTs a REST command (a JSON body) to the gateway and expects it accepted (202).
 func (g *gateway) command(t *testing.T, path, body string) {
 	t.Helper()

@@ -10,9 +10,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -77,11 +79,19 @@ type App struct {
 
 // Run starts the gateway and stops it when ctx ends.
 func Run(ctx context.Context, o Options) error {
+	// SIGHUP's default action ends the process: catch it before Start says the gateway is
+	// up, or a reload asked for right then (a supervisor, a test) kills it. One that comes
+	// during the start is kept and applied once it is up.
+	hup := make(chan os.Signal, 1)
+	if o.ConfigPath != "" {
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+	}
 	a, err := Start(ctx, o)
 	if err != nil {
 		return err
 	}
-	go a.watchHangup(ctx)
+	go a.watchHangup(ctx, hup)
 	<-ctx.Done()
 	a.log.Info("shutting down")
 	return a.Stop(context.Background())

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"reflect"
 	"slices"
 	"strings"
-	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -35,14 +33,12 @@ func newReloadMetrics(reg prometheus.Registerer) *reloadMetrics {
 	return m
 }
 
-// watchHangup reloads the config file on every SIGHUP until ctx ends.
-func (a *App) watchHangup(ctx context.Context) {
+// watchHangup reloads the config file on every SIGHUP (hup, registered by Run) until ctx
+// ends.
+func (a *App) watchHangup(ctx context.Context, hup <-chan os.Signal) {
 	if a.configPath == "" {
 		return
 	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	for {
 		select {
 		case <-ctx.Done():
