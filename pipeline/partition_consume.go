@@ -42,18 +42,29 @@ func (r *Partitioned) consume(ctx context.Context, lost <-chan struct{}, src Sou
 	}
 	var back handback
 	for {
+		msg, err := r.next(ctx, nctx, it, &back)
+		if msg == nil {
+			return err
+		}
+		r.process(ctx, lost, p, msg, log)
+	}
+}
+
+// next returns the iterator's next message, or nil once ctx ended and the iterator drained
+// (err nil) or the subscription failed. What arrives after ctx ended is handed back.
+func (r *Partitioned) next(ctx, nctx context.Context, it jetstream.MessagesContext, back *handback) (jetstream.Msg, error) {
+	for {
 		msg, err := it.Next(jetstream.NextContext(nctx))
 		if err != nil {
 			if ctx.Err() != nil && (errors.Is(err, jetstream.ErrMsgIteratorClosed) || nctx.Err() != nil) {
-				return nil
+				return nil, nil
 			}
-			return err
+			return nil, err
 		}
-		if ctx.Err() != nil {
-			back.give(r.JS, msg)
-			continue
+		if ctx.Err() == nil {
+			return msg, nil
 		}
-		r.process(ctx, lost, p, msg, log)
+		back.give(r.JS, msg)
 	}
 }
 
@@ -110,16 +121,9 @@ func (r *Partitioned) consumeLanes(ctx, nctx context.Context, lost <-chan struct
 	var back handback
 	var last uint64 // the consumer sequence of the last delivery
 	for {
-		msg, err := it.Next(jetstream.NextContext(nctx))
-		if err != nil {
-			if ctx.Err() != nil && (errors.Is(err, jetstream.ErrMsgIteratorClosed) || nctx.Err() != nil) {
-				return nil
-			}
+		msg, err := r.next(ctx, nctx, it, &back)
+		if msg == nil {
 			return err
-		}
-		if ctx.Err() != nil {
-			back.give(r.JS, msg)
-			continue
 		}
 		if md, err := msg.Metadata(); err == nil {
 			if last != 0 && md.Sequence.Consumer != last+1 {

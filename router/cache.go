@@ -263,14 +263,9 @@ func (r *Router) loadOwnConv(ctx context.Context, pc *partCache, id, customer st
 // readConv is loadConv without the cache: the stored snapshot, else the conversation folded
 // from its events.
 func (r *Router) readConv(ctx context.Context, id string) (*convState, uint64, error) {
-	var s convState
-	rev, err := kernel.GetJSON(ctx, r.store.Conversations, id, &s)
-	if err == nil {
-		s.stored = s.LastSeq
-		return &s, rev, nil
-	}
+	s, rev, err := r.readSnapshot(ctx, id)
 	if !errors.Is(err, kernel.ErrNotFound) {
-		return nil, 0, err
+		return s, rev, err
 	}
 	stored, serr := r.eventsAfter(ctx, id, 0)
 	if serr != nil {
@@ -286,10 +281,21 @@ func (r *Router) readConv(ctx context.Context, id string) (*convState, uint64, e
 	if k > 0 {
 		stored = stored[:k]
 	}
-	s = convState{}
+	s = &convState{}
 	s.catchUp(stored, r.scopeOf)
 	r.o.Metrics.Stage.WithLabelValues("router", "folded").Inc()
-	return &s, 0, nil
+	return s, 0, nil
+}
+
+// readSnapshot is the stored snapshot of a conversation (ErrNotFound: none).
+func (r *Router) readSnapshot(ctx context.Context, id string) (*convState, uint64, error) {
+	var s convState
+	rev, err := kernel.GetJSON(ctx, r.store.Conversations, id, &s)
+	if err != nil {
+		return nil, 0, err
+	}
+	s.stored = s.LastSeq
+	return &s, rev, nil
 }
 
 // loadSnapshot is loadConv without the fold: ErrNotFound when the conversation has no stored
@@ -299,14 +305,12 @@ func (r *Router) loadSnapshot(ctx context.Context, pc *partCache, id string) (*c
 	if e, ok := pc.getConv(id); ok {
 		return e.s, e.rev, nil
 	}
-	var s convState
-	rev, err := kernel.GetJSON(ctx, r.store.Conversations, id, &s)
+	s, rev, err := r.readSnapshot(ctx, id)
 	if err != nil {
 		return nil, 0, err
 	}
-	s.stored = s.LastSeq
-	pc.putConv(&s, rev)
-	return &s, rev, nil
+	pc.putConv(s, rev)
+	return s, rev, nil
 }
 
 // storeEvicted stores the snapshots the partition's cache dropped ahead of their checkpoint
