@@ -176,24 +176,20 @@ func (w *laneWaiting) remove(m jetstream.Msg) {
 // keepAlive tells the server every third of ackWait that the waiting messages are being
 // worked on; it returns the stop.
 func (w *laneWaiting) keepAlive(ackWait time.Duration) func() {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(ackWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				w.mu.Lock()
-				for m := range w.m {
-					_ = m.InProgress()
-				}
-				w.mu.Unlock()
-			}
+	return every(ackWait/3, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for m := range w.m {
+			_ = m.InProgress()
 		}
-	}()
-	return func() { close(done) }
+	})
+}
+
+// every runs f every interval in its own goroutine ([kernel.Every]) until the returned stop.
+func every(interval time.Duration, f func()) func() {
+	ctx, stop := context.WithCancel(context.Background())
+	go kernel.Every(ctx, interval, f)
+	return stop
 }
 
 // process handles one message to completion: ack, later, dead letter, or left unacked for
@@ -288,20 +284,7 @@ const attemptTimeout = 5 * time.Second
 // keepAlive tells the server every third of AckWait that msg is still being worked on, so a
 // slow handler (a media download) is not redelivered behind its own back. It returns the stop.
 func keepAlive(msg jetstream.Msg, ackWait time.Duration) func() {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(ackWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = msg.InProgress()
-			}
-		}
-	}()
-	return func() { close(done) }
+	return every(ackWait/3, func() { _ = msg.InProgress() })
 }
 
 func (r *Partitioned) deadLetter(ctx context.Context, msg jetstream.Msg, cause error, log *zap.Logger) {
